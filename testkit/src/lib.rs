@@ -1,0 +1,1 @@
+//! Test support. Filled in by its owner.
