@@ -1,1 +1,73 @@
-//! CLI + TOML configuration.
+//! Configuration of `mcast-failover`: a testpmd-style command line
+//! (`mcast-failover [EAL options] -- [options]`) and an optional TOML file,
+//! resolved into plain, validated data ([`AppConfig`]) with every default
+//! filled in. Bad input of any kind becomes a one-line [`ConfigError`] that
+//! names the offending value (the binary exits with status 2); nothing here
+//! panics on user input, and nothing here depends on DPDK.
+//!
+//! Argument split: everything before the first `--` is passed to EAL
+//! untouched (program name first); everything after it is ours. Without any
+//! `--`, all arguments go to EAL as with testpmd, except that `-h`/`--help`
+//! or `-V`/`--version` anywhere print our help or version.
+//!
+//! Precedence: command line > the stream's `[[stream]]` table > the file's
+//! `[defaults]` table > built-in defaults ([`limits`]). `--stream` flags add
+//! streams after the file's.
+//!
+//! TOML (`--config`, see `examples/*.toml`): keys are the flag names with
+//! `-` written `_`. Global options are top-level keys; per-stream options
+//! (`seq`, `mode`, `max_delay`, `leg_timeout`, `restart_after`, `slots`,
+//! `max_rate`, `out_*`, `renumber`) go in `[defaults]` or in a `[[stream]]`
+//! table, which also holds `name` (optional), `legs` and `output`.
+
+#![deny(missing_docs)]
+
+mod addr;
+mod app;
+mod cli;
+mod error;
+mod file;
+pub mod limits;
+mod modes;
+mod overlap;
+mod resolve;
+mod seq_format;
+mod text;
+mod values;
+
+pub use addr::MacAddr;
+pub use app::{AppConfig, OutputOptions, Parsed, StreamConfig};
+pub use error::ConfigError;
+pub use modes::{ForwardMode, MergeMode, VlanMode};
+pub use seq_format::SeqFormat;
+
+/// Parses a full argv (program name first) into what to do: run with a
+/// validated configuration (reading the `--config` file if given), or print
+/// help or the version.
+///
+/// ```
+/// use config::{parse_args, Parsed};
+///
+/// let argv = ["mcast-failover", "-l", "0-1", "--no-pci", "--",
+///             "--stream", "239.1.1.1:5000,239.2.1.1:5000=239.10.1.1:5000"];
+/// let Ok(Parsed::Run(cfg)) = parse_args(argv.map(String::from)) else { panic!() };
+/// assert_eq!(cfg.eal_args, ["mcast-failover", "-l", "0-1", "--no-pci"]);
+/// assert_eq!(cfg.streams[0].slots, 512);
+///
+/// let bad = ["mcast-failover", "--", "--burst", "0"].map(String::from);
+/// let err = parse_args(bad).unwrap_err();
+/// assert_eq!(err.to_string(), "--burst 0: must be in 1..=512");
+/// assert_eq!(err.exit_code(), 2);
+/// ```
+pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, ConfigError> {
+    match cli::split_and_parse(argv)? {
+        cli::Request::Help(text) => Ok(Parsed::Help(text)),
+        cli::Request::Version(text) => Ok(Parsed::Version(text)),
+        cli::Request::Run { eal_args, app } => resolve::resolve(eal_args, &app).map(Parsed::Run),
+    }
+}
+
+/// The `--help` text (also what `Parsed::Help` carries).
+pub fn help_text() -> String {
+    cli::help_text()
+}

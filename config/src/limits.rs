@@ -1,0 +1,70 @@
+//! Built-in defaults and accepted ranges, kept in one place so that `--help`,
+//! validation and the documentation cannot drift apart.
+
+/// Default DPDK port id of the primary input.
+pub const DEFAULT_PRIMARY_PORT: u16 = 0;
+/// Default DPDK port id of the secondary input.
+pub const DEFAULT_SECONDARY_PORT: u16 = 1;
+/// Default DPDK port id of the output.
+pub const DEFAULT_OUTPUT_PORT: u16 = 2;
+
+/// Default merge window: how long a packet seen on one leg waits for the
+/// preferred leg's copy, and how long a gap is waited for before it is skipped.
+pub const DEFAULT_MAX_DELAY_MS: f64 = 50.0;
+/// Largest accepted window (10 s); ST 2022-7 class C needs about 450 ms.
+pub const MAX_MAX_DELAY_MS: f64 = 10_000.0;
+/// Default silence after which a leg is declared down.
+pub const DEFAULT_LEG_TIMEOUT_MS: f64 = 200.0;
+/// Largest accepted leg timeout (60 s).
+pub const MAX_LEG_TIMEOUT_MS: f64 = 60_000.0;
+/// Default number of consecutive out-of-window packets that prove a source restart.
+pub const DEFAULT_RESTART_AFTER: u32 = 20;
+/// Largest accepted `restart-after`.
+pub const MAX_RESTART_AFTER: u32 = 65_535;
+
+/// Default highest packet rate of one leg, used only to size the slot table
+/// when `--slots` is not given (for MoldUDP64 it counts messages, not packets).
+pub const DEFAULT_MAX_RATE_PPS: u32 = 10_000;
+/// Largest accepted `max-rate`.
+pub const MAX_MAX_RATE_PPS: u32 = 100_000_000;
+/// Smallest slot table.
+pub const MIN_SLOTS: u32 = 16;
+/// Largest slot table for 32/64-bit sequence fields.
+pub const MAX_SLOTS: u32 = 1 << 20;
+/// Largest slot table for RTP: a 16-bit sequence number can only place
+/// packets unambiguously within half its space.
+pub const MAX_RTP_SLOTS: u32 = 1 << 15;
+
+/// Fewest legs (copies) per stream: a failover needs two.
+pub const MIN_LEGS: usize = 2;
+/// Most legs per stream.
+pub const MAX_LEGS: usize = 8;
+/// Largest UDP-payload offset of a sequence field (a jumbo frame's payload).
+pub const MAX_SEQ_OFFSET: usize = 9_000;
+/// Longest stream name (it appears in logs and stats keys).
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Default number of worker lcores.
+pub const DEFAULT_NB_CORES: u32 = 1;
+/// Most worker lcores (DPDK's default `RTE_MAX_LCORE`).
+pub const MAX_NB_CORES: u32 = 128;
+/// Default packets per rx/tx burst.
+pub const DEFAULT_BURST: u16 = 32;
+/// Largest burst (DPDK PMDs commonly cap a burst well below this).
+pub const MAX_BURST: u16 = 512;
+/// Default rx descriptors per queue.
+pub const DEFAULT_RXD: u16 = 1024;
+/// Default tx descriptors per queue.
+pub const DEFAULT_TXD: u16 = 1024;
+/// Fewest descriptors per queue.
+pub const MIN_DESC: u16 = 32;
+/// Most descriptors per queue.
+pub const MAX_DESC: u16 = 32_768;
+/// Smallest explicit mbuf pool.
+pub const MIN_TOTAL_NUM_MBUFS: u32 = 512;
+/// Largest explicit mbuf pool.
+pub const MAX_TOTAL_NUM_MBUFS: u32 = 1 << 26;
+/// Longest stats period (one day).
+pub const MAX_STATS_PERIOD_S: f64 = 86_400.0;
+/// Longest run duration (about 31 years; anything longer is a typo).
+pub const MAX_DURATION_S: f64 = 1.0e9;

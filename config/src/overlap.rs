@@ -1,0 +1,119 @@
+//! Checks that streams do not collide: each input packet must belong to
+//! exactly one (stream, leg), each output to one stream, and a stream's own
+//! addresses must be sane (leg count, duplicates, one IP family).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::addr::family;
+use crate::app::StreamConfig;
+use crate::error::ConfigError;
+use crate::limits::{MAX_LEGS, MAX_NAME_LEN, MIN_LEGS};
+
+/// A stream name is printable, without spaces, and short enough for logs.
+pub(crate) fn check_name(name: &str, label: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_NAME_LEN
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(format!(
+            "{label}: bad stream name {name:?}: 1..={MAX_NAME_LEN} characters without spaces"
+        )))
+    }
+}
+
+/// Checks one stream's own addresses: leg count, duplicates, one family.
+pub(crate) fn check_addresses(
+    legs: &[SocketAddr],
+    output: SocketAddr,
+    label: &str,
+) -> Result<(), ConfigError> {
+    if legs.len() < MIN_LEGS || legs.len() > MAX_LEGS {
+        return Err(ConfigError::new(format!(
+            "{label}: {} legs, a stream needs {MIN_LEGS}..={MAX_LEGS}",
+            legs.len()
+        )));
+    }
+    for (i, leg) in legs.iter().enumerate() {
+        if legs[..i].contains(leg) {
+            return Err(ConfigError::new(format!(
+                "{label}: leg {leg} is listed twice"
+            )));
+        }
+        if leg.is_ipv4() != legs[0].is_ipv4() {
+            return Err(ConfigError::new(format!(
+                "{label}: leg {leg} is {} but leg {} is {}; a stream's addresses must be of one family",
+                family(leg.ip()),
+                legs[0],
+                family(legs[0].ip())
+            )));
+        }
+    }
+    if output.is_ipv4() != legs[0].is_ipv4() {
+        return Err(ConfigError::new(format!(
+            "{label}: output {output} is {} but leg {} is {}; a stream's addresses must be of one family",
+            family(output.ip()),
+            legs[0],
+            family(legs[0].ip())
+        )));
+    }
+    if legs.contains(&output) {
+        return Err(ConfigError::new(format!(
+            "{label}: output {output} is also one of its legs"
+        )));
+    }
+    Ok(())
+}
+
+/// No two streams share a name, a leg or an output, and no output is
+/// another stream's leg: each input packet must belong to exactly one
+/// (stream, leg) and each output to one stream.
+pub(crate) fn check_overlaps(
+    streams: &[StreamConfig],
+    labels: &[String],
+) -> Result<(), ConfigError> {
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut legs: HashMap<SocketAddr, usize> = HashMap::new();
+    let mut outputs: HashMap<SocketAddr, usize> = HashMap::new();
+    for (i, s) in streams.iter().enumerate() {
+        let label = &labels[i];
+        if let Some(&j) = names.get(s.name.as_str()) {
+            return Err(ConfigError::new(format!(
+                "{label}: stream name {:?} is already used by {}",
+                s.name, labels[j]
+            )));
+        }
+        names.insert(&s.name, i);
+        for leg in &s.legs {
+            if let Some(&j) = legs.get(leg) {
+                return Err(ConfigError::new(format!(
+                    "{label}: leg {leg} is already a leg of stream {:?}",
+                    streams[j].name
+                )));
+            }
+            if let Some(&j) = outputs.get(leg) {
+                return Err(ConfigError::new(format!(
+                    "{label}: leg {leg} is the output of stream {:?}",
+                    streams[j].name
+                )));
+            }
+            legs.insert(*leg, i);
+        }
+        if let Some(&j) = outputs.get(&s.output) {
+            return Err(ConfigError::new(format!(
+                "{label}: output {} is already the output of stream {:?}",
+                s.output, streams[j].name
+            )));
+        }
+        if let Some(&j) = legs.get(&s.output) {
+            return Err(ConfigError::new(format!(
+                "{label}: output {} is a leg of stream {:?}",
+                s.output, streams[j].name
+            )));
+        }
+        outputs.insert(s.output, i);
+    }
+    Ok(())
+}

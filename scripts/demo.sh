@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# End-to-end demo of mcast-failover on the wire: real ffmpeg sources, veth links, DPDK
+# af_packet ports, a client capturing the merged virtual group with tshark.
+#
+#   mfsrc-ID: ffmpeg (testsrc + sine, MPEG-TS over RTP, -re) -> dup_relay.py
+#             -> 239.1.1.1:5000 out of srcA (primary)  -> vethA = DPDK port 0
+#             -> 239.2.2.2:5000 out of srcB (secondary)-> vethB = DPDK port 1
+#   mfdev-ID: mcast-failover merges both legs    -> vethO = DPDK port 2
+#   mfcli-ID: tshark on cliO captures 239.10.10.10:5004
+#
+# Mid-run the primary link goes down and comes back, later the secondary does the same.
+# The client capture must show every packet the source sent, once, in order, decodable.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=lib/netns.sh
+source "$HERE/lib/netns.sh"
+
+PRI=239.1.1.1:5000
+SEC=239.2.2.2:5000
+OUT=239.10.10.10:5004
+OUT_SRC_IP=192.168.203.1
+RELAY_PORT=6000
+
+DURATION=30
+BINARY=""
+ENGINE=mcast-failover
+MODE=primary
+FAILURES=1
+FORCE_FAILURES=0
+KEEP=0
+WORKDIR=""
+MAX_DELAY=50
+LEG_TIMEOUT=200
+VIDEO_RATE=1200k
+# Constant-rate transport stream (null-packet padded, like broadcast): ~190 RTP packets/s.
+MUXRATE=2000000
+
+usage() {
+    cat <<EOF
+usage: scripts/demo.sh [options]
+
+Runs mcast-failover between network namespaces with real ffmpeg sources, takes the primary
+path down and up mid-run, then the secondary, captures the merged output in a client
+namespace and checks it with tshark (RTP loss/sequence, MPEG-TS continuity, headers) and
+ffmpeg (decode). Needs root, ffmpeg, tshark, ethtool, python3 (scripts/setup.sh installs them).
+
+options:
+  --duration S         seconds of stream sent by the source (default $DURATION, min 12)
+  --binary PATH        mcast-failover binary (default: target/release, else target/debug)
+  --forward-mode M     primary | hitless | io (default $MODE; io = plain port 0 -> 2
+                       forwarder: output is the primary leg unchanged, no failures injected)
+  --engine E           mcast-failover (default) | testpmd (plumbing self-check with
+                       dpdk-testpmd io forwarding port 0 -> 2; no failures injected)
+  --no-failures        do not take the legs down
+  --force-failures     take the legs down even with --engine testpmd / --forward-mode io
+                       (negative control: the checks must then report the loss)
+  --max-delay MS       passed to mcast-failover (default $MAX_DELAY)
+  --leg-timeout MS     passed to mcast-failover (default $LEG_TIMEOUT)
+  --workdir DIR        write logs, captures and the reassembled TS here (default: temp dir)
+  --keep               keep the temp workdir (a given --workdir is always kept)
+  -h, --help           this text
+
+Output: a human summary, then one machine-readable line
+  RESULT ok=0|1 packets=N expected=N lost=N seq_errors=N decode_errors=N ...
+Exit status: 0 all checks passed, 1 a check failed, 2 bad usage, 3 missing prerequisite.
+Namespaces mfsrc-ID, mfdev-ID, mfcli-ID are removed on exit, Ctrl-C included.
+EOF
+}
+
+die_usage() { echo "demo.sh: $*" >&2; echo "try: scripts/demo.sh --help" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --duration) DURATION=${2:-}; shift 2 ;;
+        --binary) BINARY=${2:-}; shift 2 ;;
+        --forward-mode) MODE=${2:-}; shift 2 ;;
+        --engine) ENGINE=${2:-}; shift 2 ;;
+        --no-failures) FAILURES=0; shift ;;
+        --force-failures) FORCE_FAILURES=1; shift ;;
+        --max-delay) MAX_DELAY=${2:-}; shift 2 ;;
+        --leg-timeout) LEG_TIMEOUT=${2:-}; shift 2 ;;
+        --workdir) WORKDIR=${2:-}; KEEP=1; shift 2 ;;
+        --keep) KEEP=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) die_usage "unknown option '$1'" ;;
+    esac
+done
+[[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -ge 12 ] || die_usage "--duration must be an integer >= 12, got '$DURATION'"
+[[ $MAX_DELAY =~ ^[0-9]+$ ]] || die_usage "--max-delay must be an integer, got '$MAX_DELAY'"
+[[ $LEG_TIMEOUT =~ ^[0-9]+$ ]] || die_usage "--leg-timeout must be an integer, got '$LEG_TIMEOUT'"
+case $ENGINE in mcast-failover|testpmd) ;; *) die_usage "--engine must be mcast-failover or testpmd, got '$ENGINE'" ;; esac
+case $MODE in primary|hitless|io) ;; *) die_usage "--forward-mode must be primary, hitless or io, got '$MODE'" ;; esac
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "demo.sh: missing prerequisite '$1' (run scripts/setup.sh)" >&2; exit 3; }; }
+[ "$(id -u)" -eq 0 ] || { echo "demo.sh: must run as root (network namespaces, AF_PACKET)" >&2; exit 3; }
+for tool in ip ethtool ffmpeg ffprobe tshark python3; do need "$tool"; done
+if [ "$ENGINE" = testpmd ]; then
+    need dpdk-testpmd
+    BINARY=$(command -v dpdk-testpmd)
+elif [ -z "$BINARY" ]; then
+    for cand in "$ROOT/target/release/mcast-failover" "$ROOT/target/debug/mcast-failover"; do
+        [ -x "$cand" ] && { BINARY=$cand; break; }
+    done
+    [ -n "$BINARY" ] || { echo "demo.sh: no mcast-failover binary; build it (cargo build --release) or pass --binary" >&2; exit 3; }
+fi
+[ -x "$BINARY" ] || { echo "demo.sh: binary '$BINARY' is not executable" >&2; exit 3; }
+
+# Without a merger in the path (testpmd, io) the output is the primary leg unchanged and a
+# failed primary is a real outage: check against the primary group and inject no failures.
+if [ "$ENGINE" = testpmd ] || [ "$MODE" = io ]; then
+    FAILURES=0
+    EXPECT_DST=$PRI
+    EXPECT_SRC=$MF_PRI_SRC_IP
+    [ "$FORCE_FAILURES" -eq 1 ] && FAILURES=1
+else
+    EXPECT_DST=$OUT
+    EXPECT_SRC=$OUT_SRC_IP
+fi
+
+ID="$$$RANDOM"
+ID=${ID:0:8}
+if [ -z "$WORKDIR" ]; then WORKDIR=$(mktemp -d "/tmp/mcast-failover-demo.XXXXXX"); fi
+mkdir -p "$WORKDIR"
+W=$WORKDIR
+PIDS=()
+T0=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    mf_topo_down "$ID"
+    # EAL runtime dir and, if a DPDK process died uncleanly, its hugepage files.
+    rm -rf "/var/run/dpdk/mf$ID"
+    rm -f /dev/hugepages/"mf${ID}"map_* 2>/dev/null || true
+    if [ "$KEEP" -eq 0 ]; then rm -rf "$W"; else echo "artefacts kept in $W" >&2; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "demo.sh: interrupted, cleaning up" >&2; exit 130' INT TERM
+
+now() { date +%s.%N; }
+rel() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%6.2f", b - a }'; }
+TIMELINE=$W/timeline.txt
+: >"$TIMELINE"
+event() { local line; line="t=+$(rel "$T0")s $*"; echo "$line" >>"$TIMELINE"; echo "  $line"; }
+
+# wait_for FILE REGEX TIMEOUT_S WHAT : poll a log for a readiness line (bounded).
+wait_for() {
+    local file=$1 re=$2 timeout=$3 what=$4 i
+    for ((i = 0; i < timeout * 20; i++)); do
+        grep -qE "$re" "$file" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "demo.sh: timed out after ${timeout}s waiting for $what (see $file)" >&2
+    tail -n 20 "$file" >&2 2>/dev/null
+    exit 1
+}
+
+echo "== mcast-failover end-to-end demo (id $ID, workdir $W)"
+mf_topo_up "$ID" "${PRI%:*}" "${SEC%:*}"
+echo "namespaces: $MF_NS_SRC (srcA, srcB) -> $MF_NS_DEV (vethA=port0, vethB=port1, vethO=port2) -> $MF_NS_CLI (cliO)"
+
+# shellcheck disable=SC2207
+EAL=($(mf_eal_args "$ID"))
+DEVICE_LOG=$W/device.log
+STATS_JSON=$W/stats.json
+if [ "$ENGINE" = testpmd ]; then
+    DEV_CMD=("$BINARY" "${EAL[@]}" -- --portmask=0x5 --port-topology=paired --forward-mode=io
+        --nb-cores=1 --stats-period "$DURATION" --total-num-mbufs=8192)
+    READY_RE='packet forwarding - ports='
+else
+    DEV_CMD=("$BINARY" "${EAL[@]}" -- --primary-port 0 --secondary-port 1 --output-port 2
+        --stream "$PRI,$SEC=$OUT" --out-src-ip "$OUT_SRC_IP" --forward-mode "$MODE"
+        --max-delay "$MAX_DELAY" --leg-timeout "$LEG_TIMEOUT" --stats-period 1
+        --stats-json "$STATS_JSON" --duration $((DURATION + 30)))
+    READY_RE='.'
+fi
+echo "device: ip netns exec $MF_NS_DEV ${DEV_CMD[*]}"
+RUST_LOG=${RUST_LOG:-info} ip netns exec "$MF_NS_DEV" "${DEV_CMD[@]}" </dev/null >"$DEVICE_LOG" 2>&1 &
+DEV_PID=$!
+PIDS+=("$DEV_PID")
+if [ "$ENGINE" = testpmd ]; then
+    wait_for "$DEVICE_LOG" "$READY_RE" 30 "dpdk-testpmd to start forwarding"
+else
+    # The binary writes its stats JSON once its ports are started and then every period.
+    for ((i = 0; i < 600; i++)); do
+        [ -s "$STATS_JSON" ] && break
+        kill -0 "$DEV_PID" 2>/dev/null || { echo "demo.sh: mcast-failover exited early:" >&2; tail -n 20 "$DEVICE_LOG" >&2; exit 1; }
+        sleep 0.05
+    done
+    [ -s "$STATS_JSON" ] || { echo "demo.sh: mcast-failover wrote no stats JSON within 30 s" >&2; tail -n 20 "$DEVICE_LOG" >&2; exit 1; }
+fi
+
+# Client: capture the output group, bounded in time and packets.
+CAP=$W/client.pcap
+CAP_LIMIT_S=$((DURATION + 20))
+CAP_LIMIT_PKTS=$((DURATION * 1000))
+ip netns exec "$MF_NS_CLI" tshark -q -i cliO -F pcap -w "$CAP" -f "udp dst port ${EXPECT_DST#*:}" \
+    -a "duration:$CAP_LIMIT_S" -c "$CAP_LIMIT_PKTS" </dev/null >"$W/tshark.log" 2>&1 &
+CAP_PID=$!
+PIDS+=("$CAP_PID")
+wait_for "$W/tshark.log" '^Capturing on' 20 "tshark capture to start"
+
+ip netns exec "$MF_NS_SRC" python3 -u "$HERE/lib/dup_relay.py" "$RELAY_PORT" \
+    "$PRI" "$MF_PRI_SRC_IP" "$SEC" "$MF_SEC_SRC_IP" </dev/null >"$W/relay.log" 2>&1 &
+RELAY_PID=$!
+PIDS+=("$RELAY_PID")
+wait_for "$W/relay.log" '^relay ready' 20 "the duplicating relay"
+
+echo "timeline:"
+T0=$(now)
+ip netns exec "$MF_NS_SRC" ffmpeg -hide_banner -nostdin -loglevel error -re \
+    -f lavfi -i "testsrc=size=320x240:rate=25" -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
+    -t "$DURATION" -c:v mpeg2video -b:v "$VIDEO_RATE" -g 25 -c:a mp2 -b:a 128k \
+    -mpegts_muxer_options "muxrate=$MUXRATE" -f rtp_mpegts "rtp://127.0.0.1:$RELAY_PORT" >"$W/ffmpeg.log" 2>&1 &
+SRC_PID=$!
+PIDS+=("$SRC_PID")
+event "source started: ffmpeg testsrc 320x240@25 + sine, MPEG-TS/RTP, ${DURATION}s -> $PRI (srcA) and $SEC (srcB)"
+
+leg_down() { ip -n "$MF_NS_SRC" link set "$1" down; event "$2 path DOWN (ip link set $1 down)"; }
+leg_up() {
+    ip -n "$MF_NS_SRC" link set "$1" up
+    # Admin-down flushed the leg's /32 route: restore it.
+    ip -n "$MF_NS_SRC" route replace "$3/32" dev "$1" src "$4"
+    event "$2 path UP   (ip link set $1 up)"
+}
+# sleep_until T : sleep until T seconds after T0 (scheduling the scripted failures).
+sleep_until() { local d; d=$(awk -v t0="$T0" -v t="$1" -v n="$(now)" 'BEGIN { d = t0 + t - n; print (d > 0 ? d : 0) }'); sleep "$d"; }
+
+if [ "$FAILURES" -eq 1 ]; then
+    OUTAGE=$(( DURATION * 15 / 100 )); [ "$OUTAGE" -lt 3 ] && OUTAGE=3
+    P_DOWN=$(( DURATION * 25 / 100 )); S_DOWN=$(( DURATION * 60 / 100 ))
+    sleep_until "$P_DOWN"; leg_down srcA primary
+    sleep_until $((P_DOWN + OUTAGE)); leg_up srcA primary "${PRI%:*}" "$MF_PRI_SRC_IP"
+    sleep_until "$S_DOWN"; leg_down srcB secondary
+    sleep_until $((S_DOWN + OUTAGE)); leg_up srcB secondary "${SEC%:*}" "$MF_SEC_SRC_IP"
+fi
+wait "$SRC_PID"; SRC_RC=$?
+event "source finished (ffmpeg exit $SRC_RC)"
+kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null
+# The device must emit every packet within max-delay of its arrival; give it 20x that (>= 1 s)
+# before stopping. The packet count check below is exact, so a late packet fails, never hides.
+DRAIN=$(awk -v m="$MAX_DELAY" 'BEGIN { d = m * 20 / 1000; print (d < 1 ? 1 : d) }')
+sleep "$DRAIN"
+kill -INT "$DEV_PID" 2>/dev/null; wait "$DEV_PID"; DEV_RC=$?
+event "device stopped with SIGINT (exit $DEV_RC)"
+kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null
+
+# Relay counters = packets offered on each leg.
+RELAY_LINE=$(grep '^relay received=' "$W/relay.log" || true)
+kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+SENT=$(kv received "$RELAY_LINE"); SENT=${SENT:-0}
+PRI_SENT=$(kv sent_primary "$RELAY_LINE"); PRI_ERR=$(kv errors_primary "$RELAY_LINE")
+SEC_SENT=$(kv sent_secondary "$RELAY_LINE"); SEC_ERR=$(kv errors_secondary "$RELAY_LINE")
+
+echo
+echo "device events (from $DEVICE_LOG):"
+EVENTS_FILE=$W/device-events.txt
+# env_logger lines ("[2024-01-01T00:00:00Z INFO  target] message") that name a failover event.
+grep -E '^\[[^]]*(INFO|WARN|ERROR)' "$DEVICE_LOG" \
+    | grep -iE 'leg|down|up|switch|failover|restart|resync|unrecoverable|gap' >"$EVENTS_FILE" || true
+if [ -s "$EVENTS_FILE" ]; then sed 's/^/  /' "$EVENTS_FILE" | head -n 40; else echo "  (none logged)"; fi
+N_EVENTS=$(wc -l <"$EVENTS_FILE")
+
+echo
+echo "packets per leg:"
+echo "  source sent $SENT RTP packets; relay put $PRI_SENT on primary ($PRI_ERR refused while down), $SEC_SENT on secondary ($SEC_ERR refused while down)"
+if [ "$ENGINE" = mcast-failover ] && [ -s "$STATS_JSON" ]; then
+    python3 "$HERE/lib/stats_summary.py" "$STATS_JSON" | sed 's/^/  /' || echo "  (stats JSON not understood: $STATS_JSON)"
+elif [ "$ENGINE" = testpmd ]; then
+    grep -E 'Forward statistics for port|RX-packets|TX-packets' "$DEVICE_LOG" | tail -n 12 | sed 's/^/  /'
+fi
+
+echo
+echo "client capture (${EXPECT_DST}, source IP ${EXPECT_SRC}):"
+python3 "$HERE/lib/check_capture.py" "$CAP" "$EXPECT_DST" "$EXPECT_SRC" "$W/check" "$SENT" >"$W/check.log" 2>&1
+CHECK_RC=$?
+grep -v '^RESULT ' "$W/check.log" | grep -v 'could be dangerous' | sed 's/^/  /'
+CHECK=$(sed -n 's/^RESULT //p' "$W/check.log")
+[ -n "$CHECK" ] || CHECK="ok=0 packets=0"
+OK=0
+if [ "$CHECK_RC" -eq 0 ] && [ "$DEV_RC" -eq 0 ] && [ "$SRC_RC" -eq 0 ] && [ "$SENT" -gt 0 ]; then OK=1; fi
+
+echo
+if [ "$OK" -eq 1 ]; then
+    echo "PASS: $(kv packets "$CHECK") of $SENT packets reached the client, lost = $(kv lost "$CHECK"), sequence errors = $(kv seq_errors "$CHECK"), decode errors = $(kv decode_errors "$CHECK")"
+else
+    echo "FAIL: see $W (rerun with --keep to inspect)"
+    KEEP=1
+fi
+echo "RESULT ok=$OK engine=$ENGINE mode=$MODE failures=$FAILURES device_rc=$DEV_RC source_rc=$SRC_RC sent=$SENT primary_sent=${PRI_SENT:-0} primary_refused=${PRI_ERR:-0} secondary_sent=${SEC_SENT:-0} secondary_refused=${SEC_ERR:-0} device_events=$N_EVENTS ${CHECK#ok=? }"
+[ "$OK" -eq 1 ]
