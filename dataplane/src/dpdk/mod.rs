@@ -1,1 +1,28 @@
-//! Safe wrappers over `dpdk-sys`. The only place outside `dpdk-ffi` with `unsafe`.
+//! Safe wrappers over `dpdk-sys`: the only place outside `dpdk-ffi` with
+//! `unsafe` (each block carries a `// SAFETY:` note).
+//!
+//! Ownership model: [`Eal`] is created once; [`Mempool`], [`Port`] and
+//! [`MbufRing`] borrow it, so they are dropped before `rte_eal_cleanup`.
+//! A port's rx queues reference its mempool, so `Port::configure` borrows
+//! the pool for the port's lifetime (declare the pool before the port).
+//! [`Mbuf`] is an owned packet (freed on drop) that moves freely between
+//! lcores; [`RxBatch`]/[`TxBatch`] are the fixed-size burst containers of
+//! the hot path.
+
+mod burst;
+mod eal;
+mod error;
+mod lcore;
+mod mbuf;
+mod mempool;
+mod port;
+mod ring;
+
+pub use burst::{FreeBatch, RxBatch, TxBatch, MAX_BURST};
+pub use eal::{version, Eal};
+pub use error::{strerror, DpdkError};
+pub use lcore::{current as current_lcore, pause, tsc, LcoreJoin, Scope};
+pub use mbuf::{HwCksum, Mbuf};
+pub use mempool::{Mempool, DEFAULT_DATA_ROOM, SOCKET_ANY};
+pub use port::{Link, Port, PortSetup, PortStats, RxQueue, TxQueue};
+pub use ring::{MbufRing, RingConsumer, RingProducer};
