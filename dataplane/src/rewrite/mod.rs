@@ -1,1 +1,31 @@
-//! placeholder: filled in by its owner.
+//! Output header rewrite (patent claim 7) and optional RTP renumbering
+//! (claim 8).
+//!
+//! A [`Rewriter`] is built once per stream from an [`OutputSpec`] and turns
+//! a chosen input frame into the output frame in place: MACs, VLAN
+//! keep/push/strip, source and destination IP, UDP ports, TTL, DSCP, with
+//! the IPv4 header and UDP checksums updated incrementally (RFC 1624) so the
+//! payload is never read. An [`RtpRenumber`] additionally keeps the output
+//! SSRC and sequence continuous across source restarts.
+//!
+//! Order: the worker runs [`RtpRenumber::apply`] (if the stream renumbers)
+//! and then [`Rewriter::apply`]. Each call locates the headers itself and
+//! adjusts the UDP checksum only for the words it changes, so the two
+//! compose in either order with identical bytes (tested).
+//!
+//! Both work on any [`FrameBuf`]: the DPDK helper implements it for its
+//! mbuf, tests and benchmarks use `Vec<u8>`.
+
+mod framebuf;
+mod layout;
+mod renumber;
+mod rewriter;
+mod spec;
+
+#[cfg(test)]
+mod tests;
+
+pub use framebuf::FrameBuf;
+pub use renumber::RtpRenumber;
+pub use rewriter::Rewriter;
+pub use spec::{OutputSpec, RewriteError, VlanAction};

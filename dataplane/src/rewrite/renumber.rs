@@ -1,0 +1,127 @@
+//! Output RTP renumbering (patent claim 8): the output stream keeps one SSRC
+//! and a continuous sequence even when the source restarts.
+
+use super::layout;
+use super::spec::RewriteError;
+use super::FrameBuf;
+use crate::wire::checksum::Accum;
+use crate::wire::rtp::RtpPacket;
+use crate::wire::udp;
+
+/// Per-stream renumbering state.
+///
+/// Each output packet gets `seq = base_out + (ext_seq - base_ext)` (mod
+/// 2^16) where `ext_seq` is the merge's extended sequence number. Within an
+/// epoch, gaps the merge skipped stay gaps (receivers still see the loss);
+/// when the merge resynchronises to a restarted source it bumps `epoch`, and
+/// the first packet of the new epoch continues at `last output seq + 1`.
+/// The first packet ever keeps its own sequence number, so a stream that
+/// never restarts leaves unchanged. The SSRC is the configured one, or else
+/// the first packet's, for the life of the stream. Timestamps are left
+/// alone (they carry media timing, e.g. PTP-derived in ST 2110).
+#[derive(Clone, Debug, Default)]
+pub struct RtpRenumber {
+    fixed_ssrc: Option<u32>,
+    state: Option<State>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct State {
+    ssrc: u32,
+    epoch: u32,
+    base_ext: u64,
+    base_out: u16,
+    last_out: u16,
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+impl RtpRenumber {
+    /// A renumberer that emits `ssrc`, or the first packet's SSRC if `None`.
+    pub fn new(ssrc: Option<u32>) -> Self {
+        RtpRenumber {
+            fixed_ssrc: ssrc,
+            state: None,
+        }
+    }
+
+    /// The SSRC output packets carry (known after the first packet unless
+    /// configured).
+    pub fn output_ssrc(&self) -> Option<u32> {
+        self.state.map(|s| s.ssrc).or(self.fixed_ssrc)
+    }
+
+    /// The last output sequence number, if any packet went through.
+    pub fn last_seq(&self) -> Option<u16> {
+        self.state.map(|s| s.last_out)
+    }
+
+    /// Renumbers one frame in place: RTP sequence and SSRC, UDP checksum
+    /// updated incrementally (zero stays zero). Returns the output sequence
+    /// number. `ext_seq`: the packet's extended sequence number; `epoch`:
+    /// the merge's resynchronisation count for this stream.
+    ///
+    /// On error (not Ethernet/IP/UDP, or no valid RTP v2 header) neither
+    /// the frame nor the state changes.
+    pub fn apply<B: FrameBuf>(
+        &mut self,
+        buf: &mut B,
+        ext_seq: u64,
+        epoch: u32,
+    ) -> Result<u16, RewriteError> {
+        let lay = layout::locate(buf.bytes()).map_err(RewriteError::Malformed)?;
+        let rtp_at = lay.l4 + udp::HEADER_LEN;
+        let rtp_end = lay.l4 + lay.udp_len;
+        let (in_seq, in_ssrc) = {
+            let rtp = RtpPacket::new_checked(&buf.bytes()[rtp_at..rtp_end])
+                .map_err(RewriteError::Malformed)?;
+            (rtp.sequence(), rtp.ssrc())
+        };
+        let st = match self.state {
+            None => State {
+                ssrc: self.fixed_ssrc.unwrap_or(in_ssrc),
+                epoch,
+                base_ext: ext_seq,
+                base_out: in_seq,
+                last_out: in_seq,
+            },
+            Some(s) if s.epoch != epoch => State {
+                epoch,
+                base_ext: ext_seq,
+                base_out: s.last_out.wrapping_add(1),
+                ..s
+            },
+            Some(s) => s,
+        };
+        let out = st
+            .base_out
+            .wrapping_add(ext_seq.wrapping_sub(st.base_ext) as u16);
+
+        let b = buf.bytes_mut();
+        let mut rtp =
+            RtpPacket::new_checked(&mut b[rtp_at..rtp_end]).map_err(RewriteError::Malformed)?;
+        rtp.set_sequence(out);
+        rtp.set_ssrc(st.ssrc);
+        let check = be16(b, lay.l4 + 6);
+        if check != 0 {
+            // The RTP header starts 8 bytes (an even count) into the
+            // datagram, so its fields are aligned checksum words.
+            let c = Accum::from_checksum(check)
+                .sub_u16(in_seq)
+                .add_u16(out)
+                .sub_u32(in_ssrc)
+                .add_u32(st.ssrc)
+                .checksum();
+            let c = if c == 0 { 0xffff } else { c };
+            b[lay.l4 + 6..lay.l4 + 8].copy_from_slice(&c.to_be_bytes());
+        }
+        self.state = Some(State {
+            last_out: out,
+            ..st
+        });
+        Ok(out)
+    }
+}
