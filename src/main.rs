@@ -1,1 +1,20 @@
-fn main() {}
+//! `mcast-failover [EAL options] -- [options]`: merge a primary and a
+//! secondary copy of multicast streams into one seamless output.
+//!
+//! Thin on purpose: parse the configuration, bring up EAL and the ports,
+//! launch the lcores, wait, report. The work is in the `dataplane` crate.
+
+mod app;
+mod build_info;
+mod bringup;
+mod events;
+mod plan;
+mod report;
+mod signals;
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    std::process::exit(app::run(std::env::args().collect()));
+}

@@ -1,1 +1,24 @@
-//! placeholder: filled in by its owner.
+//! The lcore loops: receive, classify, merge, rewrite, transmit.
+//!
+//! Two layouts share the same stages. With one worker lcore
+//! ([`single::run`]) it polls every input, feeds the merge engine and
+//! transmits in one loop. With more ([`split`]) rx lcores judge packets and
+//! hand them over lock-free queues to one tx lcore that owns the engine.
+//! The main lcore never touches packets: it reads the stats [`Board`] and
+//! the event queue in [`Shared`].
+//!
+//! [`Board`]: crate::stats::Board
+
+pub mod classify;
+pub mod io;
+pub mod layout;
+pub mod plan;
+mod publish;
+pub mod rx;
+pub mod single;
+pub mod split;
+pub mod tx;
+
+pub use classify::{Classifier, Route};
+pub use layout::{Layout, RxCounters, TxCounters, LEG_NAMES, STREAM_NAMES};
+pub use plan::{InputPlan, Plan, Shared, StreamEvent, StreamPlan};

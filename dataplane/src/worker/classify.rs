@@ -1,0 +1,121 @@
+//! Which stream and leg a received packet belongs to.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+
+/// A multiply-rotate hasher for the classifier's small fixed keys.
+///
+/// Why: the lookup runs once per received packet; SipHash's DoS resistance
+/// buys nothing for a table built once from the operator's own config and
+/// costs several times more per lookup.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(K);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Where a packet goes: its stream index and its leg (0 = primary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Index of the stream in the engine.
+    pub stream: u32,
+    /// Leg index in priority order (0 = primary).
+    pub leg: u8,
+}
+
+/// Lookup table (receiving port, destination group, destination UDP port)
+/// -> [`Route`], built once at start-up.
+///
+/// Why the port is part of the key: ST 2022-7 networks often carry both legs
+/// on the same group address over physically separate networks; the port a
+/// copy arrived on is then what tells the legs apart.
+#[derive(Default, Debug)]
+pub struct Classifier {
+    table: HashMap<(u16, IpAddr, u16), Route, BuildHasherDefault<FastHasher>>,
+}
+
+impl Classifier {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a route; an error names the key when it is already taken.
+    pub fn add(&mut self, port: u16, group: IpAddr, udp_port: u16, route: Route) -> Result<(), String> {
+        if let Some(old) = self.table.insert((port, group, udp_port), route) {
+            return Err(format!(
+                "{group}:{udp_port} on port {port} is claimed by stream {} leg {} and stream {} leg {}",
+                old.stream, old.leg, route.stream, route.leg
+            ));
+        }
+        Ok(())
+    }
+
+    /// The route for a packet, if any stream wants it. No allocation.
+    #[inline]
+    pub fn lookup(&self, port: u16, group: IpAddr, udp_port: u16) -> Option<Route> {
+        self.table.get(&(port, group, udp_port)).copied()
+    }
+
+    /// Number of routes.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when no route exists.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_group_on_two_ports_is_two_legs() {
+        let g: IpAddr = "239.1.1.1".parse().unwrap();
+        let mut c = Classifier::new();
+        c.add(0, g, 5000, Route { stream: 0, leg: 0 }).unwrap();
+        c.add(1, g, 5000, Route { stream: 0, leg: 1 }).unwrap();
+        assert_eq!(c.lookup(1, g, 5000), Some(Route { stream: 0, leg: 1 }));
+        assert_eq!(c.lookup(0, g, 5001), None);
+        let err = c.add(0, g, 5000, Route { stream: 1, leg: 0 }).unwrap_err();
+        assert!(err.contains("239.1.1.1:5000"), "{err}");
+    }
+}

@@ -1,0 +1,134 @@
+//! What the workers need to know, built once before any lcore starts.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossbeam_queue::ArrayQueue;
+
+use super::classify::Classifier;
+use super::layout::Layout;
+use crate::merge::{Event, MergeConfig};
+use crate::rewrite::Rewriter;
+use crate::seq::SeqSpec;
+use crate::stats::Board;
+
+/// One output stream: how to read its sequence numbers, how to merge its
+/// legs and how to rewrite what goes out.
+#[derive(Debug)]
+pub struct StreamPlan {
+    /// Operator's name for the stream (logs, stats).
+    pub name: String,
+    /// Where the sequence number is in the UDP payload.
+    pub seq: SeqSpec,
+    /// Merge rules (times in TSC ticks).
+    pub merge: MergeConfig,
+    /// Output header template.
+    pub rewriter: Rewriter,
+    /// Keep output RTP SSRC and sequence continuous across source restarts.
+    pub renumber: bool,
+}
+
+/// One input port as the rx stage sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct InputPlan {
+    /// DPDK port id.
+    pub port: u16,
+    /// The port verifies UDP checksums in hardware (mbuf flags are valid).
+    pub hw_l4_check: bool,
+}
+
+/// Everything the lcores share read-only, fixed at start-up.
+#[derive(Debug)]
+pub struct Plan {
+    /// Streams, indexed as the classifier routes to them.
+    pub streams: Vec<StreamPlan>,
+    /// (port, group, udp port) -> (stream, leg).
+    pub classifier: Classifier,
+    /// Input ports in leg order of first use (primary first).
+    pub inputs: Vec<InputPlan>,
+    /// Packets per rx/tx burst.
+    pub burst: usize,
+    /// Verify UDP checksums (in software when the NIC does not).
+    pub verify_udp: bool,
+    /// TSC ticks per second.
+    pub tsc_hz: u64,
+}
+
+impl Plan {
+    /// The stats layout matching this plan.
+    pub fn layout(&self) -> Layout {
+        let legs: Vec<usize> = self.streams.iter().map(|s| s.merge.legs).collect();
+        Layout::new(self.inputs.len(), &legs)
+    }
+}
+
+/// A merge event on its way to the main lcore's log.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamEvent {
+    /// Stream index.
+    pub stream: usize,
+    /// What happened (time in TSC ticks).
+    pub event: Event,
+}
+
+/// State shared between the main lcore and the workers at run time.
+///
+/// Why these and no more: the workers only ever read `stop` and
+/// `publish_request` (relaxed loads, once per loop) and write the board and
+/// the event queue (lock-free); nothing on the packet path waits for the
+/// main lcore.
+pub struct Shared {
+    /// Set by the main lcore (signal, duration): workers drain and return.
+    pub stop: AtomicBool,
+    /// Bumped by the main lcore when it wants fresh counters; a worker
+    /// publishes when this differs from what it last served.
+    pub publish_request: AtomicU64,
+    /// Counters published by the workers.
+    pub board: Board,
+    /// Where each counter is on `board`.
+    pub layout: Layout,
+    /// Merge events for the log (bounded; overflow counted).
+    pub events: ArrayQueue<StreamEvent>,
+    /// Events that did not fit in `events`.
+    pub events_lost: AtomicU64,
+    /// Number of worker publications expected per request (1 with one
+    /// lcore; rx lcores + tx lcore when split).
+    pub publishers: usize,
+}
+
+impl Shared {
+    /// Shared state for `plan` with `publishers` publishing lcores.
+    pub fn new(plan: &Plan, publishers: usize) -> Self {
+        let layout = plan.layout();
+        Shared {
+            stop: AtomicBool::new(false),
+            publish_request: AtomicU64::new(0),
+            board: layout.board(),
+            layout,
+            events: ArrayQueue::new(4096),
+            events_lost: AtomicU64::new(0),
+            publishers: publishers.max(1),
+        }
+    }
+
+    /// True once the main lcore asked the workers to stop.
+    #[inline]
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Hands an event to the main lcore (never blocks).
+    pub fn push_event(&self, ev: StreamEvent) {
+        if self.events.push(ev).is_err() {
+            self.events_lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("stop", &self.stop)
+            .field("board_words", &self.board.len())
+            .finish()
+    }
+}

@@ -1,0 +1,83 @@
+//! The receive stage: validate, classify and read the sequence number of
+//! each packet of a burst. Shared by the one-lcore and split layouts.
+
+use super::classify::Route;
+use super::layout::RxCounters;
+use super::plan::Plan;
+use crate::dpdk::{HwCksum, Mbuf};
+use crate::merge::Verdict;
+use crate::seq::SeqSample;
+use crate::wire::{parse_frame, Integrity, L4Check};
+
+/// A packet ready for the merge engine.
+#[derive(Debug)]
+pub struct Arrival {
+    /// Stream and leg.
+    pub route: Route,
+    /// Its sequence number (not yet extended).
+    pub sample: SeqSample,
+    /// Whether its checksums held.
+    pub verdict: Verdict,
+    /// The packet.
+    pub mbuf: Mbuf,
+    /// TSC when its burst was received.
+    pub rx_tsc: u64,
+}
+
+/// Judges one packet from input `input` of `plan`: an [`Arrival`] for the
+/// merge engine, or the packet back in `Err` after counting why it is not
+/// merged (the caller frees it).
+#[inline]
+pub fn judge(plan: &Plan, input: usize, m: Mbuf, rx_tsc: u64, c: &mut RxCounters) -> Result<Arrival, Mbuf> {
+    let inp = plan.inputs[input];
+    c.packets += 1;
+    c.bytes += m.len() as u64;
+    if !m.is_contiguous() {
+        c.multi_segment += 1;
+        return Err(m);
+    }
+    let l4 = if !plan.verify_udp {
+        L4Check::Skip
+    } else if inp.hw_l4_check {
+        match m.l4_cksum() {
+            HwCksum::Good => L4Check::Hardware { good: true },
+            HwCksum::Bad => L4Check::Hardware { good: false },
+            _ => L4Check::Software,
+        }
+    } else {
+        L4Check::Software
+    };
+    let data = m.data();
+    let info = match parse_frame(data, l4) {
+        Ok(i) => i,
+        Err(reason) => {
+            c.drops[reason.index()] += 1;
+            return Err(m);
+        }
+    };
+    let Some(route) = plan.classifier.lookup(inp.port, info.dst_ip, info.dst_port) else {
+        c.unknown_flow += 1;
+        return Err(m);
+    };
+    let start = info.payload_offset as usize;
+    let end = start + info.payload_len as usize;
+    let sample = match data.get(start..end).map(|p| plan.streams[route.stream as usize].seq.extract(p)) {
+        Some(Ok(s)) => s,
+        _ => {
+            c.bad_seq += 1;
+            return Err(m);
+        }
+    };
+    let verdict = if info.integrity == Integrity::Ok {
+        Verdict::Good
+    } else {
+        Verdict::Corrupt
+    };
+    Ok(Arrival {
+        route,
+        sample,
+        verdict,
+        mbuf: m,
+        rx_tsc,
+    })
+}

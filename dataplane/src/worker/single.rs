@@ -1,0 +1,94 @@
+//! One worker lcore does everything: rx on every input, merge, tx.
+//!
+//! This is the layout of a 2-core machine (`--nb-cores 1`): the main lcore
+//! keeps the stats and the signals, the worker runs this loop.
+
+use super::layout::RxCounters;
+use super::plan::{Plan, Shared};
+use super::publish;
+use super::rx::judge;
+use super::tx::{publish_requested, StreamOut, TicksToNs, TxState};
+use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue};
+use crate::merge::{Engine, MergeConfig};
+use crate::stats::LatencyHistogram;
+
+/// Runs the merge on this lcore until `shared.stop`, then drains: every
+/// held packet is sent in order or freed, the tx batch flushed, and the
+/// final counters published. `rxqs[i]` must be the queue of
+/// `plan.inputs[i]`; `out_rx`, when given, is drained and freed.
+pub fn run(
+    plan: &Plan,
+    shared: &Shared,
+    mut rxqs: Vec<RxQueue<'_, '_>>,
+    txq: TxQueue<'_, '_>,
+    mut out_rx: Option<RxQueue<'_, '_>>,
+) -> Result<(), String> {
+    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge.clone()).collect();
+    let mut engine: Engine<Mbuf> = Engine::new(&configs)?;
+    let mut tx = TxState {
+        txq,
+        batch: TxBatch::new(plan.burst),
+        free: FreeBatch::new(),
+        outs: StreamOut::for_streams(&plan.streams),
+        latency: LatencyHistogram::new(),
+        counters: Default::default(),
+        to_ns: TicksToNs::new(plan.tsc_hz),
+        streams: &plan.streams,
+        shared,
+        now: tsc(),
+    };
+    let mut rxc = vec![RxCounters::default(); rxqs.len()];
+    let mut batch = RxBatch::new(plan.burst);
+    let mut scratch = vec![0u64; LatencyHistogram::WORDS];
+    let mut served = 0u64;
+
+    while !shared.stopping() {
+        for (i, q) in rxqs.iter_mut().enumerate() {
+            if q.rx_burst(&mut batch) == 0 {
+                continue;
+            }
+            let now = tsc();
+            tx.now = now;
+            rxc[i].bursts += 1;
+            while let Some(m) = batch.pop() {
+                match judge(plan, i, m, now, &mut rxc[i]) {
+                    Ok(a) => engine.insert(
+                        a.route.stream as usize,
+                        a.route.leg as usize,
+                        a.sample,
+                        a.verdict,
+                        a.mbuf,
+                        now,
+                        &mut tx,
+                    ),
+                    Err(m) => tx.free.push(m),
+                }
+            }
+        }
+        tx.now = tsc();
+        engine.poll(tx.now, &mut tx);
+        tx.flush();
+        if let Some(q) = out_rx.as_mut() {
+            let n = q.rx_burst(&mut batch);
+            if n > 0 {
+                tx.counters.output_rx_drained += n as u64;
+                batch.free_all();
+            }
+        }
+        if let Some(req) = publish_requested(shared, served) {
+            served = req;
+            publish::rx(shared, 0, &rxc);
+            publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
+            shared.board.commit();
+        }
+    }
+
+    tx.now = tsc();
+    engine.drain(tx.now, &mut tx);
+    tx.flush();
+    tx.free.flush();
+    publish::rx(shared, 0, &rxc);
+    publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
+    shared.board.commit();
+    Ok(())
+}

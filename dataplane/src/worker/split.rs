@@ -1,0 +1,176 @@
+//! More than one worker lcore: rx lcores judge packets and hand them to
+//! one tx lcore that owns the merge engine.
+//!
+//! The handoff is one bounded lock-free queue (`crossbeam_queue::ArrayQueue`)
+//! per rx lcore, so each queue has exactly one producer and one consumer.
+//! Memory ordering: a push publishes the slot with a release store of its
+//! stamp and a pop reads that stamp with acquire, so everything the rx
+//! lcore wrote before the push (the `Arrival`, and the ownership of the
+//! mbuf, which the rx lcore no longer touches) happens-before the tx
+//! lcore's use of it. The packet bytes were written by the NIC before the
+//! rx burst returned them, which DPDK orders for the polling lcore. Shutdown
+//! uses `rx_done` (release on each rx lcore's exit, acquire on the tx side)
+//! so the tx lcore drains the queues only after the last push.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_queue::ArrayQueue;
+
+use super::layout::RxCounters;
+use super::plan::{Plan, Shared};
+use super::publish;
+use super::rx::{judge, Arrival};
+use super::tx::{publish_requested, StreamOut, TicksToNs, TxState};
+use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue};
+use crate::merge::{Engine, MergeConfig};
+use crate::stats::LatencyHistogram;
+
+/// Capacity of each rx -> tx queue, in packets.
+pub const HANDOFF_CAPACITY: usize = 8192;
+
+/// The queues between the rx lcores and the tx lcore.
+pub struct Handoff {
+    /// One queue per rx lcore.
+    pub queues: Vec<ArrayQueue<Arrival>>,
+    /// rx lcores that have returned.
+    pub rx_done: AtomicUsize,
+}
+
+impl Handoff {
+    /// Queues for `rx_lcores` rx lcores.
+    pub fn new(rx_lcores: usize) -> Self {
+        Handoff {
+            queues: (0..rx_lcores).map(|_| ArrayQueue::new(HANDOFF_CAPACITY)).collect(),
+            rx_done: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// An rx lcore: polls `rxqs` (inputs `first..first + rxqs.len()` of the
+/// plan) and pushes judged packets to queue `lane` until stopped.
+pub fn rx_loop(
+    plan: &Plan,
+    shared: &Shared,
+    handoff: &Handoff,
+    lane: usize,
+    first: usize,
+    mut rxqs: Vec<RxQueue<'_, '_>>,
+) -> Result<(), String> {
+    let q = handoff
+        .queues
+        .get(lane)
+        .ok_or_else(|| format!("no handoff queue {lane}"))?;
+    let mut rxc = vec![RxCounters::default(); rxqs.len()];
+    let mut batch = RxBatch::new(plan.burst);
+    let mut free = FreeBatch::new();
+    let mut served = 0u64;
+    while !shared.stopping() {
+        for (i, rq) in rxqs.iter_mut().enumerate() {
+            if rq.rx_burst(&mut batch) == 0 {
+                continue;
+            }
+            let now = tsc();
+            rxc[i].bursts += 1;
+            while let Some(m) = batch.pop() {
+                match judge(plan, first + i, m, now, &mut rxc[i]) {
+                    Ok(a) => {
+                        if let Err(a) = q.push(a) {
+                            rxc[i].handoff_full += 1;
+                            free.push(a.mbuf);
+                        }
+                    }
+                    Err(m) => free.push(m),
+                }
+            }
+        }
+        if let Some(req) = publish_requested(shared, served) {
+            served = req;
+            publish::rx(shared, first, &rxc);
+            shared.board.commit();
+        }
+    }
+    free.flush();
+    publish::rx(shared, first, &rxc);
+    shared.board.commit();
+    handoff.rx_done.fetch_add(1, Ordering::Release);
+    Ok(())
+}
+
+/// The tx lcore: takes judged packets from every queue, merges, rewrites
+/// and transmits; after stop, waits for the rx lcores, drains the queues
+/// and the engine, and publishes its final counters.
+pub fn tx_loop(
+    plan: &Plan,
+    shared: &Shared,
+    handoff: &Handoff,
+    txq: TxQueue<'_, '_>,
+    mut out_rx: Option<RxQueue<'_, '_>>,
+) -> Result<(), String> {
+    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge.clone()).collect();
+    let mut engine: Engine<Mbuf> = Engine::new(&configs)?;
+    let mut tx = TxState {
+        txq,
+        batch: TxBatch::new(plan.burst),
+        free: FreeBatch::new(),
+        outs: StreamOut::for_streams(&plan.streams),
+        latency: LatencyHistogram::new(),
+        counters: Default::default(),
+        to_ns: TicksToNs::new(plan.tsc_hz),
+        streams: &plan.streams,
+        shared,
+        now: tsc(),
+    };
+    let mut batch = RxBatch::new(plan.burst);
+    let mut scratch = vec![0u64; LatencyHistogram::WORDS];
+    let mut served = 0u64;
+    let lanes = handoff.queues.len();
+    loop {
+        // Read before draining: if every rx lcore had finished, nothing
+        // can be pushed after the drain below.
+        let finished = shared.stopping() && handoff.rx_done.load(Ordering::Acquire) == lanes;
+        let mut took = 0;
+        for q in &handoff.queues {
+            for _ in 0..plan.burst {
+                let Some(a) = q.pop() else { break };
+                took += 1;
+                // The engine wants time that never goes back; rx lcores'
+                // stamps interleave, so keep the running maximum.
+                tx.now = a.rx_tsc.max(tx.now);
+                engine.insert(
+                    a.route.stream as usize,
+                    a.route.leg as usize,
+                    a.sample,
+                    a.verdict,
+                    a.mbuf,
+                    tx.now,
+                    &mut tx,
+                );
+            }
+        }
+        tx.now = tsc().max(tx.now);
+        engine.poll(tx.now, &mut tx);
+        tx.flush();
+        if let Some(q) = out_rx.as_mut() {
+            let n = q.rx_burst(&mut batch);
+            if n > 0 {
+                tx.counters.output_rx_drained += n as u64;
+                batch.free_all();
+            }
+        }
+        if let Some(req) = publish_requested(shared, served) {
+            served = req;
+            publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
+            shared.board.commit();
+        }
+        if finished && took == 0 {
+            break;
+        }
+    }
+    tx.now = tsc();
+    engine.drain(tx.now, &mut tx);
+    tx.flush();
+    tx.free.flush();
+    publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
+    shared.board.commit();
+    Ok(())
+}

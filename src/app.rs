@@ -1,0 +1,442 @@
+//! The run: configuration, EAL, ports, lcores, monitoring, shutdown.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use config::{AppConfig, ForwardMode, Parsed};
+use dataplane::dpdk::{Eal, DpdkError, Mempool};
+use dataplane::worker::{io, single, split, Shared};
+
+use crate::bringup::{self, OpenPort};
+use crate::events::EventLog;
+use crate::report::{write_json, Reporter};
+use crate::signals::Signals;
+use crate::{build_info, plan};
+
+/// Exit status for bad input of any kind.
+const EXIT_USAGE: i32 = 2;
+/// Exit status for a failure at run time (resources, leaked mbufs).
+const EXIT_FAILURE: i32 = 1;
+
+/// How often the main lcore looks at signals, duration and events.
+const TICK: Duration = Duration::from_millis(5);
+
+fn fail(code: i32, msg: impl std::fmt::Display) -> i32 {
+    eprintln!("mcast-failover: {msg}");
+    code
+}
+
+/// Parses `args`, runs, and returns the process exit status.
+pub fn run(args: Vec<String>) -> i32 {
+    let cfg = match config::parse_args(args) {
+        Ok(Parsed::Run(c)) => c,
+        Ok(Parsed::Help(h)) => {
+            print!("{h}");
+            return 0;
+        }
+        Ok(Parsed::Version(_)) => {
+            println!("{}", build_info::version());
+            return 0;
+        }
+        Err(e) => return fail(e.exit_code(), e),
+    };
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_FAILURE, e),
+    };
+    let eal = match Eal::init(&cfg.eal_args) {
+        Ok(e) => e,
+        Err(e) => {
+            let code = match e {
+                DpdkError::Call { errno, .. } if errno == libc::EINVAL => EXIT_USAGE,
+                DpdkError::InvalidArgument(_) => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            };
+            return fail(code, format!("EAL initialisation failed: {e}"));
+        }
+    };
+    println!(
+        "EAL: {}, main lcore {}, worker lcores {:?}, TSC {} Hz",
+        eal.version(),
+        eal.main_lcore(),
+        eal.worker_lcores(),
+        eal.tsc_hz()
+    );
+    let ids = eal.port_ids();
+    if let Err(e) = cfg.check_ports(&ids) {
+        return fail(EXIT_USAGE, e);
+    }
+    let workers = eal.worker_lcores();
+    if workers.len() < cfg.nb_cores as usize {
+        return fail(
+            EXIT_USAGE,
+            format!(
+                "--nb-cores {} needs {} worker lcores but EAL has {} (give EAL -l 0-{} or --lcores)",
+                cfg.nb_cores,
+                cfg.nb_cores,
+                workers.len(),
+                cfg.nb_cores
+            ),
+        );
+    }
+    let pool = match bringup::make_pool(&eal, &cfg) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_FAILURE, e),
+    };
+    println!(
+        "Mempool {}: {} mbufs, {} in use",
+        pool.name(),
+        pool.size(),
+        pool.in_use()
+    );
+    let code = {
+        let ports = match bringup::open_ports(&eal, &cfg, &pool) {
+            Ok(p) => p,
+            Err(e) => return fail(EXIT_FAILURE, e),
+        };
+        let code = if cfg.forward_mode == ForwardMode::Io {
+            run_io(&eal, &cfg, &signals, &ports, &workers)
+        } else {
+            run_merge(&eal, &cfg, &signals, &ports, &pool, &workers)
+        };
+        for p in &ports {
+            let _ = &p.port;
+        }
+        code
+        // Ports are stopped and closed here, returning their mbufs.
+    };
+    let in_use = pool.in_use();
+    if in_use != 0 {
+        return fail(
+            EXIT_FAILURE,
+            format!(
+                "{in_use} mbufs of mempool {} still in use after shutdown: leaked",
+                pool.name()
+            ),
+        );
+    }
+    println!(
+        "Mempool {}: 0 of {} mbufs in use after shutdown (no leak)",
+        pool.name(),
+        pool.size()
+    );
+    code
+}
+
+fn find<'p, 'a>(ports: &'p [OpenPort<'a>], id: u16) -> &'p OpenPort<'a> {
+    ports
+        .iter()
+        .find(|p| p.port.id() == id)
+        .expect("every used port was opened")
+}
+
+/// Bumps the publish request and waits (bounded) until every publishing
+/// lcore has served it.
+fn request_publish(shared: &Shared) {
+    let g0 = shared.board.generation();
+    shared.publish_request.fetch_add(1, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_millis(250);
+    while shared.board.generation() < g0 + shared.publishers as u64 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+struct Monitor<'c> {
+    cfg: &'c AppConfig,
+    started: Instant,
+    next_stats: Option<Instant>,
+}
+
+/// Why the monitor loop ended.
+#[derive(PartialEq, Eq, Debug)]
+enum End {
+    Signal,
+    Duration,
+    WorkerExited,
+}
+
+impl Monitor<'_> {
+    fn new(cfg: &AppConfig) -> Monitor<'_> {
+        let started = Instant::now();
+        Monitor {
+            cfg,
+            started,
+            next_stats: cfg.stats_period.map(|p| started + p),
+        }
+    }
+
+    /// One tick: returns Some(end) when the run must stop, and whether the
+    /// stats block is due.
+    fn tick(&mut self, signals: &Signals, running: usize, expected: usize) -> (Option<End>, bool) {
+        if signals.terminate() {
+            return (Some(End::Signal), false);
+        }
+        if running < expected {
+            return (Some(End::WorkerExited), false);
+        }
+        if let Some(d) = self.cfg.duration {
+            if self.started.elapsed() >= d {
+                return (Some(End::Duration), false);
+            }
+        }
+        let mut due = signals.take_usr1();
+        if let (Some(t), Some(p)) = (self.next_stats, self.cfg.stats_period) {
+            if Instant::now() >= t {
+                due = true;
+                let mut n = t + p;
+                while n <= Instant::now() {
+                    n += p;
+                }
+                self.next_stats = Some(n);
+            }
+        }
+        (None, due)
+    }
+}
+
+fn run_merge(
+    eal: &Eal,
+    cfg: &AppConfig,
+    signals: &Signals,
+    ports: &[OpenPort<'_>],
+    pool: &Mempool<'_>,
+    workers: &[u32],
+) -> i32 {
+    let out = find(ports, cfg.output_port);
+    let out_mac = match out.port.mac() {
+        Ok(m) => m,
+        Err(e) => return fail(EXIT_FAILURE, format!("output port {}: {e}", cfg.output_port)),
+    };
+    let plan = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), eal.tsc_hz()) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let nb = cfg.nb_cores as usize;
+    let rx_lanes = if nb <= 1 { 0 } else { (nb - 1).min(plan.inputs.len()) };
+    let shared = Shared::new(&plan, if nb <= 1 { 1 } else { rx_lanes + 1 });
+    let handoff = split::Handoff::new(rx_lanes);
+    let mut rxqs = Vec::new();
+    for i in &plan.inputs {
+        match find(ports, i.port).port.rx_queue(0) {
+            Ok(q) => rxqs.push(q),
+            Err(e) => return fail(EXIT_FAILURE, format!("port {} rx queue: {e}", i.port)),
+        }
+    }
+    let txq = match out.port.tx_queue(0) {
+        Ok(q) => q,
+        Err(e) => return fail(EXIT_FAILURE, format!("port {} tx queue: {e}", cfg.output_port)),
+    };
+    let out_rx = if cfg.input_ports().contains(&cfg.output_port) {
+        None
+    } else {
+        match out.port.rx_queue(0) {
+            Ok(q) => Some(q),
+            Err(e) => return fail(EXIT_FAILURE, format!("port {} rx queue: {e}", cfg.output_port)),
+        }
+    };
+    for s in &cfg.streams {
+        let legs: Vec<String> = s.legs.iter().map(|a| a.to_string()).collect();
+        println!(
+            "Stream {}: legs [{}] -> {} mode {} seq {} max-delay {:?} leg-timeout {:?} slots {}",
+            s.name,
+            legs.join(", "),
+            s.output,
+            s.mode,
+            s.seq,
+            s.max_delay,
+            s.leg_timeout,
+            s.slots
+        );
+    }
+    let names: Vec<String> = plan.streams.iter().map(|s| s.name.clone()).collect();
+    let outputs: Vec<String> = cfg.streams.iter().map(|s| s.output.to_string()).collect();
+    let roles = plan
+        .inputs
+        .iter()
+        .map(|i| {
+            let mut r = Vec::new();
+            if i.port == cfg.primary_port {
+                r.push("primary");
+            }
+            if i.port == cfg.secondary_port {
+                r.push("secondary");
+            }
+            (i.port, r.join("+"))
+        })
+        .collect();
+    let mut reporter = Reporter::new(roles, cfg.output_port, names.clone(), outputs);
+    let mut events = EventLog::new(names, eal.tsc_hz(), eal.tsc());
+    let running = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let port_refs: Vec<_> = ports.iter().map(|p| &p.port).collect();
+    let expected = if nb <= 1 { 1 } else { rx_lanes + 1 };
+
+    let worker_done = |r: Result<(), String>| -> i32 {
+        running.fetch_sub(1, Ordering::AcqRel);
+        match r {
+            Ok(()) => 0,
+            Err(e) => {
+                log::error!("worker failed: {e}");
+                failed.store(true, Ordering::Relaxed);
+                1
+            }
+        }
+    };
+
+    let end = eal.scope(|s| {
+        let mut joins = Vec::new();
+        running.store(expected, Ordering::Release);
+        let launched: Result<(), DpdkError> = (|| {
+            if nb <= 1 {
+                let (plan, shared) = (&plan, &shared);
+                joins.push(s.spawn(workers[0], move || {
+                    worker_done(single::run(plan, shared, rxqs, txq, out_rx))
+                })?);
+            } else {
+                let per_lane = plan.inputs.len().div_ceil(rx_lanes);
+                let mut first = 0;
+                let mut rest = rxqs;
+                for lane in 0..rx_lanes {
+                    let take = per_lane.min(rest.len());
+                    let mine: Vec<_> = rest.drain(..take).collect();
+                    let (plan, shared, handoff) = (&plan, &shared, &handoff);
+                    let f = first;
+                    joins.push(s.spawn(workers[lane], move || {
+                        worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine))
+                    })?);
+                    first += take;
+                }
+                let (plan, shared, handoff) = (&plan, &shared, &handoff);
+                joins.push(s.spawn(workers[rx_lanes], move || {
+                    worker_done(split::tx_loop(plan, shared, handoff, txq, out_rx))
+                })?);
+            }
+            Ok(())
+        })();
+        if let Err(e) = launched {
+            log::error!("cannot launch worker lcore: {e}");
+            shared.stop.store(true, Ordering::Relaxed);
+            failed.store(true, Ordering::Relaxed);
+            for j in joins {
+                let _ = j.join();
+            }
+            return End::WorkerExited;
+        }
+        let mut mon = Monitor::new(cfg);
+        let end = loop {
+            events.drain(&shared);
+            let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), expected);
+            if let Some(e) = end {
+                break e;
+            }
+            if due {
+                request_publish(&shared);
+                let v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
+                reporter.print(&v);
+                if let Some(p) = &cfg.stats_json {
+                    if let Err(e) = write_json(p, &v) {
+                        log::warn!("--stats-json: {e}");
+                    }
+                }
+            }
+            std::thread::sleep(TICK);
+        };
+        match end {
+            End::Signal => log::info!("signal received: draining and stopping"),
+            End::Duration => log::info!("--duration reached: draining and stopping"),
+            End::WorkerExited => log::error!("a worker lcore exited early: stopping"),
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+        for j in joins {
+            match j.join() {
+                Ok(0) => {}
+                Ok(_) => failed.store(true, Ordering::Relaxed),
+                Err(e) => {
+                    log::error!("{e}");
+                    failed.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        end
+    });
+    events.drain(&shared);
+    let v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
+    reporter.print(&v);
+    if let Some(p) = &cfg.stats_json {
+        if let Err(e) = write_json(p, &v) {
+            return fail(EXIT_FAILURE, format!("--stats-json: {e}"));
+        }
+    }
+    if failed.load(Ordering::Relaxed) || end == End::WorkerExited {
+        EXIT_FAILURE
+    } else {
+        0
+    }
+}
+
+fn run_io(eal: &Eal, cfg: &AppConfig, signals: &Signals, ports: &[OpenPort<'_>], workers: &[u32]) -> i32 {
+    let rx = &find(ports, cfg.primary_port).port;
+    let tx = &find(ports, cfg.output_port).port;
+    println!(
+        "io forwarding: port {} -> port {} (burst {})",
+        cfg.primary_port, cfg.output_port, cfg.burst
+    );
+    let stop = AtomicBool::new(false);
+    let running = AtomicUsize::new(1);
+    let result = eal.scope(|s| {
+        let job = s.spawn(workers[0], || {
+            let r = io::io_forward(rx, tx, cfg.burst as usize, &stop);
+            running.store(0, Ordering::Release);
+            match r {
+                Ok(st) => {
+                    println!(
+                        "io forwarding done: rx {} tx {} dropped {} bursts {}",
+                        st.rx, st.tx, st.dropped, st.bursts
+                    );
+                    0
+                }
+                Err(e) => {
+                    log::error!("io forwarding failed: {e}");
+                    1
+                }
+            }
+        });
+        let job = match job {
+            Ok(j) => j,
+            Err(e) => return Err(format!("cannot launch worker lcore: {e}")),
+        };
+        let mut mon = Monitor::new(cfg);
+        loop {
+            let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), 1);
+            if end.is_some() {
+                break;
+            }
+            if due {
+                for (id, p) in [(cfg.primary_port, rx), (cfg.output_port, tx)] {
+                    if let Ok(st) = p.stats() {
+                        println!(
+                            "  port {id}: RX-packets {} RX-missed {} TX-packets {} TX-errors {}",
+                            st.ipackets, st.imissed, st.opackets, st.oerrors
+                        );
+                    }
+                }
+            }
+            std::thread::sleep(TICK);
+        }
+        stop.store(true, Ordering::Relaxed);
+        job.join().map_err(|e| e.to_string())
+    });
+    for (id, p) in [(cfg.primary_port, rx), (cfg.output_port, tx)] {
+        if let Ok(st) = p.stats() {
+            println!(
+                "Port {id} final: RX-packets {} RX-bytes {} RX-missed {} TX-packets {} TX-bytes {} TX-errors {}",
+                st.ipackets, st.ibytes, st.imissed, st.opackets, st.obytes, st.oerrors
+            );
+        }
+    }
+    match result {
+        Ok(0) => 0,
+        Ok(_) => EXIT_FAILURE,
+        Err(e) => fail(EXIT_FAILURE, e),
+    }
+}

@@ -1,0 +1,130 @@
+//! Turns the validated configuration into the workers' [`Plan`].
+
+use config::{AppConfig, MergeMode, SeqFormat, StreamConfig, VlanMode};
+use dataplane::merge::{MergeConfig, Mode};
+use dataplane::rewrite::{OutputSpec, Rewriter, VlanAction};
+use dataplane::seq::{Endian, FieldWidth, SeqSpec};
+use dataplane::worker::{Classifier, InputPlan, Plan, Route, StreamPlan};
+use std::time::Duration;
+
+/// The sequence field of the configuration as the engine's type.
+pub fn seq_spec(f: &SeqFormat) -> SeqSpec {
+    match *f {
+        SeqFormat::Rtp => SeqSpec::Rtp,
+        SeqFormat::MoldUdp64 => SeqSpec::MoldUdp64,
+        SeqFormat::Field {
+            width,
+            big_endian,
+            offset,
+        } => SeqSpec::Field {
+            width: if width == 32 {
+                FieldWidth::U32
+            } else {
+                FieldWidth::U64
+            },
+            endian: if big_endian { Endian::Big } else { Endian::Little },
+            offset,
+        },
+    }
+}
+
+fn ticks(d: Duration, hz: u64) -> u64 {
+    ((d.as_nanos() * hz as u128) / 1_000_000_000).min(u64::MAX as u128) as u64
+}
+
+/// Merge settings of one stream, times in TSC ticks.
+pub fn merge_config(s: &StreamConfig, hz: u64) -> MergeConfig {
+    let seq = seq_spec(&s.seq);
+    MergeConfig {
+        mode: match s.mode {
+            MergeMode::Primary => Mode::Primary,
+            MergeMode::Hitless => Mode::Hitless,
+        },
+        legs: s.legs.len(),
+        capacity: s.slots as usize,
+        max_delay: ticks(s.max_delay, hz),
+        leg_timeout: ticks(s.leg_timeout, hz),
+        restart_after: s.restart_after,
+        seq_bits: seq.bits(),
+    }
+}
+
+/// Output header template of one stream; `src_mac` is the output port's.
+pub fn output_spec(s: &StreamConfig, src_mac: [u8; 6]) -> OutputSpec {
+    OutputSpec {
+        dst_ip: s.output.ip(),
+        dst_port: s.output.port(),
+        src_ip: s.out.src_ip,
+        src_port: s.out.src_port,
+        dst_mac: Some(s.out.dst_mac.octets()),
+        src_mac,
+        vlan: match s.out.vlan {
+            VlanMode::Keep => VlanAction::Keep,
+            VlanMode::Strip => VlanAction::Strip,
+            VlanMode::Set(v) => VlanAction::Set(v),
+        },
+        ttl: s.out.ttl,
+        dscp: s.out.dscp,
+    }
+}
+
+/// The input port a leg arrives on: leg 0 on the primary port, every other
+/// leg on the secondary port (legs 2.. share it, told apart by group).
+pub fn leg_port(cfg: &AppConfig, leg: usize) -> u16 {
+    if leg == 0 {
+        cfg.primary_port
+    } else {
+        cfg.secondary_port
+    }
+}
+
+/// Builds the plan; an error is one line naming the stream and the value.
+pub fn build(
+    cfg: &AppConfig,
+    out_mac: [u8; 6],
+    hw_l4: impl Fn(u16) -> bool,
+    hz: u64,
+) -> Result<Plan, String> {
+    let inputs: Vec<InputPlan> = cfg
+        .input_ports()
+        .into_iter()
+        .map(|port| InputPlan {
+            port,
+            hw_l4_check: hw_l4(port),
+        })
+        .collect();
+    let mut classifier = Classifier::new();
+    let mut streams = Vec::with_capacity(cfg.streams.len());
+    for (i, s) in cfg.streams.iter().enumerate() {
+        let merge = merge_config(s, hz);
+        merge
+            .validate()
+            .map_err(|e| format!("stream {}: {e}", s.name))?;
+        let rewriter = Rewriter::new(&output_spec(s, out_mac))
+            .map_err(|e| format!("stream {}: output {}: {e}", s.name, s.output))?;
+        for (leg, addr) in s.legs.iter().enumerate() {
+            let route = Route {
+                stream: i as u32,
+                leg: leg as u8,
+            };
+            classifier
+                .add(leg_port(cfg, leg), addr.ip(), addr.port(), route)
+                .map_err(|e| format!("stream {}: {e}", s.name))?;
+        }
+        streams.push(StreamPlan {
+            name: s.name.clone(),
+            seq: seq_spec(&s.seq),
+            merge,
+            rewriter,
+            renumber: s.out.renumber,
+        });
+    }
+    Ok(Plan {
+        streams,
+        classifier,
+        inputs,
+        burst: cfg.burst as usize,
+        verify_udp: cfg.verify_udp_checksum,
+        tsc_hz: hz,
+    })
+}

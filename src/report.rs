@@ -1,0 +1,320 @@
+//! The stats block (testpmd style) and `--stats-json`, both built from one
+//! JSON snapshot of the workers' board plus the NICs' own counters.
+
+use std::path::Path;
+use std::time::Instant;
+
+use dataplane::dpdk::{Mempool, Port, PortStats};
+use dataplane::wire::DropReason;
+use dataplane::worker::{RxCounters, Shared, TxCounters, LEG_NAMES, STREAM_NAMES};
+use serde_json::{json, Map, Value};
+
+use crate::events::EventLog;
+
+/// Streams printed in the text block (all of them go to the JSON).
+const TEXT_STREAMS: usize = 16;
+
+/// Builds snapshots and remembers the previous one for rates.
+pub struct Reporter {
+    inputs: Vec<(u16, String)>,
+    output: u16,
+    names: Vec<String>,
+    outputs: Vec<String>,
+    start: Instant,
+    prev: Option<(Instant, u64, u64, u64, u64)>,
+}
+
+fn nic_json(s: &PortStats) -> Value {
+    json!({
+        "ipackets": s.ipackets, "opackets": s.opackets,
+        "ibytes": s.ibytes, "obytes": s.obytes,
+        "imissed": s.imissed, "ierrors": s.ierrors,
+        "oerrors": s.oerrors, "rx_nombuf": s.rx_nombuf,
+    })
+}
+
+fn named(names: &[&str], words: &[u64]) -> Map<String, Value> {
+    names
+        .iter()
+        .zip(words)
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect()
+}
+
+fn rx_json(c: &RxCounters) -> Value {
+    let scalars = [
+        c.packets,
+        c.bytes,
+        c.bursts,
+        c.unknown_flow,
+        c.bad_seq,
+        c.multi_segment,
+        c.handoff_full,
+    ];
+    let mut m = named(&RxCounters::SCALARS, &scalars);
+    let drops: Map<String, Value> = DropReason::ALL
+        .iter()
+        .map(|r| (r.name().to_string(), json!(c.drops[r.index()])))
+        .collect();
+    m.insert("not_merged".into(), json!(c.not_merged()));
+    m.insert("drops".into(), Value::Object(drops));
+    Value::Object(m)
+}
+
+fn tx_json(c: &TxCounters) -> Value {
+    Value::Object(named(
+        &TxCounters::NAMES,
+        &[
+            c.packets,
+            c.bytes,
+            c.bursts,
+            c.nic_refused,
+            c.rewrite_errors,
+            c.output_rx_drained,
+        ],
+    ))
+}
+
+fn u(v: &Value, k: &str) -> u64 {
+    v.get(k).and_then(Value::as_u64).unwrap_or(0)
+}
+
+impl Reporter {
+    /// A reporter for input ports `inputs` (id, role) and `output`.
+    pub fn new(inputs: Vec<(u16, String)>, output: u16, names: Vec<String>, outputs: Vec<String>) -> Self {
+        Reporter {
+            inputs,
+            output,
+            names,
+            outputs,
+            start: Instant::now(),
+            prev: None,
+        }
+    }
+
+    /// A snapshot of everything, as JSON.
+    pub fn snapshot(
+        &mut self,
+        shared: &Shared,
+        ports: &[&Port<'_>],
+        pool: &Mempool<'_>,
+        events: &EventLog,
+        final_: bool,
+    ) -> Value {
+        let layout = &shared.layout;
+        let board = &shared.board;
+        let now = Instant::now();
+        let nic = |id: u16| {
+            ports
+                .iter()
+                .find(|p| p.id() == id)
+                .and_then(|p| p.stats().ok())
+        };
+        let mut in_pkts = 0;
+        let mut in_bytes = 0;
+        let inputs: Vec<Value> = self
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (id, role))| {
+                let c = layout.get_rx(board, i);
+                in_pkts += c.packets;
+                in_bytes += c.bytes;
+                let mut v = json!({ "port": id, "role": role, "rx": rx_json(&c) });
+                if let Some(s) = nic(*id) {
+                    v["nic"] = nic_json(&s);
+                }
+                v
+            })
+            .collect();
+        let tx = layout.get_tx(board);
+        let mut output = json!({ "port": self.output, "tx": tx_json(&tx) });
+        if let Some(s) = nic(self.output) {
+            output["nic"] = nic_json(&s);
+        }
+        let lat = layout.get_latency(board);
+        let (mut sent, mut unrec, mut switches, mut restarts, mut subst) = (0, 0, 0, 0, 0);
+        let streams: Vec<Value> = (0..layout.streams())
+            .map(|s| {
+                let f = layout.get_stream(board, s);
+                let mut m = named(&STREAM_NAMES, &f.stream);
+                sent += f.stream[0];
+                subst += f.stream[1];
+                unrec += f.stream[2];
+                switches += f.stream[4];
+                restarts += f.stream[5];
+                m.insert("name".into(), json!(self.names.get(s)));
+                m.insert("output".into(), json!(self.outputs.get(s)));
+                let legs: Vec<Value> = f
+                    .legs
+                    .iter()
+                    .enumerate()
+                    .map(|(l, w)| {
+                        let mut lm = named(&LEG_NAMES, w);
+                        lm.insert("up".into(), json!(w[0] != 0));
+                        lm.insert("leg".into(), json!(l));
+                        Value::Object(lm)
+                    })
+                    .collect();
+                m.insert("legs".into(), Value::Array(legs));
+                Value::Object(m)
+            })
+            .collect();
+        let dt_rates = match self.prev {
+            Some((t, ip, ib, op, ob)) => {
+                let dt = now.duration_since(t).as_secs_f64().max(1e-9);
+                json!({
+                    "interval_s": dt,
+                    "input_pps": ((in_pkts - ip.min(in_pkts)) as f64 / dt).round(),
+                    "output_pps": ((tx.packets - op.min(tx.packets)) as f64 / dt).round(),
+                    "input_mbps": ((in_bytes - ib.min(in_bytes)) as f64 * 8.0 / dt / 1e6),
+                    "output_mbps": ((tx.bytes - ob.min(tx.bytes)) as f64 * 8.0 / dt / 1e6),
+                })
+            }
+            None => Value::Null,
+        };
+        if !final_ {
+            self.prev = Some((now, in_pkts, in_bytes, tx.packets, tx.bytes));
+        }
+        let uptime = now.duration_since(self.start).as_secs_f64();
+        json!({
+            "uptime_s": uptime,
+            "final": final_,
+            "mempool": { "name": pool.name(), "size": pool.size(), "in_use": pool.in_use(), "avail": pool.avail() },
+            "inputs": inputs,
+            "output": output,
+            "rates": dt_rates,
+            "average": {
+                "input_pps": (in_pkts as f64 / uptime.max(1e-9)).round(),
+                "output_pps": (tx.packets as f64 / uptime.max(1e-9)).round(),
+            },
+            "latency_ns": {
+                "count": lat.count(), "mean": lat.mean().round(),
+                "p50": lat.quantile(0.5), "p99": lat.quantile(0.99),
+                "p999": lat.quantile(0.999), "max": lat.max(),
+            },
+            "totals": {
+                "input_packets": in_pkts, "sent": sent, "substituted": subst,
+                "unrecoverable": unrec, "switches": switches, "restarts": restarts,
+            },
+            "streams": streams,
+            "events": events.json(),
+            "events_lost": shared.events_lost.load(std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
+    /// Prints the testpmd-style block for a snapshot.
+    pub fn print(&self, v: &Value) {
+        let title = if v["final"].as_bool() == Some(true) {
+            "Final statistics".to_string()
+        } else {
+            format!("Statistics at {:.1} s", v["uptime_s"].as_f64().unwrap_or(0.0))
+        };
+        let mut o = String::new();
+        o.push_str(&format!("\n  {:#^72}\n", format!(" {title} ")));
+        for inp in v["inputs"].as_array().into_iter().flatten() {
+            let rx = &inp["rx"];
+            let drops: Vec<String> = rx["drops"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, n)| n.as_u64() != Some(0))
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            o.push_str(&format!(
+                "  Input port {} ({}): RX-packets {} RX-bytes {} not-merged {} [unknown_flow {} bad_seq {}{}{}] NIC-missed {}\n",
+                inp["port"],
+                inp["role"].as_str().unwrap_or(""),
+                u(rx, "packets"),
+                u(rx, "bytes"),
+                u(rx, "not_merged"),
+                u(rx, "unknown_flow"),
+                u(rx, "bad_seq"),
+                if drops.is_empty() { "" } else { " " },
+                drops.join(" "),
+                u(&inp["nic"], "imissed"),
+            ));
+        }
+        let tx = &v["output"]["tx"];
+        o.push_str(&format!(
+            "  Output port {}: TX-packets {} TX-bytes {} refused {} rewrite-errors {} NIC-errors {}\n",
+            v["output"]["port"],
+            u(tx, "packets"),
+            u(tx, "bytes"),
+            u(tx, "nic_refused"),
+            u(tx, "rewrite_errors"),
+            u(&v["output"]["nic"], "oerrors"),
+        ));
+        if let Some(r) = v["rates"].as_object() {
+            o.push_str(&format!(
+                "  Rates: in {} pps ({:.1} Mbit/s), out {} pps ({:.1} Mbit/s)\n",
+                r["input_pps"],
+                r["input_mbps"].as_f64().unwrap_or(0.0),
+                r["output_pps"],
+                r["output_mbps"].as_f64().unwrap_or(0.0),
+            ));
+        }
+        let l = &v["latency_ns"];
+        o.push_str(&format!(
+            "  Residence (ns): p50 {} p99 {} p99.9 {} max {} over {} packets\n",
+            l["p50"], l["p99"], l["p999"], l["max"], l["count"]
+        ));
+        let m = &v["mempool"];
+        o.push_str(&format!(
+            "  Mempool {}: {} in use of {}\n",
+            m["name"].as_str().unwrap_or(""),
+            m["in_use"],
+            m["size"]
+        ));
+        let streams = v["streams"].as_array().cloned().unwrap_or_default();
+        for s in streams.iter().take(TEXT_STREAMS) {
+            o.push_str(&format!(
+                "  Stream {} -> {}: sent {} substituted {} unrecoverable {} switches {} restarts {} held {}\n",
+                s["name"].as_str().unwrap_or(""),
+                s["output"].as_str().unwrap_or(""),
+                u(s, "sent"),
+                u(s, "substituted"),
+                u(s, "unrecoverable"),
+                u(s, "switches"),
+                u(s, "restarts"),
+                u(s, "held"),
+            ));
+            for leg in s["legs"].as_array().into_iter().flatten() {
+                o.push_str(&format!(
+                    "    leg {} {:4}: received {} used {} duplicates {} late {} corrupt {} out-of-order {} wild {}\n",
+                    leg["leg"],
+                    if leg["up"].as_bool() == Some(true) { "UP" } else { "DOWN" },
+                    u(leg, "received"),
+                    u(leg, "used"),
+                    u(leg, "duplicates"),
+                    u(leg, "late"),
+                    u(leg, "corrupt"),
+                    u(leg, "out_of_order"),
+                    u(leg, "wild"),
+                ));
+            }
+        }
+        if streams.len() > TEXT_STREAMS {
+            let t = &v["totals"];
+            o.push_str(&format!(
+                "  ... {} more streams (see --stats-json); all streams: sent {} unrecoverable {} switches {} restarts {}\n",
+                streams.len() - TEXT_STREAMS,
+                t["sent"],
+                t["unrecoverable"],
+                t["switches"],
+                t["restarts"]
+            ));
+        }
+        o.push_str(&format!("  {:#^72}\n", ""));
+        print!("{o}");
+    }
+}
+
+/// Writes `v` to `path` atomically (temporary file, then rename), so a
+/// reader never sees half a document.
+pub fn write_json(path: &Path, v: &Value) -> Result<(), String> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, text + "\n").map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
