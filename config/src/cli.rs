@@ -18,9 +18,10 @@ or --no-pci --vdev net_pcap0,rx_pcap=in.pcap); the options above go after it.
 Without `--`, every argument goes to EAL, except that -h/--help and -V/--version
 print this text and the version.
 
-Legs are recognised by destination group:port on any input port; the first leg
-of a stream is its primary. --primary-port and --secondary-port may be the same
-port when both legs arrive on one NIC.
+A packet belongs to a leg by the port it arrives on and its destination
+group:port: the first leg of a stream (its primary) is expected on the primary
+port, the other legs on the secondary port. --primary-port and --secondary-port
+may be the same port when both legs arrive on one NIC.
 
 Settings come from, in order of precedence: the command line, the stream's
 [[stream]] table, the file's [defaults] table, the built-in defaults above.

@@ -1,3 +1,4 @@
+#![cfg(feature = "dpdk")]
 //! End to end through the real DPDK: pcap vdev in -> `io_forward` on a worker
 //! lcore -> pcap vdev out. The output file must hold exactly the input's
 //! frames, byte for byte, in order, and every mbuf must be back in the pool.

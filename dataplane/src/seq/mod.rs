@@ -1,1 +1,13 @@
-//! placeholder: filled in by its owner.
+//! Sequence numbers: where a stream carries them and how they become `u64`.
+//!
+//! The merge needs one totally ordered number per packet so both legs' copies
+//! of a packet land at the same slot. Formats carry 16 bits (RTP), 32 bits
+//! (CME MDP3) or 64 bits (MoldUDP64); [`SeqSpec`] says where to read them and
+//! [`extend`] turns the short ones into a `u64` that keeps growing across
+//! rollover.
+
+pub mod extend;
+mod spec;
+
+pub use extend::{extend, first_extension, Extender};
+pub use spec::{Endian, FieldWidth, SeqError, SeqSample, SeqSpec};

@@ -1,0 +1,198 @@
+//! Per-stream merge settings.
+
+/// How the copy to send is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Patent claims 1, 6, 8: the primary's copy unless it is adverse
+    /// (corrupt, missing past `max_delay`, or the primary leg is down); with
+    /// more than two legs, legs are in priority order.
+    Primary,
+    /// SMPTE ST 2022-7: the first good copy from any leg.
+    Hitless,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "primary" => Ok(Mode::Primary),
+            "hitless" => Ok(Mode::Hitless),
+            _ => Err(format!(
+                "invalid forward mode '{s}' (expected primary or hitless)"
+            )),
+        }
+    }
+}
+
+/// Largest number of legs (copies) per stream.
+pub const MAX_LEGS: usize = 4;
+
+/// Settings of one stream. Times are in caller ticks (the worker passes TSC
+/// cycles, tests pass nanoseconds); the engine never reads a clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MergeConfig {
+    /// Selection rule.
+    pub mode: Mode,
+    /// Copies of the stream (2..=4); leg 0 is the primary, then priority order.
+    pub legs: usize,
+    /// Slots per leg, a power of two: the window, in sequence numbers.
+    pub capacity: usize,
+    /// How long a packet waits for a better (or any) copy, measured from
+    /// when it, or a later packet, was first seen.
+    pub max_delay: u64,
+    /// A leg silent (no good packet) this long is Down and not waited for.
+    pub leg_timeout: u64,
+    /// K: packets a new source (SSRC/session change, or a jump / step back
+    /// outside the window) must persist on a leg before the stream
+    /// resynchronises to it.
+    pub restart_after: u32,
+    /// Width of the wire sequence (16 for RTP, 32, 64): bounds the window,
+    /// since a 16-bit counter can only be extended within half its space.
+    pub seq_bits: u32,
+}
+
+impl Default for MergeConfig {
+    /// Primary mode, 2 legs, 512 slots, 50 ms / 500 ms in nanoseconds,
+    /// K = 20, 16-bit (RTP) sequence numbers.
+    fn default() -> Self {
+        Self {
+            mode: Mode::Primary,
+            legs: 2,
+            capacity: 512,
+            max_delay: 50_000_000,
+            leg_timeout: 500_000_000,
+            restart_after: 20,
+            seq_bits: 16,
+        }
+    }
+}
+
+impl MergeConfig {
+    /// Checks the settings; the error is one line naming the bad value.
+    ///
+    /// Why: `Engine::new` must never panic on operator input, and a window
+    /// larger than half a 16-bit counter would make sequence extension
+    /// ambiguous (ST 2022-7 Annex A uses the RTP timestamp there; this
+    /// engine refuses such a window instead).
+    pub fn validate(&self) -> Result<(), String> {
+        if !(2..=MAX_LEGS).contains(&self.legs) {
+            return Err(format!("legs {} out of range (2..={MAX_LEGS})", self.legs));
+        }
+        if !self.capacity.is_power_of_two() || self.capacity < 16 {
+            return Err(format!(
+                "slots {} must be a power of two >= 16",
+                self.capacity
+            ));
+        }
+        if self.capacity > 1 << 24 {
+            return Err(format!("slots {} larger than 16777216", self.capacity));
+        }
+        match self.seq_bits {
+            16 | 32 | 64 => {}
+            b => return Err(format!("sequence width {b} bits (expected 16, 32 or 64)")),
+        }
+        if self.seq_bits < 64 && self.capacity as u64 > 1u64 << (self.seq_bits - 1) {
+            return Err(format!(
+                "slots {} exceed half of the {}-bit sequence space ({}); use a smaller window",
+                self.capacity,
+                self.seq_bits,
+                1u64 << (self.seq_bits - 1)
+            ));
+        }
+        if self.leg_timeout == 0 {
+            return Err("leg timeout 0 (must be > 0)".to_string());
+        }
+        if self.max_delay > u64::MAX / 8 || self.leg_timeout > u64::MAX / 8 {
+            return Err(format!(
+                "max delay {} / leg timeout {} too large",
+                self.max_delay, self.leg_timeout
+            ));
+        }
+        if self.restart_after == 0
+            || self.restart_after as usize > self.capacity / 4
+            || self.restart_after > 1024
+        {
+            return Err(format!(
+                "restart-after {} out of range (1..={})",
+                self.restart_after,
+                (self.capacity / 4).min(1024)
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid() {
+        MergeConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn refusals_name_the_value() {
+        let d = MergeConfig::default();
+        let cases = [
+            (MergeConfig { legs: 1, ..d }, "legs 1"),
+            (MergeConfig { legs: 5, ..d }, "legs 5"),
+            (MergeConfig { capacity: 500, ..d }, "slots 500"),
+            (
+                MergeConfig {
+                    capacity: 65536,
+                    ..d
+                },
+                "slots 65536",
+            ),
+            (MergeConfig { seq_bits: 8, ..d }, "width 8"),
+            (
+                MergeConfig {
+                    leg_timeout: 0,
+                    ..d
+                },
+                "timeout 0",
+            ),
+            (
+                MergeConfig {
+                    restart_after: 0,
+                    ..d
+                },
+                "restart-after 0",
+            ),
+            (
+                MergeConfig {
+                    restart_after: 200,
+                    ..d
+                },
+                "restart-after 200",
+            ),
+        ];
+        for (c, needle) in cases {
+            let e = c.validate().unwrap_err();
+            assert!(e.contains(needle), "{e}");
+            assert!(!e.contains('\n'));
+        }
+        // Large windows are fine with wider counters.
+        MergeConfig {
+            capacity: 1 << 20,
+            seq_bits: 64,
+            ..d
+        }
+        .validate()
+        .unwrap();
+        MergeConfig {
+            capacity: 32768,
+            ..d
+        }
+        .validate()
+        .unwrap();
+    }
+
+    #[test]
+    fn mode_parses() {
+        assert_eq!("primary".parse::<Mode>(), Ok(Mode::Primary));
+        assert_eq!("Hitless".parse::<Mode>(), Ok(Mode::Hitless));
+        assert!("x".parse::<Mode>().unwrap_err().contains("'x'"));
+    }
+}

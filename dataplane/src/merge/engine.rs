@@ -1,0 +1,195 @@
+//! The engine: many streams, their slot tables and one deadline wheel.
+
+use super::config::MergeConfig;
+use super::counters::StreamCounters;
+use super::output::{FreeReason, Sink};
+use super::stream::{Held, Store, StreamState};
+use super::wheel::{TimerWheel, NEVER};
+use crate::seq::SeqSample;
+use crate::slots::{SentMap, SlotClock, SlotTable, Verdict};
+
+/// The merge of every stream handled by one lcore.
+///
+/// Why this shape: `insert` sends at once whatever a copy makes ready (in
+/// primary mode with healthy legs, packet n leaves the moment the primary's
+/// copy arrives), so there is no per-poll scan of streams; `poll` only fires
+/// the deadlines that are due (gaps turning overdue, legs falling silent).
+/// All memory is allocated by [`Engine::new`]; nothing per packet.
+pub struct Engine<H> {
+    streams: Vec<StreamState>,
+    store: Store<H>,
+    wheel: TimerWheel,
+    due: Vec<u32>,
+    slot_bytes: Vec<usize>,
+}
+
+impl<H> Engine<H> {
+    /// Allocates the state of every stream; `configs[i]` is stream `i`.
+    pub fn new(configs: &[MergeConfig]) -> Result<Self, String> {
+        if configs.len() >= u32::MAX as usize {
+            return Err(format!("{} streams is too many", configs.len()));
+        }
+        for (i, c) in configs.iter().enumerate() {
+            c.validate().map_err(|e| format!("stream {i}: {e}"))?;
+        }
+        let shapes: Vec<(usize, usize)> = configs.iter().map(|c| (c.legs, c.capacity)).collect();
+        let (slots, regions) = SlotTable::new(&shapes)?;
+        let caps: Vec<usize> = configs.iter().map(|c| c.capacity).collect();
+        let (sent, sent_bases) = SentMap::with_capacities(&caps);
+        let mut held_total = 0usize;
+        let mut streams = Vec::with_capacity(configs.len());
+        for (i, c) in configs.iter().enumerate() {
+            streams.push(StreamState::new(
+                i,
+                c,
+                regions[i],
+                sent_bases[i],
+                held_total,
+            ));
+            held_total += c.legs * c.restart_after as usize;
+        }
+        let mut held = Vec::with_capacity(held_total);
+        held.resize_with(held_total, Held::empty);
+        // The slot clock must tell ages of held copies apart: a few
+        // max_delays in the rings, up to 4 x max(leg_timeout, max_delay)
+        // for restart candidates.
+        let horizon = configs
+            .iter()
+            .map(|c| c.max_delay.max(c.leg_timeout).saturating_mul(8))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        // Wheel: 1/16 of the shortest delay per bucket (firing is exact
+        // regardless), one revolution covering the longest one.
+        let shortest = configs
+            .iter()
+            .flat_map(|c| [c.max_delay, c.leg_timeout])
+            .filter(|&t| t > 0)
+            .min()
+            .unwrap_or(64);
+        let granularity = (shortest / 16).max(1);
+        let longest = configs
+            .iter()
+            .map(|c| c.max_delay.max(c.leg_timeout))
+            .max()
+            .unwrap_or(0);
+        let buckets = ((longest / granularity).saturating_add(2)).clamp(16, 1 << 16) as usize;
+        let slot_bytes = configs
+            .iter()
+            .map(|c| SlotTable::<H>::bytes_for(c.legs, c.capacity) + SentMap::bytes_for(c.capacity))
+            .collect();
+        Ok(Self {
+            wheel: TimerWheel::new(configs.len(), granularity, buckets),
+            due: Vec::with_capacity(configs.len()),
+            streams,
+            store: Store {
+                slots,
+                sent,
+                held,
+                clock: SlotClock::for_horizon(horizon),
+            },
+            slot_bytes,
+        })
+    }
+
+    /// Number of streams.
+    pub fn streams(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Hands in one copy of a packet of `stream` received on `leg` at `now`.
+    /// Sends and frees through `sink` whatever this makes ready; never
+    /// panics (bad indices free the handle as `Invalid`).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn insert(
+        &mut self,
+        stream: usize,
+        leg: usize,
+        sample: SeqSample,
+        verdict: Verdict,
+        handle: H,
+        now: u64,
+        sink: &mut impl Sink<H>,
+    ) {
+        let Some(st) = self.streams.get_mut(stream) else {
+            sink.free(handle, FreeReason::Invalid);
+            return;
+        };
+        if leg >= st.legs() {
+            st.counters.legs[0].received += 1;
+            st.counters.legs[0].invalid += 1;
+            sink.free(handle, FreeReason::Invalid);
+            return;
+        }
+        st.insert(&mut self.store, leg, sample, verdict, handle, now, sink);
+        if st.wake != NEVER {
+            self.wheel.arm(stream, st.wake);
+            st.wake = NEVER;
+        }
+    }
+
+    /// Fires the deadlines due at `now`: overdue gaps are skipped (or the
+    /// waiting secondary copy sent), silent legs declared down. Cost grows
+    /// with what is due, not with the number of streams.
+    pub fn poll(&mut self, now: u64, sink: &mut impl Sink<H>) {
+        self.due.clear();
+        self.wheel.expire(now, &mut self.due);
+        for i in 0..self.due.len() {
+            let s = self.due[i] as usize;
+            let st = &mut self.streams[s];
+            st.service(&mut self.store, now, sink);
+            if st.wake != NEVER {
+                self.wheel.arm(s, st.wake);
+                st.wake = NEVER;
+            }
+        }
+    }
+
+    /// Shutdown: sends every held copy that can go out in order and frees
+    /// the rest, so every handle handed in has been handed back.
+    pub fn drain(&mut self, now: u64, sink: &mut impl Sink<H>) {
+        for st in &mut self.streams {
+            st.drain(&mut self.store, now, sink);
+        }
+        self.wheel.clear();
+    }
+
+    /// Counters of `stream` (panics if out of range, like slice indexing).
+    pub fn counters(&self, stream: usize) -> &StreamCounters {
+        &self.streams[stream].counters
+    }
+
+    /// Whether `leg` of `stream` is up (false for out-of-range indices).
+    pub fn leg_is_up(&self, stream: usize, leg: usize) -> bool {
+        self.streams.get(stream).is_some_and(|s| s.leg_is_up(leg))
+    }
+
+    /// Handles currently held by `stream` (in slots or restart candidates).
+    pub fn held(&self, stream: usize) -> usize {
+        self.streams.get(stream).map_or(0, |s| s.held() as usize)
+    }
+
+    /// Bytes of slot storage (rings plus sent bitmap) of `stream`.
+    pub fn slot_bytes_per_stream(&self, stream: usize) -> usize {
+        self.slot_bytes.get(stream).copied().unwrap_or(0)
+    }
+
+    /// When `stream` next needs `poll` (NEVER = `u64::MAX` if idle).
+    pub fn next_deadline(&self, stream: usize) -> u64 {
+        if stream < self.streams.len() {
+            self.wheel.armed_at(stream)
+        } else {
+            NEVER
+        }
+    }
+}
+
+impl<H> std::fmt::Debug for Engine<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("streams", &self.streams.len())
+            .field("clock", &self.store.clock)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,168 @@
+//! What the engine hands back: packets to send, packets to free, events.
+
+use std::fmt;
+
+/// Facts about a packet being sent, for the rewrite and the statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendInfo {
+    /// Leg whose copy is sent.
+    pub leg: usize,
+    /// Position in the stream's merged sequence space: increases by one per
+    /// sequence number (by the MoldUDP64 message count per packet), with a
+    /// jump of max(restart_after, min(capacity / 8, 64)) at each source
+    /// restart. Before any restart
+    /// (`epoch` 0), `ext_seq & (2^bits - 1)` is the wire sequence number.
+    pub ext_seq: u64,
+    /// Arrival time of the sent copy (caller ticks; resolution of the slot
+    /// clock).
+    pub rx_time: u64,
+    /// Source epoch: 0, then +1 at each source restart.
+    pub epoch: u32,
+}
+
+/// Why a handle is given back without being sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FreeReason {
+    /// Another copy of the same packet was (or will be) sent.
+    Duplicate,
+    /// Arrived behind the output cursor after its packet was given up.
+    Late,
+    /// Failed the receive checks, or the only copies of a lost packet.
+    Corrupt,
+    /// Outside the window and not (yet) a confirmed source restart.
+    Wild,
+    /// From a source epoch that has ended, beyond where it ended.
+    Stale,
+    /// A MoldUDP64 heartbeat / end of session: liveness only.
+    Heartbeat,
+    /// Stream or leg index out of range, or a sequence width that does not
+    /// match the stream's.
+    Invalid,
+}
+
+/// Something worth a log line, with the tick it happened at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Caller ticks.
+    pub time: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The kinds of [`Event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// The leg had no good packet for `leg_timeout`; no longer waited for.
+    LegDown {
+        /// Leg index.
+        leg: usize,
+    },
+    /// First good packet on a leg that was down (or never seen).
+    LegUp {
+        /// Leg index.
+        leg: usize,
+    },
+    /// The preferred leg (highest priority leg that is up) changed: to the
+    /// secondary on failure, back to the primary on recovery.
+    Switch {
+        /// Previous preferred leg.
+        from: usize,
+        /// New preferred leg.
+        to: usize,
+    },
+    /// A new source (SSRC / session change, or a sequence jump held for
+    /// `restart_after` packets) was confirmed on `leg`; the stream is
+    /// resynchronised to it.
+    SourceRestart {
+        /// Leg that confirmed the new source.
+        leg: usize,
+        /// New epoch number.
+        epoch: u32,
+        /// New source id (SSRC, session hash, or 0).
+        source: u64,
+        /// Merged-sequence position of the new epoch's first packet.
+        first_seq: u64,
+    },
+    /// Sequence numbers missing on every leg past `max_delay` (or pushed out
+    /// of the window): skipped, never sent.
+    Gap {
+        /// First missing merged-sequence position.
+        first_seq: u64,
+        /// How many.
+        count: u64,
+    },
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EventKind::LegDown { leg } => write!(f, "leg {leg} down"),
+            EventKind::LegUp { leg } => write!(f, "leg {leg} up"),
+            EventKind::Switch { from, to } => write!(f, "switch from leg {from} to leg {to}"),
+            EventKind::SourceRestart {
+                leg,
+                epoch,
+                source,
+                first_seq,
+            } => write!(
+                f,
+                "source restart seen on leg {leg}: epoch {epoch}, source {source:#x}, resync at seq {first_seq}"
+            ),
+            EventKind::Gap { first_seq, count } => write!(
+                f,
+                "gap: {count} unrecoverable from seq {first_seq} (missing on every leg)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{}: {}", self.time, self.kind)
+    }
+}
+
+/// Receiver of the engine's output, called synchronously and in order.
+///
+/// Why a trait: the dataplane collects mbufs into a tx burst and a free
+/// list, tests record everything; the engine stays free of DPDK types.
+pub trait Sink<H> {
+    /// Send `handle` as the next packet of `stream` (calls for one stream
+    /// come in increasing `ext_seq` order).
+    fn send(&mut self, stream: usize, handle: H, info: SendInfo);
+    /// Give back a handle that is not sent.
+    fn free(&mut self, handle: H, why: FreeReason);
+    /// Report an event of `stream`.
+    fn event(&mut self, stream: usize, event: Event);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines() {
+        let e = Event {
+            time: 42,
+            kind: EventKind::Switch { from: 0, to: 1 },
+        };
+        assert_eq!(e.to_string(), "@42: switch from leg 0 to leg 1");
+        let g = EventKind::Gap {
+            first_seq: 7,
+            count: 3,
+        };
+        assert_eq!(
+            g.to_string(),
+            "gap: 3 unrecoverable from seq 7 (missing on every leg)"
+        );
+        let r = EventKind::SourceRestart {
+            leg: 1,
+            epoch: 2,
+            source: 255,
+            first_seq: 9,
+        };
+        assert!(r.to_string().contains("epoch 2, source 0xff"));
+        assert_eq!(EventKind::LegDown { leg: 1 }.to_string(), "leg 1 down");
+        assert_eq!(EventKind::LegUp { leg: 0 }.to_string(), "leg 0 up");
+    }
+}

@@ -1,0 +1,555 @@
+//! Unit tests of the engine: one scenario per rule.
+
+use super::*;
+use crate::seq::SeqSample;
+
+#[derive(Default)]
+struct Rec {
+    sent: Vec<(u64, SendInfo)>,
+    freed: Vec<(u64, FreeReason)>,
+    events: Vec<EventKind>,
+}
+
+impl Sink<u64> for Rec {
+    fn send(&mut self, _stream: usize, handle: u64, info: SendInfo) {
+        self.sent.push((handle, info));
+    }
+    fn free(&mut self, handle: u64, why: FreeReason) {
+        self.freed.push((handle, why));
+    }
+    fn event(&mut self, _stream: usize, event: Event) {
+        self.events.push(event.kind);
+    }
+}
+
+impl Rec {
+    /// Wire sequence numbers sent, in order.
+    fn seqs(&self) -> Vec<u64> {
+        self.sent.iter().map(|(_, i)| i.ext_seq & 0xFFFF).collect()
+    }
+    fn legs(&self) -> Vec<usize> {
+        self.sent.iter().map(|(_, i)| i.leg).collect()
+    }
+    fn freed_as(&self, why: FreeReason) -> usize {
+        self.freed.iter().filter(|(_, w)| *w == why).count()
+    }
+}
+
+const MD: u64 = 1_000;
+const LT: u64 = 10_000;
+
+fn cfg(mode: Mode) -> MergeConfig {
+    MergeConfig {
+        mode,
+        legs: 2,
+        capacity: 64,
+        max_delay: MD,
+        leg_timeout: LT,
+        restart_after: 4,
+        seq_bits: 16,
+    }
+}
+
+fn engine(c: MergeConfig) -> Engine<u64> {
+    Engine::new(&[c]).unwrap()
+}
+
+/// Handle encoding: leg * 1e9 + sequence index.
+fn h(leg: usize, i: u64) -> u64 {
+    leg as u64 * 1_000_000_000 + i
+}
+
+fn rtp(seq: u64, ssrc: u64) -> SeqSample {
+    SeqSample {
+        source: ssrc,
+        ..SeqSample::new(seq & 0xFFFF, 16)
+    }
+}
+
+fn put(e: &mut Engine<u64>, r: &mut Rec, leg: usize, seq: u64, t: u64) {
+    e.poll(t, r);
+    e.insert(0, leg, rtp(seq, 7), Verdict::Good, h(leg, seq), t, r);
+}
+
+fn put_bad(e: &mut Engine<u64>, r: &mut Rec, leg: usize, seq: u64, t: u64) {
+    e.poll(t, r);
+    e.insert(0, leg, rtp(seq, 7), Verdict::Corrupt, h(leg, seq), t, r);
+}
+
+/// Every handle given in came back exactly once.
+fn all_back(r: &Rec, given: usize) {
+    let mut ids: Vec<u64> = r
+        .sent
+        .iter()
+        .map(|x| x.0)
+        .chain(r.freed.iter().map(|x| x.0))
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a handle came back twice");
+    assert_eq!(n, given, "handles lost or invented");
+}
+
+#[test]
+fn primary_clean_sends_each_packet_on_primary_arrival() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    for i in 0..100u64 {
+        let t = i * 100;
+        put(&mut e, &mut r, 0, 1000 + i, t);
+        // Sent the moment the primary's copy arrived.
+        assert_eq!(r.sent.len() as u64, i + 1);
+        assert_eq!(r.sent.last().unwrap().1.rx_time, t);
+        put(&mut e, &mut r, 1, 1000 + i, t + 30);
+    }
+    assert_eq!(r.seqs(), (1000..1100).collect::<Vec<_>>());
+    assert!(r.legs().iter().all(|&l| l == 0));
+    assert_eq!(r.freed_as(FreeReason::Duplicate), 100);
+    let c = e.counters(0);
+    assert_eq!(
+        (c.sent, c.legs[0].used, c.legs[1].duplicates),
+        (100, 100, 100)
+    );
+    assert_eq!(c.unrecoverable, 0);
+    assert_eq!(e.held(0), 0);
+    all_back(&r, 200);
+}
+
+#[test]
+fn secondary_leading_within_max_delay_still_uses_primary() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    // Both legs up first.
+    put(&mut e, &mut r, 0, 0, 0);
+    put(&mut e, &mut r, 1, 0, 1);
+    for i in 1..200u64 {
+        let t = i * 100;
+        put(&mut e, &mut r, 1, i, t); // secondary 600 ticks ahead of primary
+        if i >= 6 {
+            put(&mut e, &mut r, 0, i - 5, t + 100 - 1);
+        }
+    }
+    for i in 195..200 {
+        put(&mut e, &mut r, 0, i, 20_000 + i);
+    }
+    assert_eq!(r.seqs(), (0..200).collect::<Vec<_>>());
+    assert!(r.legs().iter().all(|&l| l == 0), "{:?}", r.legs());
+    assert_eq!(e.counters(0).legs[1].duplicates, 200);
+    all_back(&r, 400);
+}
+
+#[test]
+fn primary_loss_waits_max_delay_then_sends_secondary() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    for i in 0..10u64 {
+        let t = i * 100;
+        if i != 5 {
+            put(&mut e, &mut r, 0, i, t);
+        }
+        put(&mut e, &mut r, 1, i, t + 200);
+    }
+    // Primary's 6.. arrived from t=600; the gap at 5 waits until 600 + MD.
+    assert_eq!(r.seqs(), (0..5).collect::<Vec<_>>());
+    e.poll(600 + MD - 1, &mut r);
+    assert_eq!(r.sent.len(), 5);
+    e.poll(600 + MD, &mut r);
+    assert_eq!(r.seqs(), (0..10).collect::<Vec<_>>());
+    assert_eq!(r.legs()[5], 1);
+    assert_eq!(r.legs().iter().filter(|&&l| l == 1).count(), 1);
+    assert_eq!(e.counters(0).substituted, 1);
+    all_back(&r, 19);
+}
+
+#[test]
+fn corrupt_primary_copy_is_replaced_at_once() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    put(&mut e, &mut r, 0, 0, 0);
+    put(&mut e, &mut r, 1, 1, 10); // secondary first, primary up: waits
+    assert_eq!(r.sent.len(), 1);
+    put_bad(&mut e, &mut r, 0, 1, 20);
+    assert_eq!(r.seqs(), vec![0, 1]);
+    assert_eq!(r.legs(), vec![0, 1]);
+    put_bad(&mut e, &mut r, 0, 2, 30); // corrupt first, then secondary: at once
+    put(&mut e, &mut r, 1, 2, 40);
+    assert_eq!(r.legs(), vec![0, 1, 1]);
+    assert!(r.sent.iter().all(|(h, _)| *h != h_bad()));
+    assert_eq!(e.counters(0).legs[0].corrupt_dropped, 2);
+    all_back(&r, 5);
+}
+
+fn h_bad() -> u64 {
+    u64::MAX
+}
+
+#[test]
+fn silent_primary_goes_down_then_secondary_flows_at_once_and_switches_back() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    put(&mut e, &mut r, 0, 0, 0);
+    put(&mut e, &mut r, 1, 0, 5);
+    assert!(e.leg_is_up(0, 0) && e.leg_is_up(0, 1));
+    // Primary goes silent; the secondary keeps coming (leading nothing).
+    let mut t = 100;
+    let mut seq = 1;
+    while t < LT + 2000 {
+        put(&mut e, &mut r, 1, seq, t);
+        seq += 1;
+        t += 100;
+    }
+    assert!(!e.leg_is_up(0, 0));
+    assert!(r.events.contains(&EventKind::LegDown { leg: 0 }));
+    assert!(r.events.contains(&EventKind::Switch { from: 0, to: 1 }));
+    // Once down, a secondary packet is sent the moment it arrives.
+    let n = r.sent.len();
+    put(&mut e, &mut r, 1, seq, t);
+    assert_eq!(r.sent.len(), n + 1);
+    assert_eq!(r.seqs(), (0..=seq).collect::<Vec<_>>());
+    // Primary returns: up at its first good packet, preferred again.
+    put(&mut e, &mut r, 0, seq + 1, t + 100);
+    assert!(e.leg_is_up(0, 0));
+    assert!(r.events.contains(&EventKind::Switch { from: 1, to: 0 }));
+    assert_eq!(r.sent.last().unwrap().1.leg, 0);
+    assert_eq!(e.counters(0).switches, 2);
+}
+
+#[test]
+fn hitless_takes_first_good_copy() {
+    let mut e = engine(cfg(Mode::Hitless));
+    let mut r = Rec::default();
+    for i in 0..50u64 {
+        let leg_first = (i % 3 == 0) as usize;
+        put(&mut e, &mut r, leg_first, i, i * 100);
+        put(&mut e, &mut r, 1 - leg_first, i, i * 100 + 50);
+    }
+    assert_eq!(r.seqs(), (0..50).collect::<Vec<_>>());
+    for (i, l) in r.legs().iter().enumerate() {
+        assert_eq!(*l, (i % 3 == 0) as usize);
+    }
+    all_back(&r, 100);
+}
+
+#[test]
+fn loss_on_every_leg_is_skipped_as_gap_and_never_stalls() {
+    for mode in [Mode::Primary, Mode::Hitless] {
+        let mut e = engine(cfg(mode));
+        let mut r = Rec::default();
+        for i in 0..20u64 {
+            if (7..10).contains(&i) {
+                continue;
+            }
+            put(&mut e, &mut r, 0, i, i * 100);
+            put(&mut e, &mut r, 1, i, i * 100 + 10);
+        }
+        assert_eq!(r.sent.len(), 7);
+        e.poll(1000 + MD, &mut r);
+        let want: Vec<u64> = (0..20).filter(|i| !(7..10).contains(i)).collect();
+        assert_eq!(r.seqs(), want);
+        assert_eq!(e.counters(0).unrecoverable, 3);
+        assert_eq!(e.counters(0).gaps, 1);
+        let gap = r
+            .events
+            .iter()
+            .find(|k| matches!(k, EventKind::Gap { .. }))
+            .unwrap();
+        assert!(matches!(gap, EventKind::Gap { count: 3, first_seq } if first_seq & 0xFFFF == 7));
+        // Late copies of the skipped packets are freed as late.
+        put(&mut e, &mut r, 1, 8, 5000);
+        assert_eq!(r.freed.last().unwrap().1, FreeReason::Late);
+    }
+}
+
+#[test]
+fn rollover_is_seamless() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    for i in 0..200u64 {
+        let s = (65_470 + i) & 0xFFFF;
+        put(&mut e, &mut r, 0, s, i * 10);
+        put(&mut e, &mut r, 1, s, i * 10 + 3);
+    }
+    let want: Vec<u64> = (0..200).map(|i| (65_470 + i) & 0xFFFF).collect();
+    assert_eq!(r.seqs(), want);
+    let ext: Vec<u64> = r.sent.iter().map(|x| x.1.ext_seq).collect();
+    assert!(ext.windows(2).all(|w| w[1] == w[0] + 1));
+    assert_eq!(e.counters(0).restarts, 0);
+}
+
+#[test]
+fn in_leg_reorder_and_duplicates() {
+    let mut e = engine(cfg(Mode::Hitless));
+    let mut r = Rec::default();
+    let order = [0u64, 2, 1, 1, 3, 5, 4, 4, 6];
+    for (k, &s) in order.iter().enumerate() {
+        e.insert(
+            0,
+            0,
+            rtp(s, 7),
+            Verdict::Good,
+            100 + k as u64,
+            k as u64 * 10,
+            &mut r,
+        );
+    }
+    assert_eq!(r.seqs(), (0..=6).collect::<Vec<_>>());
+    let c = e.counters(0).legs[0];
+    assert_eq!(c.duplicates, 2);
+    assert_eq!(c.out_of_order, 4);
+    all_back(&r, order.len());
+}
+
+#[test]
+fn window_overrun_moves_window_and_counts_what_it_passes() {
+    let mut c = cfg(Mode::Primary);
+    c.capacity = 16;
+    let mut e = engine(c);
+    let mut r = Rec::default();
+    put(&mut e, &mut r, 0, 0, 0);
+    // 1 is lost on both legs; 2..=40 arrive within max_delay on the primary.
+    for i in 2..=40u64 {
+        put(&mut e, &mut r, 0, i, 10 + i);
+    }
+    // Position 1 was pushed out of the 16-slot window by 17 (before its
+    // max_delay): skipped and counted, and everything after it flowed.
+    assert_eq!(r.seqs(), [0].into_iter().chain(2..=40).collect::<Vec<_>>());
+    assert_eq!(e.counters(0).unrecoverable, 1);
+    assert_eq!(e.counters(0).overruns, 1);
+    assert_eq!(
+        r.events
+            .iter()
+            .filter(|k| matches!(k, EventKind::Gap { count: 1, .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn lone_wild_packet_is_counted_and_dropped() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    for i in 0..40u64 {
+        put(&mut e, &mut r, 0, 100 + i, i * 10);
+        if i == 10 {
+            // Far outside the window on the secondary, and a foreign SSRC.
+            e.insert(0, 1, rtp(30_000, 7), Verdict::Good, 77, i * 10, &mut r);
+            e.insert(0, 1, rtp(5, 99), Verdict::Good, 78, i * 10, &mut r);
+        }
+    }
+    assert_eq!(r.seqs(), (100..140).collect::<Vec<_>>());
+    assert_eq!(e.counters(0).restarts, 0);
+    e.drain(1000, &mut r);
+    assert_eq!(e.counters(0).legs[1].wild, 2);
+    all_back(&r, 42);
+}
+
+#[test]
+fn ssrc_restart_on_legs_at_different_moments_neither_duplicates_nor_stalls() {
+    for (mode, lag_leg) in [
+        (Mode::Primary, 1),
+        (Mode::Primary, 0),
+        (Mode::Hitless, 1),
+        (Mode::Hitless, 0),
+    ] {
+        let mut e = engine(cfg(mode));
+        let mut r = Rec::default();
+        let mut given = 0;
+        // Source A sends 0..100 (seq 1000..), then source B 100..200 (seq 50..).
+        let sample = |i: u64| {
+            if i < 100 {
+                rtp(1000 + i, 0xA)
+            } else {
+                rtp(50 + i - 100, 0xB)
+            }
+        };
+        let lag = 300; // 3 packets
+        let mut evs: Vec<(u64, usize, u64)> = Vec::new();
+        for i in 0..200u64 {
+            for leg in 0..2 {
+                let t = i * 100 + if leg == lag_leg { lag } else { 0 } + leg as u64;
+                evs.push((t, leg, i));
+            }
+        }
+        evs.sort();
+        for (t, leg, i) in evs {
+            e.poll(t, &mut r);
+            e.insert(0, leg, sample(i), Verdict::Good, h(leg, i), t, &mut r);
+            given += 1;
+        }
+        e.poll(1_000_000, &mut r);
+        let ids: Vec<u64> = r.sent.iter().map(|(h, _)| h % 1_000_000_000).collect();
+        assert_eq!(ids, (0..200).collect::<Vec<_>>(), "{mode:?} lag {lag_leg}");
+        assert_eq!(e.counters(0).restarts, 1);
+        assert_eq!(e.counters(0).unrecoverable, 0);
+        let ep: Vec<u32> = r.sent.iter().map(|x| x.1.epoch).collect();
+        assert!(ep[..100].iter().all(|&x| x == 0) && ep[100..].iter().all(|&x| x == 1));
+        all_back(&r, given);
+    }
+}
+
+#[test]
+fn sequence_step_back_held_for_k_packets_resynchronises() {
+    // Same SSRC, sequence jumps back by 20000 (a restarted encoder).
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    let seq = |i: u64| if i < 50 { 30_000 + i } else { 10_000 + i };
+    for i in 0..120u64 {
+        e.poll(i * 100, &mut r);
+        e.insert(
+            0,
+            0,
+            rtp(seq(i), 7),
+            Verdict::Good,
+            h(0, i),
+            i * 100,
+            &mut r,
+        );
+        e.poll(i * 100 + 40, &mut r);
+        e.insert(
+            0,
+            1,
+            rtp(seq(i), 7),
+            Verdict::Good,
+            h(1, i),
+            i * 100 + 40,
+            &mut r,
+        );
+    }
+    e.poll(1_000_000, &mut r);
+    let ids: Vec<u64> = r.sent.iter().map(|x| x.0).collect();
+    assert_eq!(ids, (0..120).collect::<Vec<_>>());
+    assert_eq!(e.counters(0).restarts, 1);
+    assert_eq!(e.counters(0).unrecoverable, 0);
+    // The merged sequence jumps by the epoch margin (max(4, 64 / 8)).
+    assert_eq!(r.sent[50].1.ext_seq, r.sent[49].1.ext_seq + 1 + 8);
+    all_back(&r, 240);
+}
+
+#[test]
+fn heartbeats_refresh_liveness_and_are_freed() {
+    let mut c = cfg(Mode::Primary);
+    c.seq_bits = 64;
+    let mut e = engine(c);
+    let mut r = Rec::default();
+    let mold = |seq: u64, count: u16| SeqSample {
+        source: 42,
+        heartbeat: count == 0,
+        span: count,
+        ..SeqSample::new(seq, 64)
+    };
+    e.insert(0, 0, mold(100, 3), Verdict::Good, 1, 0, &mut r);
+    e.insert(0, 1, mold(100, 3), Verdict::Good, 2, 1, &mut r);
+    // Packets of 3 messages each: next starts at 103.
+    e.insert(0, 0, mold(103, 2), Verdict::Good, 3, 10, &mut r);
+    e.insert(0, 1, mold(103, 2), Verdict::Good, 4, 11, &mut r);
+    assert_eq!(
+        r.sent.iter().map(|x| x.1.ext_seq).collect::<Vec<_>>(),
+        vec![100, 103]
+    );
+    // Only heartbeats for a long time: legs stay up, nothing is sent.
+    for k in 1..50u64 {
+        e.poll(k * 1000, &mut r);
+        e.insert(0, 0, mold(105, 0), Verdict::Good, 100 + k, k * 1000, &mut r);
+        e.insert(0, 1, mold(105, 0), Verdict::Good, 200 + k, k * 1000, &mut r);
+    }
+    assert!(e.leg_is_up(0, 0) && e.leg_is_up(0, 1));
+    assert_eq!(r.sent.len(), 2);
+    assert_eq!(r.freed_as(FreeReason::Heartbeat), 98);
+    e.insert(0, 0, mold(105, 1), Verdict::Good, 9, 50_000, &mut r);
+    assert_eq!(r.sent.last().unwrap().1.ext_seq, 105);
+    assert_eq!(e.counters(0).unrecoverable, 0);
+}
+
+#[test]
+fn moldudp64_lost_packet_counts_its_messages() {
+    let mut c = cfg(Mode::Hitless);
+    c.seq_bits = 64;
+    let mut e = engine(c);
+    let mut r = Rec::default();
+    let m = |seq: u64| SeqSample {
+        span: 4,
+        ..SeqSample::new(seq, 64)
+    };
+    for (k, s) in [0u64, 4, 12, 16].iter().enumerate() {
+        e.insert(0, 0, m(*s), Verdict::Good, k as u64, k as u64, &mut r);
+    }
+    e.poll(10 + MD, &mut r);
+    assert_eq!(
+        r.sent.iter().map(|x| x.1.ext_seq).collect::<Vec<_>>(),
+        vec![0, 4, 12, 16]
+    );
+    assert_eq!(e.counters(0).unrecoverable, 4);
+}
+
+#[test]
+fn drain_returns_every_handle() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    put(&mut e, &mut r, 0, 0, 0);
+    for i in 2..10 {
+        put(&mut e, &mut r, 1, i, 10 + i);
+        put_bad(&mut e, &mut r, 0, i + 20, 10 + i);
+    }
+    e.insert(0, 1, rtp(40_000, 7), Verdict::Good, 999, 30, &mut r);
+    assert!(e.held(0) > 0);
+    e.drain(40, &mut r);
+    assert_eq!(e.held(0), 0);
+    assert_eq!(r.seqs(), (0..1).chain(2..10).collect::<Vec<_>>());
+    all_back(&r, 18);
+}
+
+#[test]
+fn bad_indices_and_widths_are_freed_not_panics() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    e.insert(5, 0, rtp(1, 7), Verdict::Good, 1, 0, &mut r);
+    e.insert(0, 3, rtp(1, 7), Verdict::Good, 2, 0, &mut r);
+    e.insert(0, 0, SeqSample::new(1, 32), Verdict::Good, 3, 0, &mut r);
+    assert_eq!(r.freed_as(FreeReason::Invalid), 3);
+    assert!(!e.leg_is_up(9, 9));
+    assert!(Engine::<u64>::new(&[MergeConfig {
+        legs: 9,
+        ..cfg(Mode::Primary)
+    }])
+    .unwrap_err()
+    .starts_with("stream 0: legs 9"));
+}
+
+#[test]
+fn slot_bytes_for_a_512_window() {
+    let e: Engine<std::ptr::NonNull<u8>> = Engine::new(&[MergeConfig::default()]).unwrap();
+    // 512 slots x 2 legs x 16 B + 64 B sent bitmap.
+    assert_eq!(e.slot_bytes_per_stream(0), 16 * 1024 + 64);
+}
+
+#[test]
+fn deadlines_touch_only_streams_with_news() {
+    let configs = vec![cfg(Mode::Primary); 1000];
+    let mut e: Engine<u64> = Engine::new(&configs).unwrap();
+    let mut r = Rec::default();
+    for s in 0..1000 {
+        e.insert(s, 0, rtp(0, 7), Verdict::Good, s as u64, 0, &mut r);
+        e.insert(s, 1, rtp(0, 7), Verdict::Good, 5000 + s as u64, 0, &mut r);
+    }
+    // Only stream 500 has a gap.
+    e.insert(500, 1, rtp(2, 7), Verdict::Good, 9999, 10, &mut r);
+    assert_eq!(e.next_deadline(500), 10 + MD);
+    e.poll(10 + MD + MD / 64, &mut r);
+    assert_eq!(r.sent.last().unwrap().0, 9999);
+    assert_eq!(e.counters(500).unrecoverable, 1);
+    assert_eq!(e.counters(499).unrecoverable, 0);
+}
+
+#[test]
+fn state_sizes() {
+    use std::mem::size_of;
+    // Printed for the report (cargo test -- --nocapture state_sizes).
+    println!(
+        "StreamState {} B, Held<ptr> {} B, Slot<ptr> {} B",
+        size_of::<super::stream::StreamState>(),
+        size_of::<super::stream::Held<std::ptr::NonNull<u8>>>(),
+        size_of::<crate::slots::Slot<std::ptr::NonNull<u8>>>()
+    );
+    assert_eq!(size_of::<crate::slots::Slot<std::ptr::NonNull<u8>>>(), 16);
+}

@@ -1,0 +1,469 @@
+//! Where a stream's sequence number lives in the UDP payload, and reading it.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Width of a generic sequence field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldWidth {
+    /// 32-bit counter (e.g. CME MDP3 `MsgSeqNum`).
+    U32,
+    /// 64-bit counter (never rolls over in practice).
+    U64,
+}
+
+/// Byte order of a generic sequence field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endian {
+    /// Network order.
+    Big,
+    /// Little endian (e.g. CME MDP3).
+    Little,
+}
+
+/// How to find a stream's sequence number in a UDP payload.
+///
+/// Why: the merge is format-agnostic; this is the one place that knows about
+/// RTP, MoldUDP64 and "a counter at offset N".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SeqSpec {
+    /// RTP v2: 16-bit sequence, SSRC as source, RTP timestamp.
+    Rtp,
+    /// A plain counter at a byte offset of the UDP payload.
+    Field {
+        /// 32 or 64 bits.
+        width: FieldWidth,
+        /// Byte order.
+        endian: Endian,
+        /// Offset from the start of the UDP payload.
+        offset: usize,
+    },
+    /// MoldUDP64: session[10], sequence u64 BE at 10, message count u16 BE at
+    /// 18. Count 0 is a heartbeat, 0xFFFF the end of the session.
+    MoldUdp64,
+}
+
+/// One packet's sequence information, as read from the wire.
+///
+/// Why: the engine extends `value` itself (against the stream's highest value
+/// of the current source epoch) and uses `source` to notice a restarted
+/// source; extraction stays stateless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SeqSample {
+    /// The raw counter as read (16, 32 or 64 significant bits).
+    pub value: u64,
+    /// Width of `value`: 16, 32 or 64.
+    pub bits: u32,
+    /// RTP SSRC, a hash of the MoldUDP64 session, 0 if the format has none.
+    pub source: u64,
+    /// RTP timestamp, 0 for other formats.
+    pub timestamp: u32,
+    /// MoldUDP64 heartbeat or end-of-session: refreshes leg liveness, is not
+    /// merged as data.
+    pub heartbeat: bool,
+    /// How many sequence numbers the packet covers: 1, or the MoldUDP64
+    /// message count (the next packet starts at `value + span`); 0 for a
+    /// heartbeat.
+    pub span: u16,
+}
+
+impl SeqSample {
+    /// A data packet with sequence `value` of `bits` width, no source id.
+    pub fn new(value: u64, bits: u32) -> Self {
+        Self {
+            value,
+            bits,
+            source: 0,
+            timestamp: 0,
+            heartbeat: false,
+            span: 1,
+        }
+    }
+}
+
+/// Why a payload carries no usable sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeqError {
+    /// The payload ends before the field (or header) does.
+    Truncated {
+        /// Bytes needed.
+        need: usize,
+        /// Bytes present.
+        have: usize,
+    },
+    /// RTP version field is not 2.
+    RtpVersion(u8),
+    /// RTP padding count is zero or larger than the payload.
+    RtpPadding(u8),
+}
+
+impl fmt::Display for SeqError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeqError::Truncated { need, have } => {
+                write!(
+                    f,
+                    "payload too short for sequence: need {need} bytes, have {have}"
+                )
+            }
+            SeqError::RtpVersion(v) => write!(f, "RTP version {v}, expected 2"),
+            SeqError::RtpPadding(p) => write!(f, "RTP padding count {p} is invalid"),
+        }
+    }
+}
+
+impl std::error::Error for SeqError {}
+
+#[inline]
+fn need(payload: &[u8], n: usize) -> Result<(), SeqError> {
+    if payload.len() < n {
+        Err(SeqError::Truncated {
+            need: n,
+            have: payload.len(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+#[inline]
+fn be_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+#[inline]
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+#[inline]
+fn bytes8(b: &[u8], at: usize) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&b[at..at + 8]);
+    out
+}
+
+/// FNV-1a over the 10-byte MoldUDP64 session: a stable 64-bit source id.
+fn session_id(session: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in session {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+impl SeqSpec {
+    /// Width in bits of the raw sequence this spec yields.
+    pub fn bits(&self) -> u32 {
+        match self {
+            SeqSpec::Rtp => 16,
+            SeqSpec::Field {
+                width: FieldWidth::U32,
+                ..
+            } => 32,
+            SeqSpec::Field {
+                width: FieldWidth::U64,
+                ..
+            }
+            | SeqSpec::MoldUdp64 => 64,
+        }
+    }
+
+    /// Reads the sequence information of one UDP payload.
+    ///
+    /// Why: every length is checked before any field is read, so malformed
+    /// input becomes an error (counted by the caller), never a panic.
+    pub fn extract(&self, udp_payload: &[u8]) -> Result<SeqSample, SeqError> {
+        let p = udp_payload;
+        match *self {
+            SeqSpec::Rtp => {
+                need(p, 12)?;
+                let version = p[0] >> 6;
+                if version != 2 {
+                    return Err(SeqError::RtpVersion(version));
+                }
+                let csrc = usize::from(p[0] & 0x0f);
+                let mut header = 12 + 4 * csrc;
+                need(p, header)?;
+                if p[0] & 0x10 != 0 {
+                    need(p, header + 4)?;
+                    header += 4 + 4 * usize::from(be_u16(p, header + 2));
+                    need(p, header)?;
+                }
+                if p[0] & 0x20 != 0 {
+                    let pad = p[p.len() - 1];
+                    if pad == 0 || header + usize::from(pad) > p.len() {
+                        return Err(SeqError::RtpPadding(pad));
+                    }
+                }
+                Ok(SeqSample {
+                    value: u64::from(be_u16(p, 2)),
+                    bits: 16,
+                    source: u64::from(be_u32(p, 8)),
+                    timestamp: be_u32(p, 4),
+                    heartbeat: false,
+                    span: 1,
+                })
+            }
+            SeqSpec::Field {
+                width,
+                endian,
+                offset,
+            } => {
+                let size = match width {
+                    FieldWidth::U32 => 4,
+                    FieldWidth::U64 => 8,
+                };
+                need(p, offset.saturating_add(size))?;
+                let f = &p[offset..offset + size];
+                let value = match (width, endian) {
+                    (FieldWidth::U32, Endian::Big) => {
+                        u64::from(u32::from_be_bytes([f[0], f[1], f[2], f[3]]))
+                    }
+                    (FieldWidth::U32, Endian::Little) => {
+                        u64::from(u32::from_le_bytes([f[0], f[1], f[2], f[3]]))
+                    }
+                    (FieldWidth::U64, Endian::Big) => u64::from_be_bytes(bytes8(f, 0)),
+                    (FieldWidth::U64, Endian::Little) => u64::from_le_bytes(bytes8(f, 0)),
+                };
+                Ok(SeqSample::new(value, (size * 8) as u32))
+            }
+            SeqSpec::MoldUdp64 => {
+                need(p, 20)?;
+                let count = be_u16(p, 18);
+                let heartbeat = count == 0 || count == 0xFFFF;
+                Ok(SeqSample {
+                    value: u64::from_be_bytes(bytes8(p, 10)),
+                    bits: 64,
+                    source: session_id(&p[..10]),
+                    timestamp: 0,
+                    heartbeat,
+                    span: if heartbeat { 0 } else { count },
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Display for SeqSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeqSpec::Rtp => f.write_str("rtp"),
+            SeqSpec::MoldUdp64 => f.write_str("moldudp64"),
+            SeqSpec::Field {
+                width,
+                endian,
+                offset,
+            } => {
+                let w = match width {
+                    FieldWidth::U32 => "u32",
+                    FieldWidth::U64 => "u64",
+                };
+                let e = match endian {
+                    Endian::Big => "be",
+                    Endian::Little => "le",
+                };
+                write!(f, "{w}{e}@{offset}")
+            }
+        }
+    }
+}
+
+/// Largest offset accepted for a generic field (a UDP payload is < 64 KiB).
+const MAX_OFFSET: usize = 65_535;
+
+impl FromStr for SeqSpec {
+    type Err = String;
+
+    /// Parses `rtp`, `moldudp64`, or `u32be|u32le|u64be|u64le@OFFSET`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| {
+            format!(
+                "invalid sequence spec '{s}': {why} (expected rtp, moldudp64, or u32be|u32le|u64be|u64le@OFFSET)"
+            )
+        };
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "rtp" => return Ok(SeqSpec::Rtp),
+            "moldudp64" | "mold" => return Ok(SeqSpec::MoldUdp64),
+            _ => {}
+        }
+        let (kind, off) = lower.split_once('@').ok_or_else(|| bad("unknown format"))?;
+        let (width, endian) = match kind {
+            "u32be" => (FieldWidth::U32, Endian::Big),
+            "u32le" => (FieldWidth::U32, Endian::Little),
+            "u64be" => (FieldWidth::U64, Endian::Big),
+            "u64le" => (FieldWidth::U64, Endian::Little),
+            _ => return Err(bad("unknown field type")),
+        };
+        let offset: usize = off
+            .parse()
+            .map_err(|_| bad("offset is not a non-negative integer"))?;
+        if offset > MAX_OFFSET {
+            return Err(bad("offset larger than a UDP payload"));
+        }
+        Ok(SeqSpec::Field {
+            width,
+            endian,
+            offset,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rtp(seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
+        let mut p = vec![0x80, 96];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&[1, 2, 3, 4]);
+        p
+    }
+
+    #[test]
+    fn parse_and_display_round_trip() {
+        for s in [
+            "rtp",
+            "moldudp64",
+            "u64be@10",
+            "u32le@0",
+            "u32be@7",
+            "u64le@100",
+        ] {
+            let spec: SeqSpec = s.parse().unwrap();
+            assert_eq!(spec.to_string(), s);
+        }
+        assert_eq!(
+            "u64be@10".parse::<SeqSpec>().unwrap(),
+            SeqSpec::Field {
+                width: FieldWidth::U64,
+                endian: Endian::Big,
+                offset: 10
+            }
+        );
+        assert_eq!("RTP".parse::<SeqSpec>().unwrap(), SeqSpec::Rtp);
+    }
+
+    #[test]
+    fn parse_errors_name_the_value_on_one_line() {
+        for s in [
+            "",
+            "rtpx",
+            "u16be@0",
+            "u64be",
+            "u64be@",
+            "u64be@-1",
+            "u64be@x",
+            "u32le@70000",
+        ] {
+            let e = s.parse::<SeqSpec>().unwrap_err();
+            assert!(e.contains(&format!("'{s}'")), "{e}");
+            assert!(!e.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn rtp_fields() {
+        let s = SeqSpec::Rtp
+            .extract(&rtp(0xBEEF, 90_000, 0xDEAD_BEEF))
+            .unwrap();
+        assert_eq!(s.value, 0xBEEF);
+        assert_eq!(s.bits, 16);
+        assert_eq!(s.timestamp, 90_000);
+        assert_eq!(s.source, 0xDEAD_BEEF);
+        assert!(!s.heartbeat);
+        assert_eq!(s.span, 1);
+    }
+
+    #[test]
+    fn rtp_malformed_at_every_length() {
+        let good = rtp(1, 2, 3);
+        for n in 0..12 {
+            assert!(matches!(
+                SeqSpec::Rtp.extract(&good[..n]),
+                Err(SeqError::Truncated { .. })
+            ));
+        }
+        let mut v1 = good.clone();
+        v1[0] = 0x40;
+        assert_eq!(SeqSpec::Rtp.extract(&v1), Err(SeqError::RtpVersion(1)));
+        // CSRC count larger than the packet.
+        let mut cc = good.clone();
+        cc[0] = 0x82;
+        assert!(matches!(
+            SeqSpec::Rtp.extract(&cc),
+            Err(SeqError::Truncated { need: 20, .. })
+        ));
+        // Extension header whose length lies.
+        let mut x = good[..12].to_vec();
+        x[0] = 0x90;
+        x.extend_from_slice(&[0xBE, 0xDE, 0, 2, 0, 0, 0, 0]);
+        assert!(matches!(
+            SeqSpec::Rtp.extract(&x),
+            Err(SeqError::Truncated { need: 24, .. })
+        ));
+        x.extend_from_slice(&[0; 4]);
+        assert!(SeqSpec::Rtp.extract(&x).is_ok());
+        // Padding: zero count and count beyond the payload.
+        let mut pz = good.clone();
+        pz[0] |= 0x20;
+        *pz.last_mut().unwrap() = 0;
+        assert_eq!(SeqSpec::Rtp.extract(&pz), Err(SeqError::RtpPadding(0)));
+        *pz.last_mut().unwrap() = 5;
+        assert_eq!(SeqSpec::Rtp.extract(&pz), Err(SeqError::RtpPadding(5)));
+        *pz.last_mut().unwrap() = 4;
+        assert!(SeqSpec::Rtp.extract(&pz).is_ok());
+    }
+
+    #[test]
+    fn generic_fields_both_orders() {
+        let p: Vec<u8> = (0u8..16).collect();
+        let get = |s: &str| s.parse::<SeqSpec>().unwrap().extract(&p).unwrap();
+        assert_eq!(get("u32be@0").value, 0x0001_0203);
+        assert_eq!(get("u32le@0").value, 0x0302_0100);
+        assert_eq!(get("u64be@8").value, 0x0809_0a0b_0c0d_0e0f);
+        assert_eq!(get("u64le@8").value, 0x0f0e_0d0c_0b0a_0908);
+        assert_eq!(get("u32le@12").bits, 32);
+        assert_eq!(get("u64be@8").bits, 64);
+        for (s, n) in [("u32be@13", 17), ("u64be@9", 17), ("u64le@16", 24)] {
+            let e = s.parse::<SeqSpec>().unwrap().extract(&p).unwrap_err();
+            assert_eq!(e, SeqError::Truncated { need: n, have: 16 });
+        }
+        // An offset near usize::MAX cannot be parsed, and a huge one never overflows.
+        let huge = SeqSpec::Field {
+            width: FieldWidth::U64,
+            endian: Endian::Big,
+            offset: usize::MAX - 2,
+        };
+        assert!(huge.extract(&p).is_err());
+    }
+
+    fn mold(session: &[u8; 10], seq: u64, count: u16) -> Vec<u8> {
+        let mut p = session.to_vec();
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&count.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn moldudp64_data_heartbeat_end() {
+        let s = SeqSpec::MoldUdp64;
+        let d = s.extract(&mold(b"SESSION001", 1000, 3)).unwrap();
+        assert_eq!((d.value, d.bits, d.span, d.heartbeat), (1000, 64, 3, false));
+        let h = s.extract(&mold(b"SESSION001", 1003, 0)).unwrap();
+        assert!(h.heartbeat);
+        assert_eq!(h.span, 0);
+        assert_eq!(h.source, d.source);
+        let end = s.extract(&mold(b"SESSION001", 1003, 0xFFFF)).unwrap();
+        assert!(end.heartbeat);
+        let other = s.extract(&mold(b"SESSION002", 1, 1)).unwrap();
+        assert_ne!(other.source, d.source);
+        for n in 0..20 {
+            assert!(s.extract(&mold(b"SESSION001", 1, 1)[..n]).is_err());
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The slot rings of every stream, in one allocation.
+
+/// What the receive side concluded about a copy before handing it in.
+///
+/// Why: a corrupt copy (bad checksum, bad length) must never be sent, but
+/// its arrival still tells the merge that this leg's copy will not come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Passed every check: may be sent.
+    Good,
+    /// Failed a check: never sent, freed when its position is passed.
+    Corrupt,
+}
+
+/// One packet copy held in a leg's ring: 16 bytes for an 8-byte handle.
+#[derive(Clone, Debug)]
+pub struct Slot<H> {
+    handle: Option<H>,
+    stamp: u32,
+    span: u16,
+    corrupt: bool,
+}
+
+impl<H> Slot<H> {
+    const EMPTY: fn() -> Slot<H> = || Slot {
+        handle: None,
+        stamp: 0,
+        span: 0,
+        corrupt: false,
+    };
+
+    /// No copy held here.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.handle.is_none()
+    }
+
+    /// A copy that may be sent is held here.
+    #[inline]
+    pub fn is_good(&self) -> bool {
+        self.handle.is_some() && !self.corrupt
+    }
+
+    /// The verdict of the held copy, `None` if empty.
+    #[inline]
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.handle.as_ref().map(|_| {
+            if self.corrupt {
+                Verdict::Corrupt
+            } else {
+                Verdict::Good
+            }
+        })
+    }
+
+    /// Arrival stamp (see [`super::SlotClock`]).
+    #[inline]
+    pub fn stamp(&self) -> u32 {
+        self.stamp
+    }
+
+    /// Sequence numbers covered by the held copy.
+    #[inline]
+    pub fn span(&self) -> u16 {
+        self.span
+    }
+}
+
+/// A held copy taken out of its slot.
+#[derive(Debug)]
+pub struct Taken<H> {
+    /// The packet handle.
+    pub handle: H,
+    /// Arrival stamp.
+    pub stamp: u32,
+    /// Sequence numbers covered.
+    pub span: u16,
+    /// Verdict given at insert.
+    pub verdict: Verdict,
+}
+
+/// Where one stream's rings sit in the [`SlotTable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    base: usize,
+    capacity: usize,
+    mask: u64,
+    legs: usize,
+}
+
+impl Region {
+    /// Index of `position`'s slot in `leg`'s ring.
+    #[inline]
+    pub fn index(&self, leg: usize, position: u64) -> usize {
+        self.base + leg * self.capacity + (position & self.mask) as usize
+    }
+
+    /// Slots per ring (a power of two).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Number of legs (rings).
+    #[inline]
+    pub fn legs(&self) -> usize {
+        self.legs
+    }
+}
+
+/// The rings of all streams.
+///
+/// Why one allocation: `Engine::new` sizes everything once; the hot path
+/// only indexes.
+#[derive(Debug)]
+pub struct SlotTable<H> {
+    slots: Vec<Slot<H>>,
+}
+
+impl<H> SlotTable<H> {
+    /// Rings for streams of shape `(legs, capacity)`; capacities must be
+    /// powers of two.
+    pub fn new(shapes: &[(usize, usize)]) -> Result<(Self, Vec<Region>), String> {
+        let mut regions = Vec::with_capacity(shapes.len());
+        let mut total = 0usize;
+        for (i, &(legs, capacity)) in shapes.iter().enumerate() {
+            if !capacity.is_power_of_two() {
+                return Err(format!(
+                    "stream {i}: slot capacity {capacity} is not a power of two"
+                ));
+            }
+            regions.push(Region {
+                base: total,
+                capacity,
+                mask: capacity as u64 - 1,
+                legs,
+            });
+            total = legs
+                .checked_mul(capacity)
+                .and_then(|n| n.checked_add(total))
+                .ok_or_else(|| format!("stream {i}: slot table too large"))?;
+        }
+        let mut slots = Vec::new();
+        slots
+            .try_reserve_exact(total)
+            .map_err(|_| format!("cannot allocate {total} slots"))?;
+        slots.resize_with(total, Slot::EMPTY);
+        Ok((Self { slots }, regions))
+    }
+
+    /// The slot of `position` in `leg`'s ring.
+    #[inline]
+    pub fn get(&self, r: &Region, leg: usize, position: u64) -> &Slot<H> {
+        &self.slots[r.index(leg, position)]
+    }
+
+    /// Stores a copy in an empty slot; gives the copy back if the slot is
+    /// taken (the caller decides which copy to keep).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn put(
+        &mut self,
+        r: &Region,
+        leg: usize,
+        position: u64,
+        handle: H,
+        stamp: u32,
+        span: u16,
+        verdict: Verdict,
+    ) -> Result<(), H> {
+        let s = &mut self.slots[r.index(leg, position)];
+        if s.handle.is_some() {
+            return Err(handle);
+        }
+        s.handle = Some(handle);
+        s.stamp = stamp;
+        s.span = span;
+        s.corrupt = verdict == Verdict::Corrupt;
+        Ok(())
+    }
+
+    /// Empties a slot, returning what it held.
+    #[inline]
+    pub fn take(&mut self, r: &Region, leg: usize, position: u64) -> Option<Taken<H>> {
+        let s = &mut self.slots[r.index(leg, position)];
+        let handle = s.handle.take()?;
+        Some(Taken {
+            handle,
+            stamp: s.stamp,
+            span: s.span,
+            verdict: if s.corrupt {
+                Verdict::Corrupt
+            } else {
+                Verdict::Good
+            },
+        })
+    }
+
+    /// Bytes of slot storage for one stream of this shape.
+    pub fn bytes_for(legs: usize, capacity: usize) -> usize {
+        std::mem::size_of::<Slot<H>>() * legs * capacity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr::NonNull;
+
+    #[test]
+    fn legs_share_offsets_and_streams_do_not_overlap() {
+        let (mut t, r) = SlotTable::<u32>::new(&[(2, 8), (3, 4)]).unwrap();
+        assert_eq!(r[0].index(0, 5), r[0].index(0, 13));
+        assert_eq!(r[0].index(1, 5) - r[0].index(0, 5), 8);
+        assert_eq!(r[1].index(0, 0), 16);
+        t.put(&r[0], 0, 21, 7, 100, 1, Verdict::Good).unwrap();
+        t.put(&r[0], 1, 21, 8, 101, 1, Verdict::Corrupt).unwrap();
+        assert!(t.get(&r[0], 0, 5).is_good());
+        assert_eq!(t.get(&r[0], 1, 5).verdict(), Some(Verdict::Corrupt));
+        assert!(t.get(&r[1], 0, 5).is_empty());
+        assert_eq!(t.put(&r[0], 0, 13, 9, 0, 1, Verdict::Good), Err(9));
+        let x = t.take(&r[0], 0, 21).unwrap();
+        assert_eq!(
+            (x.handle, x.stamp, x.span, x.verdict),
+            (7, 100, 1, Verdict::Good)
+        );
+        assert!(t.take(&r[0], 0, 21).is_none());
+    }
+
+    #[test]
+    fn rejects_non_power_of_two() {
+        let e = SlotTable::<u32>::new(&[(2, 8), (2, 100)]).unwrap_err();
+        assert!(e.contains("100"), "{e}");
+    }
+
+    #[test]
+    fn sixteen_bytes_for_pointer_handles() {
+        assert_eq!(std::mem::size_of::<Slot<NonNull<u8>>>(), 16);
+        assert_eq!(SlotTable::<NonNull<u8>>::bytes_for(2, 512), 16 * 1024);
+    }
+}
