@@ -12,6 +12,7 @@
 # The client capture must show every packet the source sent, once, in order, decodable.
 set -uo pipefail
 
+export PYTHONDONTWRITEBYTECODE=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 # shellcheck source=lib/netns.sh
@@ -21,6 +22,7 @@ PRI=239.1.1.1:5000
 SEC=239.2.2.2:5000
 OUT=239.10.10.10:5004
 OUT_SRC_IP=192.168.203.1
+OUT_SRC_PORT=5004
 RELAY_PORT=6000
 
 DURATION=30
@@ -56,6 +58,8 @@ options:
   --no-failures        do not take the legs down
   --force-failures     take the legs down even with --engine testpmd / --forward-mode io
                        (negative control: the checks must then report the loss)
+  --out-src-port P     UDP source port of the output (default $OUT_SRC_PORT; 'keep' = the chosen
+                       copy's, which differs per leg here, so the output flips between two flows)
   --max-delay MS       passed to mcast-failover (default $MAX_DELAY)
   --leg-timeout MS     passed to mcast-failover (default $LEG_TIMEOUT)
   --workdir DIR        write logs, captures and the reassembled TS here (default: temp dir)
@@ -79,6 +83,7 @@ while [ $# -gt 0 ]; do
         --engine) ENGINE=${2:-}; shift 2 ;;
         --no-failures) FAILURES=0; shift ;;
         --force-failures) FORCE_FAILURES=1; shift ;;
+        --out-src-port) OUT_SRC_PORT=${2:-}; shift 2 ;;
         --max-delay) MAX_DELAY=${2:-}; shift 2 ;;
         --leg-timeout) LEG_TIMEOUT=${2:-}; shift 2 ;;
         --workdir) WORKDIR=${2:-}; KEEP=1; shift 2 ;;
@@ -89,6 +94,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -ge 12 ] || die_usage "--duration must be an integer >= 12, got '$DURATION'"
 [[ $MAX_DELAY =~ ^[0-9]+$ ]] || die_usage "--max-delay must be an integer, got '$MAX_DELAY'"
+[[ $OUT_SRC_PORT =~ ^([0-9]+|keep)$ ]] || die_usage "--out-src-port must be a port number or 'keep', got '$OUT_SRC_PORT'"
 [[ $LEG_TIMEOUT =~ ^[0-9]+$ ]] || die_usage "--leg-timeout must be an integer, got '$LEG_TIMEOUT'"
 case $ENGINE in mcast-failover|testpmd) ;; *) die_usage "--engine must be mcast-failover or testpmd, got '$ENGINE'" ;; esac
 case $MODE in primary|hitless|io) ;; *) die_usage "--forward-mode must be primary, hitless or io, got '$MODE'" ;; esac
@@ -131,6 +137,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     local p
+    [ -n "${NAP_PID:-}" ] && kill "$NAP_PID" 2>/dev/null
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     mf_topo_down "$ID"
@@ -144,6 +151,10 @@ trap cleanup EXIT
 trap 'echo "demo.sh: interrupted, cleaning up" >&2; exit 130' INT TERM
 
 now() { date +%s.%N; }
+# nap S : sleep in the background and `wait` for it, so a Ctrl-C runs the INT trap at once
+# (bash defers traps until a foreground child ends).
+NAP_PID=""
+nap() { sleep "$1" & NAP_PID=$!; wait "$NAP_PID"; }
 rel() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%6.2f", b - a }'; }
 TIMELINE=$W/timeline.txt
 : >"$TIMELINE"
@@ -154,7 +165,7 @@ wait_for() {
     local file=$1 re=$2 timeout=$3 what=$4 i
     for ((i = 0; i < timeout * 20; i++)); do
         grep -qE "$re" "$file" 2>/dev/null && return 0
-        sleep 0.05
+        nap 0.05
     done
     echo "demo.sh: timed out after ${timeout}s waiting for $what (see $file)" >&2
     tail -n 20 "$file" >&2 2>/dev/null
@@ -178,7 +189,7 @@ else
         --stream "$PRI,$SEC=$OUT" --out-src-ip "$OUT_SRC_IP" --forward-mode "$MODE"
         --max-delay "$MAX_DELAY" --leg-timeout "$LEG_TIMEOUT" --stats-period 1
         --stats-json "$STATS_JSON" --duration $((DURATION + 30)))
-    READY_RE='.'
+    [ "$OUT_SRC_PORT" != keep ] && DEV_CMD+=(--out-src-port "$OUT_SRC_PORT")
 fi
 echo "device: ip netns exec $MF_NS_DEV ${DEV_CMD[*]}"
 RUST_LOG=${RUST_LOG:-info} ip netns exec "$MF_NS_DEV" "${DEV_CMD[@]}" </dev/null >"$DEVICE_LOG" 2>&1 &
@@ -186,12 +197,14 @@ DEV_PID=$!
 PIDS+=("$DEV_PID")
 if [ "$ENGINE" = testpmd ]; then
     wait_for "$DEVICE_LOG" "$READY_RE" 30 "dpdk-testpmd to start forwarding"
+elif [ "$MODE" = io ]; then
+    wait_for "$DEVICE_LOG" 'io forwarding: port' 30 "mcast-failover to start io forwarding"
 else
     # The binary writes its stats JSON once its ports are started and then every period.
     for ((i = 0; i < 600; i++)); do
         [ -s "$STATS_JSON" ] && break
         kill -0 "$DEV_PID" 2>/dev/null || { echo "demo.sh: mcast-failover exited early:" >&2; tail -n 20 "$DEVICE_LOG" >&2; exit 1; }
-        sleep 0.05
+        nap 0.05
     done
     [ -s "$STATS_JSON" ] || { echo "demo.sh: mcast-failover wrote no stats JSON within 30 s" >&2; tail -n 20 "$DEVICE_LOG" >&2; exit 1; }
 fi
@@ -212,7 +225,7 @@ RELAY_PID=$!
 PIDS+=("$RELAY_PID")
 wait_for "$W/relay.log" '^relay ready' 20 "the duplicating relay"
 
-echo "timeline:"
+echo "progress:"
 T0=$(now)
 ip netns exec "$MF_NS_SRC" ffmpeg -hide_banner -nostdin -loglevel error -re \
     -f lavfi -i "testsrc=size=320x240:rate=25" -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
@@ -230,7 +243,7 @@ leg_up() {
     event "$2 path UP   (ip link set $1 up)"
 }
 # sleep_until T : sleep until T seconds after T0 (scheduling the scripted failures).
-sleep_until() { local d; d=$(awk -v t0="$T0" -v t="$1" -v n="$(now)" 'BEGIN { d = t0 + t - n; print (d > 0 ? d : 0) }'); sleep "$d"; }
+sleep_until() { local d; d=$(awk -v t0="$T0" -v t="$1" -v n="$(now)" 'BEGIN { d = t0 + t - n; print (d > 0 ? d : 0) }'); nap "$d"; }
 
 if [ "$FAILURES" -eq 1 ]; then
     OUTAGE=$(( DURATION * 15 / 100 )); [ "$OUTAGE" -lt 3 ] && OUTAGE=3
@@ -246,7 +259,7 @@ kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null
 # The device must emit every packet within max-delay of its arrival; give it 20x that (>= 1 s)
 # before stopping. The packet count check below is exact, so a late packet fails, never hides.
 DRAIN=$(awk -v m="$MAX_DELAY" 'BEGIN { d = m * 20 / 1000; print (d < 1 ? 1 : d) }')
-sleep "$DRAIN"
+nap "$DRAIN"
 kill -INT "$DEV_PID" 2>/dev/null; wait "$DEV_PID"; DEV_RC=$?
 event "device stopped with SIGINT (exit $DEV_RC)"
 kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null
@@ -259,22 +272,19 @@ PRI_SENT=$(kv sent_primary "$RELAY_LINE"); PRI_ERR=$(kv errors_primary "$RELAY_L
 SEC_SENT=$(kv sent_secondary "$RELAY_LINE"); SEC_ERR=$(kv errors_secondary "$RELAY_LINE")
 
 echo
-echo "device events (from $DEVICE_LOG):"
-EVENTS_FILE=$W/device-events.txt
-# env_logger lines ("[2024-01-01T00:00:00Z INFO  target] message") that name a failover event.
-grep -E '^\[[^]]*(INFO|WARN|ERROR)' "$DEVICE_LOG" \
-    | grep -iE 'leg|down|up|switch|failover|restart|resync|unrecoverable|gap' >"$EVENTS_FILE" || true
-if [ -s "$EVENTS_FILE" ]; then sed 's/^/  /' "$EVENTS_FILE" | head -n 40; else echo "  (none logged)"; fi
-N_EVENTS=$(wc -l <"$EVENTS_FILE")
-
-echo
-echo "packets per leg:"
-echo "  source sent $SENT RTP packets; relay put $PRI_SENT on primary ($PRI_ERR refused while down), $SEC_SENT on secondary ($SEC_ERR refused while down)"
-if [ "$ENGINE" = mcast-failover ] && [ -s "$STATS_JSON" ]; then
-    python3 "$HERE/lib/stats_summary.py" "$STATS_JSON" | sed 's/^/  /' || echo "  (stats JSON not understood: $STATS_JSON)"
-elif [ "$ENGINE" = testpmd ]; then
-    grep -E 'Forward statistics for port|RX-packets|TX-packets' "$DEVICE_LOG" | tail -n 12 | sed 's/^/  /'
+DEVICE_FIELDS=""
+if [ "$ENGINE" = mcast-failover ] && [ "$MODE" = io ]; then
+    echo "device (mcast-failover --forward-mode io):"
+    grep -E 'io forwarding|Mempool' "$DEVICE_LOG" | sed 's/^/  /'
+elif [ "$ENGINE" = mcast-failover ]; then
+    python3 "$HERE/lib/stats_summary.py" "$STATS_JSON" "$DEVICE_LOG" "$TIMELINE" "$T0" >"$W/summary.txt" 2>&1
+    grep -v '^DEVICE ' "$W/summary.txt"
+    DEVICE_FIELDS=$(sed -n 's/^DEVICE //p' "$W/summary.txt")
+else
+    echo "device (dpdk-testpmd) forward statistics:"
+    grep -E 'Forward statistics for port|RX-packets|TX-packets' "$DEVICE_LOG" | tail -n 8 | sed 's/^/  /'
 fi
+echo "  source: ffmpeg sent $SENT RTP packets; relay put $PRI_SENT on the primary leg ($PRI_ERR refused while its link was down), $SEC_SENT on the secondary ($SEC_ERR refused)"
 
 echo
 echo "client capture (${EXPECT_DST}, source IP ${EXPECT_SRC}):"
@@ -293,5 +303,5 @@ else
     echo "FAIL: see $W (rerun with --keep to inspect)"
     KEEP=1
 fi
-echo "RESULT ok=$OK engine=$ENGINE mode=$MODE failures=$FAILURES device_rc=$DEV_RC source_rc=$SRC_RC sent=$SENT primary_sent=${PRI_SENT:-0} primary_refused=${PRI_ERR:-0} secondary_sent=${SEC_SENT:-0} secondary_refused=${SEC_ERR:-0} device_events=$N_EVENTS ${CHECK#ok=? }"
+echo "RESULT ok=$OK engine=$ENGINE mode=$MODE failures=$FAILURES device_rc=$DEV_RC source_rc=$SRC_RC sent=$SENT primary_sent=${PRI_SENT:-0} primary_refused=${PRI_ERR:-0} secondary_sent=${SEC_SENT:-0} secondary_refused=${SEC_ERR:-0} ${DEVICE_FIELDS:+$DEVICE_FIELDS }${CHECK#ok=? }"
 [ "$OK" -eq 1 ]

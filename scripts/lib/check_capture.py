@@ -161,14 +161,14 @@ def main() -> int:
         pkts > 0 and tshark_lost == 0 and tshark_problems == 0 and seq_errors == 0
         and duplicates == 0 and cc_errors == 0 and decode_errors == 0 and not_rtp == 0
         and bad_dst_mac == 0 and bad_dst_ip == 0 and bad_src_ip == 0 and bad_checksum == 0
-        and len(ssrcs) == 1 and len(streams) >= 2
+        and len(ssrcs) == 1 and len(rows) == 1 and len(streams) >= 2
         and (expected is None or pkts == expected)
     )
     print(
         f"RESULT ok={int(ok)} packets={pkts} expected={expected if expected is not None else -1} "
         f"lost={tshark_lost} tshark_problems={tshark_problems} seq_errors={seq_errors} "
         f"duplicates={duplicates} ts_cc_errors={cc_errors} decode_errors={decode_errors} "
-        f"ssrcs={len(ssrcs)} bad_dst_mac={bad_dst_mac} bad_dst_ip={bad_dst_ip} "
+        f"ssrcs={len(ssrcs)} rtp_streams={len(rows)} bad_dst_mac={bad_dst_mac} bad_dst_ip={bad_dst_ip} "
         f"bad_src_ip={bad_src_ip} bad_checksum={bad_checksum} not_rtp={not_rtp} "
         f"max_gap_ms={max_gap_ms:.1f} ts_streams={len(streams)} video_frames={video_frames}"
     )

@@ -1,0 +1,296 @@
+//! End-to-end test on the wire: `scripts/demo.sh` builds network namespaces and veth links,
+//! real ffmpeg sends an RTP / MPEG-TS test pattern as two identical copies, the binary merges
+//! them on DPDK af_packet ports while the primary and then the secondary path go down and come
+//! back, and a client namespace captures the output with tshark.
+//!
+//! The assertions are what a viewer of the virtual group would check, computed by independent
+//! tools inside the script (tshark RTP stream analysis and MPEG-TS continuity, a sequence walk,
+//! header checks, ffmpeg decoding) and reported on one `RESULT key=value ...` line.
+//!
+//! Needs root, ip, ethtool, ffmpeg, ffprobe, tshark, python3 (scripts/setup.sh installs them)
+//! and, for the negative control, dpdk-testpmd. A missing prerequisite FAILS the test with a
+//! message: it never skips silently. Each run is bounded (stream length, capture duration and
+//! packet count inside the script, plus a hard deadline here).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The scenarios pin DPDK lcores and busy-poll: running two at once on a 2-core machine would
+/// starve each other, so they take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Seconds of stream the source sends; the failures are scheduled inside it by demo.sh.
+const STREAM_SECONDS: u64 = 20;
+/// Hard upper bound for one demo run (setup + stream + drain + analysis).
+const DEADLINE: Duration = Duration::from_secs(STREAM_SECONDS + 45);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Panics with a clear message when the machine cannot run the scenario.
+fn require_prerequisites(extra: &[&str]) {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("cannot run `id -u`");
+    assert_eq!(
+        String::from_utf8_lossy(&uid.stdout).trim(),
+        "0",
+        "e2e_wire needs root (network namespaces, AF_PACKET): run the tests as root"
+    );
+    let tools = ["ip", "ethtool", "ffmpeg", "ffprobe", "tshark", "python3"];
+    for tool in tools.iter().chain(extra) {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            found,
+            "e2e_wire needs `{tool}` on PATH: run scripts/setup.sh to install it"
+        );
+    }
+}
+
+/// A fresh directory for the run's artefacts (captures, logs), kept for inspection.
+fn workdir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("mcast-failover-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create workdir");
+    dir
+}
+
+/// Runs demo.sh with `args`, bounded by DEADLINE; returns (exit code, full output).
+fn run_demo(args: &[&str], work: &Path) -> (i32, String) {
+    let out_path = work.join("demo.out");
+    let out = std::fs::File::create(&out_path).expect("create demo.out");
+    let err = out.try_clone().expect("clone demo.out");
+    let mut child: Child = Command::new(repo().join("scripts/demo.sh"))
+        .args(args)
+        .arg("--workdir")
+        .arg(work)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("cannot start scripts/demo.sh");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for demo.sh") {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            // SIGINT lets demo.sh remove its namespaces; then make sure it is gone.
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            std::thread::sleep(Duration::from_secs(5));
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut text = String::new();
+            let _ = std::fs::File::open(&out_path).and_then(|mut f| f.read_to_string(&mut text));
+            panic!("demo.sh exceeded {DEADLINE:?}; output so far:\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut text = String::new();
+    std::fs::File::open(&out_path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .expect("read demo.out");
+    (status.code().unwrap_or(-1), text)
+}
+
+/// Parses the single `RESULT k=v ...` line demo.sh prints last.
+fn result_fields(output: &str) -> HashMap<String, String> {
+    let line = output
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("RESULT "))
+        .unwrap_or_else(|| panic!("demo.sh printed no RESULT line; output:\n{output}"));
+    line["RESULT ".len()..]
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn num(fields: &HashMap<String, String>, key: &str, output: &str) -> i64 {
+    fields
+        .get(key)
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as i64)
+        .unwrap_or_else(|| panic!("RESULT has no numeric `{key}`; output:\n{output}"))
+}
+
+/// The product: both paths fail in turn, the client sees every packet once, in order, decodable.
+#[test]
+fn failover_on_the_wire_is_seamless() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    require_prerequisites(&[]);
+    let work = workdir("failover");
+    let binary = env!("CARGO_BIN_EXE_mcast-failover");
+    let duration = STREAM_SECONDS.to_string();
+    let (code, out) = run_demo(
+        &[
+            "--binary",
+            binary,
+            "--duration",
+            &duration,
+            "--forward-mode",
+            "primary",
+        ],
+        &work,
+    );
+    let f = result_fields(&out);
+    let n = |k: &str| num(&f, k, &out);
+
+    // The failures really happened: each leg refused packets while its link was down.
+    assert!(
+        n("primary_refused") > 0,
+        "primary path never went down:\n{out}"
+    );
+    assert!(
+        n("secondary_refused") > 0,
+        "secondary path never went down:\n{out}"
+    );
+    let sent = n("sent");
+    assert!(
+        sent >= 100 * STREAM_SECONDS as i64 / 2,
+        "source sent too few packets ({sent}):\n{out}"
+    );
+
+    // What the client sees.
+    assert_eq!(
+        n("packets"),
+        sent,
+        "client did not get every packet the source sent:\n{out}"
+    );
+    assert_eq!(n("lost"), 0, "tshark RTP analysis reports loss:\n{out}");
+    assert_eq!(
+        n("tshark_problems"),
+        0,
+        "tshark flags the RTP stream:\n{out}"
+    );
+    assert_eq!(n("seq_errors"), 0, "RTP sequence errors:\n{out}");
+    assert_eq!(n("duplicates"), 0, "duplicate RTP packets:\n{out}");
+    assert_eq!(n("ts_cc_errors"), 0, "MPEG-TS continuity errors:\n{out}");
+    assert_eq!(n("decode_errors"), 0, "ffmpeg decode errors:\n{out}");
+    assert_eq!(n("ssrcs"), 1, "output is not one RTP stream:\n{out}");
+    assert_eq!(
+        n("rtp_streams"),
+        1,
+        "tshark sees more than one RTP flow:\n{out}"
+    );
+    assert_eq!(
+        n("ts_streams"),
+        2,
+        "TS lost its video or audio stream:\n{out}"
+    );
+    // testsrc at 25 fps for STREAM_SECONDS: every frame is there and decodes.
+    assert_eq!(
+        n("video_frames"),
+        25 * STREAM_SECONDS as i64,
+        "decoded video frame count:\n{out}"
+    );
+    for header in [
+        "bad_dst_mac",
+        "bad_dst_ip",
+        "bad_src_ip",
+        "bad_checksum",
+        "not_rtp",
+    ] {
+        assert_eq!(
+            n(header),
+            0,
+            "{header} != 0 (virtual group/port/MAC, --out-src-ip, checksums):\n{out}"
+        );
+    }
+    // What the device says about it (final --stats-json).
+    assert_eq!(n("device_final"), 1, "no final stats JSON:\n{out}");
+    assert_eq!(n("device_sent"), sent, "device sent count:\n{out}");
+    assert_eq!(
+        n("device_unrecoverable"),
+        0,
+        "device counted unrecoverable packets:\n{out}"
+    );
+    assert!(
+        n("device_switches") >= 2,
+        "device never switched legs:\n{out}"
+    );
+    assert!(
+        n("device_secondary_used") > 0,
+        "secondary copies never used:\n{out}"
+    );
+    assert_eq!(n("device_mempool_in_use"), 0, "mbufs leaked:\n{out}");
+    assert_eq!(
+        n("device_rc"),
+        0,
+        "mcast-failover did not exit 0 on SIGINT:\n{out}"
+    );
+    assert_eq!(
+        f.get("ok").map(String::as_str),
+        Some("1"),
+        "demo.sh verdict:\n{out}"
+    );
+    assert_eq!(code, 0, "demo.sh exit status:\n{out}");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Negative control: the same harness with a plain forwarder (dpdk-testpmd io, primary leg
+/// only) and the same link failures must report the outage. Proves the checks can fail.
+#[test]
+fn harness_detects_an_outage_without_the_merger() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    require_prerequisites(&["dpdk-testpmd"]);
+    let work = workdir("control");
+    let (code, out) = run_demo(
+        &[
+            "--engine",
+            "testpmd",
+            "--force-failures",
+            "--duration",
+            "12",
+        ],
+        &work,
+    );
+    let f = result_fields(&out);
+    let n = |k: &str| num(&f, k, &out);
+    let refused = n("primary_refused");
+    assert!(refused > 0, "primary path never went down:\n{out}");
+    // The plumbing works: forwarded packets arrive intact, checksums valid, one stream.
+    assert!(n("packets") > 0, "nothing reached the client:\n{out}");
+    assert_eq!(
+        n("packets") + refused,
+        n("sent"),
+        "forwarder lost packets besides the outage:\n{out}"
+    );
+    assert_eq!(
+        n("bad_checksum"),
+        0,
+        "bad checksums through a plain forwarder:\n{out}"
+    );
+    assert_eq!(n("ssrcs"), 1, "{out}");
+    // And the checks see the outage.
+    assert!(
+        n("lost") >= refused,
+        "tshark did not count the outage as lost:\n{out}"
+    );
+    assert!(
+        n("seq_errors") >= 1,
+        "sequence walk missed the outage:\n{out}"
+    );
+    assert!(
+        n("ts_cc_errors") >= 1,
+        "TS continuity check missed the outage:\n{out}"
+    );
+    assert_eq!(f.get("ok").map(String::as_str), Some("0"), "{out}");
+    assert_eq!(code, 1, "demo.sh must exit 1 when a check fails:\n{out}");
+    let _ = std::fs::remove_dir_all(&work);
+}
