@@ -76,7 +76,13 @@ impl Classifier {
     }
 
     /// Adds a route; an error names the key when it is already taken.
-    pub fn add(&mut self, port: u16, group: IpAddr, udp_port: u16, route: Route) -> Result<(), String> {
+    pub fn add(
+        &mut self,
+        port: u16,
+        group: IpAddr,
+        udp_port: u16,
+        route: Route,
+    ) -> Result<(), String> {
         if let Some(old) = self.table.insert((port, group, udp_port), route) {
             return Err(format!(
                 "{group}:{udp_port} on port {port} is claimed by stream {} leg {} and stream {} leg {}",

@@ -78,7 +78,11 @@ impl RxCounters {
 
     /// Every packet not handed to the merge engine.
     pub fn not_merged(&self) -> u64 {
-        self.unknown_flow + self.bad_seq + self.multi_segment + self.handoff_full + self.drops.iter().sum::<u64>()
+        self.unknown_flow
+            + self.bad_seq
+            + self.multi_segment
+            + self.handoff_full
+            + self.drops.iter().sum::<u64>()
     }
 }
 
@@ -283,7 +287,10 @@ impl Layout {
     /// allocate).
     pub fn put_latency(&self, board: &Board, h: &LatencyHistogram, scratch: &mut [u64]) {
         h.to_words(scratch);
-        board.publish(self.hist_at, &scratch[..LatencyHistogram::WORDS.min(scratch.len())]);
+        board.publish(
+            self.hist_at,
+            &scratch[..LatencyHistogram::WORDS.min(scratch.len())],
+        );
     }
 
     /// Reads the residence-time histogram.
@@ -294,7 +301,14 @@ impl Layout {
     }
 
     /// Publishes stream `s`'s counters; `up[l]` tells whether leg `l` is up.
-    pub fn put_stream(&self, board: &Board, s: usize, c: &StreamCounters, held: usize, up: impl Fn(usize) -> bool) {
+    pub fn put_stream(
+        &self,
+        board: &Board,
+        s: usize,
+        c: &StreamCounters,
+        held: usize,
+        up: impl Fn(usize) -> bool,
+    ) {
         let Some(&at) = self.stream_at.get(s) else {
             return;
         };

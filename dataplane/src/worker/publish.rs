@@ -15,13 +15,23 @@ pub fn rx(shared: &Shared, first: usize, rx: &[RxCounters]) {
 /// Publishes the tx side: counters, latency histogram and every stream.
 /// `scratch` holds [`LatencyHistogram::WORDS`] words so this never
 /// allocates.
-pub fn tx<H>(shared: &Shared, tx: &TxCounters, latency: &LatencyHistogram, engine: &Engine<H>, scratch: &mut [u64]) {
+pub fn tx<H>(
+    shared: &Shared,
+    tx: &TxCounters,
+    latency: &LatencyHistogram,
+    engine: &Engine<H>,
+    scratch: &mut [u64],
+) {
     let l = &shared.layout;
     l.put_tx(&shared.board, tx);
     l.put_latency(&shared.board, latency, scratch);
     for s in 0..engine.streams() {
-        l.put_stream(&shared.board, s, engine.counters(s), engine.held(s), |leg| {
-            engine.leg_is_up(s, leg)
-        });
+        l.put_stream(
+            &shared.board,
+            s,
+            engine.counters(s),
+            engine.held(s),
+            |leg| engine.leg_is_up(s, leg),
+        );
     }
 }

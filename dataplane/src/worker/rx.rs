@@ -28,7 +28,13 @@ pub struct Arrival {
 /// merge engine, or the packet back in `Err` after counting why it is not
 /// merged (the caller frees it).
 #[inline]
-pub fn judge(plan: &Plan, input: usize, m: Mbuf, rx_tsc: u64, c: &mut RxCounters) -> Result<Arrival, Mbuf> {
+pub fn judge(
+    plan: &Plan,
+    input: usize,
+    m: Mbuf,
+    rx_tsc: u64,
+    c: &mut RxCounters,
+) -> Result<Arrival, Mbuf> {
     let inp = plan.inputs[input];
     c.packets += 1;
     c.bytes += m.len() as u64;
@@ -61,7 +67,10 @@ pub fn judge(plan: &Plan, input: usize, m: Mbuf, rx_tsc: u64, c: &mut RxCounters
     };
     let start = info.payload_offset as usize;
     let end = start + info.payload_len as usize;
-    let sample = match data.get(start..end).map(|p| plan.streams[route.stream as usize].seq.extract(p)) {
+    let sample = match data
+        .get(start..end)
+        .map(|p| plan.streams[route.stream as usize].seq.extract(p))
+    {
         Some(Ok(s)) => s,
         _ => {
             c.bad_seq += 1;

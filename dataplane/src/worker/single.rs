@@ -23,7 +23,7 @@ pub fn run(
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
 ) -> Result<(), String> {
-    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge.clone()).collect();
+    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge).collect();
     let mut engine: Engine<Mbuf> = Engine::new(&configs)?;
     let mut tx = TxState {
         txq,

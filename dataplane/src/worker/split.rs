@@ -40,7 +40,9 @@ impl Handoff {
     /// Queues for `rx_lcores` rx lcores.
     pub fn new(rx_lcores: usize) -> Self {
         Handoff {
-            queues: (0..rx_lcores).map(|_| ArrayQueue::new(HANDOFF_CAPACITY)).collect(),
+            queues: (0..rx_lcores)
+                .map(|_| ArrayQueue::new(HANDOFF_CAPACITY))
+                .collect(),
             rx_done: AtomicUsize::new(0),
         }
     }
@@ -106,7 +108,7 @@ pub fn tx_loop(
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
 ) -> Result<(), String> {
-    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge.clone()).collect();
+    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge).collect();
     let mut engine: Engine<Mbuf> = Engine::new(&configs)?;
     let mut tx = TxState {
         txq,
