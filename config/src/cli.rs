@@ -71,11 +71,11 @@ pub(crate) struct CliArgs {
     )]
     pub streams: Vec<String>,
 
-    /// Source IP written on the output [default: keep the chosen copy's]
+    /// Source IP written on the output [default: that of the stream's first sent packet, so the output stays one flow across failovers]
     #[arg(long, value_name = "IP")]
     pub out_src_ip: Option<String>,
 
-    /// UDP source port written on the output, 1..=65535 [default: keep the chosen copy's]
+    /// UDP source port written on the output, 1..=65535 [default: that of the stream's first sent packet, so the output stays one flow across failovers]
     #[arg(long, value_name = "N")]
     pub out_src_port: Option<String>,
 

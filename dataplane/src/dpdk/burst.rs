@@ -9,7 +9,7 @@ use super::mbuf::Mbuf;
 
 /// Largest burst a batch holds (testpmd's MAX_PKT_BURST is 512, but 32-64
 /// is where rx/tx burst cost amortises).
-pub const MAX_BURST: usize = 64;
+pub const MAX_BURST: usize = 512;
 
 /// Frees raw mbufs in one `rte_pktmbuf_free_bulk` call.
 fn free_raw(ptrs: &mut [*mut rte_mbuf]) {

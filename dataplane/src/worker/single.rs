@@ -7,7 +7,7 @@ use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
 use super::rx::judge;
-use super::tx::{publish_requested, StreamOut, TicksToNs, TxState};
+use super::tx::{self, publish_requested, StreamOut, TicksToNs, TxState};
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue};
 use crate::merge::{Engine, MergeConfig};
 use crate::stats::LatencyHistogram;
@@ -31,6 +31,7 @@ pub fn run(
         free: FreeBatch::new(),
         outs: StreamOut::for_streams(&plan.streams),
         latency: LatencyHistogram::new(),
+        rx_times: tx::rx_times(),
         counters: Default::default(),
         to_ns: TicksToNs::new(plan.tsc_hz),
         streams: &plan.streams,

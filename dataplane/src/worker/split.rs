@@ -20,7 +20,7 @@ use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
 use super::rx::{judge, Arrival};
-use super::tx::{publish_requested, StreamOut, TicksToNs, TxState};
+use super::tx::{self, publish_requested, StreamOut, TicksToNs, TxState};
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue};
 use crate::merge::{Engine, MergeConfig};
 use crate::stats::LatencyHistogram;
@@ -116,6 +116,7 @@ pub fn tx_loop(
         free: FreeBatch::new(),
         outs: StreamOut::for_streams(&plan.streams),
         latency: LatencyHistogram::new(),
+        rx_times: tx::rx_times(),
         counters: Default::default(),
         to_ns: TicksToNs::new(plan.tsc_hz),
         streams: &plan.streams,

@@ -5,9 +5,10 @@ use std::sync::atomic::Ordering;
 use super::io::TX_RETRIES;
 use super::layout::TxCounters;
 use super::plan::{Shared, StreamEvent, StreamPlan};
-use crate::dpdk::{FreeBatch, Mbuf, TxBatch, TxQueue};
+use crate::dpdk::{tsc, FreeBatch, Mbuf, TxBatch, TxQueue, MAX_BURST};
 use crate::merge::{Event, FreeReason, SendInfo, Sink};
-use crate::rewrite::RtpRenumber;
+use crate::rewrite::{Rewriter, RtpRenumber};
+use crate::wire::{parse_frame, L4Check};
 use crate::stats::LatencyHistogram;
 
 /// Converts TSC ticks to nanoseconds with one multiply and shift.
@@ -31,11 +32,24 @@ impl TicksToNs {
     }
 }
 
+/// A vector for [`TxState::rx_times`], allocated once.
+pub fn rx_times() -> Vec<u64> {
+    Vec::with_capacity(MAX_BURST)
+}
+
 /// Per-stream output state that changes while running.
 #[derive(Debug)]
 pub struct StreamOut {
     /// Output RTP renumbering, when configured.
     pub renumber: Option<RtpRenumber>,
+    /// The rewriter with the source address and port the operator left
+    /// open fixed to those of the stream's first sent packet.
+    ///
+    /// Why: the legs usually come from different senders; keeping each
+    /// copy's source would make the output flip between two flows at every
+    /// substitution, which receivers (SSM filters, RTP source tracking per
+    /// RFC 3550 §8.2) treat as another stream. Built once per stream.
+    pub latched: Option<Rewriter>,
 }
 
 impl StreamOut {
@@ -45,8 +59,28 @@ impl StreamOut {
             .iter()
             .map(|s| StreamOut {
                 renumber: s.renumber.then(|| RtpRenumber::new(None)),
+                latched: None,
             })
             .collect()
+    }
+
+    /// The rewriter for this stream's packets; on the first packet, fixes
+    /// the open source fields from `frame`.
+    #[inline]
+    fn rewriter<'r>(&'r mut self, plan: &'r StreamPlan, frame: &[u8]) -> &'r Rewriter {
+        let spec = plan.rewriter.spec();
+        if spec.src_ip.is_some() && spec.src_port.is_some() {
+            return &plan.rewriter;
+        }
+        if self.latched.is_none() {
+            let mut fixed = spec.clone();
+            if let Ok(info) = parse_frame(frame, L4Check::Skip) {
+                fixed.src_ip = fixed.src_ip.or(Some(info.src_ip));
+                fixed.src_port = fixed.src_port.or(Some(info.src_port));
+            }
+            self.latched = Some(Rewriter::new(&fixed).unwrap_or_else(|_| plan.rewriter.clone()));
+        }
+        self.latched.as_ref().unwrap_or(&plan.rewriter)
     }
 }
 
@@ -60,8 +94,11 @@ pub struct TxState<'q, 'p, 'a> {
     pub free: FreeBatch,
     /// Per-stream output state.
     pub outs: Vec<StreamOut>,
-    /// Residence time (rx TSC to tx), nanoseconds.
+    /// Residence time (rx burst TSC to the tx burst that sent it), ns.
     pub latency: LatencyHistogram,
+    /// Rx TSC of each packet in `batch`, in the same order (capacity
+    /// allocated once: [`MAX_BURST`]).
+    pub rx_times: Vec<u64>,
     /// Counters.
     pub counters: TxCounters,
     /// Conversion for the histogram.
@@ -86,6 +123,13 @@ impl TxState<'_, '_, '_> {
         while !self.batch.is_empty() {
             let n = self.txq.tx_burst(&mut self.batch);
             self.counters.packets += n as u64;
+            if n > 0 {
+                let t = tsc();
+                for &rx in &self.rx_times[..n] {
+                    self.latency.record(self.to_ns.ns(t.saturating_sub(rx)));
+                }
+                self.rx_times.drain(..n);
+            }
             if n == 0 {
                 idle += 1;
                 if idle >= TX_RETRIES {
@@ -96,6 +140,7 @@ impl TxState<'_, '_, '_> {
         if !self.batch.is_empty() {
             self.counters.nic_refused += self.batch.free_all() as u64;
         }
+        self.rx_times.clear();
     }
 }
 
@@ -114,17 +159,18 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
                 return;
             }
         }
-        if plan.rewriter.apply(&mut m).is_err() {
+        if out.rewriter(plan, m.data()).apply(&mut m).is_err() {
             self.counters.rewrite_errors += 1;
             self.free.push(m);
             return;
         }
-        self.latency
-            .record(self.to_ns.ns(self.now.saturating_sub(info.rx_time)));
         self.counters.bytes += m.len() as u64;
-        if let Err(m) = self.batch.push(m) {
+        if self.batch.is_full() {
             self.flush();
-            if let Err(m) = self.batch.push(m) {
+        }
+        match self.batch.push(m) {
+            Ok(()) => self.rx_times.push(info.rx_time),
+            Err(m) => {
                 self.counters.nic_refused += 1;
                 self.free.push(m);
             }
