@@ -24,11 +24,20 @@ pub(crate) fn check_name(name: &str, label: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Which input a leg arrives on: leg 0 on the primary port, the others on
+/// the secondary port. When the two ports differ, the same group:port may
+/// be used on both (ST 2022-7 networks often carry both legs on one group
+/// over physically separate networks): the port tells the legs apart.
+pub(crate) fn leg_side(leg: usize, split_ports: bool) -> u8 {
+    u8::from(!(split_ports && leg == 0))
+}
+
 /// Checks one stream's own addresses: leg count, duplicates, one family.
 pub(crate) fn check_addresses(
     legs: &[SocketAddr],
     output: SocketAddr,
     label: &str,
+    split_ports: bool,
 ) -> Result<(), ConfigError> {
     if legs.len() < MIN_LEGS || legs.len() > MAX_LEGS {
         return Err(ConfigError::new(format!(
@@ -37,7 +46,12 @@ pub(crate) fn check_addresses(
         )));
     }
     for (i, leg) in legs.iter().enumerate() {
-        if legs[..i].contains(leg) {
+        let side = leg_side(i, split_ports);
+        if legs[..i]
+            .iter()
+            .enumerate()
+            .any(|(j, l)| l == leg && leg_side(j, split_ports) == side)
+        {
             return Err(ConfigError::new(format!(
                 "{label}: leg {leg} is listed twice"
             )));
@@ -73,9 +87,11 @@ pub(crate) fn check_addresses(
 pub(crate) fn check_overlaps(
     streams: &[StreamConfig],
     labels: &[String],
+    split_ports: bool,
 ) -> Result<(), ConfigError> {
     let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut legs: HashMap<SocketAddr, usize> = HashMap::new();
+    let mut legs: HashMap<(u8, SocketAddr), usize> = HashMap::new();
+    let mut any_leg: HashMap<SocketAddr, usize> = HashMap::new();
     let mut outputs: HashMap<SocketAddr, usize> = HashMap::new();
     for (i, s) in streams.iter().enumerate() {
         let label = &labels[i];
@@ -86,8 +102,9 @@ pub(crate) fn check_overlaps(
             )));
         }
         names.insert(&s.name, i);
-        for leg in &s.legs {
-            if let Some(&j) = legs.get(leg) {
+        for (l, leg) in s.legs.iter().enumerate() {
+            let key = (leg_side(l, split_ports), *leg);
+            if let Some(&j) = legs.get(&key).filter(|&&j| j != i) {
                 return Err(ConfigError::new(format!(
                     "{label}: leg {leg} is already a leg of stream {:?}",
                     streams[j].name
@@ -99,7 +116,8 @@ pub(crate) fn check_overlaps(
                     streams[j].name
                 )));
             }
-            legs.insert(*leg, i);
+            legs.insert(key, i);
+            any_leg.insert(*leg, i);
         }
         if let Some(&j) = outputs.get(&s.output) {
             return Err(ConfigError::new(format!(
@@ -107,7 +125,7 @@ pub(crate) fn check_overlaps(
                 s.output, streams[j].name
             )));
         }
-        if let Some(&j) = legs.get(&s.output) {
+        if let Some(&j) = any_leg.get(&s.output) {
             return Err(ConfigError::new(format!(
                 "{label}: output {} is a leg of stream {:?}",
                 s.output, streams[j].name

@@ -481,7 +481,7 @@ fn resolve_with(
     for (i, r) in raw.iter().enumerate() {
         let name = r.name.clone().unwrap_or_else(|| format!("stream{}", i + 1));
         check_name(&name, &r.label)?;
-        check_addresses(&r.legs, r.output, &r.label)?;
+        check_addresses(&r.legs, r.output, &r.label, primary_port != secondary_port)?;
         let mut file_layers = Vec::new();
         if let Some(o) = &r.overrides {
             file_layers.push((o, r.label.clone()));
@@ -526,7 +526,7 @@ fn resolve_with(
         });
     }
     let labels: Vec<String> = raw.iter().map(|r| r.label.clone()).collect();
-    check_overlaps(&streams, &labels)?;
+    check_overlaps(&streams, &labels, primary_port != secondary_port)?;
     if streams.is_empty() && forward_mode != ForwardMode::Io {
         return Err(ConfigError::new(format!(
             "--forward-mode {forward_mode}: no stream configured (give --stream or --config FILE after `--`, or use --forward-mode io)"

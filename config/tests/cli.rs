@@ -459,8 +459,8 @@ fn malformed_streams() {
             "output 239.10.1.1:5000 is IPv4",
         ),
         (
-            "239.1.1.1:5000,239.1.1.1:5000=239.10.1.1:5000",
-            "leg 239.1.1.1:5000 is listed twice",
+            "239.1.1.1:5000,239.2.1.1:5000,239.2.1.1:5000=239.10.1.1:5000",
+            "leg 239.2.1.1:5000 is listed twice",
         ),
         (
             "239.1.1.1:5000,239.2.1.1:5000=239.1.1.1:5000",
@@ -702,4 +702,51 @@ fn never_panics_on_odd_input() {
             let _ = run(&[a, "--", b]);
         }
     }
+}
+
+/// ST 2022-7 networks often carry both legs on the same group over two
+/// physically separate networks: allowed when the legs arrive on different
+/// ports, refused when both legs would arrive on one port.
+#[test]
+fn same_group_on_both_legs_needs_two_ports() {
+    let s = "239.1.1.1:5000,239.1.1.1:5000=239.10.1.1:5000";
+    let ok = config::parse_args(
+        ["mcast-failover", "--", "--stream", s]
+            .iter()
+            .map(|a| a.to_string()),
+    );
+    assert!(matches!(ok, Ok(config::Parsed::Run(_))), "{ok:?}");
+    let err = config::parse_args(
+        [
+            "mcast-failover",
+            "--",
+            "--stream",
+            s,
+            "--secondary-port",
+            "0",
+        ]
+        .iter()
+        .map(|a| a.to_string()),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("239.1.1.1:5000 is listed twice"),
+        "{err}"
+    );
+    // Across streams the same rule holds: the primary group of one stream
+    // may not be the primary group of another.
+    let err = config::parse_args(
+        [
+            "mcast-failover",
+            "--",
+            "--stream",
+            s,
+            "--stream",
+            "239.1.1.1:5000,239.3.1.1:5000=239.11.1.1:5000",
+        ]
+        .iter()
+        .map(|a| a.to_string()),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("already a leg"), "{err}");
 }
