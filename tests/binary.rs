@@ -141,23 +141,63 @@ fn bad_input_exits_2_naming_the_value() {
     let s = "239.1.1.1:5000,239.2.1.1:5000=239.10.1.1:5000";
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--", "--bogus-flag"], "--bogus-flag"),
-        (vec!["--", "--stream", "239.1.1:5000,239.2.1.1:5000=239.10.1.1:5000"], "239.1.1"),
-        (vec!["--", "--stream", "10.0.0.1:5000,239.2.1.1:5000=239.10.1.1:5000"], "10.0.0.1"),
-        (vec!["--", "--stream", "239.1.1.1:5000,239.2.1.1:5000=192.168.1.1:5000"], "192.168.1.1"),
-        (vec!["--", "--stream", "239.1.1.1:99999,239.2.1.1:5000=239.10.1.1:5000"], "99999"),
+        (
+            vec![
+                "--",
+                "--stream",
+                "239.1.1:5000,239.2.1.1:5000=239.10.1.1:5000",
+            ],
+            "239.1.1",
+        ),
+        (
+            vec![
+                "--",
+                "--stream",
+                "10.0.0.1:5000,239.2.1.1:5000=239.10.1.1:5000",
+            ],
+            "10.0.0.1",
+        ),
+        (
+            vec![
+                "--",
+                "--stream",
+                "239.1.1.1:5000,239.2.1.1:5000=192.168.1.1:5000",
+            ],
+            "192.168.1.1",
+        ),
+        (
+            vec![
+                "--",
+                "--stream",
+                "239.1.1.1:99999,239.2.1.1:5000=239.10.1.1:5000",
+            ],
+            "99999",
+        ),
         (vec!["--", "--config", &missing_s], "missing.toml"),
         (vec!["--", "--config", &bad_toml_s], ":2"),
         (
-            vec!["--", "--stream", s, "--stream", "239.1.1.1:5000,239.3.1.1:5000=239.11.1.1:5000"],
+            vec![
+                "--",
+                "--stream",
+                s,
+                "--stream",
+                "239.1.1.1:5000,239.3.1.1:5000=239.11.1.1:5000",
+            ],
             "239.1.1.1:5000",
         ),
         (vec!["--", "--stream", s, "--burst", "0"], "0"),
         (vec!["--", "--stream", s, "--burst", "100000"], "100000"),
         (vec!["--", "--stream", s, "--max-delay", "0"], "0"),
         (vec!["--", "--stream", s, "--slots", "1000"], "1000"),
-        (vec!["--", "--stream", s, "--max-delay", "2000", "--slots", "64"], "64"),
+        (
+            vec!["--", "--stream", s, "--max-delay", "2000", "--slots", "64"],
+            "64",
+        ),
         (vec!["--", "--stream", s, "--seq", "u48be@3"], "u48be@3"),
-        (vec!["--", "--stream", s, "--forward-mode", "fastest"], "fastest"),
+        (
+            vec!["--", "--stream", s, "--forward-mode", "fastest"],
+            "fastest",
+        ),
     ];
     for (args, needle) in cases {
         let out = run(&args);
@@ -165,7 +205,10 @@ fn bad_input_exits_2_naming_the_value() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {err}");
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "{args:?}: not one line: {err}");
-        assert!(err.contains(needle), "{args:?}: message does not name {needle:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: message does not name {needle:?}: {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
@@ -211,10 +254,26 @@ fn io_forwarding_is_byte_exact() {
     let mut args = eal("io");
     args.push(format!("--vdev=net_pcap0,rx_pcap={}", p.display()));
     args.push(format!("--vdev=net_pcap1,tx_pcap={}", out_pcap.display()));
-    args.extend(["--", "--forward-mode", "io", "--output-port", "1", "--duration", "1"].map(String::from));
+    args.extend(
+        [
+            "--",
+            "--forward-mode",
+            "io",
+            "--output-port",
+            "1",
+            "--duration",
+            "1",
+        ]
+        .map(String::from),
+    );
     let out = Command::new(BIN).args(&args).output().unwrap();
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "stdout {stdout} stderr {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout {stdout} stderr {}",
+        text(&out.stderr)
+    );
     let input = testkit::read_frames(&p).unwrap();
     let output = testkit::read_frames(&out_pcap).unwrap();
     assert_eq!(input.len(), 3000);
@@ -222,8 +281,14 @@ fn io_forwarding_is_byte_exact() {
     for (i, (a, b)) in input.iter().zip(&output).enumerate() {
         assert_eq!(a, b, "frame {i} differs");
     }
-    assert!(stdout.contains("io forwarding done: rx 3000 tx 3000 dropped 0"), "{stdout}");
-    assert!(stdout.contains("0 of ") && stdout.contains("in use after shutdown (no leak)"), "{stdout}");
+    assert!(
+        stdout.contains("io forwarding done: rx 3000 tx 3000 dropped 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0 of ") && stdout.contains("in use after shutdown (no leak)"),
+        "{stdout}"
+    );
 }
 
 fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -249,8 +314,14 @@ fn sigint_during_traffic_exits_0_with_final_stats_and_no_leak() {
     let (p, s) = rtp_pcaps(&dir, 2000);
     let json = dir.join("stats.json");
     let mut args = eal("sig");
-    args.push(format!("--vdev=net_pcap0,rx_pcap={},infinite_rx=1", p.display()));
-    args.push(format!("--vdev=net_pcap1,rx_pcap={},infinite_rx=1", s.display()));
+    args.push(format!(
+        "--vdev=net_pcap0,rx_pcap={},infinite_rx=1",
+        p.display()
+    ));
+    args.push(format!(
+        "--vdev=net_pcap1,rx_pcap={},infinite_rx=1",
+        s.display()
+    ));
     args.push("--vdev=net_null0".into());
     args.extend(
         [
@@ -291,19 +362,39 @@ fn sigint_during_traffic_exits_0_with_final_stats_and_no_leak() {
     let sent = Instant::now();
     let pid = child.id() as i32;
     // Through kill(1), so the test needs no unsafe code.
-    let st = Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let st = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("did not stop after SIGINT");
     let stop_time = sent.elapsed();
     let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(0), "stdout {stdout}\nstderr {stderr}");
-    assert!(stop_time < Duration::from_secs(3), "took {stop_time:?} to stop");
+    assert!(
+        stop_time < Duration::from_secs(3),
+        "took {stop_time:?} to stop"
+    );
     assert!(stdout.contains("Final statistics"), "{stdout}");
-    assert!(stdout.contains("in use after shutdown (no leak)"), "{stdout}");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        stdout.contains("in use after shutdown (no leak)"),
+        "{stdout}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["final"], true);
     let sent_pkts = v["totals"]["sent"].as_u64().unwrap();
     assert!(sent_pkts > 1000, "sent {sent_pkts}");

@@ -8,8 +8,8 @@ use super::plan::{Shared, StreamEvent, StreamPlan};
 use crate::dpdk::{tsc, FreeBatch, Mbuf, TxBatch, TxQueue, MAX_BURST};
 use crate::merge::{Event, FreeReason, SendInfo, Sink};
 use crate::rewrite::{Rewriter, RtpRenumber};
-use crate::wire::{parse_frame, L4Check};
 use crate::stats::LatencyHistogram;
+use crate::wire::{parse_frame, L4Check};
 
 /// Converts TSC ticks to nanoseconds with one multiply and shift.
 #[derive(Clone, Copy, Debug)]
