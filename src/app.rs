@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use config::{AppConfig, ForwardMode, Parsed};
-use dataplane::dpdk::{Eal, DpdkError, Mempool};
+use dataplane::dpdk::{DpdkError, Eal, Mempool};
 use dataplane::worker::{io, single, split, Shared};
 
 use crate::bringup::{self, OpenPort};
@@ -99,11 +99,9 @@ pub fn run(args: Vec<String>) -> i32 {
         } else {
             run_merge(&eal, &cfg, &signals, &ports, &pool, &workers)
         };
-        for p in &ports {
-            let _ = &p.port;
-        }
+        // Dropping the ports stops and closes them, returning their mbufs.
+        drop(ports);
         code
-        // Ports are stopped and closed here, returning their mbufs.
     };
     let in_use = pool.in_use();
     if in_use != 0 {
@@ -205,14 +203,23 @@ fn run_merge(
     let out = find(ports, cfg.output_port);
     let out_mac = match out.port.mac() {
         Ok(m) => m,
-        Err(e) => return fail(EXIT_FAILURE, format!("output port {}: {e}", cfg.output_port)),
+        Err(e) => {
+            return fail(
+                EXIT_FAILURE,
+                format!("output port {}: {e}", cfg.output_port),
+            )
+        }
     };
     let plan = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), eal.tsc_hz()) {
         Ok(p) => p,
         Err(e) => return fail(EXIT_USAGE, e),
     };
     let nb = cfg.nb_cores as usize;
-    let rx_lanes = if nb <= 1 { 0 } else { (nb - 1).min(plan.inputs.len()) };
+    let rx_lanes = if nb <= 1 {
+        0
+    } else {
+        (nb - 1).min(plan.inputs.len())
+    };
     let shared = Shared::new(&plan, if nb <= 1 { 1 } else { rx_lanes + 1 });
     let handoff = split::Handoff::new(rx_lanes);
     let mut rxqs = Vec::new();
@@ -224,14 +231,24 @@ fn run_merge(
     }
     let txq = match out.port.tx_queue(0) {
         Ok(q) => q,
-        Err(e) => return fail(EXIT_FAILURE, format!("port {} tx queue: {e}", cfg.output_port)),
+        Err(e) => {
+            return fail(
+                EXIT_FAILURE,
+                format!("port {} tx queue: {e}", cfg.output_port),
+            )
+        }
     };
     let out_rx = if cfg.input_ports().contains(&cfg.output_port) {
         None
     } else {
         match out.port.rx_queue(0) {
             Ok(q) => Some(q),
-            Err(e) => return fail(EXIT_FAILURE, format!("port {} rx queue: {e}", cfg.output_port)),
+            Err(e) => {
+                return fail(
+                    EXIT_FAILURE,
+                    format!("port {} rx queue: {e}", cfg.output_port),
+                )
+            }
         }
     };
     for s in &cfg.streams {
@@ -296,12 +313,12 @@ fn run_merge(
                 let per_lane = plan.inputs.len().div_ceil(rx_lanes);
                 let mut first = 0;
                 let mut rest = rxqs;
-                for lane in 0..rx_lanes {
+                for (lane, &lcore) in workers.iter().enumerate().take(rx_lanes) {
                     let take = per_lane.min(rest.len());
                     let mine: Vec<_> = rest.drain(..take).collect();
                     let (plan, shared, handoff) = (&plan, &shared, &handoff);
                     let f = first;
-                    joins.push(s.spawn(workers[lane], move || {
+                    joins.push(s.spawn(lcore, move || {
                         worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine))
                     })?);
                     first += take;
@@ -374,7 +391,13 @@ fn run_merge(
     }
 }
 
-fn run_io(eal: &Eal, cfg: &AppConfig, signals: &Signals, ports: &[OpenPort<'_>], workers: &[u32]) -> i32 {
+fn run_io(
+    eal: &Eal,
+    cfg: &AppConfig,
+    signals: &Signals,
+    ports: &[OpenPort<'_>],
+    workers: &[u32],
+) -> i32 {
     let rx = &find(ports, cfg.primary_port).port;
     let tx = &find(ports, cfg.output_port).port;
     println!(

@@ -100,7 +100,10 @@ pub fn open_ports<'a>(
         if id == cfg.output_port {
             roles.push("output");
         }
-        let mac = port.mac().map(mac_text).unwrap_or_else(|e| format!("? ({e})"));
+        let mac = port
+            .mac()
+            .map(mac_text)
+            .unwrap_or_else(|e| format!("? ({e})"));
         let link = match port.link() {
             Ok(l) if l.up => format!("up {} Mbps", l.speed_mbps),
             Ok(_) => "down".to_string(),

@@ -56,11 +56,7 @@ impl EventLog {
         while let Some(ev) = shared.events.pop() {
             self.total += 1;
             let t = ev.event.time.saturating_sub(self.start_tsc) as f64 / self.hz;
-            let name = self
-                .names
-                .get(ev.stream)
-                .map(String::as_str)
-                .unwrap_or("?");
+            let name = self.names.get(ev.stream).map(String::as_str).unwrap_or("?");
             log::info!(target: "mcast_failover::event", "t={t:.3}s stream {name}: {}", ev.event.kind);
             let (tag, detail) = kind_tag(&ev.event.kind);
             if self.recent.len() == KEEP {

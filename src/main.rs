@@ -5,8 +5,8 @@
 //! launch the lcores, wait, report. The work is in the `dataplane` crate.
 
 mod app;
-mod build_info;
 mod bringup;
+mod build_info;
 mod events;
 mod plan;
 mod report;

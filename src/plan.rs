@@ -22,7 +22,11 @@ pub fn seq_spec(f: &SeqFormat) -> SeqSpec {
             } else {
                 FieldWidth::U64
             },
-            endian: if big_endian { Endian::Big } else { Endian::Little },
+            endian: if big_endian {
+                Endian::Big
+            } else {
+                Endian::Little
+            },
             offset,
         },
     }

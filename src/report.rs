@@ -81,7 +81,12 @@ fn u(v: &Value, k: &str) -> u64 {
 
 impl Reporter {
     /// A reporter for input ports `inputs` (id, role) and `output`.
-    pub fn new(inputs: Vec<(u16, String)>, output: u16, names: Vec<String>, outputs: Vec<String>) -> Self {
+    pub fn new(
+        inputs: Vec<(u16, String)>,
+        output: u16,
+        names: Vec<String>,
+        outputs: Vec<String>,
+    ) -> Self {
         Reporter {
             inputs,
             output,
@@ -208,7 +213,10 @@ impl Reporter {
         let title = if v["final"].as_bool() == Some(true) {
             "Final statistics".to_string()
         } else {
-            format!("Statistics at {:.1} s", v["uptime_s"].as_f64().unwrap_or(0.0))
+            format!(
+                "Statistics at {:.1} s",
+                v["uptime_s"].as_f64().unwrap_or(0.0)
+            )
         };
         let mut o = String::new();
         o.push_str(&format!("\n  {:#^72}\n", format!(" {title} ")));
