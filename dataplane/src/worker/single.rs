@@ -7,9 +7,8 @@ use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
 use super::rx::judge;
-use super::tx::{self, publish_requested, StreamOut, TicksToNs, TxState};
-use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue};
-use crate::merge::{Engine, MergeConfig};
+use super::tx::{self, publish_requested, TxState};
+use crate::dpdk::{tsc, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
 
 /// Runs the merge on this lcore until `shared.stop`, then drains: every
@@ -23,21 +22,8 @@ pub fn run(
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
 ) -> Result<(), String> {
-    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge).collect();
-    let mut engine: Engine<Mbuf> = Engine::new(&configs)?;
-    let mut tx = TxState {
-        txq,
-        batch: TxBatch::new(plan.burst),
-        free: FreeBatch::new(),
-        outs: StreamOut::for_streams(&plan.streams),
-        latency: LatencyHistogram::new(),
-        rx_times: tx::rx_times(),
-        counters: Default::default(),
-        to_ns: TicksToNs::new(plan.tsc_hz),
-        streams: &plan.streams,
-        shared,
-        now: tsc(),
-    };
+    let mut engine = tx::engine_for(plan)?;
+    let mut tx = TxState::new(plan, shared, txq);
     let mut rxc = vec![RxCounters::default(); rxqs.len()];
     let mut batch = RxBatch::new(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
@@ -66,30 +52,17 @@ pub fn run(
                 }
             }
         }
-        tx.now = tsc();
-        engine.poll(tx.now, &mut tx);
-        tx.flush();
-        if let Some(q) = out_rx.as_mut() {
-            let n = q.rx_burst(&mut batch);
-            if n > 0 {
-                tx.counters.output_rx_drained += n as u64;
-                batch.free_all();
-            }
-        }
+        tx.service(&mut engine, &mut out_rx, &mut batch);
         if let Some(req) = publish_requested(shared, served) {
             served = req;
             publish::rx(shared, 0, &rxc);
-            publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
+            tx.publish(&engine, &mut scratch);
             shared.board.commit();
         }
     }
 
-    tx.now = tsc();
-    engine.drain(tx.now, &mut tx);
-    tx.flush();
-    tx.free.flush();
+    tx.finish(&mut engine, &mut scratch);
     publish::rx(shared, 0, &rxc);
-    publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
     shared.board.commit();
     Ok(())
 }

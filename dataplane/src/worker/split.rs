@@ -20,9 +20,8 @@ use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
 use super::rx::{judge, Arrival};
-use super::tx::{self, publish_requested, StreamOut, TicksToNs, TxState};
-use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue};
-use crate::merge::{Engine, MergeConfig};
+use super::tx::{self, publish_requested, TxState};
+use crate::dpdk::{tsc, FreeBatch, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
 
 /// Capacity of each rx -> tx queue, in packets.
@@ -108,21 +107,8 @@ pub fn tx_loop(
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
 ) -> Result<(), String> {
-    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge).collect();
-    let mut engine: Engine<Mbuf> = Engine::new(&configs)?;
-    let mut tx = TxState {
-        txq,
-        batch: TxBatch::new(plan.burst),
-        free: FreeBatch::new(),
-        outs: StreamOut::for_streams(&plan.streams),
-        latency: LatencyHistogram::new(),
-        rx_times: tx::rx_times(),
-        counters: Default::default(),
-        to_ns: TicksToNs::new(plan.tsc_hz),
-        streams: &plan.streams,
-        shared,
-        now: tsc(),
-    };
+    let mut engine = tx::engine_for(plan)?;
+    let mut tx = TxState::new(plan, shared, txq);
     let mut batch = RxBatch::new(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut served = 0u64;
@@ -150,30 +136,17 @@ pub fn tx_loop(
                 );
             }
         }
-        tx.now = tsc().max(tx.now);
-        engine.poll(tx.now, &mut tx);
-        tx.flush();
-        if let Some(q) = out_rx.as_mut() {
-            let n = q.rx_burst(&mut batch);
-            if n > 0 {
-                tx.counters.output_rx_drained += n as u64;
-                batch.free_all();
-            }
-        }
+        tx.service(&mut engine, &mut out_rx, &mut batch);
         if let Some(req) = publish_requested(shared, served) {
             served = req;
-            publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
+            tx.publish(&engine, &mut scratch);
             shared.board.commit();
         }
         if finished && took == 0 {
             break;
         }
     }
-    tx.now = tsc();
-    engine.drain(tx.now, &mut tx);
-    tx.flush();
-    tx.free.flush();
-    publish::tx(shared, &tx.counters, &tx.latency, &engine, &mut scratch);
+    tx.finish(&mut engine, &mut scratch);
     shared.board.commit();
     Ok(())
 }

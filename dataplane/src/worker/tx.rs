@@ -4,9 +4,10 @@ use std::sync::atomic::Ordering;
 
 use super::io::TX_RETRIES;
 use super::layout::TxCounters;
-use super::plan::{Shared, StreamEvent, StreamPlan};
-use crate::dpdk::{tsc, FreeBatch, Mbuf, TxBatch, TxQueue, MAX_BURST};
-use crate::merge::{Event, FreeReason, SendInfo, Sink};
+use super::plan::{Plan, Shared, StreamEvent, StreamPlan};
+use super::publish;
+use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
+use crate::merge::{Engine, Event, FreeReason, MergeConfig, SendInfo, Sink};
 use crate::rewrite::{Rewriter, RtpRenumber};
 use crate::stats::LatencyHistogram;
 use crate::wire::{parse_frame, L4Check};
@@ -111,7 +112,66 @@ pub struct TxState<'q, 'p, 'a> {
     pub now: u64,
 }
 
-impl TxState<'_, '_, '_> {
+/// The merge engine for a plan's streams (all memory allocated here).
+pub fn engine_for(plan: &Plan) -> Result<Engine<Mbuf>, String> {
+    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge).collect();
+    Engine::new(&configs)
+}
+
+impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
+    /// Tx state for `plan` sending on `txq`.
+    pub fn new(plan: &'q Plan, shared: &'q Shared, txq: TxQueue<'p, 'a>) -> Self {
+        TxState {
+            txq,
+            batch: TxBatch::new(plan.burst),
+            free: FreeBatch::new(),
+            outs: StreamOut::for_streams(&plan.streams),
+            latency: LatencyHistogram::new(),
+            rx_times: rx_times(),
+            counters: Default::default(),
+            to_ns: TicksToNs::new(plan.tsc_hz),
+            streams: &plan.streams,
+            shared,
+            now: tsc(),
+        }
+    }
+
+    /// The end of each loop: fire due deadlines, transmit, drain (and
+    /// free) whatever arrived on the output port.
+    #[inline]
+    pub fn service(
+        &mut self,
+        engine: &mut Engine<Mbuf>,
+        out_rx: &mut Option<RxQueue<'_, '_>>,
+        scratch: &mut RxBatch,
+    ) {
+        self.now = tsc().max(self.now);
+        engine.poll(self.now, self);
+        self.flush();
+        if let Some(q) = out_rx.as_mut() {
+            let n = q.rx_burst(scratch);
+            if n > 0 {
+                self.counters.output_rx_drained += n as u64;
+                scratch.free_all();
+            }
+        }
+    }
+
+    /// Publishes the tx side (counters, latency, every stream).
+    pub fn publish(&self, engine: &Engine<Mbuf>, scratch: &mut [u64]) {
+        publish::tx(self.shared, &self.counters, &self.latency, engine, scratch);
+    }
+
+    /// Shutdown: sends every held packet that can go out in order, frees
+    /// the rest, flushes, and publishes the final figures.
+    pub fn finish(&mut self, engine: &mut Engine<Mbuf>, scratch: &mut [u64]) {
+        self.now = tsc().max(self.now);
+        engine.drain(self.now, self);
+        self.flush();
+        self.free.flush();
+        self.publish(engine, scratch);
+    }
+
     /// Sends what is batched, retrying a bounded number of times when the
     /// port takes nothing; what it still refuses is counted and freed.
     pub fn flush(&mut self) {
