@@ -128,6 +128,7 @@ pub fn build(
         classifier,
         inputs,
         burst: cfg.burst as usize,
+        rx_prefetch: cfg.rx_prefetch as usize,
         verify_udp: cfg.verify_udp_checksum,
         tsc_hz: hz,
     })

@@ -43,6 +43,8 @@ pub struct AppConfig {
     pub nb_cores: u32,
     /// Packets per rx/tx burst, 1..=512.
     pub burst: u16,
+    /// Packets ahead whose data the rx loop prefetches (0 = off).
+    pub rx_prefetch: u16,
     /// rx descriptors per queue.
     pub rxd: u16,
     /// tx descriptors per queue.

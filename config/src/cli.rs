@@ -128,6 +128,9 @@ pub(crate) struct CliArgs {
     #[arg(long, value_name = "N", help = format!("Packets per rx/tx burst, 1..={MAX_BURST} [default: {DEFAULT_BURST}]"))]
     pub burst: Option<String>,
 
+    #[arg(long, value_name = "N", help = format!("Prefetch the packet data this many packets ahead in the rx loop, 0 = off, 0..={MAX_RX_PREFETCH} [default: {DEFAULT_RX_PREFETCH}]"))]
+    pub rx_prefetch: Option<String>,
+
     #[arg(long, value_name = "N", help = format!("rx descriptors per queue, {MIN_DESC}..={MAX_DESC}, >= burst [default: {DEFAULT_RXD}]"))]
     pub rxd: Option<String>,
 

@@ -74,6 +74,7 @@ pub(crate) struct FileConfig {
     pub forward_mode: Option<Text<ForwardMode>>,
     pub nb_cores: Option<i64>,
     pub burst: Option<i64>,
+    pub rx_prefetch: Option<i64>,
     pub rxd: Option<i64>,
     pub txd: Option<i64>,
     pub total_num_mbufs: Option<i64>,

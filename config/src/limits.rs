@@ -52,6 +52,10 @@ pub const MAX_NB_CORES: u32 = 128;
 pub const DEFAULT_BURST: u16 = 32;
 /// Largest burst (DPDK PMDs commonly cap a burst well below this).
 pub const MAX_BURST: u16 = 512;
+/// Default packets ahead whose data the rx loop prefetches.
+pub const DEFAULT_RX_PREFETCH: u16 = 2;
+/// Largest `--rx-prefetch`.
+pub const MAX_RX_PREFETCH: u16 = 16;
 /// Default rx descriptors per queue.
 pub const DEFAULT_RXD: u16 = 1024;
 /// Default tx descriptors per queue.

@@ -30,6 +30,7 @@ struct CliGlobals {
     forward_mode: Option<Text<ForwardMode>>,
     nb_cores: Option<i64>,
     burst: Option<i64>,
+    rx_prefetch: Option<i64>,
     rxd: Option<i64>,
     txd: Option<i64>,
     total_num_mbufs: Option<i64>,
@@ -47,6 +48,7 @@ fn cli_globals(cli: &CliArgs) -> Result<CliGlobals, ConfigError> {
         forward_mode: cli_text("--forward-mode", &cli.forward_mode)?,
         nb_cores: cli_int("--nb-cores", &cli.nb_cores)?,
         burst: cli_int("--burst", &cli.burst)?,
+        rx_prefetch: cli_int("--rx-prefetch", &cli.rx_prefetch)?,
         rxd: cli_int("--rxd", &cli.rxd)?,
         txd: cli_int("--txd", &cli.txd)?,
         total_num_mbufs: cli_int("--total-num-mbufs", &cli.total_num_mbufs)?,
@@ -367,6 +369,18 @@ fn resolve_with(
         MAX_BURST.into(),
         DEFAULT_BURST,
     )?;
+    let rx_prefetch = int(
+        layer(
+            &g.rx_prefetch,
+            "--rx-prefetch",
+            &file.rx_prefetch,
+            f,
+            "rx_prefetch",
+        ),
+        0,
+        MAX_RX_PREFETCH.into(),
+        DEFAULT_RX_PREFETCH,
+    )?;
     let rxd_val = layer(&g.rxd, "--rxd", &file.rxd, f, "rxd");
     let rxd = int(
         rxd_val.clone(),
@@ -542,6 +556,7 @@ fn resolve_with(
         streams,
         nb_cores,
         burst,
+        rx_prefetch,
         rxd,
         txd,
         total_num_mbufs,

@@ -47,6 +47,8 @@ pub struct Plan {
     pub inputs: Vec<InputPlan>,
     /// Packets per rx/tx burst.
     pub burst: usize,
+    /// Prefetch packet data this many packets ahead (0 = off).
+    pub rx_prefetch: usize,
     /// Verify UDP checksums (in software when the NIC does not).
     pub verify_udp: bool,
     /// TSC ticks per second.

@@ -37,7 +37,14 @@ pub fn run(
             let now = tsc();
             tx.now = now;
             rxc[i].bursts += 1;
+            let ahead = plan.rx_prefetch;
+            for k in 0..ahead {
+                batch.prefetch_data(k);
+            }
             while let Some(m) = batch.pop() {
+                if ahead > 0 {
+                    batch.prefetch_data(ahead - 1);
+                }
                 match judge(plan, i, m, now, &mut rxc[i]) {
                     Ok(a) => engine.insert(
                         a.route.stream as usize,

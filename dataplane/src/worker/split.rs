@@ -72,7 +72,14 @@ pub fn rx_loop(
             }
             let now = tsc();
             rxc[i].bursts += 1;
+            let ahead = plan.rx_prefetch;
+            for k in 0..ahead {
+                batch.prefetch_data(k);
+            }
             while let Some(m) = batch.pop() {
+                if ahead > 0 {
+                    batch.prefetch_data(ahead - 1);
+                }
                 match judge(plan, first + i, m, now, &mut rxc[i]) {
                     Ok(a) => {
                         if let Err(a) = q.push(a) {
