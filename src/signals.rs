@@ -12,14 +12,15 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Installs the handlers. A second SIGINT/SIGTERM while the first is
-    /// being handled exits at once (status 130), for a stuck shutdown.
+    /// Installs the handlers. Repeated SIGINT/SIGTERM only set the same
+    /// flag: `timeout -s INT` and a terminal's Ctrl-C can deliver the signal
+    /// twice (to the process and to its group), and an orderly drain takes
+    /// well under a second; SIGKILL remains for a truly stuck process.
     pub fn install() -> Result<Signals, String> {
         let term = Arc::new(AtomicBool::new(false));
         let usr1 = Arc::new(AtomicBool::new(false));
         for sig in [SIGINT, SIGTERM] {
-            signal_hook::flag::register_conditional_shutdown(sig, 130, term.clone())
-                .and_then(|_| signal_hook::flag::register(sig, term.clone()))
+            signal_hook::flag::register(sig, term.clone())
                 .map_err(|e| format!("cannot install handler for signal {sig}: {e}"))?;
         }
         signal_hook::flag::register(SIGUSR1, usr1.clone())

@@ -374,7 +374,7 @@ def cmd_report(a):
             " full rate; `perf report --no-children --sort dso,symbol`, top entries:\n"
         )
         o.append("```")
-        o.append(meta["profile"])
+        o.append("\n".join(line.rstrip(" -") for line in meta["profile"].splitlines()))
         o.append("```\n")
 
     o.append("## Targets (issue 6), judged from the figures above\n")
