@@ -288,7 +288,10 @@ impl StreamState {
                 l.last_good = l.last_good.max(now);
                 if l.seen && after(l.last_pos, pos) {
                     self.counters.legs[leg].out_of_order += 1;
+                } else {
+                    l.last_pos = pos;
                 }
+                l.seen = true;
                 let lc = &mut self.counters.legs[leg];
                 lc.received += 1;
                 lc.good += 1;

@@ -553,3 +553,37 @@ fn state_sizes() {
     );
     assert_eq!(size_of::<crate::slots::Slot<std::ptr::NonNull<u8>>>(), 16);
 }
+
+/// Copies that arrive after their packet went out (the usual state of the
+/// secondary) still count reordering on their leg: the per-leg position
+/// must advance on that fast path too.
+#[test]
+fn out_of_order_counted_behind_the_cursor() {
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    for q in 0..=5u64 {
+        e.insert(
+            0,
+            0,
+            SeqSample::new(q, 16),
+            Verdict::Good,
+            h(0, q),
+            10 + q,
+            &mut r,
+        );
+    }
+    for q in [0u64, 1, 3, 2, 4, 5] {
+        e.insert(
+            0,
+            1,
+            SeqSample::new(q, 16),
+            Verdict::Good,
+            h(1, q),
+            20 + q,
+            &mut r,
+        );
+    }
+    assert_eq!(e.counters(0).legs[1].out_of_order, 1);
+    assert_eq!(e.counters(0).legs[0].out_of_order, 0);
+    assert_eq!(r.seqs(), vec![0, 1, 2, 3, 4, 5]);
+}

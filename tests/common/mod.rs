@@ -1,0 +1,637 @@
+//! Harness for the scenario tests: builds a [`Scenario`], runs the real
+//! `mcast-failover` binary on it, and checks what came out.
+//!
+//! * [`run_pcap`]: `net_pcap` vdevs (rx from the scenario's files, tx to a
+//!   file). The vdev reads as fast as it can, so only the ORDER of frames in
+//!   each file defines a case; see `tests/pcap_scenarios.rs` for how each
+//!   case is made order-defined.
+//! * [`netns::run_replay`]: `tcpreplay` paces the same frames by their pcap
+//!   timestamps into veth pairs read by `net_af_packet` vdevs, for the cases
+//!   that time defines (leg timeouts).
+//!
+//! Every run takes [`SERIAL`]: the binary busy-polls a pinned worker lcore,
+//! and two runs on a 2-core machine would stretch each other's timing.
+
+pub mod netns;
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::checksum::{ipv4_header_checksum, udp_checksum};
+use testkit::frame::FrameSpec;
+use testkit::scenario::{Leg, LegPacket, Scenario, StreamSpec};
+use testkit::{multicast_mac, parse_rtp, verify_checksums};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
+
+/// Primary leg: group, UDP port, sender address and UDP source port.
+pub const PRI_GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 0, 1);
+/// Secondary leg group.
+pub const SEC_GROUP: Ipv4Addr = Ipv4Addr::new(239, 2, 0, 1);
+/// Both legs use this destination port.
+pub const LEG_PORT: u16 = 5000;
+/// Primary sender (tcpprep splits the merged replay file on it).
+pub const PRI_SRC: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 1);
+/// Secondary sender.
+pub const SEC_SRC: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 1);
+/// UDP source port of the primary's copies. Without `--out-src-port` the
+/// output keeps the source port of the stream's first output packet for
+/// every packet (a stable source for receivers), so the two legs use
+/// different ports to make that visible.
+pub const PRI_SPORT: u16 = 10000;
+/// UDP source port of the secondary's copies.
+pub const SEC_SPORT: u16 = 10002;
+/// IPv4 TTL of the primary's copies. The output keeps the chosen copy's TTL
+/// (no `--out-ttl`), so the two paths' different hop counts tell which leg
+/// each output packet came from: the check of the choice packet by packet.
+pub const PRI_TTL: u8 = 64;
+/// IPv4 TTL of the secondary's copies.
+pub const SEC_TTL: u8 = 60;
+/// The virtual group the output goes to.
+pub const OUT_GROUP: Ipv4Addr = Ipv4Addr::new(239, 10, 0, 1);
+/// Output UDP destination port.
+pub const OUT_PORT: u16 = 5004;
+/// `--out-src-ip`.
+pub const OUT_SRC: Ipv4Addr = Ipv4Addr::new(10, 9, 9, 9);
+/// A group the binary is not configured for: filler frames that shift one
+/// file against the other (counted `unknown_flow` and dropped).
+pub const FILLER_GROUP: Ipv4Addr = Ipv4Addr::new(239, 99, 0, 1);
+/// Index of the filler stream in [`scenario`].
+pub const FILLER: usize = 1;
+
+/// Runs of the binary take turns (see the module doc).
+pub static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Takes the run lock (a panicking test must not block the others).
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A scenario with the test stream (index 0) and the filler stream.
+pub fn scenario() -> Scenario {
+    let mut pri = FrameSpec::multicast(PRI_SRC.into(), PRI_GROUP.into(), LEG_PORT);
+    pri.src_port = PRI_SPORT;
+    pri.ttl = PRI_TTL;
+    let mut sec = FrameSpec::multicast(SEC_SRC.into(), SEC_GROUP.into(), LEG_PORT);
+    sec.src_port = SEC_SPORT;
+    sec.ttl = SEC_TTL;
+    sec.src_mac = [0x02, 0, 0, 0, 0, 0x02];
+    let fill = FrameSpec::multicast(Ipv4Addr::new(10, 0, 3, 1).into(), FILLER_GROUP.into(), 5000);
+    Scenario::with_streams(vec![
+        StreamSpec::rtp(pri, sec),
+        StreamSpec::rtp(fill.clone(), fill),
+    ])
+}
+
+/// `n` frames of the unconfigured filler group.
+pub fn fillers(n: u64) -> Vec<LegPacket> {
+    (0..n)
+        .map(|i| LegPacket::new(i, 0).stream(FILLER))
+        .collect()
+}
+
+/// Packets `seqs` of the test stream, in that order.
+pub fn seqs(s: impl IntoIterator<Item = u64>) -> Vec<LegPacket> {
+    s.into_iter().map(|q| LegPacket::new(q, 0)).collect()
+}
+
+/// Gives `list` timestamps `start_ns + i * interval_ns` in list order, so
+/// the written file keeps exactly this order.
+pub fn in_file_order(list: Vec<LegPacket>, start_ns: u64, interval_ns: u64) -> Vec<LegPacket> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, mut p)| {
+            p.t_ns = start_ns + i as u64 * interval_ns;
+            p
+        })
+        .collect()
+}
+
+/// One expected output packet: the input copy it must be, byte for byte
+/// apart from the rewritten headers.
+#[derive(Clone, Debug)]
+pub struct Expect {
+    /// The leg whose copy goes out.
+    pub leg: Leg,
+    /// The packet (sequence number, SSRC override).
+    pub packet: LegPacket,
+}
+
+/// Expected output: `packets` in this order, each from `leg_of(seq)`.
+pub fn expect(packets: &[LegPacket], leg_of: impl Fn(u64) -> Leg) -> Vec<Expect> {
+    packets
+        .iter()
+        .map(|p| Expect {
+            leg: leg_of(p.seq),
+            packet: p.clone(),
+        })
+        .collect()
+}
+
+/// What one run of the binary left behind.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Case name (for messages).
+    pub name: String,
+    /// Exit status code.
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error (EAL and event log).
+    pub stderr: String,
+    /// The final `--stats-json` document.
+    pub stats: Value,
+    /// Frames of the output port, in transmit order.
+    pub frames: Vec<Vec<u8>>,
+    /// Their pcap timestamps (ns; the pcap PMD stamps them from the TSC at
+    /// transmit, the clock of the events' `t_s`).
+    pub times_ns: Vec<u64>,
+    /// MAC of the output port, from the binary's "Port N ... MAC" line.
+    pub out_mac: [u8; 6],
+    /// The case's work directory: removed when the test passes, kept for a
+    /// look when it fails.
+    pub dir: PathBuf,
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Outcome {
+    /// Context for a failed assertion: the tail of both outputs.
+    pub fn context(&self) -> String {
+        let tail = |s: &str| {
+            let lines: Vec<&str> = s.lines().collect();
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        };
+        format!(
+            "case {}: exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.name,
+            self.code,
+            tail(&self.stdout),
+            tail(&self.stderr)
+        )
+    }
+
+    /// The JSON of leg `leg` of stream 0.
+    pub fn leg(&self, leg: usize) -> &Value {
+        &self.stats["streams"][0]["legs"][leg]
+    }
+
+    /// Counter `key` of leg `leg` of stream 0.
+    pub fn leg_counter(&self, leg: usize, key: &str) -> u64 {
+        self.leg(leg)[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no leg counter {key}\n{}", self.context()))
+    }
+
+    /// Counter `key` of stream 0.
+    pub fn stream_counter(&self, key: &str) -> u64 {
+        self.stats["streams"][0][key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no stream counter {key}\n{}", self.context()))
+    }
+
+    /// rx counter `key` of input `i` (0 = primary port).
+    pub fn rx_counter(&self, i: usize, key: &str) -> u64 {
+        self.stats["inputs"][i]["rx"][key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no rx counter {key}\n{}", self.context()))
+    }
+
+    /// The events of the run as (tag, detail), oldest first.
+    pub fn events(&self) -> Vec<(String, Value, f64)> {
+        self.stats["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no events array\n{}", self.context()))
+            .iter()
+            .map(|e| {
+                (
+                    e["event"].as_str().unwrap_or("").to_string(),
+                    e["detail"].clone(),
+                    e["t_s"].as_f64().unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    }
+
+    /// Transmit time (s, output pcap clock) of the output packet with RTP
+    /// sequence number `seq`.
+    pub fn sent_at(&self, seq: u16) -> f64 {
+        let i = self
+            .frames
+            .iter()
+            .position(|f| parse_rtp(f).map(|r| r.seq) == Ok(seq))
+            .unwrap_or_else(|| panic!("seq {seq} not in the output\n{}", self.context()));
+        self.times_ns[i] as f64 / 1e9
+    }
+
+    /// Asserts the counters of leg `leg` named in `want` (others unchecked).
+    pub fn assert_leg(&self, leg: usize, want: &[(&str, u64)]) {
+        for (k, v) in want {
+            assert_eq!(
+                self.leg_counter(leg, k),
+                *v,
+                "leg {leg} counter {k}\n{}",
+                self.context()
+            );
+        }
+    }
+}
+
+/// EAL memory options: hugepages (unlinked at start) when enough are free,
+/// else plain memory.
+pub fn eal_memory_args() -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let free_kb = field("HugePages_Free:") * field("Hugepagesize:");
+    if free_kb >= 512 * 1024 {
+        vec!["--huge-unlink".into()]
+    } else {
+        vec!["--no-huge".into(), "-m".into(), "512".into()]
+    }
+}
+
+/// A fresh directory for a case's files (see [`Outcome::dir`]).
+pub fn workdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mf-scenarios-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create work dir");
+    d
+}
+
+/// App arguments shared by every run: the one stream, the rewrite, stats.
+pub fn app_args(stats: &Path, duration_s: f64) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "--stream",
+        &format!("{PRI_GROUP}:{LEG_PORT},{SEC_GROUP}:{LEG_PORT}={OUT_GROUP}:{OUT_PORT}"),
+        "--out-src-ip",
+        &OUT_SRC.to_string(),
+        "--burst",
+        "32",
+        "--stats-json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(stats.display().to_string());
+    v.push("--duration".into());
+    v.push(format!("{duration_s}"));
+    v
+}
+
+/// Waits for `child`, killing it after `limit`; returns its exit code.
+pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> Option<i32> {
+    let t0 = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("wait for child") {
+            return st.code();
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {limit:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads a child's pipe to a string on a thread (so it never blocks the child).
+pub fn drain_pipe(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = r.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    })
+}
+
+/// Collects a finished run: stats JSON, output frames, output MAC.
+pub fn collect(
+    name: &str,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    stats: &Path,
+    out_pcap: &Path,
+    out_port: u16,
+) -> Outcome {
+    let mut o = Outcome {
+        name: name.to_string(),
+        code,
+        stdout,
+        stderr,
+        stats: Value::Null,
+        frames: Vec::new(),
+        times_ns: Vec::new(),
+        out_mac: [0; 6],
+        dir: stats.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    assert_eq!(o.code, Some(0), "binary failed\n{}", o.context());
+    let text = std::fs::read_to_string(stats)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", stats.display(), o.context()));
+    o.stats =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("stats JSON: {e}\n{}", o.context()));
+    let cap = testkit::read_pcap(out_pcap)
+        .unwrap_or_else(|e| panic!("output pcap: {e}\n{}", o.context()));
+    o.times_ns = cap.packets.iter().map(|p| p.ts_ns).collect();
+    o.frames = cap.packets.into_iter().map(|p| p.data).collect();
+    let prefix = format!("Port {out_port} (");
+    let mac = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| l.split("MAC ").nth(1))
+        .and_then(|r| r.split(',').next())
+        .map(|m| {
+            m.split(':')
+                .map(|h| u8::from_str_radix(h, 16).unwrap_or_else(|_| panic!("bad MAC {m}")))
+                .collect::<Vec<u8>>()
+        })
+        .unwrap_or_else(|| panic!("no `{prefix}... MAC` line\n{}", o.context()));
+    o.out_mac = mac.try_into().expect("MAC of 6 bytes");
+    o
+}
+
+/// Runs the binary on `net_pcap` vdevs: port 0 reads the scenario's
+/// primary file, port 1 its secondary file, port 2 writes the output.
+/// `extra` goes after the common app arguments.
+pub fn run_pcap(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> Outcome {
+    let dir = workdir(name);
+    let (pri, sec) = sc.write_to_dir(&dir).expect("write scenario pcaps");
+    let out = dir.join("output.pcap");
+    let stats = dir.join("stats.json");
+    let mut args: Vec<String> = vec![
+        "-l".into(),
+        "0-1".into(),
+        "--no-pci".into(),
+        "--file-prefix".into(),
+        format!("mfpt{}{name}", std::process::id()),
+        "--log-level=warn".into(),
+    ];
+    args.extend(eal_memory_args());
+    for (i, f) in [("0", &pri), ("1", &sec)] {
+        args.push("--vdev".into());
+        args.push(format!("net_pcap{i},rx_pcap={}", f.display()));
+    }
+    args.push("--vdev".into());
+    args.push(format!("net_pcap2,tx_pcap={}", out.display()));
+    args.push("--".into());
+    args.extend(app_args(&stats, duration_s));
+    args.extend(extra.iter().map(|s| s.to_string()));
+
+    let _turn = serial();
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mcast-failover");
+    let so = drain_pipe(child.stdout.take().expect("stdout"));
+    let se = drain_pipe(child.stderr.take().expect("stderr"));
+    let limit = Duration::from_secs_f64(duration_s + 20.0);
+    let code = wait_bounded(&mut child, limit, name);
+    let stdout = so.join().unwrap_or_default();
+    let stderr = se.join().unwrap_or_default();
+    collect(name, code, stdout, stderr, &stats, &out, 2)
+}
+
+/// UDP source port of `leg`'s copies.
+pub fn sport(leg: Leg) -> u16 {
+    match leg {
+        Leg::Primary => PRI_SPORT,
+        Leg::Secondary => SEC_SPORT,
+    }
+}
+
+/// The frame the binary must send for `e`: the chosen input copy with the
+/// destination MAC/IP/port, source MAC, source IP and source port
+/// (`out_sport`) rewritten and both checksums recomputed from scratch
+/// (testkit's reference code).
+pub fn expected_frame(sc: &Scenario, e: &Expect, out_mac: [u8; 6], out_sport: u16) -> Vec<u8> {
+    let mut f = sc.frame(e.leg, &e.packet);
+    f[0..6].copy_from_slice(&multicast_mac(OUT_GROUP.into()));
+    f[6..12].copy_from_slice(&out_mac);
+    f[26..30].copy_from_slice(&OUT_SRC.octets());
+    f[30..34].copy_from_slice(&OUT_GROUP.octets());
+    f[34..36].copy_from_slice(&out_sport.to_be_bytes());
+    f[36..38].copy_from_slice(&OUT_PORT.to_be_bytes());
+    let ip = ipv4_header_checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&ip.to_be_bytes());
+    let udp = udp_checksum(OUT_SRC.into(), OUT_GROUP.into(), &f[34..]);
+    f[40..42].copy_from_slice(&udp.to_be_bytes());
+    f
+}
+
+/// Name of the header field at byte `off` of an untagged IPv4/UDP frame.
+fn field_at(off: usize) -> &'static str {
+    match off {
+        0..=5 => "destination MAC",
+        6..=11 => "source MAC",
+        12..=13 => "EtherType",
+        14..=23 => "IPv4 header (version..protocol)",
+        24..=25 => "IPv4 header checksum",
+        26..=29 => "source IP",
+        30..=33 => "destination IP",
+        34..=35 => "UDP source port",
+        36..=37 => "UDP destination port",
+        38..=39 => "UDP length",
+        40..=41 => "UDP checksum",
+        42..=53 => "RTP header",
+        _ => "RTP payload",
+    }
+}
+
+/// (RTP sequence number, SSRC, leg) of an output frame; the leg is read
+/// from the TTL each leg's path leaves.
+fn identify(f: &[u8]) -> Result<(u16, u32, Leg), String> {
+    let r = parse_rtp(f).map_err(|e| e.to_string())?;
+    let leg = match r.udp.ttl {
+        PRI_TTL => Leg::Primary,
+        SEC_TTL => Leg::Secondary,
+        t => return Err(format!("TTL {t} is neither leg's")),
+    };
+    Ok((r.seq, r.ssrc, leg))
+}
+
+/// Asserts the output capture is exactly `want`: the sequence (with SSRC
+/// and leg) list first, for a readable message, then every frame byte for
+/// byte, then the checksums and rewritten fields independently.
+pub fn assert_output(o: &Outcome, sc: &Scenario, want: &[Expect]) {
+    let got: Vec<(u16, u32, Leg)> = o
+        .frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            identify(f).unwrap_or_else(|e| panic!("output frame {i}: {e}\n{}", o.context()))
+        })
+        .collect();
+    let ssrc_of = |p: &LegPacket| match &sc.streams[p.stream].payload {
+        testkit::scenario::PayloadKind::Rtp { ssrc, .. } => p.ssrc.unwrap_or(*ssrc),
+        other => panic!("not an RTP stream: {other:?}"),
+    };
+    let exp: Vec<(u16, u32, Leg)> = want
+        .iter()
+        .map(|e| (e.packet.seq as u16, ssrc_of(&e.packet), e.leg))
+        .collect();
+    let mut seen = HashSet::new();
+    for (i, (s, ssrc, _)) in got.iter().enumerate() {
+        assert!(
+            seen.insert((*s, *ssrc)),
+            "duplicate output: seq {s} ssrc {ssrc:#x} again at frame {i}\n{}",
+            o.context()
+        );
+    }
+    if got != exp {
+        let first = got
+            .iter()
+            .zip(&exp)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(exp.len()));
+        let show = |v: &[(u16, u32, Leg)]| -> String {
+            v.iter()
+                .skip(first.saturating_sub(3))
+                .take(10)
+                .map(|(s, x, l)| format!("{s}/{x:x}/{l:?}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        panic!(
+            "output sequence differs: got {} packets, expected {}; first difference at index {first}\n  got:      {}\n  expected: {}\n{}",
+            got.len(),
+            exp.len(),
+            show(&got),
+            show(&exp),
+            o.context()
+        );
+    }
+    // The output's source port is the stream's first output packet's.
+    let out_sport = want.first().map_or(PRI_SPORT, |e| sport(e.leg));
+    for (i, (f, e)) in o.frames.iter().zip(want).enumerate() {
+        let x = expected_frame(sc, e, o.out_mac, out_sport);
+        if *f != x {
+            let at = f
+                .iter()
+                .zip(&x)
+                .position(|(a, b)| a != b)
+                .unwrap_or(f.len().min(x.len()));
+            panic!(
+                "output frame {i} (seq {}) differs from its {:?} input copy rewritten: length {} vs {}, first difference at byte {at} ({}): {:02x?} vs {:02x?}\n{}",
+                e.packet.seq,
+                e.leg,
+                f.len(),
+                x.len(),
+                field_at(at),
+                &f[at..(at + 4).min(f.len())],
+                &x[at..(at + 4).min(x.len())],
+                o.context()
+            );
+        }
+        verify_checksums(f)
+            .unwrap_or_else(|err| panic!("output frame {i}: {err}\n{}", o.context()));
+        let r = parse_rtp(f).expect("parsed above");
+        assert_eq!(r.udp.dst_ip, IpAddr::from(OUT_GROUP), "frame {i} dst IP");
+        assert_eq!(r.udp.dst_port, OUT_PORT, "frame {i} dst port");
+        assert_eq!(r.udp.src_ip, IpAddr::from(OUT_SRC), "frame {i} src IP");
+        assert_eq!(r.udp.src_port, out_sport, "frame {i} src port");
+        assert_eq!(
+            r.udp.dst_mac,
+            [0x01, 0x00, 0x5e, 0x0a, 0x00, 0x01],
+            "frame {i} dst MAC"
+        );
+        assert_eq!(r.udp.src_mac, o.out_mac, "frame {i} src MAC");
+        assert!(
+            testkit::payload_matches(r.seq as u64, r.payload),
+            "frame {i}: payload is not the pattern of seq {}",
+            r.seq
+        );
+    }
+}
+
+/// Asserts a clean end: exit 0 (checked in [`collect`]), the binary's own
+/// leak check passed, the final JSON shows the pool idle and every frame
+/// the worker sent is in the capture.
+pub fn assert_clean_end(o: &Outcome) {
+    assert!(
+        o.stdout.contains("mbufs in use after shutdown (no leak)"),
+        "no leak-check line\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stats["final"],
+        Value::Bool(true),
+        "stats not final\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stats["mempool"]["in_use"].as_u64(),
+        Some(0),
+        "mempool in use\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stream_counter("held"),
+        0,
+        "held after drain\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stats["output"]["tx"]["packets"].as_u64(),
+        Some(o.frames.len() as u64),
+        "tx packets vs captured frames\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stats["output"]["tx"]["nic_refused"].as_u64(),
+        Some(0),
+        "NIC refused packets\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stream_counter("sent"),
+        o.frames.len() as u64,
+        "stream sent vs frames\n{}",
+        o.context()
+    );
+}
+
+/// Asserts what each input port received: `frames` packets, of which
+/// `unknown` belonged to no stream, and nothing else was dropped.
+pub fn assert_input(o: &Outcome, input: usize, frames: u64, unknown: u64) {
+    assert_eq!(
+        o.rx_counter(input, "packets"),
+        frames,
+        "input {input} packets\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.rx_counter(input, "unknown_flow"),
+        unknown,
+        "input {input} unknown_flow\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.rx_counter(input, "not_merged"),
+        unknown,
+        "input {input}: frames not merged other than unknown_flow\n{}",
+        o.context()
+    );
+}

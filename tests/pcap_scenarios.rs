@@ -1,0 +1,742 @@
+//! Failover scenarios run through the real binary (issue 5, item 5).
+//!
+//! Each case crafts the primary and secondary copies of one RTP stream with
+//! `testkit`, runs `mcast-failover`, and asserts on its output capture:
+//! the exact list of (RTP sequence number, SSRC, leg chosen) in order with
+//! no duplicates, every frame byte-identical to its chosen input copy apart
+//! from the rewritten headers (virtual group, port, 01:00:5e MAC, output
+//! port MAC, `--out-src-ip`), valid IPv4 and UDP checksums, the testkit
+//! payload pattern; then the stats JSON counters and the mempool back to 0.
+//! The two legs' copies carry different TTLs (kept by the rewrite), which
+//! is how the chosen leg is read off each output packet.
+//!
+//! ORDER-DEFINED cases use `net_pcap` vdevs. The vdev reads each file as
+//! fast as it can and the worker polls the primary port, then the secondary
+//! port, a burst of 32 each, so only the order of frames in each file
+//! matters, never the pcap timestamps. "Leg X leads by N" is made by N
+//! filler frames of an unconfigured group at the start of the other leg's
+//! file (counted `unknown_flow`, dropped). Where a copy has to wait for
+//! another one that is only a few bursts further on in the files, the wait
+//! is bounded by `--max-delay`, set here to 500 ms (`ORDER`): about 100
+//! times the whole read, so a busy machine preempting the worker cannot turn
+//! an order-defined wait into a timeout. No result below depends on a timer
+//! firing before another read, only on timers firing before `--duration`.
+//!
+//! TIME-DEFINED cases (a leg silent longer than `--leg-timeout`) cannot be
+//! expressed by order: they replay the same frames with `tcpreplay` at the
+//! pace of their timestamps into veth pairs read by `net_af_packet` (see
+//! `common::netns`; root needed).
+
+mod common;
+
+use common::netns::run_replay;
+use common::*;
+use testkit::scenario::{random_loss, Corruption, Leg, LegPacket};
+
+/// Merge settings of the order-defined cases (see the module doc): a
+/// 500 ms window, slot table sized for 2 kpps (1024 slots).
+const ORDER: &[&str] = &["--max-delay", "500", "--max-rate", "2000"];
+
+/// Nominal spacing of the frames in the order-defined files (cosmetic:
+/// `net_pcap` ignores timestamps).
+const GAP_NS: u64 = 300_000;
+
+fn all_primary(_: u64) -> Leg {
+    Leg::Primary
+}
+
+fn totals(o: &Outcome, unrecoverable: u64, restarts: u64) {
+    assert_eq!(
+        o.stream_counter("unrecoverable"),
+        unrecoverable,
+        "unrecoverable\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stream_counter("restarts"),
+        restarts,
+        "restarts\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stats["totals"]["unrecoverable"].as_u64(),
+        Some(unrecoverable),
+        "totals.unrecoverable\n{}",
+        o.context()
+    );
+}
+
+/// Order-defined. Both legs carry 2000 identical packets in step: every
+/// output packet is the primary's copy, every secondary copy arrives after
+/// it (same burst round, secondary polled second) and is a duplicate.
+#[test]
+fn clean() {
+    let mut sc = scenario();
+    let all = seqs(1000..3000);
+    sc.primary = in_file_order(all.clone(), 0, GAP_NS);
+    sc.secondary = in_file_order(all.clone(), 0, GAP_NS);
+    let o = run_pcap("clean", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&all, all_primary));
+    assert_clean_end(&o);
+    assert_input(&o, 0, 2000, 0);
+    assert_input(&o, 1, 2000, 0);
+    o.assert_leg(
+        0,
+        &[
+            ("received", 2000),
+            ("used", 2000),
+            ("corrupt", 0),
+            ("out_of_order", 0),
+        ],
+    );
+    o.assert_leg(
+        1,
+        &[
+            ("received", 2000),
+            ("used", 0),
+            ("duplicates", 2000),
+            ("late", 0),
+        ],
+    );
+    totals(&o, 0, 0);
+}
+
+/// Order-defined. The primary file ends after packet 1199 of 2000 (the
+/// primary stops mid-stream). Its last packets go out from the primary; the
+/// secondary's 1200.. wait for a primary copy that never comes until the
+/// primary is declared down (200 ms) or the 500 ms window ends, whichever
+/// first (both long before --duration), then go out in order. No loss.
+#[test]
+fn primary_stops_mid_stream() {
+    let mut sc = scenario();
+    let all = seqs(0..2000);
+    sc.primary = in_file_order(seqs(0..1200), 0, GAP_NS);
+    sc.secondary = in_file_order(all.clone(), 0, GAP_NS);
+    let o = run_pcap("primary-stops", &sc, ORDER, 1.0);
+    let leg = |s: u64| {
+        if s < 1200 {
+            Leg::Primary
+        } else {
+            Leg::Secondary
+        }
+    };
+    assert_output(&o, &sc, &expect(&all, leg));
+    assert_clean_end(&o);
+    assert_input(&o, 0, 1200, 0);
+    assert_input(&o, 1, 2000, 0);
+    o.assert_leg(0, &[("used", 1200)]);
+    o.assert_leg(1, &[("used", 800), ("duplicates", 1200)]);
+    totals(&o, 0, 0);
+    let primary_down = o
+        .events()
+        .iter()
+        .any(|(e, d, _)| e == "leg_down" && d["leg"] == 0);
+    assert!(
+        primary_down,
+        "no leg_down event for the primary\n{}",
+        o.context()
+    );
+}
+
+/// Order-defined. 5 % random loss on each leg, independently drawn, with
+/// no packet lost on both (seeded, reproducible). Each packet the primary
+/// lost goes out from the secondary, all others from the primary; nothing
+/// is unrecoverable. A hole waits for the secondary's copy, which is at most
+/// a burst round away (far inside the 500 ms window).
+#[test]
+fn independent_random_loss_on_both_legs() {
+    let n = 2000usize;
+    let (mut lp, mut ls) = random_loss(n, 5.0, 7, false);
+    // The output starts at the first packet seen: keep packet 0 on both.
+    lp[0] = false;
+    ls[0] = false;
+    let mut sc = scenario();
+    let all = seqs(0..n as u64);
+    let keep = |lost: &[bool]| seqs((0..n as u64).filter(|&s| !lost[s as usize]));
+    sc.primary = in_file_order(keep(&lp), 0, GAP_NS);
+    sc.secondary = in_file_order(keep(&ls), 0, GAP_NS);
+    let p_lost = lp.iter().filter(|&&x| x).count() as u64;
+    let s_lost = ls.iter().filter(|&&x| x).count() as u64;
+    assert!(
+        p_lost > 50 && s_lost > 50,
+        "loss pattern too thin: {p_lost} {s_lost}"
+    );
+    let o = run_pcap("independent-loss", &sc, ORDER, 1.0);
+    let leg = |s: u64| {
+        if lp[s as usize] {
+            Leg::Secondary
+        } else {
+            Leg::Primary
+        }
+    };
+    assert_output(&o, &sc, &expect(&all, leg));
+    assert_clean_end(&o);
+    assert_input(&o, 0, n as u64 - p_lost, 0);
+    assert_input(&o, 1, n as u64 - s_lost, 0);
+    o.assert_leg(0, &[("used", n as u64 - p_lost)]);
+    o.assert_leg(1, &[("used", p_lost)]);
+    totals(&o, 0, 0);
+}
+
+/// Order-defined. 5 % random loss on each leg drawn independently, so some
+/// packets are lost on both, plus a burst of 10 lost on both. Those are
+/// skipped and counted unrecoverable (the gap events name exactly them);
+/// every other packet goes out, and the stream does not stall: every gap is
+/// resolved while running (by the window or its timer), well before the
+/// shutdown drain at --duration.
+#[test]
+fn common_loss_is_unrecoverable_and_does_not_stall() {
+    let n = 2000usize;
+    let (mut lp, mut ls) = random_loss(n, 5.0, 11, true);
+    for s in 700..710 {
+        lp[s] = true;
+        ls[s] = true;
+    }
+    for s in [0, n - 1] {
+        lp[s] = false;
+    }
+    let common: Vec<u64> = (0..n as u64)
+        .filter(|&s| lp[s as usize] && ls[s as usize])
+        .collect();
+    assert!(common.len() > 10, "no common loss drawn");
+    let mut sc = scenario();
+    let keep = |lost: &[bool]| seqs((0..n as u64).filter(|&s| !lost[s as usize]));
+    sc.primary = in_file_order(keep(&lp), 0, GAP_NS);
+    sc.secondary = in_file_order(keep(&ls), 0, GAP_NS);
+    let survivors = seqs((0..n as u64).filter(|&s| !(lp[s as usize] && ls[s as usize])));
+    let duration = 2.0;
+    let o = run_pcap("common-loss", &sc, ORDER, duration);
+    let leg = |s: u64| {
+        if lp[s as usize] {
+            Leg::Secondary
+        } else {
+            Leg::Primary
+        }
+    };
+    assert_output(&o, &sc, &expect(&survivors, leg));
+    assert_clean_end(&o);
+    let p_lost = lp.iter().filter(|&&x| x).count() as u64;
+    o.assert_leg(0, &[("used", n as u64 - p_lost)]);
+    o.assert_leg(1, &[("used", p_lost - common.len() as u64)]);
+    totals(&o, common.len() as u64, 0);
+    // The gap events cover exactly the packets lost on both legs, and each
+    // was raised while the stream was running, not by the final drain.
+    let uptime = o.stats["uptime_s"].as_f64().expect("uptime_s");
+    let mut gapped: Vec<u64> = Vec::new();
+    for (e, d, t) in o.events() {
+        if e != "gap" {
+            continue;
+        }
+        assert!(
+            t < uptime - 0.5,
+            "gap at t={t} s resolved only at shutdown (uptime {uptime} s): the stream stalled\n{}",
+            o.context()
+        );
+        let first = d["first_seq"].as_u64().expect("first_seq");
+        let count = d["count"].as_u64().expect("count");
+        gapped.extend((first..first + count).map(|p| p & 0xffff));
+    }
+    gapped.sort_unstable();
+    assert_eq!(
+        gapped,
+        common,
+        "gap events vs packets lost on both legs\n{}",
+        o.context()
+    );
+}
+
+/// Order-defined. 40 primary copies have a wrong UDP checksum and 3 a
+/// flipped payload byte (stale checksum); the secondary is intact. Those 43
+/// go out from the secondary (its copy arrives in the same burst round and
+/// is taken at once: the primary's copy is there, just bad), all others from
+/// the primary; a corrupt copy never goes out.
+#[test]
+fn corrupt_udp_checksum_on_primary_uses_secondary_copy() {
+    let mut sc = scenario();
+    let all = seqs(0..2000);
+    let bad_csum: Vec<u64> = (25..2000).step_by(50).collect();
+    let bad_payload = [1001u64, 1002, 1003];
+    let primary: Vec<LegPacket> = all
+        .iter()
+        .map(|p| {
+            if bad_csum.contains(&p.seq) {
+                p.clone().corrupt(Corruption::UdpChecksum)
+            } else if bad_payload.contains(&p.seq) {
+                p.clone().corrupt(Corruption::Payload)
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    sc.primary = in_file_order(primary, 0, GAP_NS);
+    sc.secondary = in_file_order(all.clone(), 0, GAP_NS);
+    let o = run_pcap("corrupt-primary", &sc, ORDER, 1.0);
+    let n_bad = (bad_csum.len() + bad_payload.len()) as u64;
+    assert_eq!(n_bad, 43);
+    let leg = |s: u64| {
+        if bad_csum.contains(&s) || bad_payload.contains(&s) {
+            Leg::Secondary
+        } else {
+            Leg::Primary
+        }
+    };
+    assert_output(&o, &sc, &expect(&all, leg));
+    assert_clean_end(&o);
+    o.assert_leg(
+        0,
+        &[
+            ("used", 2000 - n_bad),
+            ("corrupt", n_bad),
+            ("corrupt_dropped", n_bad),
+        ],
+    );
+    o.assert_leg(1, &[("used", n_bad), ("corrupt", 0)]);
+    totals(&o, 0, 0);
+}
+
+/// Order-defined. The secondary leads by 100 packets (the issue's "30 ms",
+/// at ~3.3 kpps): the primary file has 100 filler frames after its first 10
+/// packets, so from packet 10 on the secondary's copy is read at least 3
+/// burst rounds before the primary's. Primary mode makes each secondary copy
+/// wait (up to the 500 ms window) for the primary's: all 2000 go out from
+/// the primary. The first 10 bring both legs up in step.
+#[test]
+fn secondary_leads() {
+    let mut sc = scenario();
+    let all = seqs(0..2000);
+    let mut primary = seqs(0..10);
+    primary.extend(fillers(100));
+    primary.extend(seqs(10..2000));
+    sc.primary = in_file_order(primary, 0, GAP_NS);
+    sc.secondary = in_file_order(all.clone(), 0, GAP_NS);
+    let o = run_pcap("secondary-leads", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&all, all_primary));
+    assert_clean_end(&o);
+    assert_input(&o, 0, 2100, 100);
+    assert_input(&o, 1, 2000, 0);
+    o.assert_leg(0, &[("used", 2000)]);
+    o.assert_leg(1, &[("used", 0), ("duplicates", 2000), ("late", 0)]);
+    totals(&o, 0, 0);
+}
+
+/// Order-defined. The primary leads by 100 packets (100 fillers in the
+/// secondary file after its first 10): every primary copy goes out on
+/// arrival, every secondary copy comes after and is a duplicate (not late:
+/// the engine remembers it was sent).
+#[test]
+fn primary_leads() {
+    let mut sc = scenario();
+    let all = seqs(0..2000);
+    let mut secondary = seqs(0..10);
+    secondary.extend(fillers(100));
+    secondary.extend(seqs(10..2000));
+    sc.primary = in_file_order(all.clone(), 0, GAP_NS);
+    sc.secondary = in_file_order(secondary, 0, GAP_NS);
+    let o = run_pcap("primary-leads", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&all, all_primary));
+    assert_clean_end(&o);
+    assert_input(&o, 0, 2000, 0);
+    assert_input(&o, 1, 2100, 100);
+    o.assert_leg(0, &[("used", 2000)]);
+    o.assert_leg(1, &[("used", 0), ("duplicates", 2000), ("late", 0)]);
+    totals(&o, 0, 0);
+}
+
+/// Order-defined. RTP sequence numbers 64800..65535 then 0..763 on both
+/// legs; the primary lost 65534, 65535, 0, 1 (right across the rollover),
+/// the secondary 65530, 2, 3. The output runs through the rollover without
+/// a gap, a stall or a restart, the primary's four holes filled from the
+/// secondary.
+#[test]
+fn rtp_sequence_rollover() {
+    let mut sc = scenario();
+    let range = 64_800u64..66_300;
+    let all = seqs(range.clone());
+    let p_lost = [65_534u64, 65_535, 65_536, 65_537];
+    let s_lost = [65_530u64, 65_538, 65_539];
+    sc.primary = in_file_order(
+        seqs(range.clone().filter(|s| !p_lost.contains(s))),
+        0,
+        GAP_NS,
+    );
+    sc.secondary = in_file_order(seqs(range.filter(|s| !s_lost.contains(s))), 0, GAP_NS);
+    let o = run_pcap("rollover", &sc, ORDER, 1.0);
+    let leg = |s: u64| {
+        if p_lost.contains(&s) {
+            Leg::Secondary
+        } else {
+            Leg::Primary
+        }
+    };
+    let want = expect(&all, leg);
+    assert_eq!(want[735].packet.seq as u16, 65_535);
+    assert_eq!(want[736].packet.seq as u16, 0);
+    assert_output(&o, &sc, &want);
+    assert_clean_end(&o);
+    o.assert_leg(0, &[("used", 1496), ("wild", 0)]);
+    o.assert_leg(1, &[("used", 4), ("wild", 0)]);
+    totals(&o, 0, 0);
+}
+
+/// The SSRC-restart source: 1000 packets of SSRC 0x12345678 from sequence
+/// 30000, then the restarted source, SSRC 0xB0B00002, from sequence 500 (a
+/// jump back far outside the window, with a new SSRC).
+fn restarted_source() -> (Vec<LegPacket>, Vec<LegPacket>) {
+    let a = seqs(30_000..31_000);
+    let b: Vec<LegPacket> = (500..1500u64)
+        .map(|s| LegPacket::new(s, 0).ssrc(0xB0B0_0002))
+        .collect();
+    (a, b)
+}
+
+fn check_restart(o: &Outcome, restarting_leg: u64) {
+    assert_clean_end(o);
+    o.assert_leg(0, &[("used", 2000)]);
+    o.assert_leg(1, &[("used", 0)]);
+    totals(o, 0, 1);
+    let restarts: Vec<_> = o
+        .events()
+        .into_iter()
+        .filter(|(e, _, _)| e == "source_restart")
+        .collect();
+    assert_eq!(restarts.len(), 1, "source_restart events\n{}", o.context());
+    assert_eq!(
+        restarts[0].1["leg"].as_u64(),
+        Some(restarting_leg),
+        "leg that proved the restart\n{}",
+        o.context()
+    );
+    assert_eq!(
+        restarts[0].1["source"].as_u64(),
+        Some(0xB0B0_0002),
+        "new source\n{}",
+        o.context()
+    );
+    assert!(
+        !o.events().iter().any(|(e, _, _)| e == "gap"),
+        "a restart is not a gap\n{}",
+        o.context()
+    );
+}
+
+/// Order-defined. The source restarts (new SSRC, sequence jumps back) and
+/// the primary shows it first: the secondary lags by 100 packets (100
+/// fillers at the start of its file), so it still carries the old source's
+/// tail while the primary proves the restart. The output is the old source
+/// to its last packet, then the new source from its first, all from the
+/// primary, one restart, no duplicates, nothing unrecoverable.
+#[test]
+fn ssrc_restart_primary_first() {
+    let (a, b) = restarted_source();
+    let mut sc = scenario();
+    let mut both = a.clone();
+    both.extend(b.iter().cloned());
+    let mut secondary = fillers(100);
+    secondary.extend(both.iter().cloned());
+    sc.primary = in_file_order(both.clone(), 0, GAP_NS);
+    sc.secondary = in_file_order(secondary, 0, GAP_NS);
+    let o = run_pcap("restart-primary-first", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&both, all_primary));
+    assert_input(&o, 1, 2100, 100);
+    check_restart(&o, 0);
+}
+
+/// Order-defined. Same restart, shown first by the secondary, which leads
+/// by 100 packets (fillers in the primary file after its first 10): the
+/// secondary proves the restart while the primary still carries the old
+/// source's tail; the primary then joins the new source. All 2000 packets
+/// still go out from the primary, in order, one restart.
+#[test]
+fn ssrc_restart_secondary_first() {
+    let (a, b) = restarted_source();
+    let mut sc = scenario();
+    let mut both = a.clone();
+    both.extend(b.iter().cloned());
+    let mut primary = a[..10].to_vec();
+    primary.extend(fillers(100));
+    primary.extend(a[10..].iter().cloned());
+    primary.extend(b.iter().cloned());
+    sc.primary = in_file_order(primary, 0, GAP_NS);
+    sc.secondary = in_file_order(both.clone(), 0, GAP_NS);
+    let o = run_pcap("restart-secondary-first", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&both, all_primary));
+    assert_input(&o, 0, 2100, 100);
+    check_restart(&o, 1);
+}
+
+/// Out-of-order arrivals on one leg: packets a leg delivers with a lower
+/// sequence number than one it delivered before (what the engine counts).
+fn out_of_order(order: &[u64]) -> u64 {
+    let mut high = None;
+    let mut n = 0;
+    for &s in order {
+        match high {
+            Some(h) if s < h => n += 1,
+            _ => high = Some(s),
+        }
+    }
+    n
+}
+
+/// Order-defined. Both legs reorder by up to 5 positions, differently: the
+/// primary reverses blocks of 6, the secondary shuffles blocks of 6 that are
+/// offset by 3 (seeded). The first 6 packets are in order on both (the
+/// output starts at the first packet seen). Every packet still goes out once,
+/// in order, from the primary: a hole in the primary is always filled by the
+/// primary a few packets later, within the same or the next burst.
+#[test]
+fn reorder_up_to_5_within_a_leg() {
+    let n = 2004u64;
+    let all = seqs(0..n);
+    let mut p_order: Vec<u64> = (0..6).collect();
+    for block in (6..n).collect::<Vec<_>>().chunks(6) {
+        p_order.extend(block.iter().rev());
+    }
+    let mut rng = testkit::rng::XorShift64::new(5);
+    let mut s_order: Vec<u64> = (0..9).collect();
+    for block in (9..n).collect::<Vec<_>>().chunks(6) {
+        let mut b = block.to_vec();
+        for i in (1..b.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            b.swap(i, j);
+        }
+        s_order.extend(b);
+    }
+    for order in [&p_order, &s_order] {
+        assert_eq!(order.len() as u64, n);
+        for (i, &s) in order.iter().enumerate() {
+            assert!((i as i64 - s as i64).abs() <= 5, "displacement > 5 at {i}");
+        }
+    }
+    let mut sc = scenario();
+    sc.primary = in_file_order(seqs(p_order.iter().copied()), 0, GAP_NS);
+    sc.secondary = in_file_order(seqs(s_order.iter().copied()), 0, GAP_NS);
+    let o = run_pcap("reorder", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&all, all_primary));
+    assert_clean_end(&o);
+    assert!(out_of_order(&p_order) > 1000 && out_of_order(&s_order) > 500);
+    o.assert_leg(
+        0,
+        &[
+            ("used", n),
+            ("out_of_order", out_of_order(&p_order)),
+            ("late", 0),
+        ],
+    );
+    o.assert_leg(
+        1,
+        &[
+            ("used", 0),
+            ("duplicates", n),
+            ("late", 0),
+            ("out_of_order", out_of_order(&s_order)),
+        ],
+    );
+    totals(&o, 0, 0);
+}
+
+/// Regression (found by this suite, fixed in the merge engine's fast path):
+/// a good copy that arrives behind the output cursor must still advance its
+/// leg's position, so `out_of_order` is counted for a leg whose copies all
+/// arrive after the packet went out (the usual state of the secondary).
+/// Order-defined: the primary carries 0..200 in
+/// order and is polled first, so every secondary copy arrives behind the
+/// cursor; the secondary swaps 10 pairs (11,10), (21,20), ... (101,100):
+/// 10 packets out of order.
+#[test]
+fn out_of_order_counted_on_a_leg_that_is_always_behind() {
+    let all = seqs(0..200);
+    let mut s_order: Vec<u64> = (0..200).collect();
+    for k in 1..=10 {
+        s_order.swap(10 * k, 10 * k + 1);
+    }
+    let mut sc = scenario();
+    sc.primary = in_file_order(all.clone(), 0, GAP_NS);
+    sc.secondary = in_file_order(seqs(s_order.iter().copied()), 0, GAP_NS);
+    let o = run_pcap("bug-out-of-order", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&all, all_primary));
+    assert_clean_end(&o);
+    assert_eq!(out_of_order(&s_order), 10);
+    o.assert_leg(1, &[("duplicates", 200), ("out_of_order", 10)]);
+}
+
+/// Packet spacing of the time-defined cases: 400 pps.
+const TICK_NS: u64 = 2_500_000;
+/// The secondary's copy of each packet is sent this long after the
+/// primary's (one tcpreplay, one time-ordered file: a fixed order).
+const SEC_SKEW_NS: u64 = 500_000;
+
+/// `seq` paced on the stream's clock: packet s at s * TICK (+ skew).
+fn on_clock(s: impl IntoIterator<Item = u64>, skew: u64) -> Vec<LegPacket> {
+    s.into_iter()
+        .map(|q| LegPacket::new(q, q * TICK_NS + skew))
+        .collect()
+}
+
+/// (tag, leg) of the events, in order.
+fn event_tags(o: &Outcome) -> Vec<(String, Option<u64>)> {
+    o.events()
+        .into_iter()
+        .map(|(e, d, _)| (e, d["leg"].as_u64()))
+        .collect()
+}
+
+fn ev(tag: &str, leg: Option<u64>) -> (String, Option<u64>) {
+    (tag.to_string(), leg)
+}
+
+/// Time of the first event matching (tag, leg) at or after index `from`.
+fn event_time(o: &Outcome, from: usize, tag: &str, leg: u64) -> (usize, f64) {
+    o.events()
+        .into_iter()
+        .enumerate()
+        .skip(from)
+        .find(|(_, (e, d, _))| e == tag && d["leg"].as_u64() == Some(leg))
+        .map(|(i, (_, _, t))| (i, t))
+        .unwrap_or_else(|| panic!("no {tag} leg {leg} event\n{}", o.context()))
+}
+
+/// Time-defined (tcpreplay + af_packet). Both legs go silent for 1 s: 120
+/// packets at 400 pps, then the 400 packets of the next second are lost on
+/// both paths, then 120 more. Both legs are declared down after
+/// --leg-timeout (200 ms) and come back by themselves with the traffic;
+/// the 400 lost packets are counted unrecoverable as one gap (they fit the
+/// 512-slot window: the first packet back is held and the gap skipped once
+/// --max-delay has passed) and the output carries on. A longer outage (more
+/// than twice the window) would instead be taken as a source restart.
+#[test]
+fn both_legs_down_for_1s_then_back() {
+    let kept: Vec<u64> = (0..120).chain(520..640).collect();
+    let mut sc = scenario();
+    sc.primary = on_clock(kept.iter().copied(), 0);
+    sc.secondary = on_clock(kept.iter().copied(), SEC_SKEW_NS);
+    let o = run_replay(
+        "both-down",
+        &sc,
+        &["--max-delay", "50", "--leg-timeout", "200"],
+        3.5,
+    );
+    assert_output(&o, &sc, &expect(&seqs(kept.iter().copied()), all_primary));
+    assert_clean_end(&o);
+    assert_input(&o, 0, 240, 0);
+    assert_input(&o, 1, 240, 0);
+    o.assert_leg(0, &[("used", 240)]);
+    o.assert_leg(1, &[("used", 0), ("duplicates", 240)]);
+    totals(&o, 400, 0);
+    assert_eq!(o.stream_counter("gaps"), 1, "gaps\n{}", o.context());
+    // Whether a switch to the secondary shows between the two leg_down
+    // events depends on whether their timeouts (0.5 ms apart) are serviced
+    // together: switches are left out of this check.
+    let tags: Vec<_> = event_tags(&o)
+        .into_iter()
+        .filter(|(e, _)| e != "switch")
+        .collect();
+    let prefix = [
+        ev("leg_up", Some(0)),
+        ev("leg_up", Some(1)),
+        ev("leg_down", Some(0)),
+        ev("leg_down", Some(1)),
+        ev("leg_up", Some(0)),
+        ev("leg_up", Some(1)),
+        ev("gap", None),
+    ];
+    assert!(
+        tags.len() >= prefix.len() && tags[..prefix.len()] == prefix,
+        "events {tags:?}\n{}",
+        o.context()
+    );
+    // How long after the last packet before the outage (seq 119, sent on
+    // arrival) the primary was declared down: the wire time from 119 to the
+    // first packet after it (519 + 1 = 520, sent when the gap is skipped, the
+    // moment of the gap event), minus the event time from leg_down to gap.
+    // Measured on the binary's own clock, so tcpreplay's pacing does not
+    // enter; bounds: never before --leg-timeout, at most 150 ms of timer and
+    // scheduling slack after it.
+    let (i, down) = event_time(&o, 0, "leg_down", 0);
+    let gap = o
+        .events()
+        .iter()
+        .skip(i)
+        .find(|(e, _, _)| e == "gap")
+        .map(|(_, _, t)| *t)
+        .expect("gap event");
+    let silence = (o.sent_at(520) - o.sent_at(119)) - (gap - down);
+    assert!(
+        (0.195..0.35).contains(&silence),
+        "primary declared down {silence:.3} s after its last packet (--leg-timeout 200 ms)\n{}",
+        o.context()
+    );
+}
+
+/// Time-defined (tcpreplay + af_packet). The primary goes silent for 500 ms
+/// (packets 120..319 of 480 at 400 pps) while the secondary carries on.
+/// For the first 200 ms (--leg-timeout) each secondary copy waits up to
+/// --max-delay (50 ms) for the primary's, then the primary is declared down
+/// and the stream switches to the secondary; when the primary comes back it
+/// is up again at once and preferred again. Nothing is lost: 120..319 go
+/// out from the secondary, the rest from the primary.
+#[test]
+fn primary_down_then_leg_timeout() {
+    let mut sc = scenario();
+    sc.primary = on_clock((0..120).chain(320..480), 0);
+    sc.secondary = on_clock(0..480, SEC_SKEW_NS);
+    let o = run_replay(
+        "primary-down",
+        &sc,
+        &["--max-delay", "50", "--leg-timeout", "200"],
+        3.0,
+    );
+    let leg = |s: u64| {
+        if (120..320).contains(&s) {
+            Leg::Secondary
+        } else {
+            Leg::Primary
+        }
+    };
+    assert_output(&o, &sc, &expect(&seqs(0..480), leg));
+    assert_clean_end(&o);
+    assert_input(&o, 0, 280, 0);
+    assert_input(&o, 1, 480, 0);
+    o.assert_leg(0, &[("used", 280)]);
+    o.assert_leg(1, &[("used", 200), ("duplicates", 280)]);
+    totals(&o, 0, 0);
+    let tags = event_tags(&o);
+    let prefix = [
+        ev("leg_up", Some(0)),
+        ev("leg_up", Some(1)),
+        ev("leg_down", Some(0)),
+        ev("switch", None),
+        ev("leg_up", Some(0)),
+        ev("switch", None),
+    ];
+    assert!(
+        tags.len() >= prefix.len() && tags[..prefix.len()] == prefix,
+        "events {tags:?}\n{}",
+        o.context()
+    );
+    let sw: Vec<(u64, u64)> = o
+        .events()
+        .iter()
+        .filter(|(e, _, _)| e == "switch")
+        .take(2)
+        .map(|(_, d, _)| {
+            (
+                d["from"].as_u64().unwrap_or(9),
+                d["to"].as_u64().unwrap_or(9),
+            )
+        })
+        .collect();
+    assert_eq!(sw, vec![(0, 1), (1, 0)], "switches\n{}", o.context());
+    // Declared down --leg-timeout after its last packet (119): the wire
+    // time from 119 to 320 (both sent on arrival) minus the time it was
+    // down (leg_down to leg_up events), on the binary's own clock; bounds:
+    // never before the timeout, at most 150 ms of slack after it.
+    let (i, down) = event_time(&o, 0, "leg_down", 0);
+    let (_, up) = event_time(&o, i, "leg_up", 0);
+    let silence = (o.sent_at(320) - o.sent_at(119)) - (up - down);
+    assert!(
+        (0.195..0.35).contains(&silence),
+        "primary declared down {silence:.3} s after its last packet (--leg-timeout 200 ms)\n{}",
+        o.context()
+    );
+}
