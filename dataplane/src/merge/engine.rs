@@ -6,7 +6,7 @@ use super::output::{FreeReason, Sink};
 use super::stream::{Held, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
 use crate::seq::SeqSample;
-use crate::slots::{SentMap, SlotClock, SlotTable, Verdict};
+use crate::slots::{SlotClock, SlotTable, Verdict};
 
 /// The merge of every stream handled by one lcore.
 ///
@@ -34,18 +34,10 @@ impl<H> Engine<H> {
         }
         let shapes: Vec<(usize, usize)> = configs.iter().map(|c| (c.legs, c.capacity)).collect();
         let (slots, regions) = SlotTable::new(&shapes)?;
-        let caps: Vec<usize> = configs.iter().map(|c| c.capacity).collect();
-        let (sent, sent_bases) = SentMap::with_capacities(&caps);
         let mut held_total = 0usize;
         let mut streams = Vec::with_capacity(configs.len());
         for (i, c) in configs.iter().enumerate() {
-            streams.push(StreamState::new(
-                i,
-                c,
-                regions[i],
-                sent_bases[i],
-                held_total,
-            ));
+            streams.push(StreamState::new(i, c, regions[i], held_total));
             held_total += c.legs * c.restart_after as usize;
         }
         let mut held = Vec::with_capacity(held_total);
@@ -76,7 +68,7 @@ impl<H> Engine<H> {
         let buckets = ((longest / granularity).saturating_add(2)).clamp(16, 1 << 16) as usize;
         let slot_bytes = configs
             .iter()
-            .map(|c| SlotTable::<H>::bytes_for(c.legs, c.capacity) + SentMap::bytes_for(c.capacity))
+            .map(|c| SlotTable::<H>::bytes_for(c.legs, c.capacity))
             .collect();
         Ok(Self {
             wheel: TimerWheel::new(configs.len(), granularity, buckets),
@@ -84,7 +76,6 @@ impl<H> Engine<H> {
             streams,
             store: Store {
                 slots,
-                sent,
                 held,
                 clock: SlotClock::for_horizon(horizon),
             },
@@ -170,7 +161,7 @@ impl<H> Engine<H> {
         self.streams.get(stream).map_or(0, |s| s.held() as usize)
     }
 
-    /// Bytes of slot storage (rings plus sent bitmap) of `stream`.
+    /// Bytes of slot storage (the rings) of `stream`.
     pub fn slot_bytes_per_stream(&self, stream: usize) -> usize {
         self.slot_bytes.get(stream).copied().unwrap_or(0)
     }

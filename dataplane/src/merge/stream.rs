@@ -14,7 +14,7 @@ use super::counters::StreamCounters;
 use super::output::{Event, EventKind, FreeReason, SendInfo, Sink};
 use super::wheel::NEVER;
 use crate::seq::{extend, first_extension, SeqSample};
-use crate::slots::{Region, SentMap, SlotClock, SlotTable, Verdict};
+use crate::slots::{Region, SlotClock, SlotTable, Verdict};
 
 /// A copy held while its leg proves a new source (not yet in a ring).
 #[derive(Debug)]
@@ -41,7 +41,6 @@ impl<H> Held<H> {
 /// Storage shared by all streams (one allocation each, made up front).
 pub(super) struct Store<H> {
     pub slots: SlotTable<H>,
-    pub sent: SentMap,
     pub held: Vec<Held<H>>,
     pub clock: SlotClock,
 }
@@ -115,7 +114,6 @@ pub(super) struct StreamState {
     k: u32,
     bits: u32,
     region: Region,
-    sent_base: usize,
     held_base: usize,
     started: bool,
     cursor: u64,
@@ -135,13 +133,7 @@ pub(super) struct StreamState {
 }
 
 impl StreamState {
-    pub(super) fn new(
-        index: usize,
-        c: &MergeConfig,
-        region: Region,
-        sent_base: usize,
-        held_base: usize,
-    ) -> Self {
+    pub(super) fn new(index: usize, c: &MergeConfig, region: Region, held_base: usize) -> Self {
         Self {
             index,
             mode: c.mode,
@@ -153,7 +145,6 @@ impl StreamState {
             k: c.restart_after,
             bits: c.seq_bits,
             region,
-            sent_base,
             held_base,
             started: false,
             cursor: 0,
@@ -257,9 +248,7 @@ impl StreamState {
                 l.last_good = l.last_good.max(now);
                 l.last_pos = pos;
                 l.seen = true;
-                store
-                    .sent
-                    .set(self.sent_base, (pos & self.mask) as usize, true);
+                store.slots.set_sent(&self.region, pos, true);
                 let c = &mut self.counters;
                 c.sent += 1;
                 if self.preferred != Some(leg) {
@@ -295,7 +284,7 @@ impl StreamState {
                 let lc = &mut self.counters.legs[leg];
                 lc.received += 1;
                 lc.good += 1;
-                if store.sent.get(self.sent_base, (pos & self.mask) as usize) {
+                if store.slots.was_sent(&self.region, pos) {
                     lc.duplicates += 1;
                     sink.free(handle, FreeReason::Duplicate);
                 } else {
@@ -514,7 +503,7 @@ impl StreamState {
         if after(self.cursor, pos) {
             let why = if verdict == Verdict::Corrupt {
                 FreeReason::Corrupt
-            } else if store.sent.get(self.sent_base, (pos & self.mask) as usize) {
+            } else if store.slots.was_sent(&self.region, pos) {
                 FreeReason::Duplicate
             } else {
                 FreeReason::Late
@@ -947,9 +936,7 @@ impl StreamState {
         let visit = n.min(self.cap);
         for k in 0..visit {
             let p = self.cursor.wrapping_add(k);
-            store
-                .sent
-                .set(self.sent_base, (p & self.mask) as usize, false);
+            store.slots.set_sent(&self.region, p, false);
             self.free_position(store, p, now, sink);
         }
         // Unrecoverable: every skipped position outside an epoch boundary.
@@ -1012,9 +999,7 @@ impl StreamState {
         if self.held > 0 {
             self.free_position(store, p, now, sink);
         }
-        store
-            .sent
-            .set(self.sent_base, (p & self.mask) as usize, true);
+        store.slots.set_sent(&self.region, p, true);
         let epoch = match self.prev {
             Some(pe) if after(self.epoch_start, p) => pe.id,
             _ => self.cur.id,
@@ -1041,9 +1026,7 @@ impl StreamState {
             let extra = u64::from(t.span) - 1;
             for k in 0..extra.min(self.cap) {
                 let q = self.cursor.wrapping_add(k);
-                store
-                    .sent
-                    .set(self.sent_base, (q & self.mask) as usize, false);
+                store.slots.set_sent(&self.region, q, false);
                 if self.held > 0 {
                     self.free_position(store, q, now, sink);
                 }

@@ -11,9 +11,7 @@
 //! nothing is allocated per packet.
 
 mod clock;
-mod sent;
 mod table;
 
 pub use clock::SlotClock;
-pub use sent::SentMap;
 pub use table::{Region, Slot, SlotTable, Taken, Verdict};

@@ -19,6 +19,14 @@ pub struct Slot<H> {
     stamp: u32,
     span: u16,
     corrupt: bool,
+    /// Leg 0's ring only: whether the packet the output cursor last passed
+    /// at this index was sent (else skipped). A copy arriving behind the
+    /// cursor is then a `duplicate` or `late`. It lives in the slot's spare
+    /// byte, untouched by `put`/`take`, because the slot itself is reused
+    /// for the window ahead while late copies of the old position may still
+    /// come: no separate bitmap, so a stream's slot memory is exactly
+    /// `legs x capacity x 16` bytes.
+    sent: bool,
 }
 
 impl<H> Slot<H> {
@@ -27,6 +35,7 @@ impl<H> Slot<H> {
         stamp: 0,
         span: 0,
         corrupt: false,
+        sent: false,
     };
 
     /// No copy held here.
@@ -177,6 +186,19 @@ impl<H> SlotTable<H> {
         s.span = span;
         s.corrupt = verdict == Verdict::Corrupt;
         Ok(())
+    }
+
+    /// Records whether the packet the cursor is passing at `position` was
+    /// sent (kept in leg 0's slot, see [`Slot`]).
+    #[inline]
+    pub fn set_sent(&mut self, r: &Region, position: u64, sent: bool) {
+        self.slots[r.index(0, position)].sent = sent;
+    }
+
+    /// Whether the packet the cursor last passed at `position` was sent.
+    #[inline]
+    pub fn was_sent(&self, r: &Region, position: u64) -> bool {
+        self.slots[r.index(0, position)].sent
     }
 
     /// Empties a slot, returning what it held.
