@@ -1,7 +1,7 @@
 //! The receive stage: validate, classify and read the sequence number of
 //! each packet of a burst. Shared by the one-lcore and split layouts.
 
-use super::classify::Route;
+use super::classify::{Route, RouteCache};
 use super::layout::RxCounters;
 use super::plan::Plan;
 use crate::dpdk::{HwCksum, Mbuf};
@@ -34,6 +34,7 @@ pub fn judge(
     m: Mbuf,
     rx_tsc: u64,
     c: &mut RxCounters,
+    cache: &mut RouteCache,
 ) -> Result<Arrival, Mbuf> {
     let inp = plan.inputs[input];
     c.packets += 1;
@@ -61,7 +62,10 @@ pub fn judge(
             return Err(m);
         }
     };
-    let Some(route) = plan.classifier.lookup(inp.port, info.dst_ip, info.dst_port) else {
+    let Some(route) = plan
+        .classifier
+        .lookup_cached(cache, inp.port, info.dst_ip, info.dst_port)
+    else {
         c.unknown_flow += 1;
         return Err(m);
     };

@@ -3,6 +3,7 @@
 //! This is the layout of a 2-core machine (`--nb-cores 1`): the main lcore
 //! keeps the stats and the signals, the worker runs this loop.
 
+use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
@@ -26,6 +27,7 @@ pub fn run(
     let mut tx = TxState::new(plan, shared, txq);
     let mut rxc = vec![RxCounters::default(); rxqs.len()];
     let mut batch = RxBatch::new(plan.burst);
+    let mut cache = RouteCache::default();
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut served = 0u64;
 
@@ -45,7 +47,7 @@ pub fn run(
                 if ahead > 0 {
                     batch.prefetch_data(ahead - 1);
                 }
-                match judge(plan, i, m, now, &mut rxc[i]) {
+                match judge(plan, i, m, now, &mut rxc[i], &mut cache) {
                     Ok(a) => engine.insert(
                         a.route.stream as usize,
                         a.route.leg as usize,

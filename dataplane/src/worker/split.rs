@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 
+use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
@@ -63,6 +64,7 @@ pub fn rx_loop(
         .ok_or_else(|| format!("no handoff queue {lane}"))?;
     let mut rxc = vec![RxCounters::default(); rxqs.len()];
     let mut batch = RxBatch::new(plan.burst);
+    let mut cache = RouteCache::default();
     let mut free = FreeBatch::new();
     let mut served = 0u64;
     while !shared.stopping() {
@@ -80,7 +82,7 @@ pub fn rx_loop(
                 if ahead > 0 {
                     batch.prefetch_data(ahead - 1);
                 }
-                match judge(plan, first + i, m, now, &mut rxc[i]) {
+                match judge(plan, first + i, m, now, &mut rxc[i], &mut cache) {
                     Ok(a) => {
                         if let Err(a) = q.push(a) {
                             rxc[i].handoff_full += 1;
