@@ -57,6 +57,16 @@ fn hugepages_free() -> u64 {
         .unwrap_or(0)
 }
 
+/// The EAL file prefix of test `tag`.
+fn prefix(tag: &str) -> String {
+    format!("mfbin{tag}{}", std::process::id())
+}
+
+/// Removes the runtime directory EAL leaves behind for `tag`.
+fn forget_prefix(tag: &str) {
+    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{}", prefix(tag)));
+}
+
 /// EAL options: two lcores, no PCI, memory (hugepages when there are
 /// enough free, else none), a prefix of our own so tests run in parallel.
 fn eal(tag: &str) -> Vec<String> {
@@ -64,7 +74,7 @@ fn eal(tag: &str) -> Vec<String> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    a.push(format!("--file-prefix=mfbin{tag}{}", std::process::id()));
+    a.push(format!("--file-prefix={}", prefix(tag)));
     if hugepages_free() >= 200 {
         a.extend(["-m", "256", "--huge-unlink"].map(String::from));
     } else {
@@ -234,6 +244,7 @@ fn port_that_does_not_exist_exits_2() {
         .map(String::from),
     );
     let out = Command::new(BIN).args(&args).output().unwrap();
+    forget_prefix("np");
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     let line = err
@@ -267,6 +278,7 @@ fn io_forwarding_is_byte_exact() {
         .map(String::from),
     );
     let out = Command::new(BIN).args(&args).output().unwrap();
+    forget_prefix("io");
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -368,6 +380,7 @@ fn sigint_during_traffic_exits_0_with_final_stats_and_no_leak() {
         .unwrap();
     assert!(st.success());
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("did not stop after SIGINT");
+    forget_prefix("sig");
     let stop_time = sent.elapsed();
     let mut stdout = String::new();
     child
@@ -436,6 +449,7 @@ fn merge_pcaps(
     args.push(json.to_str().unwrap().into());
     args.extend(app_extra.iter().map(|a| a.to_string()));
     let out = Command::new(BIN).args(&args).output().unwrap();
+    forget_prefix(tag);
     assert_eq!(
         out.status.code(),
         Some(0),

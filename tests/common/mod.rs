@@ -332,6 +332,8 @@ pub fn collect(
     out_pcap: &Path,
     out_port: u16,
 ) -> Outcome {
+    // EAL leaves its runtime directory behind; one per run adds up.
+    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/mfpt{}{name}", std::process::id()));
     let mut o = Outcome {
         name: name.to_string(),
         code,
