@@ -71,7 +71,7 @@ pub struct StreamConfig {
     pub name: String,
     /// Destination group:port of each copy; `legs[0]` is the primary
     /// (preferred in primary mode), then the secondaries in priority order.
-    /// A leg is recognised by this address on its input port (leg 0 on the primary port, others on the secondary port). 2..=8 legs,
+    /// A leg is recognised by this address on its input port (leg 0 on the primary port, others on the secondary port). 2..=4 legs,
     /// all of one IP family.
     pub legs: Vec<SocketAddr>,
     /// The virtual group:port the merged stream is sent to (same family).

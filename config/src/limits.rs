@@ -37,8 +37,8 @@ pub const MAX_RTP_SLOTS: u32 = 1 << 15;
 
 /// Fewest legs (copies) per stream: a failover needs two.
 pub const MIN_LEGS: usize = 2;
-/// Most legs per stream.
-pub const MAX_LEGS: usize = 8;
+/// Most legs per stream (the merge engine keeps per-leg state inline for 4).
+pub const MAX_LEGS: usize = 4;
 /// Largest UDP-payload offset of a sequence field (a jumbo frame's payload).
 pub const MAX_SEQ_OFFSET: usize = 9_000;
 /// Longest stream name (it appears in logs and stats keys).
