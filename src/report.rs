@@ -254,12 +254,13 @@ impl Reporter {
             u(&v["output"]["nic"], "oerrors"),
         ));
         if let Some(r) = v["rates"].as_object() {
+            let f = |k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0);
             o.push_str(&format!(
-                "  Rates: in {} pps ({:.1} Mbit/s), out {} pps ({:.1} Mbit/s)\n",
-                r["input_pps"],
-                r["input_mbps"].as_f64().unwrap_or(0.0),
-                r["output_pps"],
-                r["output_mbps"].as_f64().unwrap_or(0.0),
+                "  Rates: in {:.0} pps ({:.1} Mbit/s), out {:.0} pps ({:.1} Mbit/s)\n",
+                f("input_pps"),
+                f("input_mbps"),
+                f("output_pps"),
+                f("output_mbps"),
             ));
         }
         let l = &v["latency_ns"];
