@@ -14,6 +14,11 @@ WARMUP=2
 WINDOW=4
 FRAMES=262144
 STREAM_COUNTS="1 100 1000 10000"
+RATES="10000 50000 100000 200000 max"
+PACED_SECONDS=4
+PACED=1
+CALLGRIND=1
+CG_PACKETS=100000
 OUT=""
 WORKDIR=""
 KEEP=0
@@ -35,13 +40,18 @@ of ports 0+1 over the EAL telemetry socket (/ethdev/stats,N). Rounds are interle
 
 Runs: 1 stream with defaults, 1 stream with --no-udp-csum-check, 1 stream with 1 % independent
 loss per leg, and a scaling series of 1/100/1000/10000 streams, each stream with a 50 ms
-window at its share of the rate and restart-after 1 (see BENCHMARKS.md for why). Then the
-per-stream memory (512-slot default window), a perf profile of the worker lcore, and
-BENCHMARKS.md. Default run: about 8 minutes.
+window at its share of the rate and restart-after 1 (see BENCHMARKS.md for why), plus two
+1-stream controls with both legs interleaved on one port: scale-1p (no restarts) and scale-1r
+(the sequence restarts every frames/N_max packets, the restart rate of the largest N).
+Then residence latency at paced rates (tcpreplay into veth pairs in a network namespace made
+for the run, the binary on net_af_packet), the per-stream memory (512-slot default window),
+a perf profile of the worker lcore, callgrind instructions per packet of the worker
+functions, and BENCHMARKS.md. Default run: about 8 minutes.
 
 options:
   --quick            short smoke run: 1 and 100 streams, 65536-frame files, 1 round,
-                     1 s windows, no profile; writes WORKDIR/BENCHMARKS.md unless --out
+                     1 s windows, 1 s per paced rate, no profile, no callgrind (options
+                     after --quick override these); writes WORKDIR/BENCHMARKS.md unless --out
                      (printed instead when the workdir is a temp dir that is removed)
   --rounds N         rounds per variant [$ROUNDS]
   --warmup S         seconds of traffic before sampling [$WARMUP]
@@ -49,15 +59,23 @@ options:
   --frames N         frames per pcap file (multiple of 65536) [$FRAMES]
   --streams "LIST"   stream counts of the scaling series [$STREAM_COUNTS]
   --hugepages N      2 MiB hugepages to reserve (never shrinks) [$PAGES]
+  --rates "LIST"     paced rates, aggregate pps of both legs; "max" = tcpreplay --topspeed
+                     [$RATES]
+  --paced-seconds S  seconds of traffic per paced rate [$PACED_SECONDS]
+  --no-paced         skip the paced latency runs (needs ip, tcpreplay, tcpprep, ethtool)
   --no-profile       skip the perf profile
+  --no-callgrind     skip the callgrind count (needs valgrind)
+  --profile, --callgrind  run these sections even with --quick (given after it)
+  --callgrind-packets N  packets per leg of the callgrind run [$CG_PACKETS]
   --binary PATH      mcast-failover binary [target/release/mcast-failover]
   --out FILE         report path [BENCHMARKS.md at the repo root; WORKDIR/BENCHMARKS.md with --quick]
   --workdir DIR      inputs, logs, per-run JSON (kept) [temp dir, removed unless --keep]
   --keep             keep the temp workdir
   -h, --help         this text
 
-Needs root, dpdk-testpmd, python3, perf (for the profile) and hugepages; builds the release
-binaries (mcast-failover, mf-pcapgen) if missing.
+Needs root, dpdk-testpmd, python3, jq and hugepages; perf, valgrind and tcpreplay for their
+sections (skipped with a warning when missing); builds the release binaries (mcast-failover,
+mf-pcapgen) if missing.
 Exit status: 0 done, 1 a run failed, 2 bad usage, 3 missing prerequisite.
 EOF
 }
@@ -70,14 +88,23 @@ is_int() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 while [ $# -gt 0 ]; do
     case $1 in
         -h|--help) usage; exit 0 ;;
-        --quick) QUICK=1; shift ;;
+        --quick)
+            QUICK=1; ROUNDS=1; WARMUP=1; WINDOW=1; FRAMES=65536; STREAM_COUNTS="1 100"
+            PROFILE=0; CALLGRIND=0; PACED_SECONDS=1; shift ;;
         --rounds) need_val "$@"; is_int "$2" || bad "--rounds: not a positive integer: $2"; ROUNDS=$2; shift 2 ;;
         --warmup) need_val "$@"; is_num "$2" || bad "--warmup: not a number: $2"; WARMUP=$2; shift 2 ;;
         --window) need_val "$@"; is_num "$2" || bad "--window: not a number: $2"; WINDOW=$2; shift 2 ;;
         --frames) need_val "$@"; { is_int "$2" && [ $(($2 % 65536)) -eq 0 ]; } || bad "--frames: not a multiple of 65536: $2"; FRAMES=$2; shift 2 ;;
         --streams) need_val "$@"; for n in $2; do is_int "$n" || bad "--streams: not a positive integer: $n"; done; STREAM_COUNTS=$2; shift 2 ;;
         --hugepages) need_val "$@"; is_int "$2" || bad "--hugepages: not a positive integer: $2"; PAGES=$2; shift 2 ;;
+        --rates) need_val "$@"; for r in $2; do [ "$r" = max ] || is_int "$r" || bad "--rates: not a rate: $r"; done; RATES=$2; shift 2 ;;
+        --paced-seconds) need_val "$@"; is_num "$2" || bad "--paced-seconds: not a number: $2"; PACED_SECONDS=$2; shift 2 ;;
+        --no-paced) PACED=0; shift ;;
         --no-profile) PROFILE=0; shift ;;
+        --no-callgrind) CALLGRIND=0; shift ;;
+        --callgrind) CALLGRIND=1; shift ;;
+        --profile) PROFILE=1; shift ;;
+        --callgrind-packets) need_val "$@"; is_int "$2" || bad "--callgrind-packets: not a positive integer: $2"; CG_PACKETS=$2; shift 2 ;;
         --binary) need_val "$@"; BINARY=$2; shift 2 ;;
         --out) need_val "$@"; OUT=$2; shift 2 ;;
         --workdir) need_val "$@"; WORKDIR=$2; shift 2 ;;
@@ -86,9 +113,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-if [ "$QUICK" = 1 ]; then
-    ROUNDS=1; WARMUP=1; WINDOW=1; FRAMES=65536; STREAM_COUNTS="1 100"; PROFILE=0
-fi
 
 missing() { echo "$PROG: $*" >&2; exit 3; }
 [ "$(id -u)" = 0 ] || missing "must run as root (hugepages, DPDK)"
@@ -98,6 +122,18 @@ command -v jq >/dev/null || missing "jq not found"
 if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then
     echo "$PROG: perf not found: skipping the profile" >&2
     PROFILE=0
+fi
+if [ "$CALLGRIND" = 1 ] && ! command -v valgrind >/dev/null; then
+    echo "$PROG: valgrind not found: skipping the callgrind count" >&2
+    CALLGRIND=0
+fi
+if [ "$PACED" = 1 ]; then
+    for t in ip tcpreplay tcpprep taskset ethtool; do
+        if ! command -v "$t" >/dev/null; then
+            echo "$PROG: $t not found: skipping the paced latency runs" >&2
+            PACED=0
+        fi
+    done
 fi
 
 cd "$ROOT"
@@ -140,8 +176,23 @@ cleanup_child() {
     fi
     CHILD=""
 }
+# The network namespace of the paced runs: only ours (name carries our pid), removed on exit
+# with whatever still runs inside it (only processes this script started there).
+NS=""
+ns_down() {
+    [ -n "$NS" ] || return 0
+    if ip netns list | awk '{print $1}' | grep -qx "$NS"; then
+        local pids
+        pids=$(ip netns pids "$NS" 2>/dev/null || true)
+        # shellcheck disable=SC2086
+        [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+        ip netns del "$NS" 2>/dev/null || true
+    fi
+    NS=""
+}
 on_exit() {
     cleanup_child
+    ns_down
     if [ "$OWN_WORKDIR" = 1 ] && [ "$KEEP" = 0 ]; then rm -rf "$WORKDIR"; fi
 }
 trap 'exit 130' INT TERM
@@ -175,6 +226,26 @@ for n in $STREAM_COUNTS; do
     python3 "$KIT" toml "$n" "$WORKDIR/scale-$n.toml" --max-rate "$(max_rate_for "$n")" --restart-after 1
 done
 case " $STREAM_COUNTS " in *" 1 "*) ;; *) gen n1 1 ;; esac
+# One-port controls (see BENCHMARKS.md, "Stream scaling"): both legs of a stream interleaved in
+# one file on port 0 (P0 S0 P1 S1 ...), output on port 1, so each stream sees its two copies
+# back to back as every stream does with many streams. scale-1p: the n1 packets, no restart.
+# scale-1r: 1 stream whose sequence restarts every P = frames/N_max packets (N_max's packets
+# per stream per file loop), repeated N_max times: the file holds as many frames as N_max's
+# files (same mbuf working set) and restarts the stream as often per packet.
+N_MAX=$(tr ' ' '\n' <<<"$STREAM_COUNTS" | grep -v '^$' | sort -n | tail -1)
+P_MAX=$((FRAMES / N_MAX))
+python3 "$KIT" interleave "$WORKDIR/n1-p.pcap" "$WORKDIR/n1-s.pcap" "$WORKDIR/one1p.pcap" >/dev/null
+python3 "$KIT" toml 1 "$WORKDIR/scale-1p.toml" --max-rate "$(max_rate_for 1)" --restart-after 1 --ports 0,0,1
+CONTROLS="scale-1p"
+if [ "$N_MAX" -gt 1 ]; then
+    "$GEN" --streams 1 --packets-per-stream "$P_MAX" --primary "$WORKDIR/r1-p.pcap" \
+        --secondary "$WORKDIR/r1-s.pcap" >"$WORKDIR/r1.gen.log" 2>&1 ||
+        { cat "$WORKDIR/r1.gen.log" >&2; exit 1; }
+    python3 "$KIT" interleave "$WORKDIR/r1-p.pcap" "$WORKDIR/r1-s.pcap" "$WORKDIR/one1r.pcap" --repeat "$N_MAX" >/dev/null
+    rm -f "$WORKDIR/r1-p.pcap" "$WORKDIR/r1-s.pcap"
+    python3 "$KIT" toml 1 "$WORKDIR/scale-1r.toml" --max-rate "$(max_rate_for "$N_MAX")" --restart-after 1 --ports 0,0,1
+    CONTROLS="$CONTROLS scale-1r"
+fi
 gen loss1 1 --loss 1 --seed 7
 # Independent loss leaves the two files with different frame counts: looping, the legs would
 # drift apart by the difference on every loop. Repeat the shorter file's last frame (a
@@ -183,24 +254,32 @@ PAD=$(python3 "$KIT" pad "$WORKDIR/loss1-p.pcap" "$WORKDIR/loss1-s.pcap")
 MBUFS=$((2 * FRAMES + 65536))
 
 EAL_BASE=(-l 0-1 --no-pci --log-level=warn)
-vdevs() { # input-set
-    echo "--vdev net_pcap0,rx_pcap=$WORKDIR/$1-p.pcap,infinite_rx=1"
-    echo "--vdev net_pcap1,rx_pcap=$WORKDIR/$1-s.pcap,infinite_rx=1"
-    echo "--vdev net_null0,no-rx=1"
+vdevs() { # input-set (one*: one file on port 0, output port 1)
+    case $1 in
+        one*)
+            echo "--vdev net_pcap0,rx_pcap=$WORKDIR/$1.pcap,infinite_rx=1"
+            echo "--vdev net_null0,no-rx=1" ;;
+        *)
+            echo "--vdev net_pcap0,rx_pcap=$WORKDIR/$1-p.pcap,infinite_rx=1"
+            echo "--vdev net_pcap1,rx_pcap=$WORKDIR/$1-s.pcap,infinite_rx=1"
+            echo "--vdev net_null0,no-rx=1" ;;
+    esac
 }
+rxports() { case $1 in one*) echo 0 ;; *) echo 0,1 ;; esac; }
+txport() { case $1 in one*) echo 1 ;; *) echo 2 ;; esac; }
 
 # Starts "$@" in the background under a hard time bound, samples its ports over telemetry,
 # stops it with SIGINT. Leaves benchkit's rate JSON in $RATE and the exit status in $RUN_RC
 # (runs in the current shell: no command substitution, so both survive).
 RUN_RC=0
 RATE=""
-measure() { # prefix log txports cmd...
-    local prefix=$1 log=$2 txp=$3; shift 3
+measure() { # prefix log rxports txports cmd...
+    local prefix=$1 log=$2 rxp=$3 txp=$4; shift 4
     local bound
     bound=$(python3 -c "print(int($WARMUP + $WINDOW + 120))")
     timeout -s INT --kill-after=15 "$bound" "$@" >"$log" 2>&1 &
     CHILD=$!
-    if ! RATE=$(python3 "$KIT" rate "$prefix" --rx 0,1 --tx "$txp" --warmup "$WARMUP" --window "$WINDOW" --timeout 90); then
+    if ! RATE=$(python3 "$KIT" rate "$prefix" --rx "$rxp" --tx "$txp" --warmup "$WARMUP" --window "$WINDOW" --timeout 90); then
         cleanup_child
         echo "$PROG: no rate from $prefix; log tail:" >&2
         tail -20 "$log" >&2
@@ -216,7 +295,7 @@ measure() { # prefix log txports cmd...
 run_testpmd() { # set round
     local set=$1 round=$2 prefix="bench$$tp$1r$2" log="$WORKDIR/testpmd-$1-r$2.log"
     # shellcheck disable=SC2046
-    measure "$prefix" "$log" 0,1 "$TESTPMD" "${EAL_BASE[@]}" --file-prefix "$prefix" $(vdevs "$set") \
+    measure "$prefix" "$log" 0,1 0,1 "$TESTPMD" "${EAL_BASE[@]}" --file-prefix "$prefix" $(vdevs "$set") \
         -- --forward-mode=io --nb-cores=1 --total-num-mbufs="$MBUFS" --stats-period 1000
     local rate=$RATE
     [ "$RUN_RC" = 0 ] || echo "   warning: testpmd exited with $RUN_RC (see $log)" >&2
@@ -229,7 +308,7 @@ run_mf() { # variant set round extra-args...
     local v=$1 set=$2 round=$3; shift 3
     local prefix="bench$$mf$v-r$round" log="$WORKDIR/mf-$v-r$round.log" st="$WORKDIR/mf-$v-r$round.json"
     # shellcheck disable=SC2046
-    measure "$prefix" "$log" 2 "$BINARY" "${EAL_BASE[@]}" --file-prefix "$prefix" $(vdevs "$set") \
+    measure "$prefix" "$log" "$(rxports "$set")" "$(txport "$set")" "$BINARY" "${EAL_BASE[@]}" --file-prefix "$prefix" $(vdevs "$set") \
         -- --total-num-mbufs "$MBUFS" --stats-json "$st" "$@"
     local rate=$RATE
     if [ "$RUN_RC" != 0 ] || [ ! -s "$st" ]; then
@@ -238,7 +317,7 @@ run_mf() { # variant set round extra-args...
         exit 1
     fi
     jq -c --arg v "$v" --argjson round "$round" --slurpfile st "$st" \
-        '{tool: "mf", variant: $v, round: $round} + . + {latency_ns: $st[0].latency_ns, totals: $st[0].totals, leak_free: ($st[0].mempool.in_use)}' \
+        '{tool: "mf", variant: $v, round: $round} + . + {latency_ns: $st[0].latency_ns, totals: ($st[0].totals + {overruns: ([$st[0].streams[].overruns // 0] | add)}), leak_free: ($st[0].mempool.in_use)}' \
         <<<"$rate" >>"$RESULTS"
     printf '   round %s mcast-failover %-10s in %s pps, out %s pps, p99 %s ns\n' "$round" "$v" \
         "$(jq .rx_pps <<<"$rate")" "$(jq .tx_pps <<<"$rate")" "$(jq .latency_ns.p99 "$st")"
@@ -262,57 +341,227 @@ for r in $(seq 1 "$ROUNDS"); do
             echo "   warning: $n streams: a file loop steps back $((FRAMES / n - 1)) <= $slots slots: not a restart, output stalls" >&2
         fi
     done
+    run_mf scale-1p one1p "$r" --config "$WORKDIR/scale-1p.toml"
+    SLOTS_OF[1p]=$(grep -m1 -o 'slots [0-9]*' "$WORKDIR/mf-scale-1p-r$r.log" | cut -d' ' -f2)
+    if [ "$N_MAX" -gt 1 ]; then
+        run_mf scale-1r one1r "$r" --config "$WORKDIR/scale-1r.toml"
+        SLOTS_OF[1r]=$(grep -m1 -o 'slots [0-9]*' "$WORKDIR/mf-scale-1r-r$r.log" | cut -d' ' -f2)
+    fi
 done
+rm -f "$WORKDIR"/one1p.pcap "$WORKDIR"/one1r.pcap
+
+# ------------------------------------------------------------------ paced latency
+# The binary's histogram measures residence inside the process (rx burst TSC -> the tx burst
+# that sent the packet); the kernel path in front of it does not enter it. tcpreplay paces one
+# stream (both legs of each packet back to back, primary first, a full 65536 RTP cycle so the
+# loop rolls over) into two veth pairs in a namespace made for this run; the binary reads the
+# far ends with net_af_packet (large rings: no drop while the worker is preempted) and sends
+# to net_null. One binary run per rate, so each histogram holds one rate only.
+PACED_RATES=""
+if [ "$PACED" = 1 ]; then
+    echo "== paced latency: tcpreplay -> veth -> net_af_packet, ${PACED_SECONDS}s per rate ($RATES)"
+    "$GEN" --streams 1 --packets-per-stream 65536 --micro --primary "$WORKDIR/paced-p.pcap" \
+        --secondary "$WORKDIR/paced-s.pcap" >"$WORKDIR/paced.gen.log" 2>&1 ||
+        { cat "$WORKDIR/paced.gen.log" >&2; exit 1; }
+    python3 "$KIT" interleave "$WORKDIR/paced-p.pcap" "$WORKDIR/paced-s.pcap" "$WORKDIR/paced.pcap" >/dev/null
+    # The same with 1 % independent loss per copy (per leg), for the loss row.
+    python3 "$KIT" interleave "$WORKDIR/paced-p.pcap" "$WORKDIR/paced-s.pcap" "$WORKDIR/pacedloss.pcap" \
+        --loss 1 --seed 7 >/dev/null
+    rm -f "$WORKDIR/paced-p.pcap" "$WORKDIR/paced-s.pcap"
+    # tcpprep: frames from the primary's source address leave by -i, the others by -I.
+    tcpprep --cidr=10.0.1.1/32 -i "$WORKDIR/paced.pcap" -o "$WORKDIR/paced.cache" >/dev/null
+    tcpprep --cidr=10.0.1.1/32 -i "$WORKDIR/pacedloss.pcap" -o "$WORKDIR/pacedloss.cache" >/dev/null
+    NS="mfbench-$$"
+    ip netns add "$NS"
+    ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip -n "$NS" link add pa type veth peer name pb
+    ip -n "$NS" link add sa type veth peer name sb
+    # Full UDP checksums on the wire (veth would leave partial ones for offload).
+    ip netns exec "$NS" ethtool -K pa tx off >/dev/null
+    ip netns exec "$NS" ethtool -K sa tx off >/dev/null
+    for l in lo pa pb sa sb; do ip -n "$NS" link set "$l" up; done
+    afp=blocksz=4096,framesz=2048,framecnt=8192
+    first_rate=$(tr ' ' '\n' <<<"$RATES" | grep -v -e '^$' -e max | head -1 || true)
+    for rate in $RATES ${first_rate:+loss1@$first_rate}; do
+        prefix="bench$$paced${rate/@/at}" log="$WORKDIR/paced-$rate.log" st="$WORKDIR/paced-$rate.json"
+        input=paced
+        if [[ $rate == loss1@* ]]; then
+            input=pacedloss
+            r=${rate#loss1@}
+            limit=$(python3 -c "print(max(1000, int($r * $PACED_SECONDS)))")
+            pace=(--pps "$r")
+        elif [ "$rate" = max ]; then
+            limit=$(python3 -c "print(int(250000 * $PACED_SECONDS))")
+            pace=(--topspeed)
+        else
+            limit=$(python3 -c "print(max(1000, int($rate * $PACED_SECONDS)))")
+            pace=(--pps "$rate")
+        fi
+        rm -f "$st"
+        timeout -s INT --kill-after=15 120 ip netns exec "$NS" "$BINARY" "${EAL_BASE[@]}" \
+            --file-prefix "$prefix" --vdev "net_af_packet0,iface=pb,$afp" \
+            --vdev "net_af_packet1,iface=sb,$afp" --vdev net_null0,no-rx=1 -- \
+            "${ONE_STREAM[@]}" --stats-json "$st" --stats-period 0.1 >"$log" 2>&1 &
+        CHILD=$!
+        # Ports started (the af_packet sockets take traffic) once the stream line is out.
+        i=0
+        while ! grep -qs '^Stream ' "$log" && [ $i -lt 600 ]; do
+            kill -0 "$CHILD" 2>/dev/null || break
+            sleep 0.1; i=$((i + 1))
+        done
+        grep -qs '^Stream ' "$log" || { echo "$PROG: paced $rate: binary not ready; log tail:" >&2; tail -20 "$log" >&2; exit 1; }
+        # tcpreplay on CPU 0 (EAL's main lcore, idle): the worker busy-polls CPU 1.
+        if ! timeout --kill-after=5 $((${PACED_SECONDS%.*} * 3 + 60)) ip netns exec "$NS" taskset -c 0 \
+            tcpreplay -q -K -i pa -I sa -c "$WORKDIR/$input.cache" "${pace[@]}" --loop 0 \
+            --limit "$limit" "$WORKDIR/$input.pcap" >"$WORKDIR/paced-$rate.tcpreplay" 2>&1; then
+            echo "$PROG: paced $rate: tcpreplay failed:" >&2
+            cat "$WORKDIR/paced-$rate.tcpreplay" >&2
+            exit 1
+        fi
+        # Every sent frame counted in by the binary (bounded), then stop it like an operator.
+        i=0
+        while [ $i -lt 100 ]; do
+            got=$(jq '[.inputs[].rx.packets] | add' "$st" 2>/dev/null || echo 0)
+            [ "${got:-0}" -ge "$limit" ] && break
+            sleep 0.1; i=$((i + 1))
+        done
+        stop_child
+        rc=0
+        wait "$CHILD" || rc=$?
+        CHILD=""
+        rm -rf "/var/run/dpdk/$prefix"
+        if [ "$rc" != 0 ] || [ ! -s "$st" ]; then
+            echo "$PROG: paced $rate: mcast-failover exited with $rc; log tail:" >&2
+            tail -20 "$log" >&2
+            exit 1
+        fi
+        tr_line=$(python3 "$KIT" tcpreplay "$WORKDIR/paced-$rate.tcpreplay")
+        jq -c --arg rate "$rate" --argjson tr "$tr_line" --argjson limit "$limit" \
+            '{tool: "paced", variant: ("paced-" + $rate), rate: $rate, tcpreplay: $tr, limit: $limit,
+              received: ([.inputs[].rx.packets] | add), missed: ([.inputs[].nic.imissed] | add),
+              latency_ns: .latency_ns, totals: .totals}' "$st" >>"$RESULTS"
+        PACED_RATES="$PACED_RATES $rate"
+        printf '   %-7s sent %s pps (%s frames), received %s, p50 %s p99 %s p99.9 %s max %s ns\n' "$rate" \
+            "$(jq .pps <<<"$tr_line")" "$(jq .packets <<<"$tr_line")" "$(jq '[.inputs[].rx.packets] | add' "$st")" \
+            "$(jq .latency_ns.p50 "$st")" "$(jq .latency_ns.p99 "$st")" "$(jq .latency_ns.p999 "$st")" "$(jq .latency_ns.max "$st")"
+    done
+    ns_down
+    rm -f "$WORKDIR/paced.pcap" "$WORKDIR/pacedloss.pcap"
+fi
 
 # ------------------------------------------------------------------ memory
-# Process memory per stream: private data (VmData) of the running binary with 10000 streams
-# minus with 1 stream, both with the default window (50 ms x 10 kpps -> 512 slots), divided
-# by 9999. Includes everything a stream costs (slots, sent map, stats board, classifier).
+# Process memory per stream: private data (VmData, allocated) and anonymous resident memory
+# (RssAnon, touched) of the running binary with 10000 streams minus with 1 stream, both with
+# the default window (50 ms x 10 kpps -> 512 slots), divided by 9999. Includes everything a
+# stream costs (slots, stats board, classifier, timers, config).
 echo "== memory per stream (default 50 ms / 10 kpps window)"
 "$GEN" --streams 1 --packets-per-stream 64 --primary "$WORKDIR/mem-p.pcap" --secondary "$WORKDIR/mem-s.pcap" >/dev/null 2>&1
 python3 "$KIT" toml 10000 "$WORKDIR/mem-10000.toml"
 python3 "$KIT" toml 1 "$WORKDIR/mem-1.toml"
-vmdata() { # n -> "vmdata_kib slots"
-    local n=$1 prefix="bench$$mem$1" log="$WORKDIR/mem-$1.log"
+memof() { # n -> "vmdata_kib rssanon_kib slots"
+    local n=$1 prefix="bench$$mem$1" log="$WORKDIR/mem-$1.log" st="$WORKDIR/mem-$1.json"
+    rm -f "$st"
     timeout -s INT --kill-after=10 60 "$BINARY" "${EAL_BASE[@]}" --file-prefix "$prefix" \
         --vdev "net_pcap0,rx_pcap=$WORKDIR/mem-p.pcap" --vdev "net_pcap1,rx_pcap=$WORKDIR/mem-s.pcap" \
         --vdev net_null0,no-rx=1 -- --config "$WORKDIR/mem-$n.toml" --total-num-mbufs 8192 \
-        --stats-json "$WORKDIR/mem-$n.json" --stats-period 0.2 >"$log" 2>&1 &
+        --stats-json "$st" --stats-period 0.1 >"$log" 2>&1 &
     CHILD=$!
-    local i=0
-    # The first stats file is written by the running monitor loop: the workers are up.
-    while [ ! -s "$WORKDIR/mem-$n.json" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    local kib=0 pid
+    local i=0 got
+    # Sampled once the worker has merged the 64 packets: its engine (every slot table) exists.
+    while [ $i -lt 300 ]; do
+        got=$(jq '.totals.sent // 0' "$st" 2>/dev/null || echo 0)
+        [ "${got:-0}" -ge 64 ] && break
+        sleep 0.1; i=$((i + 1))
+    done
+    local kib=0 rss=0 pid
     pid=$(pgrep -P "$CHILD" | head -1 || true)
-    [ -n "$pid" ] && kib=$(awk '/^VmData:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    if [ -n "$pid" ]; then
+        kib=$(awk '/^VmData:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        rss=$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    fi
     stop_child
     wait "$CHILD" || true
     CHILD=""
     rm -rf "/var/run/dpdk/$prefix"
-    echo "$kib $(grep -m1 -o 'slots [0-9]*' "$log" | cut -d' ' -f2)"
+    echo "${kib:-0} ${rss:-0} $(grep -m1 -o 'slots [0-9]*' "$log" | cut -d' ' -f2)"
 }
-read -r MEM1 SLOTS1 <<<"$(vmdata 1)"
-read -r MEM10K SLOTS10K <<<"$(vmdata 10000)"
-echo "   VmData 1 stream $MEM1 KiB, 10000 streams $MEM10K KiB, slots per leg $SLOTS1/$SLOTS10K"
+read -r MEM1 RSS1 SLOTS1 <<<"$(memof 1)"
+read -r MEM10K RSS10K SLOTS10K <<<"$(memof 10000)"
+echo "   VmData 1 stream $MEM1 KiB, 10000 streams $MEM10K KiB; RssAnon $RSS1 / $RSS10K KiB; slots per leg $SLOTS1/$SLOTS10K"
 
 # ------------------------------------------------------------------ profile
 PROFILE_TXT=""
-if [ "$PROFILE" = 1 ]; then
-    echo "== perf profile of the worker lcore (cpu-clock sampling, 1 stream defaults)"
-    prefix="bench$$prof"
+PROFILE_N_TXT=""
+# perf_profile SET OUTFILE-TAG ARGS... : cpu-clock samples of the worker lcore's thread over
+# WINDOW seconds at full rate; prints `perf report` top entries.
+perf_profile() {
+    local set=$1 tag=$2; shift 2
+    local prefix="bench$$prof$tag" pid tid
     # shellcheck disable=SC2046
-    timeout -s INT --kill-after=15 60 "$BINARY" "${EAL_BASE[@]}" --file-prefix "$prefix" $(vdevs n1) \
-        -- --total-num-mbufs "$MBUFS" "${ONE_STREAM[@]}" >"$WORKDIR/prof.log" 2>&1 &
+    timeout -s INT --kill-after=15 90 "$BINARY" "${EAL_BASE[@]}" --file-prefix "$prefix" $(vdevs "$set") \
+        -- --total-num-mbufs "$MBUFS" "$@" >"$WORKDIR/prof-$tag.log" 2>&1 &
     CHILD=$!
     python3 "$KIT" rate "$prefix" --warmup 1 --window 0.1 --timeout 90 >/dev/null
     pid=$(pgrep -P "$CHILD" | head -1 || true)
-    perf record -q -e cpu-clock -F 2999 -p "$pid" -o "$WORKDIR/perf.data" -- sleep "$WINDOW" 2>"$WORKDIR/perf.err" || true
+    tid=$(ps -L -o tid=,comm= -p "$pid" | awk '$2 ~ /^rte-worker/ {print $1; exit}')
+    perf record -q -e cpu-clock -F 2999 -t "${tid:-$pid}" -o "$WORKDIR/perf-$tag.data" -- sleep "$WINDOW" \
+        2>"$WORKDIR/perf-$tag.err" || true
     cleanup_child
     rm -rf "/var/run/dpdk/$prefix"
-    if [ -s "$WORKDIR/perf.data" ]; then
-        PROFILE_TXT=$(perf report -i "$WORKDIR/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-            grep -E '^ +[0-9.]+%' | head -20 | sed -E 's/[ -]+$//' || true)
-        echo "$PROFILE_TXT" | head -12
+    if [ -s "$WORKDIR/perf-$tag.data" ]; then
+        perf report -i "$WORKDIR/perf-$tag.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+            grep -E '^ +[0-9.]+%' | head -20 | sed -E 's/[ -]+$//' || true
+    fi
+}
+if [ "$PROFILE" = 1 ]; then
+    echo "== perf profile of the worker lcore (cpu-clock sampling, full rate): 1 stream, defaults"
+    PROFILE_TXT=$(perf_profile n1 1 "${ONE_STREAM[@]}")
+    echo "$PROFILE_TXT" | head -12
+    if [ "$N_MAX" -gt 1 ]; then
+        echo "== perf profile of the worker lcore: $N_MAX streams (scale-$N_MAX)"
+        PROFILE_N_TXT=$(perf_profile "n$N_MAX" "$N_MAX" --config "$WORKDIR/scale-$N_MAX.toml")
+        echo "$PROFILE_N_TXT" | head -12
+    fi
+fi
+
+# ------------------------------------------------------------------ callgrind
+# Instructions per input packet of the worker functions, counted by valgrind (repeatable on a
+# loaded machine, unlike time). The release binary itself runs under callgrind: pcap files
+# read once (no infinite_rx), --no-huge -m 512; stopped as soon as every packet is in.
+CG_SUMMARY=""
+if [ "$CALLGRIND" = 1 ]; then
+    echo "== callgrind: $CG_PACKETS packets per leg, 1 stream, defaults"
+    "$GEN" --streams 1 --packets-per-stream "$CG_PACKETS" --primary "$WORKDIR/cg-p.pcap" \
+        --secondary "$WORKDIR/cg-s.pcap" >"$WORKDIR/cg.gen.log" 2>&1 ||
+        { cat "$WORKDIR/cg.gen.log" >&2; exit 1; }
+    prefix="bench$$cg"
+    rm -f "$WORKDIR/cg.json" "$WORKDIR/callgrind.out"
+    # --fair-sched=yes: valgrind runs one thread at a time, and with its default (unfair) lock
+    # the busy-polling worker can starve the main thread that writes the stats file.
+    timeout -s INT --kill-after=30 900 valgrind --tool=callgrind --fair-sched=yes \
+        --callgrind-out-file="$WORKDIR/callgrind.out" \
+        "$BINARY" -l 0-1 --no-pci --no-huge -m 512 --log-level=warn --file-prefix "$prefix" \
+        --vdev "net_pcap0,rx_pcap=$WORKDIR/cg-p.pcap" --vdev "net_pcap1,rx_pcap=$WORKDIR/cg-s.pcap" \
+        --vdev net_null0,no-rx=1 -- "${ONE_STREAM[@]}" --stats-json "$WORKDIR/cg.json" \
+        --stats-period 0.2 >"$WORKDIR/cg.log" 2>&1 &
+    CHILD=$!
+    i=0
+    while [ $i -lt 6000 ] && kill -0 "$CHILD" 2>/dev/null; do
+        got=$(jq '[.inputs[].rx.packets] | add' "$WORKDIR/cg.json" 2>/dev/null || echo 0)
+        [ "${got:-0}" -ge $((2 * CG_PACKETS)) ] && break
+        sleep 0.1; i=$((i + 1))
+    done
+    stop_child
+    rc=0
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    rm -rf "/var/run/dpdk/$prefix" "$WORKDIR/cg-p.pcap" "$WORKDIR/cg-s.pcap"
+    if [ "$rc" = 0 ] && [ -s "$WORKDIR/callgrind.out" ]; then
+        CG_SUMMARY=$(python3 "$KIT" callgrind "$WORKDIR/callgrind.out" --stats "$WORKDIR/cg.json")
+        jq -r '.rows[] | "   \(.ir_per_packet) Ir/packet  \(.name)"' <<<"$CG_SUMMARY"
+    else
+        echo "   warning: the binary under valgrind exited with $rc (see $WORKDIR/cg.log): no callgrind figures" >&2
+        tail -5 "$WORKDIR/cg.log" >&2
     fi
 fi
 
@@ -322,6 +571,7 @@ echo "   load average after: $LOAD_AFTER"
 # ------------------------------------------------------------------ report
 SCALE_VARIANTS=""
 for n in $STREAM_COUNTS; do SCALE_VARIANTS="$SCALE_VARIANTS scale-$n"; done
+SCALE_VARIANTS="$SCALE_VARIANTS $CONTROLS"
 jq -n \
     --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
     --arg host "$(uname -n)" \
@@ -335,10 +585,13 @@ jq -n \
     --arg command "scripts/bench.sh${ORIG_ARGS:+ $ORIG_ARGS}" \
     --arg scale "$SCALE_VARIANTS" --arg counts "$STREAM_COUNTS" \
     --argjson mem1 "${MEM1:-0}" --argjson mem10k "${MEM10K:-0}" \
-    --argjson slots "${SLOTS1:-0}" --arg profile "$PROFILE_TXT" \
+    --argjson rss1 "${RSS1:-0}" --argjson rss10k "${RSS10K:-0}" \
+    --argjson slots "${SLOTS1:-0}" --arg profile "$PROFILE_TXT" --arg profile_n "$PROFILE_N_TXT" \
     --arg quick "$QUICK" --arg pad "$(jq -r '.repeats' <<<"$PAD")" \
     --argjson rates "$(for n in $STREAM_COUNTS; do echo "{\"$n\": \"$(max_rate_for "$n")\"}"; done | jq -s add)" \
-    --argjson slotsof "$(for n in $STREAM_COUNTS; do echo "{\"$n\": \"${SLOTS_OF[$n]:-?}\"}"; done | jq -s add)" \
+    --argjson slotsof "$(for n in $STREAM_COUNTS 1p 1r; do echo "{\"$n\": \"${SLOTS_OF[$n]:-?}\"}"; done | jq -s add)" \
+    --argjson nmax "$N_MAX" --argjson pmax "$P_MAX" --arg ratemax "$(max_rate_for "$N_MAX")" --arg rate1 "$(max_rate_for 1)" \
+    --arg paced "$PACED_RATES" --arg paced_s "$PACED_SECONDS" --argjson cg "${CG_SUMMARY:-null}" \
     '{
       date: $date, host: $host, nproc: $nproc, cpu: $cpu, kernel: $kernel, dpdk: $dpdk, git: $git,
       load_before: $lb, load_after: $la, hugepages: $hp, rounds: $rounds,
@@ -347,15 +600,20 @@ jq -n \
       variants: (["default", "no-csum", "loss1"] + ($scale | split(" ") | map(select(. != "")))),
       scaling: ($scale | split(" ") | map(select(. != ""))),
       scale_base: "scale-1",
-      streams: ({default: 1, "no-csum": 1, loss1: 1} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: tonumber}] | from_entries)),
-      tp_of: ({default: "n1", "no-csum": "n1", loss1: "n1"} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: ("n" + .)}] | from_entries)),
+      n_max: $nmax, p_max: $pmax,
+      paced: ($paced | split(" ") | map(select(. != "")) | map("paced-" + .)), paced_seconds: $paced_s,
+      callgrind: $cg,
+      streams: ({default: 1, "no-csum": 1, loss1: 1, "scale-1p": 1, "scale-1r": 1} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: tonumber}] | from_entries)),
+      tp_of: ({default: "n1", "no-csum": "n1", loss1: "n1", "scale-1p": "n1", "scale-1r": ("n" + ($nmax | tostring))} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: ("n" + .)}] | from_entries)),
       describe: ({
         default: "1 stream, all defaults (primary mode, 50 ms / 10 kpps window = 512 slots, UDP checksum verified in software)",
         "no-csum": "as default with --no-udp-csum-check",
-        loss1: ("as default, input with 1 % independent random loss per leg (mf-pcapgen --loss 1 --seed 7; the shorter file padded with " + $pad + " repeats of its last frame so both legs loop in step; ratio against the lossless n1 testpmd run)")
+        loss1: ("as default, input with 1 % independent random loss per leg (mf-pcapgen --loss 1 --seed 7; the shorter file padded with " + $pad + " repeats of its last frame so both legs loop in step; ratio against the lossless n1 testpmd run)"),
+        "scale-1p": ("control: the scale-1 packets with both legs interleaved in one file on one port (P0 S0 P1 S1 ..., --primary-port 0 --secondary-port 0, output port 1), max_rate " + $rate1 + " (-> slots " + ($slotsof["1p"] // "?") + "), restart_after 1; ratio against the n1 testpmd run (same frames)"),
+        "scale-1r": ("control: 1 stream, one port as scale-1p, its sequence restarting every " + ($pmax | tostring) + " packets (the " + ($nmax | tostring) + "-stream files hold " + ($pmax | tostring) + " packets per stream), " + ($nmax | tostring) + " repeats = the same frame count; max_rate " + $ratemax + " (-> slots " + ($slotsof["1r"] // "?") + "), restart_after 1 as the " + ($nmax | tostring) + "-stream run; ratio against the n" + ($nmax | tostring) + " testpmd run")
       } + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: (. + " streams, --config: per stream max_rate " + ($rates[.] // "?") + " (-> slots " + ($slotsof[.] // "?") + " per leg for 50 ms), restart_after 1")}] | from_entries)),
-      mem: {vmdata_1_kib: $mem1, vmdata_10000_kib: $mem10k, slots: $slots},
-      profile: $profile
+      mem: {vmdata_1_kib: $mem1, vmdata_10000_kib: $mem10k, rssanon_1_kib: $rss1, rssanon_10000_kib: $rss10k, slots: $slots},
+      profile: $profile, profile_n: $profile_n
     }' >"$WORKDIR/meta.json"
 
 python3 "$KIT" report "$RESULTS" "$OUT" --meta "$WORKDIR/meta.json"
