@@ -92,7 +92,8 @@ pub fn run(args: Vec<String>) -> i32 {
     let code = {
         let ports = match bringup::open_ports(&eal, &cfg, &pool) {
             Ok(p) => p,
-            Err(e) => return fail(EXIT_FAILURE, e),
+            Err(bringup::PortError::Refused(e)) => return fail(EXIT_USAGE, e),
+            Err(bringup::PortError::Failed(e)) => return fail(EXIT_FAILURE, e),
         };
         let code = if cfg.forward_mode == ForwardMode::Io {
             run_io(&eal, &cfg, &signals, &ports, &workers)

@@ -1,7 +1,7 @@
 //! Mempool sizing and port bring-up, printed the way testpmd does.
 
 use config::{AppConfig, ForwardMode};
-use dataplane::dpdk::{Eal, Mempool, Port, PortSetup, DEFAULT_DATA_ROOM, SOCKET_ANY};
+use dataplane::dpdk::{DpdkError, Eal, Mempool, Port, PortSetup, DEFAULT_DATA_ROOM, SOCKET_ANY};
 
 /// Per-lcore mempool cache.
 pub const POOL_CACHE: u32 = 256;
@@ -46,6 +46,14 @@ pub fn make_pool<'e>(eal: &'e Eal, cfg: &AppConfig) -> Result<Mempool<'e>, Strin
         .map_err(|e| format!("mempool of {n} mbufs: {e} (give fewer with --total-num-mbufs, or reserve hugepages: scripts/hugepages.sh)"))
 }
 
+/// Why the ports could not be brought up.
+pub enum PortError {
+    /// The driver refused the requested sizes (exit 2: fix the options).
+    Refused(String),
+    /// Anything else (exit 1).
+    Failed(String),
+}
+
 /// An open, started port and what was negotiated for it.
 pub struct OpenPort<'a> {
     /// The port.
@@ -75,20 +83,30 @@ pub fn open_ports<'a>(
     eal: &'a Eal,
     cfg: &AppConfig,
     pool: &'a Mempool<'a>,
-) -> Result<Vec<OpenPort<'a>>, String> {
+) -> Result<Vec<OpenPort<'a>>, PortError> {
     let inputs = cfg.input_ports();
     let mut out = Vec::new();
     for id in used_ports(cfg) {
-        let mut port = Port::new(eal, id).map_err(|e| format!("port {id}: {e}"))?;
+        let mut port =
+            Port::new(eal, id).map_err(|e| PortError::Failed(format!("port {id}: {e}")))?;
         let setup = port
             .configure(1, 1, cfg.rxd, cfg.txd, pool)
-            .map_err(|e| format!("port {id}: {e}"))?;
-        port.start().map_err(|e| format!("port {id}: {e}"))?;
+            .map_err(|e| match e {
+                // The driver refused our sizes: bad input, not a fault.
+                DpdkError::Call { errno, .. } if errno == libc::EINVAL => {
+                    PortError::Refused(format!(
+                    "port {id}: {e} (descriptor counts --rxd/--txd, or the mempool: a pcap vdev \
+                     with infinite_rx=1 needs at least as many mbufs as its file has packets, \
+                     see --total-num-mbufs)"
+                ))
+                }
+                e => PortError::Failed(format!("port {id}: {e}")),
+            })?;
+        let failed = |e: DpdkError| PortError::Failed(format!("port {id}: {e}"));
+        port.start().map_err(failed)?;
         if inputs.contains(&id) {
-            port.set_promiscuous(true)
-                .map_err(|e| format!("port {id}: {e}"))?;
-            port.set_allmulticast(true)
-                .map_err(|e| format!("port {id}: {e}"))?;
+            port.set_promiscuous(true).map_err(failed)?;
+            port.set_allmulticast(true).map_err(failed)?;
         }
         let mut roles = Vec::new();
         if id == cfg.primary_port {

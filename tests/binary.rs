@@ -557,3 +557,43 @@ fn ipv6_streams_merge_and_rewrite() {
     assert_eq!(v["totals"]["unrecoverable"], 0);
     assert!(v["totals"]["substituted"].as_u64().unwrap() > 0);
 }
+
+/// A pcap vdev with infinite_rx=1 needs an mbuf per packet of its file; too
+/// small a pool is an operator error: exit 2 naming the option, never a
+/// crash (DPDK 22.11's pcap driver cannot close such a half set-up port).
+#[test]
+fn too_few_mbufs_for_an_infinite_pcap_exits_2() {
+    let dir = scratch("fewmbufs");
+    let (p, s) = rtp_pcaps(&dir, 3000);
+    let mut args = eal("few");
+    args.push(format!(
+        "--vdev=net_pcap0,rx_pcap={},infinite_rx=1",
+        p.display()
+    ));
+    args.push(format!(
+        "--vdev=net_pcap1,rx_pcap={},infinite_rx=1",
+        s.display()
+    ));
+    args.push("--vdev=net_null0".into());
+    args.extend(
+        [
+            "--",
+            "--stream",
+            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            "--total-num-mbufs",
+            "1024",
+            "--duration",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let out = Command::new(BIN).args(&args).output().unwrap();
+    forget_prefix("few");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("mcast-failover:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    assert!(line.contains("--total-num-mbufs"), "{line}");
+}

@@ -18,6 +18,10 @@ static EAL_STATE: AtomicU8 = AtomicU8::new(EAL_NEVER);
 /// EAL must then not unmap its memory, so `Eal::drop` skips `rte_eal_cleanup`.
 pub(crate) static MEMORY_PINNED: AtomicBool = AtomicBool::new(false);
 
+/// Set when a port was left half set up (see `Port`'s Drop): EAL cleanup
+/// would close it through its driver, which net_pcap 22.11 cannot survive.
+pub(crate) static PORT_HALF_SETUP: AtomicBool = AtomicBool::new(false);
+
 /// A live EAL. Ports, mempools and rings borrow it, so the borrow checker
 /// makes them go before `rte_eal_cleanup` runs in `Drop`.
 ///
@@ -190,6 +194,10 @@ impl Drop for Eal {
                 "mbufs were still in use when their mempool was dropped: \
                  skipping rte_eal_cleanup so their memory stays mapped"
             );
+            return;
+        }
+        if PORT_HALF_SETUP.load(Ordering::Acquire) {
+            log::warn!("a port's queue setup failed half way: skipping rte_eal_cleanup");
             return;
         }
         // SAFETY: EAL is live; every Port/Mempool/Ring borrowed `self` and is

@@ -75,6 +75,8 @@ pub struct PortSetup {
 pub struct Port<'a> {
     id: u16,
     started: bool,
+    /// An rx queue setup failed half way: do not close the port (see Drop).
+    setup_failed: bool,
     rxq: Box<[AtomicBool]>,
     txq: Box<[AtomicBool]>,
     _life: PhantomData<&'a Eal>,
@@ -94,6 +96,7 @@ impl<'a> Port<'a> {
         Ok(Port {
             id,
             started: false,
+            setup_failed: false,
             rxq: Box::new([]),
             txq: Box::new([]),
             _life: PhantomData,
@@ -274,6 +277,7 @@ impl<'a> Port<'a> {
                 )
             };
             if ret != 0 {
+                self.setup_failed = true;
                 return Err(DpdkError::from_ret(
                     format!(
                         "rte_eth_rx_queue_setup(port {}, queue {q}, {rxd} descriptors)",
@@ -490,6 +494,15 @@ impl Drop for Port<'_> {
     fn drop(&mut self) {
         if let Err(e) = self.stop() {
             log::warn!("{e}");
+        }
+        if self.setup_failed {
+            // DPDK 22.11's net_pcap crashes in close after a failed
+            // `infinite_rx` queue setup (too few mbufs for the file): leave
+            // such a port to process exit, which is what follows anyway,
+            // and tell the EAL not to close it either.
+            crate::dpdk::eal::PORT_HALF_SETUP.store(true, Ordering::Release);
+            PORT_TAKEN[usize::from(self.id)].store(false, Ordering::Release);
+            return;
         }
         // SAFETY: valid, stopped port; no queue handle is alive (they borrow
         // self). Closing returns the mbufs parked in its rx rings.
