@@ -50,6 +50,7 @@ pub fn merge_config(s: &StreamConfig, hz: u64) -> MergeConfig {
         leg_timeout: ticks(s.leg_timeout, hz),
         restart_after: s.restart_after,
         seq_bits: seq.bits(),
+        primary_reorder: s.primary_reorder,
     }
 }
 

@@ -86,6 +86,9 @@ pub struct StreamConfig {
     pub leg_timeout: Duration,
     /// Consecutive out-of-window packets on a leg that mean the source restarted.
     pub restart_after: u32,
+    /// Primary mode: packets the primary may run ahead of a missing copy
+    /// before the secondary's copy goes at once (`None`: wait max-delay).
+    pub primary_reorder: Option<u32>,
     /// Slot-table capacity per leg; a power of two that covers the window.
     pub slots: u32,
     /// How the output headers are rewritten.

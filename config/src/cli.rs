@@ -131,6 +131,9 @@ pub(crate) struct CliArgs {
     #[arg(long, value_name = "N", help = format!("Prefetch the packet data this many packets ahead in the rx loop, 0 = off, 0..={MAX_RX_PREFETCH} [default: {DEFAULT_RX_PREFETCH}]"))]
     pub rx_prefetch: Option<String>,
 
+    #[arg(long, value_name = "N", help = format!("Primary mode: give up waiting for the primary's copy of a packet once the primary has delivered more than N later packets, and send the secondary's copy at once (lower latency on primary loss; a primary reordered deeper than N is covered by the secondary), 0..={MAX_PRIMARY_REORDER} [default: off, wait --max-delay]"))]
+    pub primary_reorder: Option<String>,
+
     #[arg(long, value_name = "N", help = format!("rx descriptors per queue, {MIN_DESC}..={MAX_DESC}, >= burst [default: {DEFAULT_RXD}]"))]
     pub rxd: Option<String>,
 

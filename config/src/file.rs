@@ -75,6 +75,7 @@ pub(crate) struct FileConfig {
     pub nb_cores: Option<i64>,
     pub burst: Option<i64>,
     pub rx_prefetch: Option<i64>,
+    pub primary_reorder: Option<i64>,
     pub rxd: Option<i64>,
     pub txd: Option<i64>,
     pub total_num_mbufs: Option<i64>,

@@ -56,6 +56,8 @@ pub const MAX_BURST: u16 = 512;
 /// the vdevs we can measure (pcap, af_packet) the PMD has just copied the
 /// data, so it is already cached and A/B runs showed no gain.
 pub const DEFAULT_RX_PREFETCH: u16 = 0;
+/// Largest `--primary-reorder` (positions; half the RTP window).
+pub const MAX_PRIMARY_REORDER: u16 = 16384;
 /// Largest `--rx-prefetch`.
 pub const MAX_RX_PREFETCH: u16 = 16;
 /// Default rx descriptors per queue.

@@ -31,6 +31,7 @@ struct CliGlobals {
     nb_cores: Option<i64>,
     burst: Option<i64>,
     rx_prefetch: Option<i64>,
+    primary_reorder: Option<i64>,
     rxd: Option<i64>,
     txd: Option<i64>,
     total_num_mbufs: Option<i64>,
@@ -49,6 +50,7 @@ fn cli_globals(cli: &CliArgs) -> Result<CliGlobals, ConfigError> {
         nb_cores: cli_int("--nb-cores", &cli.nb_cores)?,
         burst: cli_int("--burst", &cli.burst)?,
         rx_prefetch: cli_int("--rx-prefetch", &cli.rx_prefetch)?,
+        primary_reorder: cli_int("--primary-reorder", &cli.primary_reorder)?,
         rxd: cli_int("--rxd", &cli.rxd)?,
         txd: cli_int("--txd", &cli.txd)?,
         total_num_mbufs: cli_int("--total-num-mbufs", &cli.total_num_mbufs)?,
@@ -381,6 +383,16 @@ fn resolve_with(
         MAX_RX_PREFETCH.into(),
         DEFAULT_RX_PREFETCH,
     )?;
+    let primary_reorder: Option<u32> = match layer(
+        &g.primary_reorder,
+        "--primary-reorder",
+        &file.primary_reorder,
+        f,
+        "primary_reorder",
+    ) {
+        None => None,
+        v => Some(int(v, 0, MAX_PRIMARY_REORDER.into(), 0u32)?),
+    };
     let rxd_val = layer(&g.rxd, "--rxd", &file.rxd, f, "rxd");
     let rxd = int(
         rxd_val.clone(),
@@ -525,6 +537,7 @@ fn resolve_with(
             max_delay: s.max_delay,
             leg_timeout: s.leg_timeout,
             restart_after: s.restart_after,
+            primary_reorder,
             slots,
             out: OutputOptions {
                 src_ip: s.src_ip.map(|v| v.v),

@@ -276,6 +276,19 @@ impl Sink<u64> for Rec {
 }
 
 fn check(seed: u64, legs: usize, mode: Mode, with_restart: bool) -> Result<(), TestCaseError> {
+    check_with(seed, legs, mode, with_restart, None)
+}
+
+/// `check` with the engine's `primary_reorder` set: every property holds
+/// but "the primary's copy is used whenever it arrived in time", which the
+/// option trades for latency.
+fn check_with(
+    seed: u64,
+    legs: usize,
+    mode: Mode,
+    with_restart: bool,
+    primary_reorder: Option<u32>,
+) -> Result<(), TestCaseError> {
     let (sc, copies) = generate(seed, legs, mode, with_restart);
     let cfg = MergeConfig {
         mode: sc.mode,
@@ -285,6 +298,7 @@ fn check(seed: u64, legs: usize, mode: Mode, with_restart: bool) -> Result<(), T
         leg_timeout: sc.leg_timeout,
         restart_after: sc.k,
         seq_bits: sc.bits,
+        primary_reorder,
     };
     let mut e: Engine<u64> = Engine::new(&[cfg]).map_err(TestCaseError::fail)?;
     let mut rec = Rec::default();
@@ -418,7 +432,7 @@ fn check(seed: u64, legs: usize, mode: Mode, with_restart: bool) -> Result<(), T
         prop_assert_eq!(c.restarts, 0);
     }
 
-    if mode == Mode::Primary {
+    if mode == Mode::Primary && primary_reorder.is_none() {
         check_primary_used(&sc, copies, &rec, &sent_idx, &ctx)?;
     }
     Ok(())
@@ -540,6 +554,19 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(cfg(20_000))]
+    #[test]
+    fn primary_reorder_keeps_every_other_property(
+        seed in any::<u64>(),
+        three in any::<bool>(),
+        restart in any::<bool>(),
+        r in 0u32..8,
+    ) {
+        check_with(seed, if three { 3 } else { 2 }, Mode::Primary, restart, Some(r))?;
+    }
+}
+
 /// Replays one schedule with a trace: `SEED=0x.. LEGS=2 MODE=primary
 /// RESTART=0 cargo test --test merge_props replay -- --ignored --nocapture`.
 #[test]
@@ -581,6 +608,7 @@ fn replay() {
         leg_timeout: sc.leg_timeout,
         restart_after: sc.k,
         seq_bits: sc.bits,
+        primary_reorder: None,
     };
     let mut e: Engine<u64> = Engine::new(&[cfg]).unwrap();
     let mut tr = Trace(&copies);

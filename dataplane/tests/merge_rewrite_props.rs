@@ -115,6 +115,7 @@ proptest! {
             leg_timeout: 1_000_000,
             restart_after: 20,
             seq_bits: 16,
+            primary_reorder: None,
         };
         let mut engine: Engine<Handle> = Engine::new(&[cfg]).unwrap();
         let mut sink = Collect::default();

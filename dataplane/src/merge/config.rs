@@ -49,6 +49,15 @@ pub struct MergeConfig {
     /// Width of the wire sequence (16 for RTP, 32, 64): bounds the window,
     /// since a 16-bit counter can only be extended within half its space.
     pub seq_bits: u32,
+    /// Primary mode only: a preferred leg's copy of `n` counts as missing
+    /// (so a lower leg's good copy goes at once) once that leg has
+    /// delivered a packet more than this many positions after `n`.
+    /// `None` (the default) waits `max_delay` for it, so a late primary
+    /// copy is still preferred; `Some(r)` trades that for latency: a
+    /// primary loss then costs nothing once the primary has moved `r + 1`
+    /// packets on, where a reorder deeper than `r` on the primary is
+    /// covered by the secondary's copy.
+    pub primary_reorder: Option<u32>,
 }
 
 impl Default for MergeConfig {
@@ -63,6 +72,7 @@ impl Default for MergeConfig {
             leg_timeout: 500_000_000,
             restart_after: 20,
             seq_bits: 16,
+            primary_reorder: None,
         }
     }
 }
@@ -177,6 +187,7 @@ mod tests {
         MergeConfig {
             capacity: 1 << 20,
             seq_bits: 64,
+            primary_reorder: None,
             ..d
         }
         .validate()

@@ -112,6 +112,7 @@ pub(super) struct StreamState {
     leg_timeout: u64,
     k: u32,
     bits: u32,
+    reorder: Option<u64>,
     region: Region,
     held_base: usize,
     started: bool,
@@ -142,6 +143,7 @@ impl StreamState {
             leg_timeout: c.leg_timeout,
             k: c.restart_after,
             bits: c.seq_bits,
+            reorder: c.primary_reorder.map(u64::from),
             region,
             held_base,
             started: false,
@@ -351,7 +353,11 @@ impl StreamState {
                     }
                 }
                 self.place(store, leg, pos, span, verdict, handle, stamp, now, sink);
-                if self.cursor == pos || self.joined || self.in_boundary(self.cursor) {
+                if self.cursor == pos
+                    || self.joined
+                    || self.in_boundary(self.cursor)
+                    || (self.held > 0 && self.moved_past(leg, self.cursor))
+                {
                     self.joined = false;
                     self.advance(store, now, None, sink);
                 } else if self.held > 0 {
@@ -771,6 +777,19 @@ impl StreamState {
         })
     }
 
+    /// With `primary_reorder = Some(r)`: leg `l` has delivered a packet
+    /// more than `r` positions after `p`, so its copy of `p` is missing.
+    #[inline]
+    fn moved_past(&self, l: usize, p: u64) -> bool {
+        match self.reorder {
+            Some(r) => {
+                let leg = &self.leg[l];
+                leg.seen && after(leg.last_pos, p.wrapping_add(r))
+            }
+            None => false,
+        }
+    }
+
     /// What to do at the cursor. `forced`: the position must be resolved now
     /// (window overrun, drain).
     #[inline]
@@ -784,7 +803,7 @@ impl StreamState {
         for l in 0..self.legs {
             let s = store.slots.get(&self.region, l, p);
             if s.is_empty() {
-                if self.leg[l].up {
+                if self.leg[l].up && !self.moved_past(l, p) {
                     pending = true;
                 }
                 continue;

@@ -47,6 +47,7 @@ fn cfg(mode: Mode) -> MergeConfig {
         leg_timeout: LT,
         restart_after: 4,
         seq_bits: 16,
+        primary_reorder: None,
     }
 }
 
@@ -586,4 +587,77 @@ fn out_of_order_counted_behind_the_cursor() {
     assert_eq!(e.counters(0).legs[1].out_of_order, 1);
     assert_eq!(e.counters(0).legs[0].out_of_order, 0);
     assert_eq!(r.seqs(), vec![0, 1, 2, 3, 4, 5]);
+}
+
+/// `primary_reorder = Some(r)`: a missing primary copy is given up as soon
+/// as the primary has delivered a packet more than `r` positions later; the
+/// secondary's copy goes at once instead of after `max_delay`.
+#[test]
+fn primary_reorder_gives_up_on_a_missing_primary_copy_early() {
+    for r in [0u32, 2] {
+        let mut e = engine(MergeConfig {
+            primary_reorder: Some(r),
+            ..cfg(Mode::Primary)
+        });
+        let mut rec = Rec::default();
+        let mut t = 0;
+        let mut both = |e: &mut Engine<u64>, rec: &mut Rec, q: u64, primary: bool, t: u64| {
+            e.insert(0, 1, SeqSample::new(q, 16), Verdict::Good, h(1, q), t, rec);
+            if primary {
+                e.insert(0, 0, SeqSample::new(q, 16), Verdict::Good, h(0, q), t, rec);
+            }
+        };
+        both(&mut e, &mut rec, 0, true, t);
+        // Primary loses 1; the secondary's copy waits while the primary has
+        // not yet moved more than r past it.
+        both(&mut e, &mut rec, 1, false, t);
+        for q in 2..2 + u64::from(r) {
+            t += 1;
+            both(&mut e, &mut rec, q, true, t);
+            assert_eq!(
+                rec.seqs(),
+                vec![0],
+                "r={r}: waited for the primary at q={q}"
+            );
+        }
+        // The primary delivers 2 + r: more than r past 1, so 1 is missing.
+        t += 1;
+        both(&mut e, &mut rec, 2 + u64::from(r), true, t);
+        assert!(t < MD, "well before max_delay");
+        let expected: Vec<u64> = (0..=2 + u64::from(r)).collect();
+        assert_eq!(rec.seqs(), expected, "r={r}");
+        assert_eq!(rec.legs()[1], 1, "r={r}: 1 from the secondary");
+        assert!(
+            rec.legs().iter().skip(2).all(|&l| l == 0),
+            "r={r}: the rest from the primary"
+        );
+    }
+    // Off (the default): the same schedule waits for max_delay.
+    let mut e = engine(cfg(Mode::Primary));
+    let mut rec = Rec::default();
+    for (q, primary) in [(0u64, true), (1, false), (2, true), (3, true)] {
+        e.insert(
+            0,
+            1,
+            SeqSample::new(q, 16),
+            Verdict::Good,
+            h(1, q),
+            1,
+            &mut rec,
+        );
+        if primary {
+            e.insert(
+                0,
+                0,
+                SeqSample::new(q, 16),
+                Verdict::Good,
+                h(0, q),
+                1,
+                &mut rec,
+            );
+        }
+    }
+    assert_eq!(rec.seqs(), vec![0]);
+    e.poll(1 + MD, &mut rec);
+    assert_eq!(rec.seqs(), vec![0, 1, 2, 3]);
 }
