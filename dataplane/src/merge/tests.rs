@@ -601,7 +601,7 @@ fn primary_reorder_gives_up_on_a_missing_primary_copy_early() {
         });
         let mut rec = Rec::default();
         let mut t = 0;
-        let mut both = |e: &mut Engine<u64>, rec: &mut Rec, q: u64, primary: bool, t: u64| {
+        let both = |e: &mut Engine<u64>, rec: &mut Rec, q: u64, primary: bool, t: u64| {
             e.insert(0, 1, SeqSample::new(q, 16), Verdict::Good, h(1, q), t, rec);
             if primary {
                 e.insert(0, 0, SeqSample::new(q, 16), Verdict::Good, h(0, q), t, rec);
