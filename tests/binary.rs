@@ -223,35 +223,46 @@ fn bad_input_exits_2_naming_the_value() {
     }
 }
 
-/// A port id EAL did not enumerate is bad input too (checked after EAL).
-#[test]
-fn port_that_does_not_exist_exits_2() {
-    let dir = scratch("noport");
-    let (p, _) = rtp_pcaps(&dir, 10);
-    let mut args = eal("np");
-    args.push(format!("--vdev=net_pcap0,rx_pcap={}", p.display()));
-    args.push("--vdev=net_null0".into());
-    args.extend(
-        [
-            "--",
-            "--stream",
-            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
-            "--secondary-port",
-            "7",
-            "--output-port",
-            "1",
-        ]
-        .map(String::from),
-    );
+/// Runs the binary with EAL options for `tag`, the given vdevs and app
+/// arguments after `--`, and expects exit 2 with an error line containing
+/// `needle`.
+fn expect_usage_error(tag: &str, vdevs: &[String], app: &[&str], needle: &str) {
+    let mut args = eal(tag);
+    args.extend(vdevs.iter().map(|v| format!("--vdev={v}")));
+    args.push("--".into());
+    args.extend(app.iter().map(|a| a.to_string()));
     let out = Command::new(BIN).args(&args).output().unwrap();
-    forget_prefix("np");
+    forget_prefix(tag);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     let line = err
         .lines()
         .find(|l| l.starts_with("mcast-failover:"))
         .unwrap_or_else(|| panic!("no error line: {err}"));
-    assert!(line.contains('7'), "{line}");
+    assert!(line.contains(needle), "{line}");
+}
+
+/// A port id EAL did not enumerate is bad input too (checked after EAL).
+#[test]
+fn port_that_does_not_exist_exits_2() {
+    let dir = scratch("noport");
+    let (p, _) = rtp_pcaps(&dir, 10);
+    expect_usage_error(
+        "np",
+        &[
+            format!("net_pcap0,rx_pcap={}", p.display()),
+            "net_null0".into(),
+        ],
+        &[
+            "--stream",
+            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            "--secondary-port",
+            "7",
+            "--output-port",
+            "1",
+        ],
+        "7",
+    );
 }
 
 /// Issue 3's end-to-end proof of the FFI path: io forwarding from a pcap
@@ -565,35 +576,21 @@ fn ipv6_streams_merge_and_rewrite() {
 fn too_few_mbufs_for_an_infinite_pcap_exits_2() {
     let dir = scratch("fewmbufs");
     let (p, s) = rtp_pcaps(&dir, 3000);
-    let mut args = eal("few");
-    args.push(format!(
-        "--vdev=net_pcap0,rx_pcap={},infinite_rx=1",
-        p.display()
-    ));
-    args.push(format!(
-        "--vdev=net_pcap1,rx_pcap={},infinite_rx=1",
-        s.display()
-    ));
-    args.push("--vdev=net_null0".into());
-    args.extend(
-        [
-            "--",
+    expect_usage_error(
+        "few",
+        &[
+            format!("net_pcap0,rx_pcap={},infinite_rx=1", p.display()),
+            format!("net_pcap1,rx_pcap={},infinite_rx=1", s.display()),
+            "net_null0".into(),
+        ],
+        &[
             "--stream",
             "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
             "--total-num-mbufs",
             "1024",
             "--duration",
             "1",
-        ]
-        .map(String::from),
+        ],
+        "--total-num-mbufs",
     );
-    let out = Command::new(BIN).args(&args).output().unwrap();
-    forget_prefix("few");
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("mcast-failover:"))
-        .unwrap_or_else(|| panic!("no error line: {err}"));
-    assert!(line.contains("--total-num-mbufs"), "{line}");
 }
