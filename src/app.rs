@@ -378,6 +378,7 @@ fn run_merge(
         end
     });
     events.drain(&shared);
+    events.finish();
     let v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
     reporter.print(&v);
     if let Some(p) = &cfg.stats_json {

@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 
 /// Events kept for `--stats-json`.
 const KEEP: usize = 1000;
+/// Event lines logged per second at most; the rest are counted and
+/// summarised once a second, so a storm (10000 streams restarting) cannot
+/// flood the log or slow the main lcore.
+const LOG_PER_SECOND: u32 = 200;
 
 /// Turns worker events into log lines with seconds since start.
 pub struct EventLog {
@@ -17,6 +21,9 @@ pub struct EventLog {
     recent: VecDeque<Value>,
     /// Events seen, by kind (for the summary).
     pub total: u64,
+    window_start: std::time::Instant,
+    logged_in_window: u32,
+    suppressed: u64,
 }
 
 fn kind_tag(k: &EventKind) -> (&'static str, Value) {
@@ -48,6 +55,33 @@ impl EventLog {
             start_tsc,
             recent: VecDeque::new(),
             total: 0,
+            window_start: std::time::Instant::now(),
+            logged_in_window: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Whether one more event line may be logged now; on entering a new
+    /// one-second window, reports what the last one suppressed.
+    fn may_log(&mut self) -> bool {
+        if self.window_start.elapsed() >= std::time::Duration::from_secs(1) {
+            if self.suppressed > 0 {
+                log::warn!(
+                    target: "mcast_failover::event",
+                    "{} more events in the last second not logged (see --stats-json for the latest)",
+                    self.suppressed
+                );
+            }
+            self.window_start = std::time::Instant::now();
+            self.logged_in_window = 0;
+            self.suppressed = 0;
+        }
+        if self.logged_in_window < LOG_PER_SECOND {
+            self.logged_in_window += 1;
+            true
+        } else {
+            self.suppressed += 1;
+            false
         }
     }
 
@@ -56,8 +90,11 @@ impl EventLog {
         while let Some(ev) = shared.events.pop() {
             self.total += 1;
             let t = ev.event.time.saturating_sub(self.start_tsc) as f64 / self.hz;
+            let log_it = self.may_log();
             let name = self.names.get(ev.stream).map(String::as_str).unwrap_or("?");
-            log::info!(target: "mcast_failover::event", "t={t:.3}s stream {name}: {}", ev.event.kind);
+            if log_it {
+                log::info!(target: "mcast_failover::event", "t={t:.3}s stream {name}: {}", ev.event.kind);
+            }
             let (tag, detail) = kind_tag(&ev.event.kind);
             if self.recent.len() == KEEP {
                 self.recent.pop_front();
@@ -69,6 +106,18 @@ impl EventLog {
                 "detail": detail,
                 "text": ev.event.kind.to_string(),
             }));
+        }
+    }
+
+    /// Reports events suppressed since the last summary (call at exit).
+    pub fn finish(&mut self) {
+        if self.suppressed > 0 {
+            log::warn!(
+                target: "mcast_failover::event",
+                "{} more events not logged (see --stats-json for the latest)",
+                self.suppressed
+            );
+            self.suppressed = 0;
         }
     }
 

@@ -204,6 +204,7 @@ impl Reporter {
             },
             "streams": streams,
             "events": events.json(),
+            "events_total": events.total,
             "events_lost": shared.events_lost.load(std::sync::atomic::Ordering::Relaxed),
         })
     }
