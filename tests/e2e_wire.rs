@@ -12,6 +12,7 @@
 //! message: it never skips silently. Each run is bounded (stream length, capture duration and
 //! packet count inside the script, plus a hard deadline here).
 
+mod prereq;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -34,28 +35,9 @@ fn repo() -> PathBuf {
 
 /// Panics with a clear message when the machine cannot run the scenario.
 fn require_prerequisites(extra: &[&str]) {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .expect("cannot run `id -u`");
-    assert_eq!(
-        String::from_utf8_lossy(&uid.stdout).trim(),
-        "0",
-        "e2e_wire needs root (network namespaces, AF_PACKET): run the tests as root"
-    );
+    prereq::require_root("e2e_wire");
     let tools = ["ip", "ethtool", "ffmpeg", "ffprobe", "tshark", "python3"];
-    for tool in tools.iter().chain(extra) {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            found,
-            "e2e_wire needs `{tool}` on PATH: run scripts/setup.sh to install it"
-        );
-    }
+    prereq::require_tools("e2e_wire", tools.iter().chain(extra).copied());
 }
 
 /// A fresh directory for the run's artefacts (captures, logs), kept for inspection.

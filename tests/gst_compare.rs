@@ -15,6 +15,7 @@
 //! message: it never skips silently. The run is bounded (a ~6 s replay per engine, a hard
 //! deadline here).
 
+mod prereq;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -35,35 +36,19 @@ fn repo() -> PathBuf {
 }
 
 fn require_prerequisites() {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .expect("cannot run `id -u`");
-    assert_eq!(
-        String::from_utf8_lossy(&uid.stdout).trim(),
-        "0",
-        "gst_compare needs root (network namespaces, AF_PACKET): run the tests as root"
+    prereq::require_root("gst_compare");
+    prereq::require_tools(
+        "gst_compare",
+        [
+            "ip",
+            "ethtool",
+            "tcpreplay",
+            "tcpprep",
+            "tshark",
+            "taskset",
+            "gst-launch-1.0",
+        ],
     );
-    for tool in [
-        "ip",
-        "ethtool",
-        "tcpreplay",
-        "tcpprep",
-        "tshark",
-        "taskset",
-        "gst-launch-1.0",
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            found,
-            "gst_compare needs `{tool}` on PATH: run scripts/setup.sh to install it"
-        );
-    }
     for element in ["udpsrc", "funnel", "rtpjitterbuffer", "udpsink"] {
         let ok = Command::new("gst-inspect-1.0")
             .arg(element)

@@ -28,6 +28,7 @@
 //! `common::netns`; root needed).
 
 mod common;
+mod prereq;
 
 use common::netns::run_replay;
 use common::*;

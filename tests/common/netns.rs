@@ -22,24 +22,11 @@ use super::{Outcome, BIN, PRI_SRC};
 
 /// Fails with a clear message unless the machine can run a replay case.
 fn require_prerequisites() {
-    let uid = Command::new("id").arg("-u").output().expect("run `id -u`");
-    assert_eq!(
-        String::from_utf8_lossy(&uid.stdout).trim(),
-        "0",
-        "time-defined scenarios need root (network namespaces, AF_PACKET)"
+    crate::prereq::require_root("time-defined scenarios");
+    crate::prereq::require_tools(
+        "time-defined scenarios",
+        ["ip", "taskset", "tcpreplay", "tcpprep"],
     );
-    for tool in ["ip", "taskset", "tcpreplay", "tcpprep"] {
-        let ok = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            ok,
-            "time-defined scenarios need `{tool}` (scripts/setup.sh installs it)"
-        );
-    }
 }
 
 /// Runs a command, panicking with its output if it fails.
