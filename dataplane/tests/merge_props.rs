@@ -108,6 +108,35 @@ impl Scenario {
         }
     }
 
+    /// The engine settings this scenario runs with.
+    fn config(&self, primary_reorder: Option<u32>) -> MergeConfig {
+        MergeConfig {
+            mode: self.mode,
+            legs: self.legs,
+            capacity: self.capacity,
+            max_delay: self.max_delay,
+            leg_timeout: self.leg_timeout,
+            restart_after: self.k,
+            seq_bits: self.bits,
+            primary_reorder,
+        }
+    }
+
+    /// What the rx path hands the engine for copy `c`.
+    fn arrival(&self, c: &Copy) -> (SeqSample, Verdict) {
+        let sample = if c.heartbeat {
+            self.heartbeat(c.idx)
+        } else {
+            self.sample(c.idx)
+        };
+        let v = if c.corrupt {
+            Verdict::Corrupt
+        } else {
+            Verdict::Good
+        };
+        (sample, v)
+    }
+
     fn restart_at(&self) -> Option<usize> {
         match self.restart {
             Restart::None => None,
@@ -290,30 +319,12 @@ fn check_with(
     primary_reorder: Option<u32>,
 ) -> Result<(), TestCaseError> {
     let (sc, copies) = generate(seed, legs, mode, with_restart);
-    let cfg = MergeConfig {
-        mode: sc.mode,
-        legs: sc.legs,
-        capacity: sc.capacity,
-        max_delay: sc.max_delay,
-        leg_timeout: sc.leg_timeout,
-        restart_after: sc.k,
-        seq_bits: sc.bits,
-        primary_reorder,
-    };
-    let mut e: Engine<u64> = Engine::new(&[cfg]).map_err(TestCaseError::fail)?;
+    let mut e: Engine<u64> =
+        Engine::new(&[sc.config(primary_reorder)]).map_err(TestCaseError::fail)?;
     let mut rec = Rec::default();
     for (h, c) in copies.iter().enumerate() {
         e.poll(c.t, &mut rec);
-        let v = if c.corrupt {
-            Verdict::Corrupt
-        } else {
-            Verdict::Good
-        };
-        let sample = if c.heartbeat {
-            sc.heartbeat(c.idx)
-        } else {
-            sc.sample(c.idx)
-        };
+        let (sample, v) = sc.arrival(c);
         e.insert(0, c.leg, sample, v, h as u64, c.t, &mut rec);
     }
     let end = copies.last().map_or(0, |c| c.t) + 10 * sc.max_delay + sc.leg_timeout;
@@ -600,17 +611,7 @@ fn replay() {
             println!("    event {e}");
         }
     }
-    let cfg = MergeConfig {
-        mode: sc.mode,
-        legs: sc.legs,
-        capacity: sc.capacity,
-        max_delay: sc.max_delay,
-        leg_timeout: sc.leg_timeout,
-        restart_after: sc.k,
-        seq_bits: sc.bits,
-        primary_reorder: None,
-    };
-    let mut e: Engine<u64> = Engine::new(&[cfg]).unwrap();
+    let mut e: Engine<u64> = Engine::new(&[sc.config(None)]).unwrap();
     let mut tr = Trace(&copies);
     for (h, c) in copies.iter().enumerate() {
         e.poll(c.t, &mut tr);
@@ -622,16 +623,7 @@ fn replay() {
             sc.sample(c.idx).value,
             if c.corrupt { " CORRUPT" } else { "" }
         );
-        let v = if c.corrupt {
-            Verdict::Corrupt
-        } else {
-            Verdict::Good
-        };
-        let sample = if c.heartbeat {
-            sc.heartbeat(c.idx)
-        } else {
-            sc.sample(c.idx)
-        };
+        let (sample, v) = sc.arrival(c);
         e.insert(0, c.leg, sample, v, h as u64, c.t, &mut tr);
     }
     let end = copies.last().map_or(0, |c| c.t) + 10 * sc.max_delay + sc.leg_timeout;
