@@ -275,12 +275,7 @@ impl StreamState {
             if d < 0 && d >= -(self.cap as i64) {
                 let l = &mut self.leg[leg];
                 l.last_good = l.last_good.max(now);
-                if l.seen && after(l.last_pos, pos) {
-                    self.counters.legs[leg].out_of_order += 1;
-                } else {
-                    l.last_pos = pos;
-                }
-                l.seen = true;
+                self.note_position(leg, pos);
                 let lc = &mut self.counters.legs[leg];
                 lc.received += 1;
                 lc.good += 1;
@@ -295,6 +290,22 @@ impl StreamState {
             }
         }
         self.insert_slow(store, leg, sample, verdict, handle, now, sink);
+    }
+
+    /// Records that `leg` delivered `pos`: counts it out of order if the leg
+    /// already delivered a later position, else advances the leg's position
+    /// (which `primary_reorder` and the epoch-boundary checks read). Every
+    /// path that accepts a copy goes through here, so the fast paths cannot
+    /// drift from the slow one.
+    #[inline(always)]
+    fn note_position(&mut self, leg: usize, pos: u64) {
+        let l = &mut self.leg[leg];
+        if l.seen && after(l.last_pos, pos) {
+            self.counters.legs[leg].out_of_order += 1;
+        } else {
+            l.last_pos = pos;
+        }
+        l.seen = true;
     }
 
     /// Everything but the two fast paths: new legs, waiting copies, gaps,
@@ -491,13 +502,7 @@ impl StreamState {
         now: u64,
         sink: &mut impl Sink<H>,
     ) {
-        let l = &mut self.leg[leg];
-        if l.seen && after(l.last_pos, pos) {
-            self.counters.legs[leg].out_of_order += 1;
-        } else {
-            l.last_pos = pos;
-        }
-        l.seen = true;
+        self.note_position(leg, pos);
         if pos.wrapping_sub(self.cursor) >= self.cap && !after(self.cursor, pos) {
             // Beyond the window: move it, resolving what it passes over.
             self.counters.overruns += 1;
