@@ -7,6 +7,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 KIT="$HERE/lib/benchkit.py"
 PROG=bench.sh
+# shellcheck source=lib/common.sh
+source "$HERE/lib/common.sh"
 ORIG_ARGS="$*"
 
 ROUNDS=3
@@ -80,8 +82,7 @@ Exit status: 0 done, 1 a run failed, 2 bad usage, 3 missing prerequisite.
 EOF
 }
 
-bad() { echo "$PROG: $* (try --help)" >&2; exit 2; }
-need_val() { if [ $# -lt 2 ] || [ -z "$2" ]; then bad "$1 needs a value"; fi; }
+bad() { die_usage "$@"; }
 is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
 is_int() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
@@ -91,23 +92,23 @@ while [ $# -gt 0 ]; do
         --quick)
             QUICK=1; ROUNDS=1; WARMUP=1; WINDOW=1; FRAMES=65536; STREAM_COUNTS="1 100"
             PROFILE=0; CALLGRIND=0; PACED_SECONDS=1; shift ;;
-        --rounds) need_val "$@"; is_int "$2" || bad "--rounds: not a positive integer: $2"; ROUNDS=$2; shift 2 ;;
-        --warmup) need_val "$@"; is_num "$2" || bad "--warmup: not a number: $2"; WARMUP=$2; shift 2 ;;
-        --window) need_val "$@"; is_num "$2" || bad "--window: not a number: $2"; WINDOW=$2; shift 2 ;;
-        --frames) need_val "$@"; { is_int "$2" && [ $(($2 % 65536)) -eq 0 ]; } || bad "--frames: not a multiple of 65536: $2"; FRAMES=$2; shift 2 ;;
-        --streams) need_val "$@"; for n in $2; do is_int "$n" || bad "--streams: not a positive integer: $n"; done; STREAM_COUNTS=$2; shift 2 ;;
-        --hugepages) need_val "$@"; is_int "$2" || bad "--hugepages: not a positive integer: $2"; PAGES=$2; shift 2 ;;
-        --rates) need_val "$@"; for r in $2; do [ "$r" = max ] || is_int "$r" || bad "--rates: not a rate: $r"; done; RATES=$2; shift 2 ;;
-        --paced-seconds) need_val "$@"; is_num "$2" || bad "--paced-seconds: not a number: $2"; PACED_SECONDS=$2; shift 2 ;;
+        --rounds) need_value "$@"; is_int "$2" || bad "--rounds: not a positive integer: $2"; ROUNDS=$2; shift 2 ;;
+        --warmup) need_value "$@"; is_num "$2" || bad "--warmup: not a number: $2"; WARMUP=$2; shift 2 ;;
+        --window) need_value "$@"; is_num "$2" || bad "--window: not a number: $2"; WINDOW=$2; shift 2 ;;
+        --frames) need_value "$@"; { is_int "$2" && [ $(($2 % 65536)) -eq 0 ]; } || bad "--frames: not a multiple of 65536: $2"; FRAMES=$2; shift 2 ;;
+        --streams) need_value "$@"; for n in $2; do is_int "$n" || bad "--streams: not a positive integer: $n"; done; STREAM_COUNTS=$2; shift 2 ;;
+        --hugepages) need_value "$@"; is_int "$2" || bad "--hugepages: not a positive integer: $2"; PAGES=$2; shift 2 ;;
+        --rates) need_value "$@"; for r in $2; do [ "$r" = max ] || is_int "$r" || bad "--rates: not a rate: $r"; done; RATES=$2; shift 2 ;;
+        --paced-seconds) need_value "$@"; is_num "$2" || bad "--paced-seconds: not a number: $2"; PACED_SECONDS=$2; shift 2 ;;
         --no-paced) PACED=0; shift ;;
         --no-profile) PROFILE=0; shift ;;
         --no-callgrind) CALLGRIND=0; shift ;;
         --callgrind) CALLGRIND=1; shift ;;
         --profile) PROFILE=1; shift ;;
-        --callgrind-packets) need_val "$@"; is_int "$2" || bad "--callgrind-packets: not a positive integer: $2"; CG_PACKETS=$2; shift 2 ;;
-        --binary) need_val "$@"; BINARY=$2; shift 2 ;;
-        --out) need_val "$@"; OUT=$2; shift 2 ;;
-        --workdir) need_val "$@"; WORKDIR=$2; shift 2 ;;
+        --callgrind-packets) need_value "$@"; is_int "$2" || bad "--callgrind-packets: not a positive integer: $2"; CG_PACKETS=$2; shift 2 ;;
+        --binary) need_value "$@"; BINARY=$2; shift 2 ;;
+        --out) need_value "$@"; OUT=$2; shift 2 ;;
+        --workdir) need_value "$@"; WORKDIR=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         *) bad "unknown option: $1" ;;
     esac
@@ -115,25 +116,21 @@ done
 
 
 missing() { echo "$PROG: $*" >&2; exit 3; }
-[ "$(id -u)" = 0 ] || missing "must run as root (hugepages, DPDK)"
-command -v "$TESTPMD" >/dev/null || missing "$TESTPMD not found (apt-get install dpdk)"
-command -v python3 >/dev/null || missing "python3 not found"
-command -v jq >/dev/null || missing "jq not found"
-if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then
-    echo "$PROG: perf not found: skipping the profile" >&2
+need_root "hugepages, DPDK"
+need python3 jq
+[ "$TESTPMD" = dpdk-testpmd ] && need dpdk-testpmd
+need "$TESTPMD"
+if [ "$PROFILE" = 1 ] && ! want perf; then
+    echo "$PROG: skipping the profile" >&2
     PROFILE=0
 fi
-if [ "$CALLGRIND" = 1 ] && ! command -v valgrind >/dev/null; then
-    echo "$PROG: valgrind not found: skipping the callgrind count" >&2
+if [ "$CALLGRIND" = 1 ] && ! want valgrind; then
+    echo "$PROG: skipping the callgrind count" >&2
     CALLGRIND=0
 fi
-if [ "$PACED" = 1 ]; then
-    for t in ip tcpreplay tcpprep taskset ethtool; do
-        if ! command -v "$t" >/dev/null; then
-            echo "$PROG: $t not found: skipping the paced latency runs" >&2
-            PACED=0
-        fi
-    done
+if [ "$PACED" = 1 ] && ! want ip tcpreplay tcpprep taskset ethtool; then
+    echo "$PROG: skipping the paced latency runs" >&2
+    PACED=0
 fi
 
 cd "$ROOT"

@@ -16,6 +16,9 @@ set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+PROG=compare-gstreamer.sh
+# shellcheck source=lib/common.sh
+source "$HERE/lib/common.sh"
 # shellcheck source=lib/netns.sh
 source "$HERE/lib/netns.sh"
 # shellcheck source=lib/compare_lib.sh
@@ -108,8 +111,6 @@ Namespaces mfsrc-ID, mfdev-ID, mfcli-ID are removed on exit, Ctrl-C included.
 EOF
 }
 
-die_usage() { echo "compare-gstreamer.sh: $*" >&2; echo "try: scripts/compare-gstreamer.sh --help" >&2; exit 2; }
-need_value() { [ $# -ge 2 ] || die_usage "$1 needs a value"; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -162,9 +163,8 @@ done
 [[ $ATTEMPTS =~ ^[1-5]$ ]] || die_usage "--attempts must be 1..5, got '$ATTEMPTS'"
 case $GST_MODE in none|slave|buffer|synced) ;; *) die_usage "--gst-mode must be none, slave, buffer or synced, got '$GST_MODE'" ;; esac
 
-need() { command -v "$1" >/dev/null 2>&1 || { echo "compare-gstreamer.sh: missing prerequisite '$1' (run scripts/setup.sh)" >&2; exit 3; }; }
-[ "$(id -u)" -eq 0 ] || { echo "compare-gstreamer.sh: must run as root (network namespaces, AF_PACKET)" >&2; exit 3; }
-for tool in ip ethtool tcpreplay tcpprep tshark timeout taskset chrt awk; do need "$tool"; done
+need_root "network namespaces, AF_PACKET"
+need ip ethtool tcpreplay tcpprep tshark timeout taskset chrt awk
 for e in "${ENGINE_LIST[@]}"; do [[ $e == gst-* ]] && { need gst-launch-1.0; break; }; done
 pick() {
     local given=$1 name=$2 cand
@@ -204,21 +204,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "compare-gstreamer.sh: interrupted, cleaning up" >&2; exit 130' INT TERM
 
-# nap S : sleep in the background and `wait`, so Ctrl-C runs the trap at once.
-nap() { sleep "$1" & NAP_PID=$!; wait "$NAP_PID"; NAP_PID=""; }
-fail() { echo "compare-gstreamer.sh: $*" >&2; exit 1; }
 # forget PID : drop a finished process from the cleanup list.
 forget() { local p keep=(); for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; PIDS=("${keep[@]}"); }
-# wait_until TIMEOUT_S WHAT CMD... : poll CMD every 50 ms (bounded).
-wait_until() {
-    local timeout=$1 what=$2 i
-    shift 2
-    for ((i = 0; i < timeout * 20; i++)); do
-        "$@" && return 0
-        nap 0.05
-    done
-    fail "timed out after ${timeout}s waiting for $what (artefacts in $W)"
-}
 has_line() { grep -qE "$2" "$1" 2>/dev/null; }
 # stop PID TIMEOUT_S : SIGINT, then SIGKILL if it outlives TIMEOUT_S; returns its exit status.
 stop() {
@@ -243,7 +230,7 @@ FRAMES=$(sed -n 's/^REPLAY .*frames=\([0-9]*\).*/\1/p' "$W/plan.txt")
 SPAN_S=$(awk -v s="$SPAN" 'BEGIN { printf "%d", s + 1 }')
 # tcpprep: frames from the primary's source address leave by -i (srcA), the rest by -I (srcB).
 tcpprep --cidr="$MF_PRI_SRC_IP/32" -i "$REPLAY" -o "$W/replay.cache" >"$W/tcpprep.log" 2>&1 \
-    || fail "tcpprep failed: $(tail -n 3 "$W/tcpprep.log")"
+    || die "tcpprep failed: $(tail -n 3 "$W/tcpprep.log")"
 
 mf_topo_up "$ID" "$(mf_cmp_group 0 1)" "$(mf_cmp_group 0 2)"
 echo "namespaces: $MF_NS_SRC (srcA, srcB) -> $MF_NS_DEV (vethA=port0, vethB=port1, vethO=port2) -> $MF_NS_CLI (cliO)"
@@ -252,7 +239,6 @@ ROWS=$W/rows.txt
 : >"$ROWS"
 REPLAY_OK=1
 
-kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # replay_problem ROW : prints why the replay behind ROW did not play its scenario faithfully
 # (frames missing from the legs, local timing distorted, or far off pace); nothing if it did.
 replay_problem() {
@@ -314,10 +300,10 @@ run_engine() {
         local i
         for ((i = 0; i < 600; i++)); do
             [ -s "$W/stats-$tag.json" ] && break
-            kill -0 "$dev" 2>/dev/null || fail "mcast-failover exited early: $(tail -n 5 "$log")"
+            kill -0 "$dev" 2>/dev/null || die "mcast-failover exited early: $(tail -n 5 "$log")"
             nap 0.05
         done
-        [ -s "$W/stats-$tag.json" ] || fail "mcast-failover wrote no stats JSON within 30 s (see $log)"
+        [ -s "$W/stats-$tag.json" ] || die "mcast-failover wrote no stats JSON within 30 s (see $log)"
         hold_ms=$MAX_DELAY
     else
         local latency=${engine#gst-}
@@ -349,7 +335,7 @@ run_engine() {
     ip netns exec "$MF_NS_SRC" timeout $((SPAN_S + 30)) taskset -c "$LOAD_CPU" chrt -f 50 \
         tcpreplay -K -T select -i srcA -I srcB -c "$W/replay.cache" "$REPLAY" \
         >"$W/tcpreplay-$tag.log" 2>&1 || rc=$?
-    [ "$rc" -eq 0 ] || fail "tcpreplay failed ($rc): $(tail -n 3 "$W/tcpreplay-$tag.log")"
+    [ "$rc" -eq 0 ] || die "tcpreplay failed ($rc): $(tail -n 3 "$W/tcpreplay-$tag.log")"
     echo "   replay: $(grep -E '^\s*Actual:' "$W/tcpreplay-$tag.log" | sed 's/^ *//') (wall $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s)"
     # Everything an engine still holds leaves within its hold time (max-delay / latency); give
     # it twice that plus 300 ms. A packet later than that is late for any viewer anyway.
@@ -357,21 +343,21 @@ run_engine() {
     rc=0
     stop "$dev" 15 || rc=$?
     if [ "$engine" = mcast-failover ]; then
-        [ "$rc" -eq 0 ] || fail "mcast-failover exited with status $rc on SIGINT (see $log)"
+        [ "$rc" -eq 0 ] || die "mcast-failover exited with status $rc on SIGINT (see $log)"
         # Its own account of each stream (the final stats block).
         grep -E '^ *Stream ' "$log" | tail -n ${#SLOTS[@]} | sed 's/^ */   mcast-failover: /' || true
     else
         mf_cmp_kernel_addrs_down "$ID"
         # gst-launch-1.0 exits 0 on SIGINT; anything else means the pipeline broke.
-        [ "$rc" -eq 0 ] || fail "gst-launch-1.0 exited with status $rc (see $log)"
+        [ "$rc" -eq 0 ] || die "gst-launch-1.0 exited with status $rc (see $log)"
         grep -iE 'error|warn' "$log" | head -n 3 | sed 's/^/   gst: /' || true
     fi
     stop "$cap_out" 15 || true
     stop "$cap_in" 15 || true
-    [ -s "$out" ] || fail "no output capture for $engine (see $W/tshark-out-$tag.log)"
+    [ -s "$out" ] || die "no output capture for $engine (see $W/tshark-out-$tag.log)"
     RUN_ROWS=$W/rows-$tag.txt
     "$GEN" judge --capture "$out" --input "$in" --engine "$engine" --port-base "$base" "${COMMON[@]}" \
-        >"$RUN_ROWS" 2>"$W/judge-$tag.log" || fail "judge failed: $(cat "$W/judge-$tag.log")"
+        >"$RUN_ROWS" 2>"$W/judge-$tag.log" || die "judge failed: $(cat "$W/judge-$tag.log")"
 }
 
 # Each engine gets the same scenarios played faithfully, or the comparison is not fair: a run

@@ -9,14 +9,18 @@ PROG=$(basename "$0")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Build: DPDK (libs, PMD plugins, headers, pkg-config file), C toolchain,
-# libclang for bindgen. Tests/bench: tcpreplay, tshark, ffmpeg, iproute2
-# (ip netns/veth), python3, valgrind (callgrind profiles), perf, gstreamer
-# (comparison pipeline), jq (stats JSON), pciutils+kmod (dpdk-devbind.py).
+# libclang for bindgen. Demo, tests, benchmarks and comparisons: tcpreplay,
+# tshark, tcpdump, ffmpeg (ffmpeg, ffprobe), iproute2 (ip netns/veth, bridge),
+# ethtool (veth checksum offload off), python3, valgrind (callgrind), perf,
+# gstreamer (comparison pipeline), jq (stats JSON), pciutils+kmod
+# (dpdk-devbind.py, vfio), procps, util-linux (taskset, chrt).
+# tests/setup_tools.rs proves that this list covers every tool a script
+# `need`s or `want`s and every tool tests/prereq requires: add new ones here.
 PACKAGES=(
     dpdk dpdk-dev libdpdk-dev pkg-config libclang-dev build-essential
-    tcpreplay tshark ffmpeg iproute2 python3 valgrind linux-perf jq
-    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-    pciutils kmod procps ca-certificates
+    tcpreplay tshark tcpdump ffmpeg iproute2 ethtool python3 valgrind
+    linux-perf jq gstreamer1.0-tools gstreamer1.0-plugins-base
+    gstreamer1.0-plugins-good pciutils kmod procps util-linux ca-certificates
 )
 
 usage() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: formatting, lints, then the whole test suite
 # (unit, property, integration tests on DPDK pcap vdevs and veth pairs).
-# Stops at the first failing step.
+# Runs every step and every test binary (--no-fail-fast), then prints one
+# summary of everything that failed.
 set -euo pipefail
 
 PROG=$(basename "$0")
@@ -11,11 +12,13 @@ usage() {
     cat <<EOF
 Usage: $PROG [--help] [-- CARGO_TEST_ARGS...]
 
-Runs, from the repository root, stopping at the first failure:
+Runs, from the repository root, every step even after a failure:
   1. cargo fmt --all --check
   2. cargo clippy --workspace --all-targets -- -D warnings
-  3. cargo test --workspace [CARGO_TEST_ARGS...]
+  3. cargo test --workspace --no-fail-fast [CARGO_TEST_ARGS...]
      (the test profile builds at opt-level 2, see Cargo.toml)
+and ends with one summary: each failed step, each failing test binary and
+the failing tests in it (the full output is above it).
 
 Run scripts/setup.sh once first (DPDK, tools, hugepages).
 Exit status: 0 all passed, 1 a step failed, 2 bad arguments.
@@ -39,7 +42,10 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "$PROG: cargo not found (install Rust with rustup)" >&2; exit 1; }
 
 STEPS=0
+FAILED=()
 TOTAL_START=$SECONDS
+LOG=$(mktemp "${TMPDIR:-/tmp}/test-sh.XXXXXX")
+trap 'rm -f "$LOG"' EXIT
 step() {
     local name=$1 start rc
     shift
@@ -47,18 +53,40 @@ step() {
     printf '\n==> [%d/3] %s\n' "$STEPS" "$name"
     start=$SECONDS
     set +e
-    "$@"
-    rc=$?
+    "$@" 2>&1 | tee "$LOG"
+    rc=${PIPESTATUS[0]}
     set -e
     if [[ $rc -ne 0 ]]; then
         printf '\n%s: FAILED: %s (exit %d after %ds)\n' "$PROG" "$name" "$rc" $((SECONDS - start)) >&2
-        exit 1
+        FAILED+=("$name")
+        return 1
     fi
     printf '==> ok: %s (%ds)\n' "$name" $((SECONDS - start))
 }
 
-step "cargo fmt --all --check" cargo fmt --all --check
+step "cargo fmt --all --check" cargo fmt --all --check || true
 step "cargo clippy --workspace --all-targets -- -D warnings" \
-    cargo clippy --workspace --all-targets -- -D warnings
-step "cargo test --workspace${EXTRA[*]:+ ${EXTRA[*]}}" cargo test --workspace "${EXTRA[@]}"
-printf '\n%s: all %d steps passed (%ds)\n' "$PROG" "$STEPS" $((SECONDS - TOTAL_START))
+    cargo clippy --workspace --all-targets -- -D warnings || true
+if ! step "cargo test --workspace --no-fail-fast${EXTRA[*]:+ ${EXTRA[*]}}" \
+    cargo test --workspace --no-fail-fast "${EXTRA[@]}"; then
+    # Pair each failing test with the binary that ran it: cargo prints "Running <binary>"
+    # before a binary's tests, "name ... FAILED" per failing test, and "error: ... `-p P
+    # --test T`" per failing binary.
+    BINARIES=$(awk '
+        /^ *Running / { bin = $2 }
+        / \.\.\. FAILED$/ { fails[bin] = fails[bin] " " $2 }
+        /^error: test failed, to rerun pass/ { gsub(/`/, ""); sub(/.*pass /, ""); failed[bin] = $0 }
+        END { for (b in failed) printf "  %s (%s):%s\n", b, failed[b], fails[b] }
+    ' "$LOG")
+fi
+
+printf '\n%s: summary after %ds\n' "$PROG" $((SECONDS - TOTAL_START))
+if [[ ${#FAILED[@]} -eq 0 ]]; then
+    printf '%s: all %d steps passed\n' "$PROG" "$STEPS"
+    exit 0
+fi
+for f in "${FAILED[@]}"; do printf '  FAILED step: %s\n' "$f"; done
+if [[ -n ${BINARIES:-} ]]; then
+    printf '  failing test binaries (rerun with cargo test ARGS) and their failing tests:\n%s\n' "$BINARIES"
+fi
+exit 1

@@ -22,11 +22,7 @@ use super::{Outcome, BIN, PRI_SRC};
 
 /// Fails with a clear message unless the machine can run a replay case.
 fn require_prerequisites() {
-    crate::prereq::require_root("time-defined scenarios");
-    crate::prereq::require_tools(
-        "time-defined scenarios",
-        ["ip", "taskset", "tcpreplay", "tcpprep"],
-    );
+    crate::prereq::require(&crate::prereq::VETH_REPLAY);
 }
 
 /// Runs a command, panicking with its output if it fails.

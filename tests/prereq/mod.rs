@@ -1,8 +1,63 @@
-//! Prerequisite checks shared by the integration tests that need root and
-//! outside tools (namespaces, AF_PACKET, tcpreplay, ffmpeg, GStreamer).
-//! They fail loudly, naming what is missing; they never skip.
+//! Prerequisites of the integration tests that need root and outside tools (namespaces,
+//! AF_PACKET, tcpreplay, ffmpeg, GStreamer), declared once per suite in [`ALL`].
+//!
+//! The checks fail loudly, naming what is missing; they never skip. `tests/setup_tools.rs`
+//! reads [`ALL`] (and the scripts' `need`/`want` lines) to prove that `scripts/setup.sh`
+//! installs every tool listed here, so a test cannot depend on something installed by hand.
+
+// Each test crate includes this module and uses only its own suites.
+#![allow(dead_code)]
 
 use std::process::{Command, Stdio};
+
+/// What one group of tests needs from the machine.
+pub struct Suite {
+    /// Test (or group) name, for the failure message.
+    pub name: &'static str,
+    /// Needs root (network namespaces, AF_PACKET, hugepages).
+    pub root: bool,
+    /// Commands that must be on PATH.
+    pub tools: &'static [&'static str],
+}
+
+/// `tests/e2e_wire.rs`: scripts/demo.sh end to end, and its dpdk-testpmd negative control.
+pub const E2E_WIRE: Suite = Suite {
+    name: "e2e_wire",
+    root: true,
+    tools: &[
+        "ip",
+        "ethtool",
+        "ffmpeg",
+        "ffprobe",
+        "tshark",
+        "python3",
+        "dpdk-testpmd",
+    ],
+};
+
+/// The veth/af_packet runs of `tests/common/netns.rs`.
+pub const VETH_REPLAY: Suite = Suite {
+    name: "veth replay",
+    root: true,
+    tools: &["ip", "taskset", "tcpreplay", "tcpprep"],
+};
+
+/// Every suite, for tests/setup_tools.rs.
+pub const ALL: &[Suite] = &[E2E_WIRE, VETH_REPLAY];
+
+/// Fails unless the machine has what `suite` needs.
+pub fn require(suite: &Suite) {
+    if suite.root {
+        require_root(suite.name);
+    }
+    for tool in suite.tools {
+        assert!(
+            on_path(tool),
+            "{} needs `{tool}` on PATH: run scripts/setup.sh to install it",
+            suite.name
+        );
+    }
+}
 
 /// Fails unless running as root; `what` names the test and why.
 pub fn require_root(what: &str) {
@@ -17,18 +72,12 @@ pub fn require_root(what: &str) {
     );
 }
 
-/// Fails unless every tool is on PATH.
-pub fn require_tools<'a>(what: &str, tools: impl IntoIterator<Item = &'a str>) {
-    for tool in tools {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            found,
-            "{what} needs `{tool}` on PATH: run scripts/setup.sh to install it"
-        );
-    }
+/// Whether `tool` is a command on PATH.
+pub fn on_path(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v '{tool}'")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
