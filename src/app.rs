@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use config::{AppConfig, ForwardMode, Parsed};
 use dataplane::dpdk::{DpdkError, Eal, Mempool};
-use dataplane::worker::{io, single, split, Shared};
+use dataplane::worker::{io, single, split, Clock, Shared};
 
 use crate::bringup::{self, OpenPort};
 use crate::events::EventLog;
@@ -211,7 +211,8 @@ fn run_merge(
             )
         }
     };
-    let plan = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), eal.tsc_hz()) {
+    let (clock, hz, start) = (Clock::Tsc, eal.tsc_hz(), eal.tsc());
+    let plan = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), clock, hz) {
         Ok(p) => p,
         Err(e) => return fail(EXIT_USAGE, e),
     };
@@ -283,7 +284,7 @@ fn run_merge(
         })
         .collect();
     let mut reporter = Reporter::new(roles, cfg.output_port, names.clone(), outputs);
-    let mut events = EventLog::new(names, eal.tsc_hz(), eal.tsc());
+    let mut events = EventLog::new(names, hz, start);
     let running = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let port_refs: Vec<_> = ports.iter().map(|p| &p.port).collect();

@@ -4,7 +4,7 @@ use config::{AppConfig, MergeMode, SeqFormat, StreamConfig, VlanMode};
 use dataplane::merge::{MergeConfig, Mode};
 use dataplane::rewrite::{OutputSpec, Rewriter, VlanAction};
 use dataplane::seq::{Endian, FieldWidth, SeqSpec};
-use dataplane::worker::{Classifier, InputPlan, Plan, Route, StreamPlan};
+use dataplane::worker::{Classifier, Clock, InputPlan, Plan, Route, StreamPlan};
 use std::time::Duration;
 
 /// The sequence field of the configuration as the engine's type.
@@ -83,11 +83,13 @@ pub fn leg_port(cfg: &AppConfig, leg: usize) -> u16 {
     }
 }
 
-/// Builds the plan; an error is one line naming the stream and the value.
+/// Builds the plan for the workers' `clock`, which ticks `hz` times a
+/// second; an error is one line naming the stream and the value.
 pub fn build(
     cfg: &AppConfig,
     out_mac: [u8; 6],
     hw_l4: impl Fn(u16) -> bool,
+    clock: Clock,
     hz: u64,
 ) -> Result<Plan, String> {
     let inputs: Vec<InputPlan> = cfg
@@ -132,5 +134,6 @@ pub fn build(
         rx_prefetch: cfg.rx_prefetch as usize,
         verify_udp: cfg.verify_udp_checksum,
         tsc_hz: hz,
+        clock,
     })
 }

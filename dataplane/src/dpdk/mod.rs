@@ -17,6 +17,7 @@ mod mbuf;
 mod mempool;
 mod port;
 mod ring;
+mod timestamp;
 
 pub use burst::{FreeBatch, RxBatch, TxBatch, MAX_BURST};
 pub use eal::{version, Eal};
@@ -26,3 +27,4 @@ pub use mbuf::{HwCksum, Mbuf};
 pub use mempool::{Mempool, DEFAULT_DATA_ROOM, SOCKET_ANY};
 pub use port::{Link, Port, PortSetup, PortStats, RxQueue, TxQueue};
 pub use ring::{MbufRing, RingConsumer, RingProducer};
+pub use timestamp::RxTimestamp;

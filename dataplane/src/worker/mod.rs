@@ -21,4 +21,4 @@ pub mod tx;
 
 pub use classify::{Classifier, Route};
 pub use layout::{Layout, RxCounters, TxCounters, LEG_NAMES, STREAM_NAMES};
-pub use plan::{InputPlan, Plan, Shared, StreamEvent, StreamPlan};
+pub use plan::{Clock, InputPlan, Plan, Shared, StreamEvent, StreamPlan};

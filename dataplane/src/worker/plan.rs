@@ -6,6 +6,7 @@ use crossbeam_queue::ArrayQueue;
 
 use super::classify::Classifier;
 use super::layout::Layout;
+use crate::dpdk::{Mbuf, RxTimestamp};
 use crate::merge::{Event, MergeConfig};
 use crate::rewrite::Rewriter;
 use crate::seq::SeqSpec;
@@ -51,8 +52,46 @@ pub struct Plan {
     pub rx_prefetch: usize,
     /// Verify UDP checksums (in software when the NIC does not).
     pub verify_udp: bool,
-    /// TSC ticks per second.
+    /// Ticks per second of the workers' clock: the TSC's rate, or 10^6 with
+    /// [`Clock::Capture`] (net_pcap stamps microseconds).
     pub tsc_hz: u64,
+    /// Where the workers take time from.
+    pub clock: Clock,
+}
+
+/// Where the workers take "now" from.
+///
+/// Why two: the TSC is the wall clock of a live device. A replayed capture
+/// has its own timeline in its packets' timestamps; following it makes every
+/// timer fire at the same packet whatever the machine's speed, so an
+/// offline replay (and a time-defined test) gives one exact answer.
+#[derive(Clone, Copy, Debug)]
+pub enum Clock {
+    /// The CPU's time stamp counter, read once per rx burst.
+    Tsc,
+    /// The rx timestamp each packet carries (net_pcap: its capture time, in
+    /// microseconds); time only moves when a later packet arrives, and the
+    /// timers due before a packet fire before it is merged.
+    Capture(RxTimestamp),
+}
+
+impl Clock {
+    /// The packet's own time under [`Clock::Capture`]; `None` under the TSC
+    /// or when the driver stamped nothing (the packet then takes the current
+    /// time).
+    #[inline(always)]
+    pub fn capture_time(&self, m: &Mbuf) -> Option<u64> {
+        match self {
+            Clock::Tsc => None,
+            Clock::Capture(ts) => ts.read(m),
+        }
+    }
+
+    /// Whether time comes from the packets.
+    #[inline(always)]
+    pub fn is_capture(&self) -> bool {
+        matches!(self, Clock::Capture(_))
+    }
 }
 
 impl Plan {

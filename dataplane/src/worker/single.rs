@@ -36,8 +36,9 @@ pub fn run(
             if q.rx_burst(&mut batch) == 0 {
                 continue;
             }
-            let now = tsc();
-            tx.now = now;
+            if !plan.clock.is_capture() {
+                tx.now = tsc().max(tx.now);
+            }
             rxc[i].bursts += 1;
             let ahead = plan.rx_prefetch;
             for k in 0..ahead {
@@ -47,6 +48,10 @@ pub fn run(
                 if ahead > 0 {
                     batch.prefetch_data(ahead - 1);
                 }
+                if let Some(t) = plan.clock.capture_time(&m) {
+                    tx.advance_to(&mut engine, t);
+                }
+                let now = tx.now;
                 match judge(plan, i, m, now, &mut rxc[i], &mut cache) {
                     Ok(a) => engine.insert(
                         a.route.stream as usize,

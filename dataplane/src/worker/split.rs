@@ -67,12 +67,17 @@ pub fn rx_loop(
     let mut cache = RouteCache::default();
     let mut free = FreeBatch::new();
     let mut served = 0u64;
+    let mut now = 0u64;
     while !shared.stopping() {
         for (i, rq) in rxqs.iter_mut().enumerate() {
             if rq.rx_burst(&mut batch) == 0 {
                 continue;
             }
-            let now = tsc();
+            // Capture clock: each packet's own time (the last one seen if a
+            // packet carries none); TSC: one reading per burst.
+            if !plan.clock.is_capture() {
+                now = tsc().max(now);
+            }
             rxc[i].bursts += 1;
             let ahead = plan.rx_prefetch;
             for k in 0..ahead {
@@ -81,6 +86,9 @@ pub fn rx_loop(
             while let Some(m) = batch.pop() {
                 if ahead > 0 {
                     batch.prefetch_data(ahead - 1);
+                }
+                if let Some(t) = plan.clock.capture_time(&m) {
+                    now = now.max(t);
                 }
                 match judge(plan, first + i, m, now, &mut rxc[i], &mut cache) {
                     Ok(a) => {
@@ -133,7 +141,7 @@ pub fn tx_loop(
                 took += 1;
                 // The engine wants time that never goes back; rx lcores'
                 // stamps interleave, so keep the running maximum.
-                tx.now = a.rx_tsc.max(tx.now);
+                tx.advance_to(&mut engine, a.rx_tsc);
                 engine.insert(
                     a.route.stream as usize,
                     a.route.leg as usize,

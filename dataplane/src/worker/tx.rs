@@ -108,8 +108,10 @@ pub struct TxState<'q, 'p, 'a> {
     pub streams: &'q [StreamPlan],
     /// Where events go.
     pub shared: &'q Shared,
-    /// TSC of "now" for latency (set before each engine call).
+    /// "Now" in clock ticks (set before each engine call; never goes back).
     pub now: u64,
+    /// Time comes from the packets ([`super::Clock::Capture`]): never read the TSC.
+    pub capture: bool,
 }
 
 /// The merge engine for a plan's streams (all memory allocated here).
@@ -132,7 +134,31 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
             to_ns: TicksToNs::new(plan.tsc_hz),
             streams: &plan.streams,
             shared,
-            now: tsc(),
+            now: if plan.clock.is_capture() { 0 } else { tsc() },
+            capture: plan.clock.is_capture(),
+        }
+    }
+
+    /// Moves "now" to `t` if that is later. Under the capture clock, the
+    /// deadlines due by then fire first, so a packet stamped `t` meets the
+    /// engine in the state it would have had at `t`.
+    #[inline(always)]
+    pub fn advance_to(&mut self, engine: &mut Engine<Mbuf>, t: u64) {
+        if t > self.now {
+            self.now = t;
+            if self.capture {
+                engine.poll(t, self);
+            }
+        }
+    }
+
+    /// The clock's current time: the TSC, or the latest packet time.
+    #[inline(always)]
+    fn clock_now(&self) -> u64 {
+        if self.capture {
+            self.now
+        } else {
+            tsc().max(self.now)
         }
     }
 
@@ -145,7 +171,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
         out_rx: &mut Option<RxQueue<'_, '_>>,
         scratch: &mut RxBatch,
     ) {
-        self.now = tsc().max(self.now);
+        self.now = self.clock_now();
         engine.poll(self.now, self);
         self.flush();
         if let Some(q) = out_rx.as_mut() {
@@ -165,7 +191,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     /// Shutdown: sends every held packet that can go out in order, frees
     /// the rest, flushes, and publishes the final figures.
     pub fn finish(&mut self, engine: &mut Engine<Mbuf>, scratch: &mut [u64]) {
-        self.now = tsc().max(self.now);
+        self.now = self.clock_now();
         engine.drain(self.now, self);
         self.flush();
         self.free.flush();
@@ -184,7 +210,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
             let n = self.txq.tx_burst(&mut self.batch);
             self.counters.packets += n as u64;
             if n > 0 {
-                let t = tsc();
+                let t = self.clock_now();
                 for &rx in &self.rx_times[..n] {
                     self.latency.record(self.to_ns.ns(t.saturating_sub(rx)));
                 }
