@@ -128,7 +128,7 @@ if [ "$CALLGRIND" = 1 ] && ! want valgrind; then
     echo "$PROG: skipping the callgrind count" >&2
     CALLGRIND=0
 fi
-if [ "$PACED" = 1 ] && ! want ip tcpreplay tcpprep taskset ethtool; then
+if [ "$PACED" = 1 ] && ! want ip nsenter tcpreplay tcpprep taskset ethtool; then
     echo "$PROG: skipping the paced latency runs" >&2
     PACED=0
 fi
@@ -370,13 +370,13 @@ if [ "$PACED" = 1 ]; then
     tcpprep --cidr=10.0.1.1/32 -i "$WORKDIR/pacedloss.pcap" -o "$WORKDIR/pacedloss.cache" >/dev/null
     NS="mfbench-$$"
     ip netns add "$NS"
-    ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip -n "$NS" link add pa type veth peer name pb
-    ip -n "$NS" link add sa type veth peer name sb
+    in_netns "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    in_netns "$NS" ip link add pa type veth peer name pb
+    in_netns "$NS" ip link add sa type veth peer name sb
     # Full UDP checksums on the wire (veth would leave partial ones for offload).
-    ip netns exec "$NS" ethtool -K pa tx off >/dev/null
-    ip netns exec "$NS" ethtool -K sa tx off >/dev/null
-    for l in lo pa pb sa sb; do ip -n "$NS" link set "$l" up; done
+    in_netns "$NS" ethtool -K pa tx off >/dev/null
+    in_netns "$NS" ethtool -K sa tx off >/dev/null
+    for l in lo pa pb sa sb; do in_netns "$NS" ip link set "$l" up; done
     afp=blocksz=4096,framesz=2048,framecnt=8192
     first_rate=$(tr ' ' '\n' <<<"$RATES" | grep -v -e '^$' -e max | head -1 || true)
     for rate in $RATES ${first_rate:+loss1@$first_rate}; do
@@ -395,7 +395,7 @@ if [ "$PACED" = 1 ]; then
             pace=(--pps "$rate")
         fi
         rm -f "$st"
-        timeout -s INT --kill-after=15 120 ip netns exec "$NS" "$BINARY" "${EAL_BASE[@]}" \
+        timeout -s INT --kill-after=15 120 in_netns "$NS" "$BINARY" "${EAL_BASE[@]}" \
             --file-prefix "$prefix" --vdev "net_af_packet0,iface=pb,$afp" \
             --vdev "net_af_packet1,iface=sb,$afp" --vdev net_null0,no-rx=1 -- \
             "${ONE_STREAM[@]}" --stats-json "$st" --stats-period 0.1 >"$log" 2>&1 &
@@ -408,7 +408,7 @@ if [ "$PACED" = 1 ]; then
         done
         grep -qs '^Stream ' "$log" || { echo "$PROG: paced $rate: binary not ready; log tail:" >&2; tail -20 "$log" >&2; exit 1; }
         # tcpreplay on CPU 0 (EAL's main lcore, idle): the worker busy-polls CPU 1.
-        if ! timeout --kill-after=5 $((${PACED_SECONDS%.*} * 3 + 60)) ip netns exec "$NS" taskset -c 0 \
+        if ! timeout --kill-after=5 $((${PACED_SECONDS%.*} * 3 + 60)) in_netns "$NS" taskset -c 0 \
             tcpreplay -q -K -i pa -I sa -c "$WORKDIR/$input.cache" "${pace[@]}" --loop 0 \
             --limit "$limit" "$WORKDIR/$input.pcap" >"$WORKDIR/paced-$rate.tcpreplay" 2>&1; then
             echo "$PROG: paced $rate: tcpreplay failed:" >&2

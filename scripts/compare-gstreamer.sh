@@ -164,7 +164,7 @@ done
 case $GST_MODE in none|slave|buffer|synced) ;; *) die_usage "--gst-mode must be none, slave, buffer or synced, got '$GST_MODE'" ;; esac
 
 need_root "network namespaces, AF_PACKET"
-need ip ethtool tcpreplay tcpprep tshark timeout taskset chrt awk
+need ip nsenter ethtool tcpreplay tcpprep tshark timeout taskset chrt awk
 for e in "${ENGINE_LIST[@]}"; do [[ $e == gst-* ]] && { need gst-launch-1.0; break; }; done
 pick() {
     local given=$1 name=$2 cand
@@ -268,11 +268,11 @@ run_engine() {
     echo "-- engine $engine (output ports $MF_CMP_OUT_GROUP:$((base + SLOTS[0]))..), attempt $attempt"
 
     # Captures first, so nothing the engine sends is missed.
-    ip netns exec "$MF_NS_CLI" taskset -c "$LOAD_CPU" tshark -q -i cliO -F pcap -w "$out" -f "udp and dst host $MF_CMP_OUT_GROUP" \
+    in_netns "$MF_NS_CLI" taskset -c "$LOAD_CPU" tshark -q -i cliO -F pcap -w "$out" -f "udp and dst host $MF_CMP_OUT_GROUP" \
         -a "duration:$cap_s" -c "$cap_n" </dev/null >"$W/tshark-out-$tag.log" 2>&1 &
     local cap_out=$!
     PIDS+=("$cap_out")
-    ip netns exec "$MF_NS_SRC" taskset -c "$LOAD_CPU" tshark -q -i srcA -i srcB -w "$in" -f "udp and (dst net 239.1.0.0/16 or dst net 239.2.0.0/16)" \
+    in_netns "$MF_NS_SRC" taskset -c "$LOAD_CPU" tshark -q -i srcA -i srcB -w "$in" -f "udp and (dst net 239.1.0.0/16 or dst net 239.2.0.0/16)" \
         -a "duration:$cap_s" -c "$cap_n" </dev/null >"$W/tshark-in-$tag.log" 2>&1 &
     local cap_in=$!
     PIDS+=("$cap_in")
@@ -292,8 +292,8 @@ run_engine() {
             "${streams[@]}" --out-src-ip "$MF_CMP_DEV_IP_O" --forward-mode primary
             --max-delay "$MAX_DELAY" --leg-timeout "$LEG_TIMEOUT" --stats-period 1
             --stats-json "$W/stats-$tag.json" --duration $((SPAN_S + 40)))
-        echo "$ ip netns exec $MF_NS_DEV ${cmd[*]}" | tee "$log"
-        RUST_LOG=${RUST_LOG:-info} ip netns exec "$MF_NS_DEV" "${cmd[@]}" </dev/null >>"$log" 2>&1 &
+        echo "$ nsenter --net=/run/netns/$MF_NS_DEV ${cmd[*]}" | tee "$log"
+        RUST_LOG=${RUST_LOG:-info} in_netns "$MF_NS_DEV" "${cmd[@]}" </dev/null >>"$log" 2>&1 &
         dev=$!
         PIDS+=("$dev")
         # The stats JSON is first written once the ports are started.
@@ -310,12 +310,12 @@ run_engine() {
         mf_cmp_kernel_addrs_up "$ID"
         local pipeline
         pipeline=$(mf_cmp_gst_pipeline "$latency" "$GST_MODE" "$GST_DROP" "$base" "${SLOTS[@]}")
-        echo "$ ip netns exec $MF_NS_DEV gst-launch-1.0 $(tr '\n' ' ' <<<"$pipeline")" >"$log"
-        echo "$ ip netns exec $MF_NS_DEV gst-launch-1.0 $(head -n 3 <<<"$pipeline" | tr '\n' ' ')[... the same for each scenario]"
+        echo "$ nsenter --net=/run/netns/$MF_NS_DEV gst-launch-1.0 $(tr '\n' ' ' <<<"$pipeline")" >"$log"
+        echo "$ nsenter --net=/run/netns/$MF_NS_DEV gst-launch-1.0 $(head -n 3 <<<"$pipeline" | tr '\n' ' ')[... the same for each scenario]"
         # shellcheck disable=SC2086
         # No `timeout` wrapper: it would signal gst-launch twice (child and process group) and
         # a second SIGINT kills it mid-shutdown. `stop` below bounds it instead.
-        ip netns exec "$MF_NS_DEV" gst-launch-1.0 $pipeline </dev/null >>"$log" 2>&1 &
+        in_netns "$MF_NS_DEV" gst-launch-1.0 $pipeline </dev/null >>"$log" 2>&1 &
         dev=$!
         PIDS+=("$dev")
         wait_until 20 "GStreamer to play" has_line "$log" '^New clock'
@@ -332,7 +332,7 @@ run_engine() {
     # priority stalls for tens of ms under load; at real-time priority it starves the
     # captures). Sleeping runs a few % slow overall; the judge measures that (replay_stretch)
     # apart from local distortion (replay_dev_ms).
-    ip netns exec "$MF_NS_SRC" timeout $((SPAN_S + 30)) taskset -c "$LOAD_CPU" chrt -f 50 \
+    in_netns "$MF_NS_SRC" timeout $((SPAN_S + 30)) taskset -c "$LOAD_CPU" chrt -f 50 \
         tcpreplay -K -T select -i srcA -I srcB -c "$W/replay.cache" "$REPLAY" \
         >"$W/tcpreplay-$tag.log" 2>&1 || rc=$?
     [ "$rc" -eq 0 ] || die "tcpreplay failed ($rc): $(tail -n 3 "$W/tcpreplay-$tag.log")"

@@ -106,7 +106,7 @@ case $ENGINE in mcast-failover|testpmd) ;; *) die_usage "--engine must be mcast-
 case $MODE in primary|hitless|io) ;; *) die_usage "--forward-mode must be primary, hitless or io, got '$MODE'" ;; esac
 
 need_root "network namespaces, AF_PACKET"
-need ip ethtool ffmpeg ffprobe tshark python3
+need ip nsenter ethtool ffmpeg ffprobe tshark python3
 if [ "$ENGINE" = testpmd ]; then
     need dpdk-testpmd
     BINARY=$(command -v dpdk-testpmd)
@@ -191,8 +191,8 @@ else
         --stats-json "$STATS_JSON" --duration $((DURATION + 30)))
     [ "$OUT_SRC_PORT" != keep ] && DEV_CMD+=(--out-src-port "$OUT_SRC_PORT")
 fi
-echo "device: ip netns exec $MF_NS_DEV ${DEV_CMD[*]}"
-RUST_LOG=${RUST_LOG:-info} ip netns exec "$MF_NS_DEV" "${DEV_CMD[@]}" </dev/null >"$DEVICE_LOG" 2>&1 &
+echo "device: nsenter --net=/run/netns/$MF_NS_DEV ${DEV_CMD[*]}"
+RUST_LOG=${RUST_LOG:-info} in_netns "$MF_NS_DEV" "${DEV_CMD[@]}" </dev/null >"$DEVICE_LOG" 2>&1 &
 DEV_PID=$!
 PIDS+=("$DEV_PID")
 if [ "$ENGINE" = testpmd ]; then
@@ -216,7 +216,7 @@ CAP_LIMIT_PKTS=$((DURATION * 1000))
 CAP_PIDS=()
 # capture NS IFACE FILTER FILE : tshark in the background, waits until it is capturing.
 capture() {
-    ip netns exec "$1" tshark -q -i "$2" -F pcap -w "$4" -f "$3" \
+    in_netns "$1" tshark -q -i "$2" -F pcap -w "$4" -f "$3" \
         -a "duration:$CAP_LIMIT_S" -c "$CAP_LIMIT_PKTS" </dev/null >"$4.log" 2>&1 &
     CAP_PIDS+=($!)
     PIDS+=($!)
@@ -233,7 +233,7 @@ capture "$MF_NS_CLI" cliO "udp dst port ${EXPECT_DST#*:}" "$CAP"
 capture "$MF_NS_SRC" srcA "dst host ${PRI%:*} and udp dst port ${PRI#*:}" "$LEG_A"
 capture "$MF_NS_SRC" srcB "dst host ${SEC%:*} and udp dst port ${SEC#*:}" "$LEG_B"
 
-ip netns exec "$MF_NS_SRC" python3 -u "$HERE/lib/dup_relay.py" "$RELAY_PORT" \
+in_netns "$MF_NS_SRC" python3 -u "$HERE/lib/dup_relay.py" "$RELAY_PORT" \
     "$PRI" "$MF_PRI_SRC_IP" "$SEC" "$MF_SEC_SRC_IP" </dev/null >"$W/relay.log" 2>&1 &
 RELAY_PID=$!
 PIDS+=("$RELAY_PID")
@@ -241,7 +241,7 @@ wait_for "$W/relay.log" '^relay ready' 20 "the duplicating relay"
 
 echo "progress:"
 T0=$(now)
-ip netns exec "$MF_NS_SRC" ffmpeg -hide_banner -nostdin -loglevel error -re \
+in_netns "$MF_NS_SRC" ffmpeg -hide_banner -nostdin -loglevel error -re \
     -f lavfi -i "testsrc=size=320x240:rate=25" -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
     -t "$DURATION" -c:v mpeg2video -b:v "$VIDEO_RATE" -g 25 -c:a mp2 -b:a 128k \
     -mpegts_muxer_options "muxrate=$MUXRATE" -f rtp_mpegts "rtp://127.0.0.1:$RELAY_PORT" >"$W/ffmpeg.log" 2>&1 &
@@ -249,11 +249,11 @@ SRC_PID=$!
 PIDS+=("$SRC_PID")
 event "source started: ffmpeg testsrc 320x240@25 + sine, MPEG-TS/RTP, ${DURATION}s -> $PRI (srcA) and $SEC (srcB)"
 
-leg_down() { ip -n "$MF_NS_SRC" link set "$1" down; event "$2 path DOWN (ip link set $1 down)"; }
+leg_down() { in_netns "$MF_NS_SRC" ip link set "$1" down; event "$2 path DOWN (ip link set $1 down)"; }
 leg_up() {
-    ip -n "$MF_NS_SRC" link set "$1" up
+    in_netns "$MF_NS_SRC" ip link set "$1" up
     # Admin-down flushed the leg's /32 route: restore it.
-    ip -n "$MF_NS_SRC" route replace "$3/32" dev "$1" src "$4"
+    in_netns "$MF_NS_SRC" ip route replace "$3/32" dev "$1" src "$4"
     event "$2 path UP   (ip link set $1 up)"
 }
 # sleep_until T : sleep until T seconds after T0 (scheduling the scripted failures).

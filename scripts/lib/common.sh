@@ -68,3 +68,18 @@ wait_until() {
     done
     die "timed out after ${timeout}s waiting for $what"
 }
+
+# in_netns NS COMMAND... : run COMMAND in network namespace NS (made by `ip netns add`).
+# Not `ip netns exec` / `ip -n`: those remount / and /sys and fail where / is not a mount
+# point (a chroot, some containers); entering only the network namespace works everywhere.
+# In a subshell (`in_netns ... &`, a pipeline, $(...)) it execs, so `$!` is COMMAND's own pid
+# and a signal sent to it reaches COMMAND, not a wrapper shell.
+_COMMON_SUBSHELL=$BASH_SUBSHELL
+in_netns() {
+    local ns=$1
+    shift
+    if [ "$BASH_SUBSHELL" -gt "$_COMMON_SUBSHELL" ]; then
+        exec nsenter --net="/run/netns/$ns" -- "$@"
+    fi
+    nsenter --net="/run/netns/$ns" -- "$@"
+}

@@ -20,15 +20,15 @@ MF_CMP_RTP_CAPS='application/x-rtp,media=video,clock-rate=90000,encoding-name=MP
 # mf_cmp_kernel_addrs_up ID : addresses and routes the kernel stack needs in the device namespace.
 mf_cmp_kernel_addrs_up() {
     mf_ns_names "$1"
-    ip -n "$MF_NS_DEV" addr add "$MF_CMP_DEV_IP_A/24" dev vethA
-    ip -n "$MF_NS_DEV" addr add "$MF_CMP_DEV_IP_B/24" dev vethB
-    ip -n "$MF_NS_DEV" addr add "$MF_CMP_DEV_IP_O/24" dev vethO
+    in_netns "$MF_NS_DEV" ip addr add "$MF_CMP_DEV_IP_A/24" dev vethA
+    in_netns "$MF_NS_DEV" ip addr add "$MF_CMP_DEV_IP_B/24" dev vethB
+    in_netns "$MF_NS_DEV" ip addr add "$MF_CMP_DEV_IP_O/24" dev vethO
     # Strict reverse-path filtering would be fine here (each source is on-link), but make the
     # receive path independent of the host's defaults.
-    ip netns exec "$MF_NS_DEV" sysctl -qw net.ipv4.conf.all.rp_filter=0
-    ip netns exec "$MF_NS_DEV" sysctl -qw net.ipv4.conf.vethA.rp_filter=0
-    ip netns exec "$MF_NS_DEV" sysctl -qw net.ipv4.conf.vethB.rp_filter=0
-    ip -n "$MF_NS_DEV" route replace "$MF_CMP_OUT_GROUP/32" dev vethO src "$MF_CMP_DEV_IP_O"
+    in_netns "$MF_NS_DEV" sysctl -qw net.ipv4.conf.all.rp_filter=0
+    in_netns "$MF_NS_DEV" sysctl -qw net.ipv4.conf.vethA.rp_filter=0
+    in_netns "$MF_NS_DEV" sysctl -qw net.ipv4.conf.vethB.rp_filter=0
+    in_netns "$MF_NS_DEV" ip route replace "$MF_CMP_OUT_GROUP/32" dev vethO src "$MF_CMP_DEV_IP_O"
 }
 
 # mf_cmp_kernel_addrs_down ID : back to the address-less device namespace of netns.sh.
@@ -36,7 +36,7 @@ mf_cmp_kernel_addrs_down() {
     mf_ns_names "$1"
     local dev
     for dev in vethA vethB vethO; do
-        ip -n "$MF_NS_DEV" addr flush dev "$dev" 2>/dev/null || true
+        in_netns "$MF_NS_DEV" ip addr flush dev "$dev" 2>/dev/null || true
     done
 }
 
@@ -69,8 +69,8 @@ mf_cmp_joined() {
     shift
     mf_ns_names "$id"
     local a b
-    a=$(ip -n "$MF_NS_DEV" maddr show dev vethA 2>/dev/null)
-    b=$(ip -n "$MF_NS_DEV" maddr show dev vethB 2>/dev/null)
+    a=$(in_netns "$MF_NS_DEV" ip maddr show dev vethA 2>/dev/null)
+    b=$(in_netns "$MF_NS_DEV" ip maddr show dev vethB 2>/dev/null)
     for s in "$@"; do
         grep -qw "$(mf_cmp_group "$s" 1)" <<<"$a" || return 1
         grep -qw "$(mf_cmp_group "$s" 2)" <<<"$b" || return 1

@@ -27,9 +27,9 @@ mf_ns_names() {
 # Quiet a namespace: no IPv6 (no router solicitations / MLD reports leaking onto the legs),
 # loopback up.
 mf_ns_quiet() {
-    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-    ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-    ip netns exec "$1" ip link set lo up
+    in_netns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    in_netns "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    in_netns "$1" ip link set lo up
 }
 
 # mf_topo_up ID PRI_GROUP SEC_GROUP : create the three namespaces, the veth pairs, addresses and
@@ -47,27 +47,27 @@ mf_topo_up() {
     ip link add name srcB netns "$MF_NS_SRC" type veth peer name vethB netns "$MF_NS_DEV"
     ip link add name vethO netns "$MF_NS_DEV" type veth peer name cliO netns "$MF_NS_CLI"
 
-    ip -n "$MF_NS_SRC" addr add "$MF_PRI_SRC_IP/24" dev srcA
-    ip -n "$MF_NS_SRC" addr add "$MF_SEC_SRC_IP/24" dev srcB
-    ip -n "$MF_NS_CLI" addr add "$MF_CLI_IP/24" dev cliO
+    in_netns "$MF_NS_SRC" ip addr add "$MF_PRI_SRC_IP/24" dev srcA
+    in_netns "$MF_NS_SRC" ip addr add "$MF_SEC_SRC_IP/24" dev srcB
+    in_netns "$MF_NS_CLI" ip addr add "$MF_CLI_IP/24" dev cliO
     local dev
     for dev in srcA srcB; do
         # veth defaults to checksum offload: the kernel would leave a partial UDP checksum in
         # the frame (fine between two kernels, but DPDK reads the raw bytes and rightly calls
         # them corrupt). A real sender puts a full checksum on the wire, so do it in software.
-        ip netns exec "$MF_NS_SRC" ethtool -K "$dev" tx off >/dev/null
-        ip -n "$MF_NS_SRC" link set "$dev" up
+        in_netns "$MF_NS_SRC" ethtool -K "$dev" tx off >/dev/null
+        in_netns "$MF_NS_SRC" ip link set "$dev" up
     done
     for dev in vethA vethB vethO; do
-        ip -n "$MF_NS_DEV" link set "$dev" promisc on
-        ip -n "$MF_NS_DEV" link set "$dev" up
+        in_netns "$MF_NS_DEV" ip link set "$dev" promisc on
+        in_netns "$MF_NS_DEV" ip link set "$dev" up
     done
-    ip -n "$MF_NS_CLI" link set cliO up
+    in_netns "$MF_NS_CLI" ip link set cliO up
 
     # Each group leaves by its own leg (the relay also pins the interface; the route makes the
     # intent visible with `ip route` and covers any other sender).
-    ip -n "$MF_NS_SRC" route add "$pri_group/32" dev srcA src "$MF_PRI_SRC_IP"
-    ip -n "$MF_NS_SRC" route add "$sec_group/32" dev srcB src "$MF_SEC_SRC_IP"
+    in_netns "$MF_NS_SRC" ip route add "$pri_group/32" dev srcA src "$MF_PRI_SRC_IP"
+    in_netns "$MF_NS_SRC" ip route add "$sec_group/32" dev srcB src "$MF_SEC_SRC_IP"
 }
 
 # mf_topo_down ID : remove the namespaces (their veths go with them). Idempotent, never fails.

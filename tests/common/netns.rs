@@ -59,20 +59,25 @@ impl Netns {
             "net.ipv6.conf.default.disable_ipv6=1",
         ]));
         for (a, b) in [("pa", "pb"), ("sa", "sb")] {
-            run(Command::new("ip").args([
-                "-n", &ns.name, "link", "add", a, "type", "veth", "peer", "name", b,
-            ]));
+            run(ns
+                .exec("ip")
+                .args(["link", "add", a, "type", "veth", "peer", "name", b]));
         }
         for l in ["lo", "pa", "pb", "sa", "sb"] {
-            run(Command::new("ip").args(["-n", &ns.name, "link", "set", l, "up"]));
+            run(ns.exec("ip").args(["link", "set", l, "up"]));
         }
         ns
     }
 
-    /// `program` to be run inside the namespace.
+    /// `program` to be run inside the namespace. Through nsenter, which
+    /// enters only the network namespace: `ip netns exec` (and `ip -n`) also
+    /// remount / and /sys, which fails where / is not a mount point (a
+    /// chroot, some containers).
     pub fn exec(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.name))
+            .arg("--")
+            .arg(program);
         c
     }
 }

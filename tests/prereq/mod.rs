@@ -26,6 +26,7 @@ pub const E2E_WIRE: Suite = Suite {
     root: true,
     tools: &[
         "ip",
+        "nsenter",
         "ethtool",
         "ffmpeg",
         "ffprobe",
@@ -39,7 +40,7 @@ pub const E2E_WIRE: Suite = Suite {
 pub const VETH_REPLAY: Suite = Suite {
     name: "veth replay",
     root: true,
-    tools: &["ip", "taskset", "tcpreplay", "tcpprep"],
+    tools: &["ip", "nsenter", "taskset", "tcpreplay", "tcpprep"],
 };
 
 /// Every suite, for tests/setup_tools.rs.
