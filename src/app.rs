@@ -259,7 +259,7 @@ fn run_merge(
             "Stream {}: legs [{}] -> {} mode {} seq {} max-delay {:?} leg-timeout {:?} slots {}",
             s.name,
             legs.join(", "),
-            s.output,
+            s.out.dst(),
             s.mode,
             s.seq,
             s.max_delay,
@@ -268,7 +268,11 @@ fn run_merge(
         );
     }
     let names: Vec<String> = plan.streams.iter().map(|s| s.name.clone()).collect();
-    let outputs: Vec<String> = cfg.streams.iter().map(|s| s.output.to_string()).collect();
+    let outputs: Vec<String> = cfg
+        .streams
+        .iter()
+        .map(|s| s.out.dst().to_string())
+        .collect();
     let roles = plan
         .inputs
         .iter()

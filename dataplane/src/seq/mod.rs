@@ -10,4 +10,4 @@ pub mod extend;
 mod spec;
 
 pub use extend::{extend, first_extension, Extender};
-pub use spec::{Endian, FieldWidth, SeqError, SeqSample, SeqSpec};
+pub use spec::{Endian, Extract, FieldWidth, SeqError, SeqSample, SeqSpec};
