@@ -26,6 +26,7 @@
 //! ([`SeqSpec`], [`MergeMode`], [`VlanAction`], [`OutputSpec`], [`MacAddr`])
 //! and their parsers come from the `model` crate.
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod addr;

@@ -6,6 +6,8 @@
 //! [`extend`] turns the short ones into a `u64` that keeps growing across
 //! rollover.
 
+#![forbid(unsafe_code)]
+
 pub mod extend;
 mod spec;
 
