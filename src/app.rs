@@ -180,17 +180,27 @@ impl Monitor<'_> {
         }
         let mut due = signals.take_usr1();
         if let (Some(t), Some(p)) = (self.next_stats, self.cfg.stats_period) {
-            if Instant::now() >= t {
+            let now = Instant::now();
+            if now >= t {
                 due = true;
-                let mut n = t + p;
-                while n <= Instant::now() {
-                    n += p;
-                }
-                self.next_stats = Some(n);
+                self.next_stats = Some(next_due(t, p, now));
             }
         }
         (None, due)
     }
+}
+
+/// The first period boundary after `now`, counting from `due` (a boundary
+/// at or before `now`) in steps of `period`. Periods missed while the main
+/// thread was busy are skipped, not replayed: one stats block is due, and
+/// the computation is O(1) however far behind the clock is.
+fn next_due(due: Instant, period: Duration, now: Instant) -> Instant {
+    let step = period.as_nanos().max(1);
+    let behind = now.saturating_duration_since(due).as_nanos();
+    let steps = behind / step + 1;
+    let ahead = u64::try_from(steps.saturating_mul(step)).unwrap_or(u64::MAX);
+    due.checked_add(Duration::from_nanos(ahead))
+        .unwrap_or(now + period)
 }
 
 fn run_merge(
@@ -259,7 +269,7 @@ fn run_merge(
             "Stream {}: legs [{}] -> {} mode {} seq {} max-delay {:?} leg-timeout {:?} slots {}",
             s.name,
             legs.join(", "),
-            s.output,
+            s.out.dst(),
             s.mode,
             s.seq,
             s.max_delay,
@@ -268,7 +278,11 @@ fn run_merge(
         );
     }
     let names: Vec<String> = plan.streams.iter().map(|s| s.name.clone()).collect();
-    let outputs: Vec<String> = cfg.streams.iter().map(|s| s.output.to_string()).collect();
+    let outputs: Vec<String> = cfg
+        .streams
+        .iter()
+        .map(|s| s.out.dst().to_string())
+        .collect();
     let roles = plan
         .inputs
         .iter()
@@ -464,5 +478,28 @@ fn run_io(
         Ok(0) => 0,
         Ok(_) => EXIT_FAILURE,
         Err(e) => fail(EXIT_FAILURE, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missed_stats_periods_are_skipped() {
+        let t = Instant::now();
+        let p = Duration::from_millis(10);
+        assert_eq!(next_due(t, p, t), t + p);
+        assert_eq!(next_due(t, p, t + Duration::from_millis(9)), t + p);
+        assert_eq!(next_due(t, p, t + p), t + 2 * p);
+        // 1000 periods behind: the next boundary after now, at once.
+        assert_eq!(
+            next_due(t, p, t + Duration::from_millis(10_005)),
+            t + Duration::from_millis(10_010)
+        );
+        // A period of 1 ns a day behind is still one step.
+        let day = Duration::from_secs(86_400);
+        let n = next_due(t, Duration::from_nanos(1), t + day);
+        assert_eq!(n, t + day + Duration::from_nanos(1));
     }
 }

@@ -4,6 +4,8 @@
 //! Thin on purpose: parse the configuration, bring up EAL and the ports,
 //! launch the lcores, wait, report. The work is in the `dataplane` crate.
 
+#![forbid(unsafe_code)]
+
 mod app;
 mod bringup;
 mod build_info;

@@ -1,36 +1,13 @@
-//! Turns the validated configuration into the workers' [`Plan`].
+//! Turns the validated configuration into the workers' [`Plan`]. The
+//! configuration already speaks the dataplane's types (crate `model`), so
+//! what is left is converting times to TSC ticks and building the
+//! classifier and rewriters.
 
-use config::{AppConfig, MergeMode, SeqFormat, StreamConfig, VlanMode};
-use dataplane::merge::{MergeConfig, Mode};
-use dataplane::rewrite::{OutputSpec, Rewriter, VlanAction};
-use dataplane::seq::{Endian, FieldWidth, SeqSpec};
+use config::{AppConfig, StreamConfig};
+use dataplane::merge::MergeConfig;
+use dataplane::rewrite::Rewriter;
 use dataplane::worker::{Classifier, Clock, InputPlan, Plan, Route, StreamPlan};
 use std::time::Duration;
-
-/// The sequence field of the configuration as the engine's type.
-pub fn seq_spec(f: &SeqFormat) -> SeqSpec {
-    match *f {
-        SeqFormat::Rtp => SeqSpec::Rtp,
-        SeqFormat::MoldUdp64 => SeqSpec::MoldUdp64,
-        SeqFormat::Field {
-            width,
-            big_endian,
-            offset,
-        } => SeqSpec::Field {
-            width: if width == 32 {
-                FieldWidth::U32
-            } else {
-                FieldWidth::U64
-            },
-            endian: if big_endian {
-                Endian::Big
-            } else {
-                Endian::Little
-            },
-            offset,
-        },
-    }
-}
 
 fn ticks(d: Duration, hz: u64) -> u64 {
     ((d.as_nanos() * hz as u128) / 1_000_000_000).min(u64::MAX as u128) as u64
@@ -38,38 +15,15 @@ fn ticks(d: Duration, hz: u64) -> u64 {
 
 /// Merge settings of one stream, times in TSC ticks.
 pub fn merge_config(s: &StreamConfig, hz: u64) -> MergeConfig {
-    let seq = seq_spec(&s.seq);
     MergeConfig {
-        mode: match s.mode {
-            MergeMode::Primary => Mode::Primary,
-            MergeMode::Hitless => Mode::Hitless,
-        },
+        mode: s.mode,
         legs: s.legs.len(),
         capacity: s.slots as usize,
         max_delay: ticks(s.max_delay, hz),
         leg_timeout: ticks(s.leg_timeout, hz),
         restart_after: s.restart_after,
-        seq_bits: seq.bits(),
+        seq_bits: s.seq.bits(),
         primary_reorder: s.primary_reorder,
-    }
-}
-
-/// Output header template of one stream; `src_mac` is the output port's.
-pub fn output_spec(s: &StreamConfig, src_mac: [u8; 6]) -> OutputSpec {
-    OutputSpec {
-        dst_ip: s.output.ip(),
-        dst_port: s.output.port(),
-        src_ip: s.out.src_ip,
-        src_port: s.out.src_port,
-        dst_mac: Some(s.out.dst_mac.octets()),
-        src_mac,
-        vlan: match s.out.vlan {
-            VlanMode::Keep => VlanAction::Keep,
-            VlanMode::Strip => VlanAction::Strip,
-            VlanMode::Set(v) => VlanAction::Set(v),
-        },
-        ttl: s.out.ttl,
-        dscp: s.out.dscp,
     }
 }
 
@@ -107,8 +61,8 @@ pub fn build(
         merge
             .validate()
             .map_err(|e| format!("stream {}: {e}", s.name))?;
-        let rewriter = Rewriter::new(&output_spec(s, out_mac))
-            .map_err(|e| format!("stream {}: output {}: {e}", s.name, s.output))?;
+        let rewriter = Rewriter::new(&s.out, out_mac)
+            .map_err(|e| format!("stream {}: output {}: {e}", s.name, s.out.dst()))?;
         for (leg, addr) in s.legs.iter().enumerate() {
             let route = Route {
                 stream: i as u32,
@@ -120,10 +74,10 @@ pub fn build(
         }
         streams.push(StreamPlan {
             name: s.name.clone(),
-            seq: seq_spec(&s.seq),
+            seq: s.seq,
             merge,
             rewriter,
-            renumber: s.out.renumber,
+            renumber: s.renumber,
         });
     }
     Ok(Plan {

@@ -208,6 +208,19 @@ fn bad_input_exits_2_naming_the_value() {
             vec!["--", "--stream", s, "--forward-mode", "fastest"],
             "fastest",
         ),
+        // Issue 17: a window that rounds to nothing names max-delay, not
+        // the restart-after check it used to trip.
+        (
+            vec!["--", "--stream", s, "--max-delay", "1e-300"],
+            "--max-delay 1e-300",
+        ),
+        // Issue 17: a stats period the main loop cannot keep up with.
+        (
+            vec!["--", "--stream", s, "--stats-period", "1e-8"],
+            "--stats-period 1e-8",
+        ),
+        // Issue 17: --config reads at most 16 MiB.
+        (vec!["--", "--config", "/dev/zero"], "larger than 16 MiB"),
     ];
     for (args, needle) in cases {
         let out = run(&args);
@@ -221,6 +234,104 @@ fn bad_input_exits_2_naming_the_value() {
         );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+}
+
+/// Issue 17: an error line quotes at most about 200 characters of a bad
+/// value, whatever the value's size or where it appears.
+#[test]
+fn huge_bad_values_are_quoted_clipped() {
+    let huge = "9".repeat(100_000);
+    let s = "239.1.1.1:5000,239.2.1.1:5000=239.10.1.1:5000";
+    let seq = format!("u32be@{huge}");
+    let stream = format!("239.1.1.1:5000,{huge}=239.10.1.1:5000");
+    let flag = format!("--x{huge}");
+    let dir = scratch("huge");
+    let toml = dir.join("huge.toml");
+    std::fs::write(&toml, format!("[defaults]\nseq = \"{seq}\"\n")).unwrap();
+    let toml = toml.to_str().unwrap().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--", "--stream", s, "--seq", &seq],
+        vec!["--", "--stream", s, "--burst", &huge],
+        vec!["--", "--stream", &stream],
+        vec!["--", &flag],
+        vec!["--", "--config", &toml],
+        vec!["--", "--config", &huge],
+    ];
+    for args in cases {
+        let out = run(&args);
+        let err = text(&out.stderr);
+        let shown = &args[args.len() - 1][..20];
+        assert_eq!(out.status.code(), Some(2), "{shown}: {err:.300}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{shown}: {err:.300}");
+        assert!(err.len() < 700, "{shown}: {} bytes: {err:.300}", err.len());
+        assert!(err.contains('…'), "{shown}: {err}");
+    }
+}
+
+/// Issue 17: `--stats-period 1e-8` on net_null vdevs used to spin the main
+/// thread forever, deaf to --duration and SIGTERM. Now it is refused, and
+/// the shortest accepted period still honours both.
+#[test]
+fn the_shortest_stats_period_still_stops() {
+    let nulls: Vec<String> = (0..3).map(|i| format!("net_null{i}")).collect();
+    let stream = ["--stream", "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004"];
+    let dir = scratch("statsperiod");
+    let spawn = |tag: &str, extra: &[&str], log: &Path| {
+        let mut args = eal(tag);
+        args.extend(nulls.iter().map(|v| format!("--vdev={v}")));
+        args.push("--".into());
+        args.extend(stream.iter().chain(extra).map(|a| a.to_string()));
+        // Output to files: a pipe nobody reads would block the stats print.
+        Command::new(BIN)
+            .args(&args)
+            .stdout(std::fs::File::create(log).unwrap())
+            .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    // Runs to the end (bounded), returns the exit code, stdout and stderr.
+    let finish = |tag: &str, mut child: Child, log: &Path| {
+        let status = wait_exit(&mut child, Duration::from_secs(60));
+        forget_prefix(tag);
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
+        let (out, err) = (read(log.to_path_buf()), read(log.with_extension("err")));
+        (status.and_then(|s| s.code()), out, err)
+    };
+    // Refused before EAL starts (bounded: the old binary never returned).
+    let log = dir.join("refused.log");
+    let args = ["--duration", "0.3", "--stats-period", "1e-8"];
+    let (code, _, err) = finish("spf", spawn("spf", &args, &log), &log);
+    assert_eq!(code, Some(2), "{err:.2000}");
+    assert!(err.contains("--stats-period 1e-8"), "{err}");
+
+    // --duration ends the run.
+    let log = dir.join("duration.log");
+    let args = ["--duration", "0.3", "--stats-period", "0.01"];
+    let (code, out, err) = finish("spd", spawn("spd", &args, &log), &log);
+    assert_eq!(code, Some(0), "{out:.2000} {err:.2000}");
+    assert!(out.contains("Final statistics"), "{out:.2000}");
+
+    // SIGTERM ends the run, once it is printing stats.
+    let log = dir.join("term.log");
+    let json = dir.join("term.json");
+    let args = [
+        "--stats-period",
+        "0.01",
+        "--stats-json",
+        json.to_str().unwrap(),
+    ];
+    let mut child = spawn("spt", &args, &log);
+    let start = Instant::now();
+    while !json.exists() && child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no stats JSON");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(kill.success());
+    let (code, out, err) = finish("spt", child, &log);
+    assert_eq!(code, Some(0), "{out:.2000} {err:.2000}");
+    assert!(out.contains("Final statistics"), "{out:.2000}");
 }
 
 /// Runs the binary with EAL options for `tag`, the given vdevs and app

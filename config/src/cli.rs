@@ -7,12 +7,31 @@ use clap::error::ErrorKind;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
 use crate::error::ConfigError;
-use crate::limits::*;
+use crate::global::GlobalFlags;
+use crate::limits::{MAX_LEGS, MIN_LEGS};
+use crate::stream::{self, StreamFlags};
 
 /// Program name used when argv is empty.
 pub(crate) const PROGRAM: &str = "mcast-failover";
 
-const AFTER_HELP: &str = "\
+/// The text after the options list; the per-stream TOML keys come from
+/// their declarations.
+fn after_help() -> String {
+    let mut keys = String::new();
+    let mut line = String::from(" ");
+    for key in stream::KEYS {
+        if line.len() + key.len() + 2 > 78 {
+            keys.push_str(line.trim_end());
+            keys.push('\n');
+            line = String::from(" ");
+        }
+        line.push(' ');
+        line.push_str(key);
+        line.push(',');
+    }
+    keys.push_str(line.trim_end_matches(','));
+    format!(
+        "\
 Arguments before `--` go to DPDK's EAL untouched (e.g. -l 0-1 -a 0000:01:00.0
 or --no-pci --vdev net_pcap0,rx_pcap=in.pcap); the options above go after it.
 Without `--`, every argument goes to EAL, except that -h/--help and -V/--version
@@ -26,25 +45,29 @@ may be the same port when both legs arrive on one NIC.
 Settings come from, in order of precedence: the command line, the stream's
 [[stream]] table, the file's [defaults] table, the built-in defaults above.
 In the TOML file keys are the flag names with `-` written `_`: global options
-at top level, per-stream options (seq, mode, max_delay, leg_timeout,
-restart_after, slots, max_rate, out_*, renumber) in [defaults] or [[stream]]
-with name, legs = [\"GROUP:PORT\", ...] and output = \"GROUP:PORT\".
+at top level, per-stream options in [defaults] or [[stream]] (which also holds
+name, legs = [\"GROUP:PORT\", ...] and output = \"GROUP:PORT\"). Per-stream keys:
+{keys}
+(On the command line, --forward-mode sets mode = \"primary\" or \"hitless\".)
 See examples/*.toml.
 
 Example:
   mcast-failover -l 0-1 -a 0000:01:00.0 -a 0000:01:00.1 -- \\
       --primary-port 0 --secondary-port 1 --output-port 0 \\
-      --stream 239.1.1.1:5000,239.2.1.1:5000=239.10.1.1:5000 --stats-period 1";
+      --stream 239.1.1.1:5000,239.2.1.1:5000=239.10.1.1:5000 --stats-period 1"
+    )
+}
 
 /// The app options, as text; `resolve` parses and checks them so that file
-/// and command-line values share one set of rules and messages.
+/// and command-line values share one set of rules and messages. Besides
+/// `--config` and `--stream`, the options come from their declarations.
 #[derive(Debug, Default, Parser)]
 #[command(
     name = PROGRAM,
     version,
     about = "Merge the primary and secondary copies of multicast streams into one seamless output (SMPTE ST 2022-7 / A-B line arbitration) on DPDK.",
     override_usage = "mcast-failover [EAL options] -- [options]",
-    after_help = AFTER_HELP,
+    after_help = after_help(),
     color = clap::ColorChoice::Never,
     allow_negative_numbers = true,
     max_term_width = 100
@@ -54,15 +77,6 @@ pub(crate) struct CliArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    #[arg(long, value_name = "ID", help = format!("DPDK port id receiving the primary leg [default: {DEFAULT_PRIMARY_PORT}]"))]
-    pub primary_port: Option<String>,
-
-    #[arg(long, value_name = "ID", help = format!("DPDK port id receiving the secondary leg [default: {DEFAULT_SECONDARY_PORT}]"))]
-    pub secondary_port: Option<String>,
-
-    #[arg(long, value_name = "ID", help = format!("DPDK port id the merged streams are sent on [default: {DEFAULT_OUTPUT_PORT}]"))]
-    pub output_port: Option<String>,
-
     #[arg(
         long = "stream",
         value_name = "PRI_GROUP:PORT,SEC_GROUP:PORT=OUT_GROUP:PORT",
@@ -71,93 +85,13 @@ pub(crate) struct CliArgs {
     )]
     pub streams: Vec<String>,
 
-    /// Source IP written on the output [default: that of the stream's first sent packet, so the output stays one flow across failovers]
-    #[arg(long, value_name = "IP")]
-    pub out_src_ip: Option<String>,
+    /// The per-stream options (`stream.rs`).
+    #[command(flatten)]
+    pub stream: StreamFlags,
 
-    /// UDP source port written on the output, 1..=65535 [default: that of the stream's first sent packet, so the output stays one flow across failovers]
-    #[arg(long, value_name = "N")]
-    pub out_src_port: Option<String>,
-
-    /// Destination MAC of the output [default: the group's multicast MAC]
-    #[arg(long, value_name = "MAC")]
-    pub out_dst_mac: Option<String>,
-
-    /// IPv4 TTL / IPv6 hop limit written on the output, 1..=255 [default: keep the chosen copy's]
-    #[arg(long, value_name = "N")]
-    pub out_ttl: Option<String>,
-
-    /// DSCP written on the output, 0..=63 [default: keep the chosen copy's]
-    #[arg(long, value_name = "N")]
-    pub out_dscp: Option<String>,
-
-    /// 802.1Q tag of the output: a VLAN id 1..=4094, strip, or keep [default: keep]
-    #[arg(long, value_name = "ID|strip|keep")]
-    pub out_vlan: Option<String>,
-
-    /// Rewrite sequence numbers (and RTP SSRC) so the output stays continuous across gaps and source restarts [default: off]
-    #[arg(long)]
-    pub renumber: bool,
-
-    /// primary: prefer the first leg; hitless: first good copy wins (ST 2022-7); io: forward the primary port to the output port unchanged [default: primary]
-    #[arg(long, value_name = "primary|hitless|io")]
-    pub forward_mode: Option<String>,
-
-    #[arg(long, value_name = "MS", help = format!("Merge window in ms (fractions allowed): the longest a packet waits for the preferred leg's copy, or a gap for any copy, >0 and <={MAX_MAX_DELAY_MS} [default: {DEFAULT_MAX_DELAY_MS}]"))]
-    pub max_delay: Option<String>,
-
-    #[arg(long, value_name = "MS", help = format!("A leg silent this long (ms) is declared down until its next good packet, <={MAX_LEG_TIMEOUT_MS} [default: {DEFAULT_LEG_TIMEOUT_MS}]"))]
-    pub leg_timeout: Option<String>,
-
-    #[arg(long, value_name = "K", help = format!("Out-of-window packets in a row that prove a source restart (then resynchronise), 1..={MAX_RESTART_AFTER} [default: {DEFAULT_RESTART_AFTER}]"))]
-    pub restart_after: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("Slot-table capacity per leg: a power of two in {MIN_SLOTS}..={MAX_SLOTS} (rtp: <={MAX_RTP_SLOTS}) that holds max-delay x max-rate packets [default: auto, the smallest such power of two, at least {MIN_SLOTS}]"))]
-    pub slots: Option<String>,
-
-    #[arg(long, value_name = "PPS", help = format!("Highest packet rate of one leg (MoldUDP64: messages/s); sizes the slot table [default: {DEFAULT_MAX_RATE_PPS}]"))]
-    pub max_rate: Option<String>,
-
-    /// Sequence number: rtp, moldudp64, or a UDP-payload field u32be@OFF, u32le@OFF, u64be@OFF, u64le@OFF [default: rtp]
-    #[arg(long, value_name = "SPEC")]
-    pub seq: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("Worker lcores: 1 = rx and tx on one lcore, more = rx and tx lcores, 1..={MAX_NB_CORES} [default: {DEFAULT_NB_CORES}]"))]
-    pub nb_cores: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("Packets per rx/tx burst, 1..={MAX_BURST} [default: {DEFAULT_BURST}]"))]
-    pub burst: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("Prefetch the packet data this many packets ahead in the rx loop, 0 = off, 0..={MAX_RX_PREFETCH} [default: {DEFAULT_RX_PREFETCH}]"))]
-    pub rx_prefetch: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("Primary mode: give up waiting for the primary's copy of a packet once the primary has delivered more than N later packets, and send the secondary's copy at once (lower latency on primary loss; a primary reordered deeper than N is covered by the secondary), 0..={MAX_PRIMARY_REORDER} [default: off, wait --max-delay]"))]
-    pub primary_reorder: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("rx descriptors per queue, {MIN_DESC}..={MAX_DESC}, >= burst [default: {DEFAULT_RXD}]"))]
-    pub rxd: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("tx descriptors per queue, {MIN_DESC}..={MAX_DESC}, >= burst [default: {DEFAULT_TXD}]"))]
-    pub txd: Option<String>,
-
-    #[arg(long, value_name = "N", help = format!("Mbufs in the pool, {MIN_TOTAL_NUM_MBUFS}..={MAX_TOTAL_NUM_MBUFS} [default: auto, from descriptors, slots and streams]"))]
-    pub total_num_mbufs: Option<String>,
-
-    /// Print stats every S seconds (fractions allowed); 0 = off [default: 0]
-    #[arg(long, value_name = "S")]
-    pub stats_period: Option<String>,
-
-    /// Write stats as JSON to FILE each period and at exit [default: none]
-    #[arg(long, value_name = "FILE")]
-    pub stats_json: Option<PathBuf>,
-
-    /// Stop after S seconds; 0 = run until SIGINT/SIGTERM [default: 0]
-    #[arg(long, value_name = "S")]
-    pub duration: Option<String>,
-
-    /// Trust input UDP checksums instead of verifying them in software [default: verify]
-    #[arg(long)]
-    pub no_udp_csum_check: bool,
+    /// The global options (`global.rs`).
+    #[command(flatten)]
+    pub global: GlobalFlags,
 }
 
 /// What the command line asks for before any value is checked.
@@ -235,8 +169,9 @@ fn one_line(rendered: &str) -> String {
     let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("bad command line");
     let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = model::clip(first);
     match lines.find(|l| l.starts_with("tip:")) {
-        Some(tip) => format!("{first} ({tip}; see --help)"),
+        Some(tip) => format!("{first} ({}; see --help)", model::clip(tip)),
         None => format!("{first} (see --help)"),
     }
 }

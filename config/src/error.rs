@@ -18,7 +18,13 @@ impl ConfigError {
     /// Exit status for any configuration error (the usual "usage error" code).
     pub const EXIT_CODE: i32 = 2;
 
-    /// Builds an error; line breaks are folded so the message stays on one line.
+    /// Longest message: the places that quote a value clip it to
+    /// [`model::MAX_QUOTED_CHARS`]; this bounds whatever slips past them.
+    pub const MAX_CHARS: usize = 1000;
+
+    /// Builds an error; line breaks are folded so the message stays on one
+    /// line, any single word longer than [`model::MAX_QUOTED_CHARS`] is cut,
+    /// and the whole is cut at [`ConfigError::MAX_CHARS`].
     pub(crate) fn new(message: impl Into<String>) -> Self {
         let message: String = message.into();
         let one_line = message
@@ -27,7 +33,13 @@ impl ConfigError {
             .filter(|part| !part.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        ConfigError { message: one_line }
+        let words: Vec<_> = one_line.split(' ').map(model::clip).collect();
+        let message = words.join(" ");
+        let message = match message.char_indices().nth(Self::MAX_CHARS) {
+            Some((end, _)) => format!("{}…", &message[..end]),
+            None => message,
+        };
+        ConfigError { message }
     }
 
     /// The one-line message, without any "error:" prefix.
@@ -58,5 +70,14 @@ mod tests {
         let e = ConfigError::new("first\n  second\r\n\nthird");
         assert_eq!(e.to_string(), "first second third");
         assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let e = ConfigError::new(format!("--x {}: bad", "y".repeat(100_000)));
+        assert!(e.to_string().ends_with("… bad"), "{e}");
+        assert!(e.to_string().chars().count() < 220);
+        let e = ConfigError::new("word ".repeat(100_000));
+        assert_eq!(e.to_string().chars().count(), ConfigError::MAX_CHARS + 1);
     }
 }

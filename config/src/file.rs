@@ -3,97 +3,34 @@
 //!
 //! Keys are the command-line flag names with `-` turned into `_`. Global
 //! options are top-level keys; per-stream options sit in `[defaults]` and may
-//! be overridden in each `[[stream]]`.
+//! be overridden in each `[[stream]]`. The schema is declared with the
+//! options themselves (`global.rs`, `stream.rs`).
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 
-use serde::Deserialize;
-
-use crate::addr::MacAddr;
 use crate::error::ConfigError;
-use crate::modes::{ForwardMode, MergeMode, VlanMode};
-use crate::seq_format::SeqFormat;
-use crate::text::{Group, Text};
+use crate::global::FileConfig;
+use crate::limits::MAX_CONFIG_BYTES;
 
-/// Declares the per-stream settings once, for `[defaults]`, for each
-/// `[[stream]]` (which adds name, legs and output) and for the command line.
-macro_rules! stream_settings {
-    ($($field:ident : $ty:ty),* $(,)?) => {
-        /// Per-stream settings as given in one place (command line,
-        /// `[defaults]` or a `[[stream]]`); `None` = not given there.
-        #[derive(Debug, Clone, Default, Deserialize)]
-        #[serde(deny_unknown_fields)]
-        pub(crate) struct StreamSettings {
-            $(pub $field: Option<$ty>,)*
-        }
-
-        /// One `[[stream]]` table.
-        #[derive(Debug, Clone, Deserialize)]
-        #[serde(deny_unknown_fields)]
-        pub(crate) struct FileStream {
-            pub name: Option<String>,
-            pub legs: Vec<Text<Group>>,
-            pub output: Text<Group>,
-            $(pub $field: Option<$ty>,)*
-        }
-
-        impl FileStream {
-            /// The per-stream overrides of this table.
-            pub fn settings(&self) -> StreamSettings {
-                StreamSettings { $($field: self.$field.clone(),)* }
-            }
-        }
-    };
-}
-
-stream_settings!(
-    seq: Text<SeqFormat>,
-    mode: Text<MergeMode>,
-    max_delay: f64,
-    leg_timeout: f64,
-    restart_after: i64,
-    slots: i64,
-    max_rate: i64,
-    out_src_ip: Text<IpAddr>,
-    out_src_port: i64,
-    out_dst_mac: Text<MacAddr>,
-    out_ttl: i64,
-    out_dscp: i64,
-    out_vlan: Text<VlanMode>,
-    renumber: bool,
-);
-
-/// The whole file.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileConfig {
-    pub primary_port: Option<i64>,
-    pub secondary_port: Option<i64>,
-    pub output_port: Option<i64>,
-    pub forward_mode: Option<Text<ForwardMode>>,
-    pub nb_cores: Option<i64>,
-    pub burst: Option<i64>,
-    pub rx_prefetch: Option<i64>,
-    pub primary_reorder: Option<i64>,
-    pub rxd: Option<i64>,
-    pub txd: Option<i64>,
-    pub total_num_mbufs: Option<i64>,
-    pub stats_period: Option<f64>,
-    pub stats_json: Option<PathBuf>,
-    pub duration: Option<f64>,
-    pub no_udp_csum_check: Option<bool>,
-    #[serde(default)]
-    pub defaults: StreamSettings,
-    #[serde(default, rename = "stream")]
-    pub streams: Vec<FileStream>,
-}
-
-/// Reads and parses a configuration file.
+/// Reads and parses a configuration file, at most [`MAX_CONFIG_BYTES`] of it.
 pub(crate) fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(format!("--config {}: cannot read: {e}", path.display())))?;
-    parse(&text, &path.display().to_string())
+    let shown = model::clip(&path.display().to_string()).into_owned();
+    let cannot =
+        |e: std::io::Error| ConfigError::new(format!("--config {shown}: cannot read: {e}"));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::new(format!(
+            "--config {shown}: larger than {} MiB, not a configuration file",
+            MAX_CONFIG_BYTES >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ConfigError::new(format!("--config {shown}: cannot read: not UTF-8 text")))?;
+    parse(&text, &shown)
 }
 
 /// Parses configuration text; `name` labels error messages.
@@ -106,7 +43,7 @@ pub(crate) fn parse(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
             }
             None => name.to_string(),
         };
-        ConfigError::new(format!("{place}: {}", e.message().trim()))
+        ConfigError::new(format!("{place}: {}", model::clip(e.message().trim())))
     })
 }
 
@@ -126,6 +63,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forward_mode::ForwardMode;
+    use model::VlanAction;
 
     #[test]
     fn line_col_counts_from_one() {
@@ -163,7 +102,7 @@ out_vlan = "strip"
         assert_eq!(file.streams[0].legs.len(), 2);
         assert_eq!(
             file.streams[0].settings().out_vlan.map(|v| v.0),
-            Some(VlanMode::Strip)
+            Some(VlanAction::Strip)
         );
     }
 }

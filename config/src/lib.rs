@@ -16,10 +16,17 @@
 //!
 //! TOML (`--config`, see `examples/*.toml`): keys are the flag names with
 //! `-` written `_`. Global options are top-level keys; per-stream options
-//! (`seq`, `mode`, `max_delay`, `leg_timeout`, `restart_after`, `slots`,
-//! `max_rate`, `out_*`, `renumber`) go in `[defaults]` or in a `[[stream]]`
-//! table, which also holds `name` (optional), `legs` and `output`.
+//! go in `[defaults]` or in a `[[stream]]` table, which also holds `name`
+//! (optional), `legs` and `output`.
+//!
+//! Each option is declared once, with its flag, key, type, default, range
+//! and help: the global ones in `global.rs` (fields of [`AppConfig`]), the
+//! per-stream ones in `stream.rs` (fields of [`StreamConfig`]); see
+//! `option.rs` for the mechanism. The types shared with the dataplane
+//! ([`SeqSpec`], [`MergeMode`], [`VlanAction`], [`OutputSpec`], [`MacAddr`])
+//! and their parsers come from the `model` crate.
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod addr;
@@ -27,19 +34,22 @@ mod app;
 mod cli;
 mod error;
 mod file;
+mod forward_mode;
+mod global;
 pub mod limits;
-mod modes;
+mod option;
 mod overlap;
 mod resolve;
-mod seq_format;
+mod stream;
 mod text;
 mod values;
 
-pub use addr::MacAddr;
-pub use app::{AppConfig, OutputOptions, Parsed, StreamConfig};
+pub use app::Parsed;
 pub use error::ConfigError;
-pub use modes::{ForwardMode, MergeMode, VlanMode};
-pub use seq_format::SeqFormat;
+pub use forward_mode::ForwardMode;
+pub use global::AppConfig;
+pub use model::{Endian, FieldWidth, MacAddr, MergeMode, OutputSpec, SeqSpec, VlanAction};
+pub use stream::StreamConfig;
 
 /// Parses a full argv (program name first) into what to do: run with a
 /// validated configuration (reading the `--config` file if given), or print

@@ -1,5 +1,12 @@
 //! Built-in defaults and accepted ranges, kept in one place so that `--help`,
-//! validation and the documentation cannot drift apart.
+//! validation and the documentation cannot drift apart. The limits the
+//! dataplane enforces too come from `model::limits` and are re-exported
+//! here, so there is one constant per limit.
+
+pub use model::limits::{
+    max_restart_after, MAX_BURST, MAX_DSCP, MAX_LEGS, MAX_RESTART_AFTER, MAX_RTP_SLOTS,
+    MAX_SEQ_OFFSET, MAX_SLOTS, MAX_VLAN_ID, MIN_LEGS, MIN_SLOTS,
+};
 
 /// Default DPDK port id of the primary input.
 pub const DEFAULT_PRIMARY_PORT: u16 = 0;
@@ -11,6 +18,9 @@ pub const DEFAULT_OUTPUT_PORT: u16 = 2;
 /// Default merge window: how long a packet seen on one leg waits for the
 /// preferred leg's copy, and how long a gap is waited for before it is skipped.
 pub const DEFAULT_MAX_DELAY_MS: f64 = 50.0;
+/// Shortest time any millisecond option accepts (1 µs): finer times cannot
+/// be told apart by the dataplane's clock and round to nothing.
+pub const MIN_TIME_MS: f64 = 0.001;
 /// Largest accepted window (10 s); ST 2022-7 class C needs about 450 ms.
 pub const MAX_MAX_DELAY_MS: f64 = 10_000.0;
 /// Default silence after which a leg is declared down.
@@ -19,28 +29,13 @@ pub const DEFAULT_LEG_TIMEOUT_MS: f64 = 200.0;
 pub const MAX_LEG_TIMEOUT_MS: f64 = 60_000.0;
 /// Default number of consecutive out-of-window packets that prove a source restart.
 pub const DEFAULT_RESTART_AFTER: u32 = 20;
-/// Largest accepted `restart-after`.
-pub const MAX_RESTART_AFTER: u32 = 65_535;
 
 /// Default highest packet rate of one leg, used only to size the slot table
 /// when `--slots` is not given (for MoldUDP64 it counts messages, not packets).
 pub const DEFAULT_MAX_RATE_PPS: u32 = 10_000;
 /// Largest accepted `max-rate`.
 pub const MAX_MAX_RATE_PPS: u32 = 100_000_000;
-/// Smallest slot table.
-pub const MIN_SLOTS: u32 = 16;
-/// Largest slot table for 32/64-bit sequence fields.
-pub const MAX_SLOTS: u32 = 1 << 20;
-/// Largest slot table for RTP: a 16-bit sequence number can only place
-/// packets unambiguously within half its space.
-pub const MAX_RTP_SLOTS: u32 = 1 << 15;
 
-/// Fewest legs (copies) per stream: a failover needs two.
-pub const MIN_LEGS: usize = 2;
-/// Most legs per stream (the merge engine keeps per-leg state inline for 4).
-pub const MAX_LEGS: usize = 4;
-/// Largest UDP-payload offset of a sequence field (a jumbo frame's payload).
-pub const MAX_SEQ_OFFSET: usize = 9_000;
 /// Longest stream name (it appears in logs and stats keys).
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -50,8 +45,6 @@ pub const DEFAULT_NB_CORES: u32 = 1;
 pub const MAX_NB_CORES: u32 = 128;
 /// Default packets per rx/tx burst.
 pub const DEFAULT_BURST: u16 = 32;
-/// Largest burst (DPDK PMDs commonly cap a burst well below this).
-pub const MAX_BURST: u16 = 512;
 /// Default packets ahead whose data the rx loop prefetches: off, because on
 /// the vdevs we can measure (pcap, af_packet) the PMD has just copied the
 /// data, so it is already cached and A/B runs showed no gain.
@@ -72,7 +65,14 @@ pub const MAX_DESC: u16 = 32_768;
 pub const MIN_TOTAL_NUM_MBUFS: u32 = 512;
 /// Largest explicit mbuf pool.
 pub const MAX_TOTAL_NUM_MBUFS: u32 = 1 << 26;
+/// Shortest stats period (10 ms, two ticks of the main loop): the stats
+/// block and JSON cannot usefully be written faster, and a period below
+/// the loop's own cost could never catch up.
+pub const MIN_STATS_PERIOD_S: f64 = 0.01;
 /// Longest stats period (one day).
 pub const MAX_STATS_PERIOD_S: f64 = 86_400.0;
 /// Longest run duration (about 31 years; anything longer is a typo).
 pub const MAX_DURATION_S: f64 = 1.0e9;
+/// Largest `--config` file read (16 MiB; a 10 000-stream file is < 2 MiB):
+/// reading stops there, so `--config /dev/zero` fails at once.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;

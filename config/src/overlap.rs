@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::addr::family;
-use crate::app::StreamConfig;
 use crate::error::ConfigError;
 use crate::limits::{MAX_LEGS, MAX_NAME_LEN, MIN_LEGS};
+use crate::stream::StreamConfig;
 
 /// A stream name is printable, without spaces, and short enough for logs.
 pub(crate) fn check_name(name: &str, label: &str) -> Result<(), ConfigError> {
@@ -119,19 +119,20 @@ pub(crate) fn check_overlaps(
             legs.insert(key, i);
             any_leg.insert(*leg, i);
         }
-        if let Some(&j) = outputs.get(&s.output) {
+        let output = s.out.dst();
+        if let Some(&j) = outputs.get(&output) {
             return Err(ConfigError::new(format!(
-                "{label}: output {} is already the output of stream {:?}",
-                s.output, streams[j].name
+                "{label}: output {output} is already the output of stream {:?}",
+                streams[j].name
             )));
         }
-        if let Some(&j) = any_leg.get(&s.output) {
+        if let Some(&j) = any_leg.get(&output) {
             return Err(ConfigError::new(format!(
-                "{label}: output {} is a leg of stream {:?}",
-                s.output, streams[j].name
+                "{label}: output {output} is a leg of stream {:?}",
+                streams[j].name
             )));
         }
-        outputs.insert(s.output, i);
+        outputs.insert(output, i);
     }
     Ok(())
 }

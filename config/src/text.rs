@@ -7,9 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::de::{Deserialize, Deserializer, Error as DeError, Visitor};
 
-use crate::addr::{parse_group, MacAddr};
-use crate::modes::{ForwardMode, MergeMode, VlanMode};
-use crate::seq_format::SeqFormat;
+use model::{MacAddr, MergeMode, SeqSpec, VlanAction};
+
+use crate::addr::parse_group;
+use crate::forward_mode::ForwardMode;
 
 /// A type parsed from text with an error message that quotes the text.
 pub(crate) trait ParseText: Sized {
@@ -30,7 +31,7 @@ impl ParseText for IpAddr {
     fn parse_text(text: &str) -> Result<Self, String> {
         text.trim()
             .parse()
-            .map_err(|_| format!("bad IP address '{text}'"))
+            .map_err(|_| format!("bad IP address {}", model::quoted(text)))
     }
 }
 
@@ -43,7 +44,7 @@ macro_rules! parse_text_via_from_str {
         }
     )*};
 }
-parse_text_via_from_str!(SeqFormat, MergeMode, ForwardMode, VlanMode, MacAddr);
+parse_text_via_from_str!(SeqSpec, MergeMode, ForwardMode, VlanAction, MacAddr);
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error
 /// carrying the value's line and column.

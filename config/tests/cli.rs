@@ -7,7 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use common::{err, ok, run, S1};
-use config::{limits, ForwardMode, MacAddr, MergeMode, Parsed, SeqFormat, VlanMode};
+use config::{
+    limits, Endian, FieldWidth, ForwardMode, MacAddr, MergeMode, Parsed, SeqSpec, VlanAction,
+};
 
 fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -177,21 +179,24 @@ fn defaults_are_filled_in() {
     let s = &cfg.streams[0];
     assert_eq!(s.name, "stream1");
     assert_eq!(s.legs, [sa("239.1.1.1:5000"), sa("239.2.1.1:5000")]);
-    assert_eq!(s.output, sa("239.10.1.1:5000"));
-    assert_eq!(s.seq, SeqFormat::Rtp);
+    assert_eq!(s.out.dst(), sa("239.10.1.1:5000"));
+    assert_eq!(s.seq, SeqSpec::Rtp);
     assert_eq!(s.mode, MergeMode::Primary);
     assert_eq!(s.max_delay, Duration::from_millis(50));
     assert_eq!(s.leg_timeout, Duration::from_millis(200));
     assert_eq!(s.restart_after, 20);
     // 50 ms at the default 10 kpps = 500 packets -> 512 slots (DESIGN.md).
     assert_eq!(s.slots, 512);
-    assert_eq!(s.out.dst_mac, MacAddr([0x01, 0x00, 0x5e, 0x0a, 0x01, 0x01]));
+    assert_eq!(
+        s.out.dst_mac,
+        Some(MacAddr([0x01, 0x00, 0x5e, 0x0a, 0x01, 0x01]))
+    );
     assert_eq!(
         (s.out.src_ip, s.out.src_port, s.out.ttl, s.out.dscp),
         (None, None, None, None)
     );
-    assert_eq!(s.out.vlan, VlanMode::Keep);
-    assert!(!s.out.renumber);
+    assert_eq!(s.out.vlan, VlanAction::Keep);
+    assert!(!s.renumber);
     assert_eq!(cfg.input_ports(), [0, 1]);
 }
 
@@ -282,13 +287,13 @@ fn every_flag_is_applied() {
     assert_eq!(cfg.streams.len(), 2);
     let s = &cfg.streams[0];
     assert_eq!(s.legs.len(), 3);
-    assert_eq!(s.output, sa("239.10.1.1:6000"));
+    assert_eq!(s.out.dst(), sa("239.10.1.1:6000"));
     assert_eq!(s.mode, MergeMode::Hitless);
     assert_eq!(
         s.seq,
-        SeqFormat::Field {
-            width: 64,
-            big_endian: true,
+        SeqSpec::Field {
+            width: FieldWidth::U64,
+            endian: Endian::Big,
             offset: 10
         }
     );
@@ -298,10 +303,10 @@ fn every_flag_is_applied() {
     assert_eq!(s.slots, 1024);
     assert_eq!(s.out.src_ip, Some("10.0.0.1".parse::<IpAddr>().unwrap()));
     assert_eq!(s.out.src_port, Some(4000));
-    assert_eq!(s.out.dst_mac, MacAddr([2, 0, 0, 0, 0, 1]));
+    assert_eq!(s.out.dst_mac, Some(MacAddr([2, 0, 0, 0, 0, 1])));
     assert_eq!((s.out.ttl, s.out.dscp), (Some(9), Some(46)));
-    assert_eq!(s.out.vlan, VlanMode::Strip);
-    assert!(s.out.renumber);
+    assert_eq!(s.out.vlan, VlanAction::Strip);
+    assert!(s.renumber);
     assert_eq!(cfg.streams[1].name, "stream2");
     assert_eq!(cfg.streams[1].legs[1], sa("239.2.1.2:5000"));
 }
@@ -323,10 +328,10 @@ fn ipv6_streams_and_dscp_zero() {
     ]);
     let s = &cfg.streams[0];
     assert_eq!(s.legs, [sa("[ff3e::1]:5000"), sa("[ff3e::2]:5000")]);
-    assert_eq!(s.out.dst_mac, MacAddr([0x33, 0x33, 0, 0x10, 0, 1]));
+    assert_eq!(s.out.dst_mac, Some(MacAddr([0x33, 0x33, 0, 0x10, 0, 1])));
     assert_eq!(s.out.dscp, Some(0), "an explicit 0 is not 'keep'");
-    assert_eq!(s.out.vlan, VlanMode::Set(100));
-    assert_eq!(s.seq, SeqFormat::MoldUdp64);
+    assert_eq!(s.out.vlan, VlanAction::Set(100));
+    assert_eq!(s.seq, SeqSpec::MoldUdp64);
 }
 
 #[test]
@@ -345,6 +350,20 @@ fn io_mode_needs_no_stream_and_skips_the_secondary_port() {
     cfg.check_ports(&[0, 1]).unwrap();
 }
 
+/// Issue 17: `--renumber` does not make the output continuous across gaps
+/// (a skipped packet stays a gap); the help says what it does.
+#[test]
+fn help_describes_renumber_as_it_is() {
+    let help = config::help_text();
+    let at = help.find("      --renumber").expect("--renumber in help");
+    let entry = &help[at..];
+    let entry = &entry[..entry.find("\n\n").unwrap_or(entry.len())];
+    assert!(!entry.contains("continuous across gaps"), "{entry}");
+    assert!(entry.contains("RTP only"), "{entry}");
+    assert!(entry.contains("stay gaps"), "{entry}");
+    assert!(entry.contains("SSRC"), "{entry}");
+}
+
 #[test]
 fn slots_are_sized_from_the_window() {
     let slots = |args: &[&str]| {
@@ -352,7 +371,11 @@ fn slots_are_sized_from_the_window() {
         all.extend_from_slice(args);
         ok(&all).streams[0].slots
     };
-    assert_eq!(slots(&["--max-delay", "1"]), 16, "never below the minimum");
+    assert_eq!(
+        slots(&["--max-delay", "1", "--restart-after", "4"]),
+        16,
+        "never below the minimum"
+    );
     assert_eq!(slots(&["--max-delay", "450", "--max-rate", "50000"]), 32768);
     assert_eq!(
         slots(&["--max-delay", "100", "--max-rate", "10240"]),
@@ -371,7 +394,22 @@ fn slots_are_sized_from_the_window() {
         ]),
         1 << 20
     );
-    assert_eq!(slots(&["--slots", "16", "--max-delay", "1"]), 16);
+    assert_eq!(
+        slots(&["--slots", "16", "--max-delay", "1", "--restart-after", "4"]),
+        16
+    );
+    // A restart is proved within a quarter of the table: 4 x the default
+    // restart-after of 20 = 80 -> 128 slots, however short the window.
+    assert_eq!(slots(&["--max-delay", "1"]), 128);
+    assert_eq!(slots(&["--max-delay", "1e-3"]), 128);
+    err(
+        &["--", "--stream", S1, "--slots", "64", "--max-delay", "1"],
+        &["--slots 64", "restart-after 20", "quarter"],
+    );
+    err(
+        &["--", "--stream", S1, "--restart-after", "1025"],
+        &["--restart-after 1025", "1..=1024"],
+    );
 }
 
 #[test]
@@ -585,7 +623,7 @@ fn bad_values_name_the_flag_and_value() {
         (&["--leg-timeout", "inf"], &["--leg-timeout inf"]),
         (
             &["--restart-after", "0"],
-            &["--restart-after 0", "1..=65535"],
+            &["--restart-after 0", "1..=1024"],
         ),
         (&["--slots", "1000"], &["--slots 1000", "power of two"]),
         (&["--slots", "8"], &["--slots 8", "16..=1048576"]),

@@ -5,7 +5,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::ok;
-use config::{ForwardMode, MergeMode, SeqFormat, VlanMode};
+use config::{Endian, FieldWidth, ForwardMode, MergeMode, SeqSpec, VlanAction};
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -48,7 +48,7 @@ fn two_legs_example() {
     assert_eq!(s.name, "channel1");
     assert_eq!(
         (s.seq, s.mode, s.slots),
-        (SeqFormat::Rtp, MergeMode::Primary, 512)
+        (SeqSpec::Rtp, MergeMode::Primary, 512)
     );
     assert_eq!(cfg.forward_mode, ForwardMode::Primary);
 }
@@ -67,26 +67,26 @@ fn many_streams_example() {
         (v6.legs.len(), v6.mode, v6.slots),
         (3, MergeMode::Primary, 32768)
     );
-    assert_eq!(v6.out.vlan, VlanMode::Set(100));
+    assert_eq!(v6.out.vlan, VlanAction::Set(100));
     assert_eq!(v6.out.dscp, Some(34));
 }
 
 #[test]
 fn moldudp64_example() {
     let cfg = load("moldudp64.toml");
-    let seqs: Vec<SeqFormat> = cfg.streams.iter().map(|s| s.seq).collect();
+    let seqs: Vec<SeqSpec> = cfg.streams.iter().map(|s| s.seq).collect();
     assert_eq!(
         seqs,
         [
-            SeqFormat::MoldUdp64,
-            SeqFormat::MoldUdp64,
-            SeqFormat::Field {
-                width: 32,
-                big_endian: false,
+            SeqSpec::MoldUdp64,
+            SeqSpec::MoldUdp64,
+            SeqSpec::Field {
+                width: FieldWidth::U32,
+                endian: Endian::Little,
                 offset: 0
             }
         ]
     );
     assert_eq!(cfg.streams[0].slots, 2048);
-    assert!(cfg.streams[2].out.renumber);
+    assert!(cfg.streams[2].renumber);
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{err, ok, toml_file};
-use config::{ForwardMode, MacAddr, MergeMode, SeqFormat, VlanMode};
+use config::{Endian, FieldWidth, ForwardMode, MacAddr, MergeMode, SeqSpec, VlanAction};
 
 const TWO_STREAMS: &str = r#"
 primary_port = 4
@@ -21,6 +21,7 @@ no_udp_csum_check = true
 [defaults]
 max_delay = 20
 max_rate = 1000
+restart_after = 8
 out_ttl = 7
 renumber = true
 
@@ -78,18 +79,19 @@ fn file_values_are_used() {
     );
     assert_eq!(
         a.seq,
-        SeqFormat::Field {
-            width: 32,
-            big_endian: false,
+        SeqSpec::Field {
+            width: FieldWidth::U32,
+            endian: Endian::Little,
             offset: 0
         }
     );
-    assert_eq!(b.seq, SeqFormat::Rtp);
+    assert_eq!(b.seq, SeqSpec::Rtp);
     assert_eq!((a.out.ttl, b.out.ttl), (Some(7), Some(7)));
-    assert!(a.out.renumber && b.out.renumber);
-    assert_eq!(b.out.vlan, VlanMode::Set(42));
-    assert_eq!(b.out.dst_mac, MacAddr([2, 0, 0, 0, 0, 9]));
-    // 30.5 ms and 20 ms at 1000 pps need 31 and 20 slots -> 32.
+    assert!(a.renumber && b.renumber);
+    assert_eq!(b.out.vlan, VlanAction::Set(42));
+    assert_eq!(b.out.dst_mac, Some(MacAddr([2, 0, 0, 0, 0, 9])));
+    // 30.5 ms and 20 ms at 1000 pps need 31 and 20 slots, restart-after 8
+    // needs 32 -> 32.
     assert_eq!((a.slots, b.slots), (32, 32));
     assert_eq!(a.leg_timeout, Duration::from_millis(200));
 }
@@ -131,10 +133,10 @@ fn command_line_overrides_the_file_everywhere() {
     for s in &cfg.streams {
         assert_eq!(s.max_delay, Duration::from_millis(40), "{}", s.name);
         assert_eq!(s.mode, MergeMode::Primary, "{}", s.name);
-        assert_eq!(s.seq, SeqFormat::Rtp, "{}", s.name);
+        assert_eq!(s.seq, SeqSpec::Rtp, "{}", s.name);
         assert_eq!(s.out.ttl, Some(3), "{}", s.name);
-        assert_eq!(s.out.vlan, VlanMode::Keep, "{}", s.name);
-        assert!(s.out.renumber, "{}: [defaults] still applies", s.name);
+        assert_eq!(s.out.vlan, VlanAction::Keep, "{}", s.name);
+        assert!(s.renumber, "{}: [defaults] still applies", s.name);
     }
     assert_eq!(cfg.streams[2].name, "stream3");
 }
@@ -288,7 +290,7 @@ fn out_of_range_file_values_name_file_place_and_key() {
     );
     file_err(
         &format!("stats_json = \"\"\n[[stream]]\n{LEGS}"),
-        &["stats-json", "empty"],
+        &["{}: stats_json = ''", "empty"],
     );
     file_err(
         &format!("[defaults]\nmax_delay = 0\n[[stream]]\n{LEGS}"),

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use dataplane::merge::{Engine, Event, FreeReason, MergeConfig, Mode, SendInfo, Sink, Verdict};
 use dataplane::rewrite::{OutputSpec, Rewriter, VlanAction};
-use dataplane::seq::SeqSpec;
+use dataplane::seq::{Extract, SeqSpec};
 use dataplane::wire::{parse_frame, Integrity, L4Check};
 use proptest::prelude::*;
 use testkit::{build_rtp_frame, FrameSpec, RtpFields, Vlan};
@@ -125,11 +125,10 @@ proptest! {
             src_ip: Some("192.0.2.10".parse().unwrap()),
             src_port: Some(5004),
             dst_mac: None,
-            src_mac: OUT_MAC,
             vlan: if c.strip { VlanAction::Strip } else { VlanAction::Set(7) },
             ttl: Some(16),
             dscp: Some(46),
-        })
+        }, OUT_MAC)
         .unwrap();
 
         // Arrival order: the secondary runs `skew` packets behind.

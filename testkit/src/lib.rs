@@ -11,6 +11,7 @@
 //! * [`scenario`]: per-leg packet lists -> `primary.pcap` / `secondary.pcap`.
 //! * [`rng`]: a seeded PRNG for reproducible loss patterns.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod checksum;

@@ -8,8 +8,8 @@ use dpdk_sys::rte_mbuf;
 use super::mbuf::Mbuf;
 
 /// Largest burst a batch holds (testpmd's MAX_PKT_BURST is 512, but 32-64
-/// is where rx/tx burst cost amortises).
-pub const MAX_BURST: usize = 512;
+/// is where rx/tx burst cost amortises); the same limit `--burst` enforces.
+pub use model::limits::MAX_BURST;
 
 /// Mbufs a [`FreeBatch`] collects before one `rte_pktmbuf_free_bulk`: the
 /// mempool cache takes them in one go, and the batch stays small enough to

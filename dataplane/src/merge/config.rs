@@ -1,31 +1,13 @@
 //! Per-stream merge settings.
 
-/// How the copy to send is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Patent claims 1, 6, 8: the primary's copy unless it is adverse
-    /// (corrupt, missing past `max_delay`, or the primary leg is down); with
-    /// more than two legs, legs are in priority order.
-    Primary,
-    /// SMPTE ST 2022-7: the first good copy from any leg.
-    Hitless,
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "primary" => Ok(Mode::Primary),
-            "hitless" => Ok(Mode::Hitless),
-            _ => Err(format!(
-                "invalid forward mode '{s}' (expected primary or hitless)"
-            )),
-        }
-    }
-}
+use model::limits::{max_restart_after, MAX_SLOTS, MIN_LEGS, MIN_SLOTS};
 
 /// Largest number of legs (copies) per stream.
-pub const MAX_LEGS: usize = 4;
+pub use model::limits::MAX_LEGS;
+
+/// The engine's name for the selection rule (the shared
+/// [`model::MergeMode`], which the configuration parses).
+pub use model::MergeMode as Mode;
 
 /// Settings of one stream. Times are in caller ticks (the worker passes TSC
 /// cycles, tests pass nanoseconds); the engine never reads a clock.
@@ -85,17 +67,20 @@ impl MergeConfig {
     /// ambiguous (ST 2022-7 Annex A uses the RTP timestamp there; this
     /// engine refuses such a window instead).
     pub fn validate(&self) -> Result<(), String> {
-        if !(2..=MAX_LEGS).contains(&self.legs) {
-            return Err(format!("legs {} out of range (2..={MAX_LEGS})", self.legs));
-        }
-        if !self.capacity.is_power_of_two() || self.capacity < 16 {
+        if !(MIN_LEGS..=MAX_LEGS).contains(&self.legs) {
             return Err(format!(
-                "slots {} must be a power of two >= 16",
+                "legs {} out of range ({MIN_LEGS}..={MAX_LEGS})",
+                self.legs
+            ));
+        }
+        if !self.capacity.is_power_of_two() || self.capacity < MIN_SLOTS as usize {
+            return Err(format!(
+                "slots {} must be a power of two >= {MIN_SLOTS}",
                 self.capacity
             ));
         }
-        if self.capacity > 1 << 24 {
-            return Err(format!("slots {} larger than 16777216", self.capacity));
+        if self.capacity > MAX_SLOTS as usize {
+            return Err(format!("slots {} larger than {MAX_SLOTS}", self.capacity));
         }
         match self.seq_bits {
             16 | 32 | 64 => {}
@@ -118,14 +103,12 @@ impl MergeConfig {
                 self.max_delay, self.leg_timeout
             ));
         }
-        if self.restart_after == 0
-            || self.restart_after as usize > self.capacity / 4
-            || self.restart_after > 1024
-        {
+        // capacity <= MAX_SLOTS was checked above, so it fits a u32.
+        let most = max_restart_after(self.capacity as u32);
+        if self.restart_after == 0 || self.restart_after > most {
             return Err(format!(
-                "restart-after {} out of range (1..={})",
-                self.restart_after,
-                (self.capacity / 4).min(1024)
+                "restart-after {} out of range (1..={most})",
+                self.restart_after
             ));
         }
         Ok(())
@@ -198,12 +181,5 @@ mod tests {
         }
         .validate()
         .unwrap();
-    }
-
-    #[test]
-    fn mode_parses() {
-        assert_eq!("primary".parse::<Mode>(), Ok(Mode::Primary));
-        assert_eq!("Hitless".parse::<Mode>(), Ok(Mode::Hitless));
-        assert!("x".parse::<Mode>().unwrap_err().contains("'x'"));
     }
 }

@@ -20,6 +20,8 @@
 //! * A leg with no good packet for `leg_timeout` is down (not waited for);
 //!   its next good packet brings it up.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod counters;
 mod engine;

@@ -16,6 +16,8 @@
 //! Both work on any [`FrameBuf`]: the DPDK helper implements it for its
 //! mbuf, tests and benchmarks use `Vec<u8>`.
 
+#![forbid(unsafe_code)]
+
 mod framebuf;
 mod layout;
 mod renumber;

@@ -7,7 +7,7 @@ use super::layout;
 use super::spec::{OutputSpec, RewriteError, VlanAction};
 use super::FrameBuf;
 use crate::wire::checksum::Accum;
-use crate::wire::ethernet::{self, ETHERTYPE_VLAN};
+use crate::wire::ethernet::ETHERTYPE_VLAN;
 use crate::wire::vlan::{MAX_VID, TAG_LEN};
 use crate::wire::DropReason;
 
@@ -45,12 +45,13 @@ fn addr_bytes(ip: IpAddr) -> [u8; 16] {
 }
 
 impl Rewriter {
-    /// Validates `spec` and precomputes the template.
+    /// Validates `spec` and precomputes the template; `src_mac` is the
+    /// output port's MAC, written as every frame's source.
     ///
     /// Errors: source and destination of different families, a unicast
     /// destination without a `dst_mac`, a multicast/unspecified source, a
     /// VLAN ID above 4094, a DSCP above 63.
-    pub fn new(spec: &OutputSpec) -> Result<Rewriter, RewriteError> {
+    pub fn new(spec: &OutputSpec, src_mac: [u8; 6]) -> Result<Rewriter, RewriteError> {
         let v6 = spec.dst_ip.is_ipv6();
         if let Some(src) = spec.src_ip {
             if src.is_ipv6() != v6 {
@@ -60,11 +61,10 @@ impl Rewriter {
                 return Err(RewriteError::BadSourceIp(src));
             }
         }
-        let dst_mac = match spec.dst_mac {
-            Some(m) => m,
-            None => ethernet::multicast_mac(spec.dst_ip)
-                .ok_or(RewriteError::NoMulticastMac(spec.dst_ip))?,
-        };
+        let dst_mac = spec
+            .effective_dst_mac()
+            .ok_or(RewriteError::NoMulticastMac(spec.dst_ip))?
+            .octets();
         if let VlanAction::Set(vid) = spec.vlan {
             if vid > MAX_VID {
                 return Err(RewriteError::BadVlanId(vid));
@@ -80,7 +80,7 @@ impl Rewriter {
         let src = spec.src_ip.map(addr_bytes);
         let mut macs = [0u8; 12];
         macs[..6].copy_from_slice(&dst_mac);
-        macs[6..].copy_from_slice(&spec.src_mac);
+        macs[6..].copy_from_slice(&src_mac);
         Ok(Rewriter {
             spec: spec.clone(),
             macs,
@@ -101,6 +101,13 @@ impl Rewriter {
     pub fn dst_mac(&self) -> [u8; 6] {
         let mut m = [0u8; 6];
         m.copy_from_slice(&self.macs[..6]);
+        m
+    }
+
+    /// The source MAC frames leave with (the output port's).
+    pub fn src_mac(&self) -> [u8; 6] {
+        let mut m = [0u8; 6];
+        m.copy_from_slice(&self.macs[6..]);
         m
     }
 

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::wire::testframe::{arb_frame, naive_sum, TestFrame};
 use crate::wire::{parse_frame, DropReason, Integrity, L4Check};
+use model::MacAddr;
 
 const SRC_MAC: [u8; 6] = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
 
@@ -55,13 +56,14 @@ impl FrameBuf for Headroom {
 }
 
 /// The frame a correct rewrite must produce, built from scratch.
-fn expected(t: &TestFrame, spec: &OutputSpec) -> Vec<u8> {
+fn expected(t: &TestFrame, spec: &OutputSpec, src_mac: [u8; 6]) -> Vec<u8> {
     let mut f = expected_frame(t, spec).build();
-    let dst_mac = spec
-        .dst_mac
-        .unwrap_or_else(|| crate::wire::ethernet::multicast_mac(spec.dst_ip).unwrap());
+    let dst_mac = spec.dst_mac.map_or_else(
+        || crate::wire::ethernet::multicast_mac(spec.dst_ip).unwrap(),
+        |m| m.octets(),
+    );
     f[..6].copy_from_slice(&dst_mac);
-    f[6..12].copy_from_slice(&spec.src_mac);
+    f[6..12].copy_from_slice(&src_mac);
     f
 }
 
@@ -119,11 +121,11 @@ fn force_zero_udp_sum(t: &mut TestFrame, out: impl Fn(&TestFrame) -> TestFrame) 
 }
 
 fn v4_spec() -> OutputSpec {
-    OutputSpec::new("239.10.20.30".parse().unwrap(), 6000, SRC_MAC)
+    OutputSpec::new("239.10.20.30".parse().unwrap(), 6000)
 }
 
 fn v6_spec() -> OutputSpec {
-    OutputSpec::new("ff3e::4000:1".parse().unwrap(), 6000, SRC_MAC)
+    OutputSpec::new("ff3e::4000:1".parse().unwrap(), 6000)
 }
 
 fn full_spec(v6: bool, vlan: VlanAction) -> OutputSpec {
@@ -134,7 +136,7 @@ fn full_spec(v6: bool, vlan: VlanAction) -> OutputSpec {
         "192.0.2.99".parse().unwrap()
     });
     s.src_port = Some(7000);
-    s.dst_mac = Some([0x01, 0x00, 0x5e, 0x7f, 0x00, 0x01]);
+    s.dst_mac = Some(MacAddr([0x01, 0x00, 0x5e, 0x7f, 0x00, 0x01]));
     s.vlan = vlan;
     s.ttl = Some(5);
     s.dscp = Some(34);
@@ -150,8 +152,8 @@ const ACTIONS: [VlanAction; 4] = [
 
 fn check_rewrite(t: &TestFrame, spec: &OutputSpec) {
     let input = t.build();
-    let want = expected(t, spec);
-    let rw = Rewriter::new(spec).unwrap();
+    let want = expected(t, spec, SRC_MAC);
+    let rw = Rewriter::new(spec, SRC_MAC).unwrap();
     let mut v = input.clone();
     rw.apply(&mut v).unwrap();
     assert_eq!(v, want, "spec {spec:?}");
@@ -206,7 +208,10 @@ fn computed_zero_udp_checksum_is_sent_as_ffff() {
             check_rewrite(&t, &spec);
             // ...the output's is the "computed zero" form.
             let mut f = input;
-            Rewriter::new(&spec).unwrap().apply(&mut f).unwrap();
+            Rewriter::new(&spec, SRC_MAC)
+                .unwrap()
+                .apply(&mut f)
+                .unwrap();
             let l4 = f.len() - (t.build().len() - t.l4());
             assert_eq!(&f[l4 + 6..l4 + 8], &[0xff, 0xff]);
         }
@@ -234,7 +239,7 @@ fn udp_checksum_zero_stays_zero_on_ipv4() {
     let mut t = TestFrame::rtp(false);
     t.udp_checksum = false;
     let mut f = t.build();
-    Rewriter::new(&full_spec(false, VlanAction::Keep))
+    Rewriter::new(&full_spec(false, VlanAction::Keep), SRC_MAC)
         .unwrap()
         .apply(&mut f)
         .unwrap();
@@ -251,14 +256,14 @@ fn errors_leave_the_frame_unchanged() {
     // Wrong family, both ways.
     for v6 in [false, true] {
         let f = TestFrame::rtp(v6).build();
-        let rw = Rewriter::new(&full_spec(!v6, VlanAction::Keep)).unwrap();
+        let rw = Rewriter::new(&full_spec(!v6, VlanAction::Keep), SRC_MAC).unwrap();
         let mut g = f.clone();
         assert_eq!(rw.apply(&mut g), Err(RewriteError::WrongFamily));
         assert_eq!(g, f);
     }
     // Push without headroom.
     let f = TestFrame::rtp(false).build();
-    let rw = Rewriter::new(&full_spec(false, VlanAction::Set(7))).unwrap();
+    let rw = Rewriter::new(&full_spec(false, VlanAction::Set(7)), SRC_MAC).unwrap();
     let mut h = Headroom::new(&f, 3);
     assert_eq!(rw.apply(&mut h), Err(RewriteError::NoHeadroom));
     assert_eq!(h.bytes(), &f[..]);
@@ -288,7 +293,7 @@ fn every_truncation_is_an_error_not_a_panic() {
             t.payload.truncate(40);
             let f = t.build();
             for a in ACTIONS {
-                let rw = Rewriter::new(&full_spec(v6, a)).unwrap();
+                let rw = Rewriter::new(&full_spec(v6, a), SRC_MAC).unwrap();
                 let mut rn = RtpRenumber::new(None);
                 for n in 0..f.len() {
                     let mut g = f[..n].to_vec();
@@ -313,29 +318,41 @@ fn every_truncation_is_an_error_not_a_panic() {
 fn spec_validation() {
     let mut s = v4_spec();
     s.src_ip = Some("2001:db8::1".parse().unwrap());
-    assert_eq!(Rewriter::new(&s).err(), Some(RewriteError::MixedFamilies));
+    assert_eq!(
+        Rewriter::new(&s, SRC_MAC).err(),
+        Some(RewriteError::MixedFamilies)
+    );
     let mut s = v4_spec();
     s.src_ip = Some("239.0.0.1".parse().unwrap());
     assert!(matches!(
-        Rewriter::new(&s),
+        Rewriter::new(&s, SRC_MAC),
         Err(RewriteError::BadSourceIp(_))
     ));
     let mut s = v4_spec();
     s.dst_ip = "10.0.0.1".parse().unwrap();
     assert!(matches!(
-        Rewriter::new(&s),
+        Rewriter::new(&s, SRC_MAC),
         Err(RewriteError::NoMulticastMac(_))
     ));
-    s.dst_mac = Some([2, 0, 0, 0, 0, 1]);
-    assert_eq!(Rewriter::new(&s).unwrap().dst_mac(), [2, 0, 0, 0, 0, 1]);
+    s.dst_mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+    assert_eq!(
+        Rewriter::new(&s, SRC_MAC).unwrap().dst_mac(),
+        [2, 0, 0, 0, 0, 1]
+    );
     let mut s = v4_spec();
     s.vlan = VlanAction::Set(4095);
-    assert_eq!(Rewriter::new(&s).err(), Some(RewriteError::BadVlanId(4095)));
+    assert_eq!(
+        Rewriter::new(&s, SRC_MAC).err(),
+        Some(RewriteError::BadVlanId(4095))
+    );
     let mut s = v6_spec();
     s.dscp = Some(64);
-    assert_eq!(Rewriter::new(&s).err(), Some(RewriteError::BadDscp(64)));
     assert_eq!(
-        Rewriter::new(&v6_spec()).unwrap().dst_mac(),
+        Rewriter::new(&s, SRC_MAC).err(),
+        Some(RewriteError::BadDscp(64))
+    );
+    assert_eq!(
+        Rewriter::new(&v6_spec(), SRC_MAC).unwrap().dst_mac(),
         [0x33, 0x33, 0x40, 0x00, 0x00, 0x01]
     );
     assert!(RewriteError::BadDscp(64).to_string().contains("64"));
@@ -352,7 +369,7 @@ fn vec_framebuf() {
     assert_eq!(v, vec![3]);
 }
 
-fn arb_spec(v6: bool) -> impl Strategy<Value = OutputSpec> {
+fn arb_spec(v6: bool) -> impl Strategy<Value = (OutputSpec, [u8; 6])> {
     (
         any::<[u8; 16]>(),
         any::<[u8; 16]>(),
@@ -379,17 +396,17 @@ fn arb_spec(v6: bool) -> impl Strategy<Value = OutputSpec> {
                         [10, s[1], s[2], s[3]].into(),
                     )
                 };
-                OutputSpec {
+                let spec = OutputSpec {
                     dst_ip: dst,
                     dst_port: dport,
                     src_ip: set_src.then_some(src),
                     src_port: sport,
-                    dst_mac: set_mac.then_some([d[4], d[5], d[6], d[7], d[8], d[9]]),
-                    src_mac: [s[4], s[5], s[6], s[7], s[8], s[9]],
+                    dst_mac: set_mac.then_some(MacAddr([d[4], d[5], d[6], d[7], d[8], d[9]])),
                     vlan,
                     ttl,
                     dscp,
-                }
+                };
+                (spec, [s[4], s[5], s[6], s[7], s[8], s[9]])
             },
         )
 }
@@ -399,17 +416,17 @@ proptest! {
 
     #[test]
     fn rewrite_equals_full_recompute(
-        (t, spec) in arb_frame().prop_flat_map(|t| { let v6 = t.v6(); (Just(t), arb_spec(v6)) })
+        (t, (spec, src_mac)) in arb_frame().prop_flat_map(|t| { let v6 = t.v6(); (Just(t), arb_spec(v6)) })
     ) {
         let mut t = t;
         t.pad = 0; // the builder's padding follows the IP packet; keep the comparison simple
         let input = t.build();
-        let want = expected(&t, &spec);
+        let want = expected(&t, &spec, src_mac);
         let mut v = input.clone();
-        Rewriter::new(&spec).unwrap().apply(&mut v).unwrap();
+        Rewriter::new(&spec, src_mac).unwrap().apply(&mut v).unwrap();
         prop_assert_eq!(&v, &want);
         // A second application is a no-op on the bytes (idempotent template).
-        Rewriter::new(&spec).unwrap().apply(&mut v).unwrap();
+        Rewriter::new(&spec, src_mac).unwrap().apply(&mut v).unwrap();
         prop_assert_eq!(&v, &want);
     }
 }
@@ -489,7 +506,7 @@ fn renumber_and_rewrite_compose_in_either_order() {
     for v6 in [false, true] {
         for a in ACTIONS {
             let t = rtp_frame(v6, 100, 0xabc, true);
-            let rw = Rewriter::new(&full_spec(v6, a)).unwrap();
+            let rw = Rewriter::new(&full_spec(v6, a), SRC_MAC).unwrap();
             let mut x = t.build();
             let mut y = x.clone();
             let mut r1 = RtpRenumber::new(Some(7));
@@ -499,7 +516,7 @@ fn renumber_and_rewrite_compose_in_either_order() {
             rw.apply(&mut y).unwrap();
             r2.apply(&mut y, 100, 0).unwrap();
             assert_eq!(x, y);
-            let want = expected(&rtp_frame(v6, 100, 7, true), &full_spec(v6, a));
+            let want = expected(&rtp_frame(v6, 100, 7, true), &full_spec(v6, a), SRC_MAC);
             assert_eq!(x, want);
         }
     }

@@ -6,8 +6,10 @@
 //! [`extend`] turns the short ones into a `u64` that keeps growing across
 //! rollover.
 
+#![forbid(unsafe_code)]
+
 pub mod extend;
 mod spec;
 
 pub use extend::{extend, first_extension, Extender};
-pub use spec::{Endian, FieldWidth, SeqError, SeqSample, SeqSpec};
+pub use spec::{Endian, Extract, FieldWidth, SeqError, SeqSample, SeqSpec};

@@ -1,47 +1,8 @@
 //! Where a stream's sequence number lives in the UDP payload, and reading it.
 
 use std::fmt;
-use std::str::FromStr;
 
-/// Width of a generic sequence field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FieldWidth {
-    /// 32-bit counter (e.g. CME MDP3 `MsgSeqNum`).
-    U32,
-    /// 64-bit counter (never rolls over in practice).
-    U64,
-}
-
-/// Byte order of a generic sequence field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endian {
-    /// Network order.
-    Big,
-    /// Little endian (e.g. CME MDP3).
-    Little,
-}
-
-/// How to find a stream's sequence number in a UDP payload.
-///
-/// Why: the merge is format-agnostic; this is the one place that knows about
-/// RTP, MoldUDP64 and "a counter at offset N".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SeqSpec {
-    /// RTP v2: 16-bit sequence, SSRC as source, RTP timestamp.
-    Rtp,
-    /// A plain counter at a byte offset of the UDP payload.
-    Field {
-        /// 32 or 64 bits.
-        width: FieldWidth,
-        /// Byte order.
-        endian: Endian,
-        /// Offset from the start of the UDP payload.
-        offset: usize,
-    },
-    /// MoldUDP64: session[10], sequence u64 BE at 10, message count u16 BE at
-    /// 18. Count 0 is a heartbeat, 0xFFFF the end of the session.
-    MoldUdp64,
-}
+pub use model::{Endian, FieldWidth, SeqSpec};
 
 /// One packet's sequence information, as read from the wire.
 ///
@@ -153,28 +114,20 @@ fn session_id(session: &[u8]) -> u64 {
     h
 }
 
-impl SeqSpec {
-    /// Width in bits of the raw sequence this spec yields.
-    pub fn bits(&self) -> u32 {
-        match self {
-            SeqSpec::Rtp => 16,
-            SeqSpec::Field {
-                width: FieldWidth::U32,
-                ..
-            } => 32,
-            SeqSpec::Field {
-                width: FieldWidth::U64,
-                ..
-            }
-            | SeqSpec::MoldUdp64 => 64,
-        }
-    }
-
+/// Reading a [`SeqSpec`]'s sequence information from a UDP payload.
+///
+/// Why a trait: the spec itself is a plain type shared with the
+/// configuration (crate `model`); reading the wire is the dataplane's job.
+pub trait Extract {
     /// Reads the sequence information of one UDP payload.
     ///
     /// Why: every length is checked before any field is read, so malformed
     /// input becomes an error (counted by the caller), never a panic.
-    pub fn extract(&self, udp_payload: &[u8]) -> Result<SeqSample, SeqError> {
+    fn extract(&self, udp_payload: &[u8]) -> Result<SeqSample, SeqError>;
+}
+
+impl Extract for SeqSpec {
+    fn extract(&self, udp_payload: &[u8]) -> Result<SeqSample, SeqError> {
         let p = udp_payload;
         match *self {
             SeqSpec::Rtp => {
@@ -246,71 +199,6 @@ impl SeqSpec {
     }
 }
 
-impl fmt::Display for SeqSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SeqSpec::Rtp => f.write_str("rtp"),
-            SeqSpec::MoldUdp64 => f.write_str("moldudp64"),
-            SeqSpec::Field {
-                width,
-                endian,
-                offset,
-            } => {
-                let w = match width {
-                    FieldWidth::U32 => "u32",
-                    FieldWidth::U64 => "u64",
-                };
-                let e = match endian {
-                    Endian::Big => "be",
-                    Endian::Little => "le",
-                };
-                write!(f, "{w}{e}@{offset}")
-            }
-        }
-    }
-}
-
-/// Largest offset accepted for a generic field (a UDP payload is < 64 KiB).
-const MAX_OFFSET: usize = 65_535;
-
-impl FromStr for SeqSpec {
-    type Err = String;
-
-    /// Parses `rtp`, `moldudp64`, or `u32be|u32le|u64be|u64le@OFFSET`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |why: &str| {
-            format!(
-                "invalid sequence spec '{s}': {why} (expected rtp, moldudp64, or u32be|u32le|u64be|u64le@OFFSET)"
-            )
-        };
-        let lower = s.trim().to_ascii_lowercase();
-        match lower.as_str() {
-            "rtp" => return Ok(SeqSpec::Rtp),
-            "moldudp64" | "mold" => return Ok(SeqSpec::MoldUdp64),
-            _ => {}
-        }
-        let (kind, off) = lower.split_once('@').ok_or_else(|| bad("unknown format"))?;
-        let (width, endian) = match kind {
-            "u32be" => (FieldWidth::U32, Endian::Big),
-            "u32le" => (FieldWidth::U32, Endian::Little),
-            "u64be" => (FieldWidth::U64, Endian::Big),
-            "u64le" => (FieldWidth::U64, Endian::Little),
-            _ => return Err(bad("unknown field type")),
-        };
-        let offset: usize = off
-            .parse()
-            .map_err(|_| bad("offset is not a non-negative integer"))?;
-        if offset > MAX_OFFSET {
-            return Err(bad("offset larger than a UDP payload"));
-        }
-        Ok(SeqSpec::Field {
-            width,
-            endian,
-            offset,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,48 +210,6 @@ mod tests {
         p.extend_from_slice(&ssrc.to_be_bytes());
         p.extend_from_slice(&[1, 2, 3, 4]);
         p
-    }
-
-    #[test]
-    fn parse_and_display_round_trip() {
-        for s in [
-            "rtp",
-            "moldudp64",
-            "u64be@10",
-            "u32le@0",
-            "u32be@7",
-            "u64le@100",
-        ] {
-            let spec: SeqSpec = s.parse().unwrap();
-            assert_eq!(spec.to_string(), s);
-        }
-        assert_eq!(
-            "u64be@10".parse::<SeqSpec>().unwrap(),
-            SeqSpec::Field {
-                width: FieldWidth::U64,
-                endian: Endian::Big,
-                offset: 10
-            }
-        );
-        assert_eq!("RTP".parse::<SeqSpec>().unwrap(), SeqSpec::Rtp);
-    }
-
-    #[test]
-    fn parse_errors_name_the_value_on_one_line() {
-        for s in [
-            "",
-            "rtpx",
-            "u16be@0",
-            "u64be",
-            "u64be@",
-            "u64be@-1",
-            "u64be@x",
-            "u32le@70000",
-        ] {
-            let e = s.parse::<SeqSpec>().unwrap_err();
-            assert!(e.contains(&format!("'{s}'")), "{e}");
-            assert!(!e.contains('\n'));
-        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! Every stream's rings live in one allocation made up front ([`SlotTable`]);
 //! nothing is allocated per packet.
 
+#![forbid(unsafe_code)]
+
 mod clock;
 mod table;
 

@@ -6,6 +6,8 @@
 //! testpmd-style block and write `--stats-json`. Residence time is kept in a
 //! fixed-bucket [`LatencyHistogram`] so recording never allocates.
 
+#![forbid(unsafe_code)]
+
 mod board;
 mod histogram;
 

@@ -96,17 +96,7 @@ fn mac_at(b: &[u8], at: usize) -> [u8; 6] {
 /// (RFC 2464). `None` for a unicast or broadcast address, which has no such
 /// mapping (the caller must be given a MAC).
 pub fn multicast_mac(group: IpAddr) -> Option<[u8; 6]> {
-    match group {
-        IpAddr::V4(a) if a.is_multicast() => {
-            let o = a.octets();
-            Some([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
-        }
-        IpAddr::V6(a) if a.is_multicast() => {
-            let o = a.octets();
-            Some([0x33, 0x33, o[12], o[13], o[14], o[15]])
-        }
-        _ => None,
-    }
+    model::MacAddr::multicast(group).map(|m| m.octets())
 }
 
 #[cfg(test)]

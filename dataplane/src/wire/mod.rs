@@ -7,6 +7,8 @@
 //! into the single classifier call of the rx hot path. No DPDK types: the
 //! views work on any `AsRef<[u8]>`.
 
+#![forbid(unsafe_code)]
+
 pub mod checksum;
 pub mod ethernet;
 pub mod frame;

@@ -6,7 +6,7 @@ use super::DropReason;
 /// Bytes a tag adds to a frame (TPID + TCI).
 pub const TAG_LEN: usize = 4;
 /// Largest usable VLAN ID (4095 is reserved).
-pub const MAX_VID: u16 = 4094;
+pub const MAX_VID: u16 = model::limits::MAX_VLAN_ID;
 
 /// A checked view starting at the TCI: at least 4 bytes (TCI + ethertype).
 #[derive(Clone, Copy, Debug)]

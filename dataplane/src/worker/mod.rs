@@ -9,6 +9,8 @@
 //!
 //! [`Board`]: crate::stats::Board
 
+#![forbid(unsafe_code)]
+
 pub mod classify;
 pub mod io;
 pub mod layout;

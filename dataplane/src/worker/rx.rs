@@ -6,7 +6,7 @@ use super::layout::RxCounters;
 use super::plan::Plan;
 use crate::dpdk::{HwCksum, Mbuf};
 use crate::merge::Verdict;
-use crate::seq::SeqSample;
+use crate::seq::{Extract, SeqSample};
 use crate::wire::{parse_frame, Integrity, L4Check};
 
 /// A packet ready for the merge engine.

@@ -79,7 +79,10 @@ impl StreamOut {
                 fixed.src_ip = fixed.src_ip.or(Some(info.src_ip));
                 fixed.src_port = fixed.src_port.or(Some(info.src_port));
             }
-            self.latched = Some(Rewriter::new(&fixed).unwrap_or_else(|_| plan.rewriter.clone()));
+            self.latched = Some(
+                Rewriter::new(&fixed, plan.rewriter.src_mac())
+                    .unwrap_or_else(|_| plan.rewriter.clone()),
+            );
         }
         self.latched.as_ref().unwrap_or(&plan.rewriter)
     }

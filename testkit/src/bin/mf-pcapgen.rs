@@ -4,6 +4,8 @@
 //! that when the vdev loops the file every stream rolls over naturally, and
 //! optional independent random loss per leg.
 
+#![forbid(unsafe_code)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;

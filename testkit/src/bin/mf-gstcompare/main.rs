@@ -3,6 +3,8 @@
 //! udpsink` merger (scripts/compare-gstreamer.sh). One binary does both so
 //! the generator and the judge can never disagree on what was sent.
 
+#![forbid(unsafe_code)]
+
 mod judge;
 mod scenarios;
 

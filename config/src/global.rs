@@ -1,0 +1,94 @@
+//! The global options, declared once each: flag `--NAME` (with `_` written
+//! `-`), top-level TOML key `NAME`, and (for `public` ones) field `NAME` of
+//! [`AppConfig`].
+//!
+//! To add a global option, add one line to `public` below (and a row to
+//! the README's options table); read it as `AppConfig::NAME`. Checks that
+//! involve other options go in `resolve.rs`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::forward_mode::ForwardMode;
+use crate::limits::*;
+use crate::option::{options, FilePath, Float, Int, Parsed, Switch};
+use crate::stream::{FileStream, StreamConfig, StreamSettings};
+use crate::values::{file_opt, int_opt, int_or, parsed_or, seconds_or_off, switch};
+
+options! {
+    /// The global options as given on the command line.
+    flags GlobalFlags;
+    /// The global options as the file's top level gives them.
+    settings GlobalSettings;
+    /// The whole TOML file: global options at top level, per-stream
+    /// defaults in `[defaults]`, streams in `[[stream]]` tables.
+    #[derive(Default)]
+    file FileConfig {
+        #[serde(default)]
+        defaults: StreamSettings,
+        #[serde(default, rename = "stream")]
+        streams: Vec<FileStream>,
+    }
+    /// Everything the binary needs to run, validated and with defaults applied.
+    output AppConfig {
+        /// Arguments for `rte_eal_init`, program name first, exactly as given
+        /// before `--`.
+        eal_args: Vec<String>,
+        /// The streams to merge, in configuration order (file first, then
+        /// `--stream` flags). Empty only in `io` mode.
+        streams: Vec<StreamConfig>,
+        /// Verify UDP checksums in software on input (false with
+        /// `--no-udp-csum-check`, for sources known good or NICs that already did).
+        verify_udp_checksum: bool,
+        /// The TOML file the configuration came from, if any (for the startup log).
+        config_file: Option<PathBuf>,
+    }
+    public {
+        /// DPDK port id receiving the primary leg(s).
+        primary_port: u16 as Int = int_or(0, 65_535, DEFAULT_PRIMARY_PORT);
+            "ID", format!("DPDK port id receiving the primary leg [default: {DEFAULT_PRIMARY_PORT}]");
+        /// DPDK port id receiving the secondary leg(s); may equal `primary_port`
+        /// when both legs arrive on one NIC (legs are told apart by group).
+        secondary_port: u16 as Int = int_or(0, 65_535, DEFAULT_SECONDARY_PORT);
+            "ID", format!("DPDK port id receiving the secondary leg [default: {DEFAULT_SECONDARY_PORT}]");
+        /// DPDK port id the merged streams are sent on (may equal an input port).
+        output_port: u16 as Int = int_or(0, 65_535, DEFAULT_OUTPUT_PORT);
+            "ID", format!("DPDK port id the merged streams are sent on [default: {DEFAULT_OUTPUT_PORT}]");
+        /// Merge (primary/hitless) or plain io forwarding.
+        forward_mode: ForwardMode as Parsed<ForwardMode> = parsed_or(ForwardMode::Primary);
+            "primary|hitless|io", "primary: prefer the first leg; hitless: first good copy wins (ST 2022-7); io: forward the primary port to the output port unchanged [default: primary]";
+        /// Worker lcores (1 = rx and tx on one lcore).
+        nb_cores: u32 as Int = int_or(1, MAX_NB_CORES.into(), DEFAULT_NB_CORES);
+            "N", format!("Worker lcores: 1 = rx and tx on one lcore, more = rx and tx lcores, 1..={MAX_NB_CORES} [default: {DEFAULT_NB_CORES}]");
+        /// Packets per rx/tx burst, 1..=`MAX_BURST`.
+        burst: u16 as Int = int_or(1, MAX_BURST as i64, DEFAULT_BURST);
+            "N", format!("Packets per rx/tx burst, 1..={MAX_BURST} [default: {DEFAULT_BURST}]");
+        /// Packets ahead whose data the rx loop prefetches (0 = off).
+        rx_prefetch: u16 as Int = int_or(0, MAX_RX_PREFETCH.into(), DEFAULT_RX_PREFETCH);
+            "N", format!("Prefetch the packet data this many packets ahead in the rx loop, 0 = off, 0..={MAX_RX_PREFETCH} [default: {DEFAULT_RX_PREFETCH}]");
+        /// rx descriptors per queue.
+        rxd: u16 as Int = int_or(MIN_DESC.into(), MAX_DESC.into(), DEFAULT_RXD);
+            "N", format!("rx descriptors per queue, {MIN_DESC}..={MAX_DESC}, >= burst [default: {DEFAULT_RXD}]");
+        /// tx descriptors per queue.
+        txd: u16 as Int = int_or(MIN_DESC.into(), MAX_DESC.into(), DEFAULT_TXD);
+            "N", format!("tx descriptors per queue, {MIN_DESC}..={MAX_DESC}, >= burst [default: {DEFAULT_TXD}]");
+        /// Size of the mbuf pool; `None` = let the binary size it.
+        total_num_mbufs: Option<u32> as Int = int_opt(MIN_TOTAL_NUM_MBUFS.into(), MAX_TOTAL_NUM_MBUFS.into());
+            "N", format!("Mbufs in the pool, {MIN_TOTAL_NUM_MBUFS}..={MAX_TOTAL_NUM_MBUFS} [default: auto, from descriptors, slots and streams]");
+        /// Interval of the stats print and JSON write; `None` = no periodic stats.
+        stats_period: Option<Duration> as Float = seconds_or_off(MIN_STATS_PERIOD_S, MAX_STATS_PERIOD_S);
+            "S", format!("Print stats every S seconds (fractions allowed), at least {MIN_STATS_PERIOD_S}; 0 = off [default: 0]");
+        /// File the stats are written to as JSON (each period and at exit).
+        stats_json: Option<PathBuf> as FilePath = file_opt();
+            "FILE", "Write stats as JSON to FILE each period and at exit [default: none]";
+        /// Stop after this long; `None` = run until SIGINT/SIGTERM.
+        duration: Option<Duration> as Float = seconds_or_off(0.0, MAX_DURATION_S);
+            "S", "Stop after S seconds; 0 = run until SIGINT/SIGTERM [default: 0]";
+    }
+    internal {
+        primary_reorder: Option<u32> as Int = int_opt(0, MAX_PRIMARY_REORDER.into());
+            "N", format!("Primary mode: give up waiting for the primary's copy of a packet once the primary has delivered more than N later packets, and send the secondary's copy at once (lower latency on primary loss; a primary reordered deeper than N is covered by the secondary), 0..={MAX_PRIMARY_REORDER} [default: off, wait --max-delay]");
+        no_udp_csum_check: bool as Switch = switch();
+            "", "Trust input UDP checksums instead of verifying them in software [default: verify]";
+    }
+}
