@@ -3,8 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use config::{AppConfig, ForwardMode, Parsed};
-use dataplane::dpdk::{DpdkError, Eal, Mempool};
+use config::{AppConfig, ClockSource, ForwardMode, Parsed};
+use dataplane::dpdk::{DpdkError, Eal, Mempool, RxTimestamp};
 use dataplane::worker::{io, single, split, Clock, Shared};
 
 use crate::bringup::{self, OpenPort};
@@ -203,6 +203,35 @@ fn next_due(due: Instant, period: Duration, now: Instant) -> Instant {
         .unwrap_or(now + period)
 }
 
+/// The workers' clock, its ticks per second and its time at start.
+///
+/// `--clock capture` takes time from the rx timestamp the driver stamps;
+/// only net_pcap's is known (microseconds of the capture), so every input
+/// port must be a net_pcap vdev.
+fn worker_clock(
+    cfg: &AppConfig,
+    ports: &[OpenPort<'_>],
+    eal: &Eal,
+) -> Result<(Clock, u64, u64), String> {
+    match cfg.clock {
+        ClockSource::Tsc => Ok((Clock::Tsc, eal.tsc_hz(), eal.tsc())),
+        ClockSource::Capture => {
+            for id in cfg.input_ports() {
+                let driver = find(ports, id).port.driver_name();
+                if driver != "net_pcap" {
+                    return Err(format!(
+                        "--clock capture: input port {id} is {driver}; only net_pcap stamps \
+                         packets with their capture time (use --clock tsc)"
+                    ));
+                }
+            }
+            let ts = RxTimestamp::register().map_err(|e| format!("--clock capture: {e}"))?;
+            // net_pcap stamps tv_sec * 10^6 + tv_usec; events count from 0.
+            Ok((Clock::Capture(ts), 1_000_000, 0))
+        }
+    }
+}
+
 fn run_merge(
     eal: &Eal,
     cfg: &AppConfig,
@@ -221,7 +250,10 @@ fn run_merge(
             )
         }
     };
-    let (clock, hz, start) = (Clock::Tsc, eal.tsc_hz(), eal.tsc());
+    let (clock, hz, start) = match worker_clock(cfg, ports, eal) {
+        Ok(c) => c,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
     let plan = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), clock, hz) {
         Ok(p) => p,
         Err(e) => return fail(EXIT_USAGE, e),

@@ -208,6 +208,7 @@ fn bad_input_exits_2_naming_the_value() {
             vec!["--", "--stream", s, "--forward-mode", "fastest"],
             "fastest",
         ),
+        (vec!["--", "--stream", s, "--clock", "wall"], "wall"),
         // Issue 17: a window that rounds to nothing names max-delay, not
         // the restart-after check it used to trip.
         (
@@ -373,6 +374,30 @@ fn port_that_does_not_exist_exits_2() {
             "1",
         ],
         "7",
+    );
+}
+
+/// `--clock capture` needs packets stamped with their capture time: only
+/// net_pcap does that, so a net_null input is refused (exit 2, naming the
+/// port and its driver) rather than a run whose clock never moves.
+#[test]
+fn capture_clock_on_a_port_that_stamps_nothing_exits_2() {
+    let dir = scratch("clk");
+    let (p, _) = rtp_pcaps(&dir, 10);
+    expect_usage_error(
+        "clk",
+        &[
+            format!("net_pcap0,rx_pcap={}", p.display()),
+            "net_null0".into(),
+            "net_null1".into(),
+        ],
+        &[
+            "--stream",
+            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            "--clock",
+            "capture",
+        ],
+        "input port 1 is net_null",
     );
 }
 
@@ -564,7 +589,9 @@ fn merge_pcaps(
             ["--stream", "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004"].map(String::from),
         );
     }
-    args.extend(["--duration", "1", "--stats-json"].map(String::from));
+    // The capture clock: the files' timestamps are the merge's time, so
+    // the answer does not depend on how fast this machine reads them.
+    args.extend(["--duration", "1", "--clock", "capture", "--stats-json"].map(String::from));
     args.push(json.to_str().unwrap().into());
     args.extend(app_extra.iter().map(|a| a.to_string()));
     let out = Command::new(BIN).args(&args).output().unwrap();

@@ -12,25 +12,25 @@
 //!
 //! ORDER-DEFINED cases use `net_pcap` vdevs. The vdev reads each file as
 //! fast as it can and the worker polls the primary port, then the secondary
-//! port, a burst of 32 each, so only the order of frames in each file
-//! matters, never the pcap timestamps. "Leg X leads by N" is made by N
-//! filler frames of an unconfigured group at the start of the other leg's
-//! file (counted `unknown_flow`, dropped). Where a copy has to wait for
-//! another one that is only a few bursts further on in the files, the wait
-//! is bounded by `--max-delay`, set here to 500 ms (`ORDER`): about 100
-//! times the whole read, so a busy machine preempting the worker cannot turn
-//! an order-defined wait into a timeout. No result below depends on a timer
-//! firing before another read, only on timers firing before `--duration`.
+//! port, a burst of 32 each, so the order of frames in each file defines
+//! what meets what. "Leg X leads by N" is made by N filler frames of an
+//! unconfigured group at the start of the other leg's file (counted
+//! `unknown_flow`, dropped). The frames are `GAP_NS` apart in file order,
+//! and under `--clock capture` those timestamps are the binary's clock, so
+//! a wait for a copy a few bursts further on in the files lasts the same
+//! capture time on any machine; `--max-delay` is 500 ms (`ORDER`), far
+//! longer than such a wait.
 //!
 //! TIME-DEFINED cases (a leg silent longer than `--leg-timeout`) cannot be
-//! expressed by order: they replay the same frames with `tcpreplay` at the
-//! pace of their timestamps into veth pairs read by `net_af_packet` (see
-//! `common::netns`; root needed).
+//! expressed by order: both legs go into one file in timestamp order, read
+//! by one `net_pcap` port (`common::run_timeline`).
+//!
+//! Every case runs with `--clock capture`: the binary's clock is the
+//! packets' own timestamps, so a timer fires at the same packet whatever the
+//! machine's speed, and times asserted below (event times) are exact.
 
 mod common;
-mod prereq;
 
-use common::netns::run_replay;
 use common::*;
 use testkit::scenario::{random_loss, Corruption, Leg, LegPacket};
 
@@ -38,8 +38,8 @@ use testkit::scenario::{random_loss, Corruption, Leg, LegPacket};
 /// 500 ms window, slot table sized for 2 kpps (1024 slots).
 const ORDER: &[&str] = &["--max-delay", "500", "--max-rate", "2000"];
 
-/// Nominal spacing of the frames in the order-defined files (cosmetic:
-/// `net_pcap` ignores timestamps).
+/// Spacing of the frames in the order-defined files, in file order: the
+/// capture clock's pace.
 const GAP_NS: u64 = 300_000;
 
 fn all_primary(_: u64) -> Leg {
@@ -183,8 +183,9 @@ fn independent_random_loss_on_both_legs() {
 /// packets are lost on both, plus a burst of 10 lost on both. Those are
 /// skipped and counted unrecoverable (the gap events name exactly them);
 /// every other packet goes out, and the stream does not stall: every gap is
-/// resolved while running (by the window or its timer), well before the
-/// shutdown drain at --duration.
+/// resolved within --max-delay of the first later packet on the capture's
+/// clock (plus two bursts of read interleave), not by the shutdown drain;
+/// only a gap in the last --max-delay of the input may wait for the drain.
 #[test]
 fn common_loss_is_unrecoverable_and_does_not_stall() {
     let n = 2000usize;
@@ -202,8 +203,10 @@ fn common_loss_is_unrecoverable_and_does_not_stall() {
     assert!(common.len() > 10, "no common loss drawn");
     let mut sc = scenario();
     let keep = |lost: &[bool]| seqs((0..n as u64).filter(|&s| !lost[s as usize]));
-    sc.primary = in_file_order(keep(&lp), 0, GAP_NS);
-    sc.secondary = in_file_order(keep(&ls), 0, GAP_NS);
+    // 2 ms apart: 4 s of input, so a 500 ms wait ends inside it.
+    let interval_ns = 2_000_000;
+    sc.primary = in_file_order(keep(&lp), 0, interval_ns);
+    sc.secondary = in_file_order(keep(&ls), 0, interval_ns);
     let survivors = seqs((0..n as u64).filter(|&s| !(lp[s as usize] && ls[s as usize])));
     let duration = 2.0;
     let o = run_pcap("common-loss", &sc, ORDER, duration);
@@ -221,20 +224,44 @@ fn common_loss_is_unrecoverable_and_does_not_stall() {
     o.assert_leg(1, &[("used", p_lost - common.len() as u64)]);
     totals(&o, common.len() as u64, 0);
     // The gap events cover exactly the packets lost on both legs, and each
-    // was raised while the stream was running, not by the final drain.
-    let uptime = o.stats["uptime_s"].as_f64().expect("uptime_s");
+    // was raised by the running stream within its wait bound: --max-delay
+    // (500 ms) after the first later packet was seen on either leg, plus one
+    // burst of the other port read ahead (capture time is the latest packet
+    // seen) and one timer-wheel bucket (max-delay / 16). One in the input's
+    // last 500 ms may be left to the drain.
+    let first_after = |s: u64| {
+        [&sc.primary, &sc.secondary]
+            .iter()
+            .filter_map(|leg| leg.iter().find(|p| p.seq > s).map(|p| p.t_ns / 1000))
+            .min()
+            .expect("a packet after every gap") as i64
+    };
+    let end_us = (sc
+        .primary
+        .iter()
+        .chain(&sc.secondary)
+        .map(|p| p.t_ns)
+        .max()
+        .unwrap()
+        / 1000) as i64;
+    let slack_us = 32 * interval_ns as i64 / 1000 + 500_000 / 16;
     let mut gapped: Vec<u64> = Vec::new();
     for (e, d, t) in o.events() {
         if e != "gap" {
             continue;
         }
-        assert!(
-            t < uptime - 0.5,
-            "gap at t={t} s resolved only at shutdown (uptime {uptime} s): the stream stalled\n{}",
-            o.context()
-        );
         let first = d["first_seq"].as_u64().expect("first_seq");
         let count = d["count"].as_u64().expect("count");
+        // Positions are the extended sequence (a 16-bit RTP sequence lives
+        // above 2^16 so it may step back); the scenario's are 0..n.
+        let due = first_after(first & 0xffff) + 500_000 + slack_us;
+        let at = Outcome::scenario_us(t);
+        assert!(
+            at <= due || due > end_us,
+            "gap from {first} resolved at {at} us, due by {due} us (input ends at {end_us} us): \
+             the stream stalled\n{}",
+            o.context()
+        );
         gapped.extend((first..first + count).map(|p| p & 0xffff));
     }
     gapped.sort_unstable();
@@ -597,7 +624,7 @@ fn event_time(o: &Outcome, from: usize, tag: &str, leg: u64) -> (usize, f64) {
         .unwrap_or_else(|| panic!("no {tag} leg {leg} event\n{}", o.context()))
 }
 
-/// Time-defined (tcpreplay + af_packet). Both legs go silent for 1 s: 120
+/// Time-defined (one timeline file). Both legs go silent for 1 s: 120
 /// packets at 400 pps, then the 400 packets of the next second are lost on
 /// both paths, then 120 more. Both legs are declared down after
 /// --leg-timeout (200 ms) and come back by themselves with the traffic;
@@ -611,7 +638,7 @@ fn both_legs_down_for_1s_then_back() {
     let mut sc = scenario();
     sc.primary = on_clock(kept.iter().copied(), 0);
     sc.secondary = on_clock(kept.iter().copied(), SEC_SKEW_NS);
-    let o = run_replay(
+    let o = run_timeline(
         "both-down",
         &sc,
         &["--max-delay", "50", "--leg-timeout", "200"],
@@ -619,10 +646,9 @@ fn both_legs_down_for_1s_then_back() {
     );
     assert_output(&o, &sc, &expect(&seqs(kept.iter().copied()), all_primary));
     assert_clean_end(&o);
-    assert_input(&o, 0, 240, 0);
-    assert_input(&o, 1, 240, 0);
-    o.assert_leg(0, &[("used", 240)]);
-    o.assert_leg(1, &[("used", 0), ("duplicates", 240)]);
+    assert_input(&o, 0, 480, 0);
+    o.assert_leg(0, &[("received", 240), ("used", 240)]);
+    o.assert_leg(1, &[("received", 240), ("used", 0), ("duplicates", 240)]);
     totals(&o, 400, 0);
     assert_eq!(o.stream_counter("gaps"), 1, "gaps\n{}", o.context());
     // Whether a switch to the secondary shows between the two leg_down
@@ -646,30 +672,24 @@ fn both_legs_down_for_1s_then_back() {
         "events {tags:?}\n{}",
         o.context()
     );
-    // How long after the last packet before the outage (seq 119, sent on
-    // arrival) the primary was declared down: the wire time from 119 to the
-    // first packet after it (519 + 1 = 520, sent when the gap is skipped, the
-    // moment of the gap event), minus the event time from leg_down to gap.
-    // Measured on the binary's own clock, so tcpreplay's pacing does not
-    // enter; bounds: never before --leg-timeout, at most 150 ms of timer and
-    // scheduling slack after it.
-    let (i, down) = event_time(&o, 0, "leg_down", 0);
-    let gap = o
-        .events()
-        .iter()
-        .skip(i)
-        .find(|(e, _, _)| e == "gap")
-        .map(|(_, _, t)| *t)
-        .expect("gap event");
-    let silence = (o.sent_at(520) - o.sent_at(119)) - (gap - down);
-    assert!(
-        (0.195..0.35).contains(&silence),
-        "primary declared down {silence:.3} s after its last packet (--leg-timeout 200 ms)\n{}",
-        o.context()
-    );
+    // Each leg is declared down --leg-timeout after its last packet before
+    // the outage (seq 119), on the capture's own clock: never before, and
+    // at most one catch-up step of the clock (1/16 of the shortest delay,
+    // 50 ms / 16) after.
+    let step_us = 50_000 / 16;
+    for (leg, skew) in [(0, 0), (1, SEC_SKEW_NS)] {
+        let (_, down) = event_time(&o, 0, "leg_down", leg);
+        let last_us = ((119 * TICK_NS + skew) / 1000) as i64;
+        let silence_us = Outcome::scenario_us(down) - last_us;
+        assert!(
+            (200_000..=200_000 + step_us).contains(&silence_us),
+            "leg {leg} declared down {silence_us} us after its last packet (--leg-timeout 200 ms)\n{}",
+            o.context()
+        );
+    }
 }
 
-/// Time-defined (tcpreplay + af_packet). The primary goes silent for 500 ms
+/// Time-defined (one timeline file). The primary goes silent for 500 ms
 /// (packets 120..319 of 480 at 400 pps) while the secondary carries on.
 /// For the first 200 ms (--leg-timeout) each secondary copy waits up to
 /// --max-delay (50 ms) for the primary's, then the primary is declared down
@@ -681,7 +701,7 @@ fn primary_down_then_leg_timeout() {
     let mut sc = scenario();
     sc.primary = on_clock((0..120).chain(320..480), 0);
     sc.secondary = on_clock(0..480, SEC_SKEW_NS);
-    let o = run_replay(
+    let o = run_timeline(
         "primary-down",
         &sc,
         &["--max-delay", "50", "--leg-timeout", "200"],
@@ -696,10 +716,9 @@ fn primary_down_then_leg_timeout() {
     };
     assert_output(&o, &sc, &expect(&seqs(0..480), leg));
     assert_clean_end(&o);
-    assert_input(&o, 0, 280, 0);
-    assert_input(&o, 1, 480, 0);
-    o.assert_leg(0, &[("used", 280)]);
-    o.assert_leg(1, &[("used", 200), ("duplicates", 280)]);
+    assert_input(&o, 0, 760, 0);
+    o.assert_leg(0, &[("received", 280), ("used", 280)]);
+    o.assert_leg(1, &[("received", 480), ("used", 200), ("duplicates", 280)]);
     totals(&o, 0, 0);
     let tags = event_tags(&o);
     let prefix = [
@@ -728,16 +747,21 @@ fn primary_down_then_leg_timeout() {
         })
         .collect();
     assert_eq!(sw, vec![(0, 1), (1, 0)], "switches\n{}", o.context());
-    // Declared down --leg-timeout after its last packet (119): the wire
-    // time from 119 to 320 (both sent on arrival) minus the time it was
-    // down (leg_down to leg_up events), on the binary's own clock; bounds:
-    // never before the timeout, at most 150 ms of slack after it.
+    // Declared down --leg-timeout after its last packet (119), on the
+    // capture's own clock (at most one catch-up step late), and up again at
+    // its first packet back (320).
     let (i, down) = event_time(&o, 0, "leg_down", 0);
     let (_, up) = event_time(&o, i, "leg_up", 0);
-    let silence = (o.sent_at(320) - o.sent_at(119)) - (up - down);
+    let silence_us = Outcome::scenario_us(down) - (119 * TICK_NS / 1000) as i64;
     assert!(
-        (0.195..0.35).contains(&silence),
-        "primary declared down {silence:.3} s after its last packet (--leg-timeout 200 ms)\n{}",
+        (200_000..=200_000 + 50_000 / 16).contains(&silence_us),
+        "primary declared down {silence_us} us after its last packet (--leg-timeout 200 ms)\n{}",
+        o.context()
+    );
+    assert_eq!(
+        Outcome::scenario_us(up),
+        (320 * TICK_NS / 1000) as i64,
+        "primary up again at its packet 320\n{}",
         o.context()
     );
 }

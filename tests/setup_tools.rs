@@ -202,7 +202,7 @@ fn setup_sh_installs_every_tool_scripts_and_tests_call() {
         ("ethtool", "scripts/demo.sh"),
         ("gst-launch-1.0", "scripts/compare-gstreamer.sh"),
         ("jq", "scripts/bench.sh"),
-        ("tcpreplay", "tests/prereq (veth replay)"),
+        ("tcpreplay", "scripts/compare-gstreamer.sh"),
     ] {
         assert!(
             needs.get(tool).is_some_and(|s| s.contains(from)),

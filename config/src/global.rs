@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::clock::ClockSource;
 use crate::forward_mode::ForwardMode;
 use crate::limits::*;
 use crate::option::{options, FilePath, Float, Int, Parsed, Switch};
@@ -57,6 +58,9 @@ options! {
         /// Merge (primary/hitless) or plain io forwarding.
         forward_mode: ForwardMode as Parsed<ForwardMode> = parsed_or(ForwardMode::Primary);
             "primary|hitless|io", "primary: prefer the first leg; hitless: first good copy wins (ST 2022-7); io: forward the primary port to the output port unchanged [default: primary]";
+        /// Where the workers take time from.
+        clock: ClockSource as Parsed<ClockSource> = parsed_or(ClockSource::Tsc);
+            "tsc|capture", "tsc: the CPU's time stamp counter (a live device); capture: each packet's rx timestamp (net_pcap: the capture's own timeline, microseconds), so a recorded A/B capture replays exactly, whatever the machine's speed [default: tsc]";
         /// Worker lcores (1 = rx and tx on one lcore).
         nb_cores: u32 as Int = int_or(1, MAX_NB_CORES.into(), DEFAULT_NB_CORES);
             "N", format!("Worker lcores: 1 = rx and tx on one lcore, more = rx and tx lcores, 1..={MAX_NB_CORES} [default: {DEFAULT_NB_CORES}]");

@@ -32,6 +32,7 @@
 mod addr;
 mod app;
 mod cli;
+mod clock;
 mod error;
 mod file;
 mod forward_mode;
@@ -45,6 +46,7 @@ mod text;
 mod values;
 
 pub use app::Parsed;
+pub use clock::ClockSource;
 pub use error::ConfigError;
 pub use forward_mode::ForwardMode;
 pub use global::AppConfig;

@@ -10,6 +10,7 @@ use serde::de::{Deserialize, Deserializer, Error as DeError, Visitor};
 use model::{MacAddr, MergeMode, SeqSpec, VlanAction};
 
 use crate::addr::parse_group;
+use crate::clock::ClockSource;
 use crate::forward_mode::ForwardMode;
 
 /// A type parsed from text with an error message that quotes the text.
@@ -44,7 +45,14 @@ macro_rules! parse_text_via_from_str {
         }
     )*};
 }
-parse_text_via_from_str!(SeqSpec, MergeMode, ForwardMode, VlanAction, MacAddr);
+parse_text_via_from_str!(
+    SeqSpec,
+    MergeMode,
+    ForwardMode,
+    ClockSource,
+    VlanAction,
+    MacAddr
+);
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error
 /// carrying the value's line and column.

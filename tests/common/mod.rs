@@ -5,14 +5,14 @@
 //!   file). The vdev reads as fast as it can, so only the ORDER of frames in
 //!   each file defines a case; see `tests/pcap_scenarios.rs` for how each
 //!   case is made order-defined.
-//! * [`netns::run_replay`]: `tcpreplay` paces the same frames by their pcap
-//!   timestamps into veth pairs read by `net_af_packet` vdevs, for the cases
-//!   that time defines (leg timeouts).
+//! * [`run_timeline`]: both legs in one file, in the order of their
+//!   timestamps, on one `net_pcap` port, for the cases that time defines
+//!   (leg timeouts, waits that end by the clock).
 //!
-//! Every run takes [`SERIAL`]: the binary busy-polls a pinned worker lcore,
-//! and two runs on a 2-core machine would stretch each other's timing.
-
-pub mod netns;
+//! Both run the binary with `--clock capture`: its clock is the packets'
+//! own timestamps, so every timer fires at the same packet however slow or
+//! loaded the machine is, and each case has exactly one right answer.
+//! Runs still take [`serial`] turns: the binary busy-polls a worker lcore.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use testkit::checksum::{ipv4_header_checksum, udp_checksum};
 use testkit::frame::FrameSpec;
-use testkit::scenario::{Leg, LegPacket, Scenario, StreamSpec};
+use testkit::pcap::{PcapWriter, TsResolution};
+use testkit::scenario::{Leg, LegPacket, Scenario, StreamSpec, DEFAULT_BASE_TIME_NS};
 use testkit::{multicast_mac, parse_rtp, verify_checksums};
 
 /// The binary under test.
@@ -226,15 +227,11 @@ impl Outcome {
             .collect()
     }
 
-    /// Transmit time (s, output pcap clock) of the output packet with RTP
-    /// sequence number `seq`.
-    pub fn sent_at(&self, seq: u16) -> f64 {
-        let i = self
-            .frames
-            .iter()
-            .position(|f| parse_rtp(f).map(|r| r.seq) == Ok(seq))
-            .unwrap_or_else(|| panic!("seq {seq} not in the output\n{}", self.context()));
-        self.times_ns[i] as f64 / 1e9
+    /// An event time (`t_s`, seconds of the capture clock) as microseconds
+    /// since the scenario's time zero (testkit writes packet time `t` at
+    /// `DEFAULT_BASE_TIME_NS + t`).
+    pub fn scenario_us(t_s: f64) -> i64 {
+        (t_s * 1e6).round() as i64 - (DEFAULT_BASE_TIME_NS / 1000) as i64
     }
 
     /// Asserts the counters of leg `leg` named in `want` (others unchecked).
@@ -377,6 +374,52 @@ pub fn collect(
 pub fn run_pcap(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> Outcome {
     let dir = workdir(name);
     let (pri, sec) = sc.write_to_dir(&dir).expect("write scenario pcaps");
+    run_files(name, &dir, &[pri, sec], &[], extra, duration_s)
+}
+
+/// Runs the binary on one `net_pcap` port carrying both legs in the order
+/// of their timestamps (primary first on equal times): the port reads in
+/// file order, so arrival order is time order, and under the capture clock
+/// a leg silent for 1 s in the file is silent for 1 s to the merge. Port 0
+/// is both the primary and the secondary port; port 1 writes the output.
+pub fn run_timeline(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> Outcome {
+    let dir = workdir(name);
+    let mut all: Vec<(u64, usize, Vec<u8>)> = Vec::new();
+    for (rank, leg) in [(0, Leg::Primary), (1, Leg::Secondary)] {
+        for p in sc.leg_packets(leg) {
+            all.push((p.ts_ns, rank, p.data));
+        }
+    }
+    all.sort_by_key(|(t, rank, _)| (*t, *rank));
+    let file = dir.join("timeline.pcap");
+    let mut w = PcapWriter::create(&file, TsResolution::Micro).expect("create timeline.pcap");
+    for (t, _, f) in &all {
+        w.write_frame(*t, f).expect("write timeline.pcap");
+    }
+    w.finish().expect("finish timeline.pcap");
+    let ports = [
+        "--primary-port",
+        "0",
+        "--secondary-port",
+        "0",
+        "--output-port",
+        "1",
+    ];
+    run_files(name, &dir, &[file], &ports, extra, duration_s)
+}
+
+/// Runs the binary with `--clock capture` on one rx `net_pcap` vdev per
+/// file of `inputs` (ports 0..) and an output vdev after them; `ports` and
+/// `extra` go after the common app arguments. `duration_s` only bounds the
+/// run: the answer never depends on it.
+fn run_files(
+    name: &str,
+    dir: &Path,
+    inputs: &[PathBuf],
+    ports: &[&str],
+    extra: &[&str],
+    duration_s: f64,
+) -> Outcome {
     let out = dir.join("output.pcap");
     let stats = dir.join("stats.json");
     let mut args: Vec<String> = vec![
@@ -388,14 +431,17 @@ pub fn run_pcap(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> O
         "--log-level=warn".into(),
     ];
     args.extend(eal_memory_args());
-    for (i, f) in [("0", &pri), ("1", &sec)] {
+    for (i, f) in inputs.iter().enumerate() {
         args.push("--vdev".into());
         args.push(format!("net_pcap{i},rx_pcap={}", f.display()));
     }
+    let out_port = inputs.len();
     args.push("--vdev".into());
-    args.push(format!("net_pcap2,tx_pcap={}", out.display()));
+    args.push(format!("net_pcap{out_port},tx_pcap={}", out.display()));
     args.push("--".into());
     args.extend(app_args(&stats, duration_s));
+    args.extend(["--clock".to_string(), "capture".to_string()]);
+    args.extend(ports.iter().map(|s| s.to_string()));
     args.extend(extra.iter().map(|s| s.to_string()));
 
     let _turn = serial();
@@ -409,11 +455,11 @@ pub fn run_pcap(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> O
         .expect("start mcast-failover");
     let so = drain_pipe(child.stdout.take().expect("stdout"));
     let se = drain_pipe(child.stderr.take().expect("stderr"));
-    let limit = Duration::from_secs_f64(duration_s + 20.0);
+    let limit = Duration::from_secs_f64(duration_s + 120.0);
     let code = wait_bounded(&mut child, limit, name);
     let stdout = so.join().unwrap_or_default();
     let stderr = se.join().unwrap_or_default();
-    collect(name, code, stdout, stderr, &stats, &out, 2)
+    collect(name, code, stdout, stderr, &stats, &out, out_port as u16)
 }
 
 /// UDP source port of `leg`'s copies.

@@ -36,15 +36,8 @@ pub const E2E_WIRE: Suite = Suite {
     ],
 };
 
-/// The veth/af_packet runs of `tests/common/netns.rs`.
-pub const VETH_REPLAY: Suite = Suite {
-    name: "veth replay",
-    root: true,
-    tools: &["ip", "nsenter", "taskset", "tcpreplay", "tcpprep"],
-};
-
 /// Every suite, for tests/setup_tools.rs.
-pub const ALL: &[Suite] = &[E2E_WIRE, VETH_REPLAY];
+pub const ALL: &[Suite] = &[E2E_WIRE];
 
 /// Fails unless the machine has what `suite` needs.
 pub fn require(suite: &Suite) {

@@ -115,7 +115,16 @@ pub struct TxState<'q, 'p, 'a> {
     pub now: u64,
     /// Time comes from the packets ([`super::Clock::Capture`]): never read the TSC.
     pub capture: bool,
+    /// Under the capture clock, how far time moves between two polls while
+    /// it catches up with a later packet (1/16 of the shortest max-delay or
+    /// leg-timeout), so a deadline fires within this of its due time.
+    capture_step: u64,
 }
+
+/// Most polls one catch-up of the capture clock makes (a capture with an
+/// hour of silence jumps the rest of the way at once: by then every
+/// deadline has long fired).
+const CAPTURE_CATCH_UP_POLLS: u64 = 4096;
 
 /// The merge engine for a plan's streams (all memory allocated here).
 pub fn engine_for(plan: &Plan) -> Result<Engine<Mbuf>, String> {
@@ -139,19 +148,36 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
             shared,
             now: if plan.clock.is_capture() { 0 } else { tsc() },
             capture: plan.clock.is_capture(),
+            capture_step: plan
+                .streams
+                .iter()
+                .flat_map(|s| [s.merge.max_delay, s.merge.leg_timeout])
+                .filter(|&t| t > 0)
+                .min()
+                .map_or(1, |t| (t / 16).max(1)),
         }
     }
 
     /// Moves "now" to `t` if that is later. Under the capture clock, the
-    /// deadlines due by then fire first, so a packet stamped `t` meets the
-    /// engine in the state it would have had at `t`.
+    /// deadlines due by then fire first, each within `capture_step` of its
+    /// due time, so a packet stamped `t` meets the engine in the state it
+    /// would have had at `t`, and events carry the time they happened.
     #[inline(always)]
     pub fn advance_to(&mut self, engine: &mut Engine<Mbuf>, t: u64) {
-        if t > self.now {
-            self.now = t;
-            if self.capture {
-                engine.poll(t, self);
+        if t <= self.now {
+            return;
+        }
+        if self.capture && self.now > 0 {
+            let mut polls = 0;
+            while t - self.now > self.capture_step && polls < CAPTURE_CATCH_UP_POLLS {
+                self.now += self.capture_step;
+                engine.poll(self.now, self);
+                polls += 1;
             }
+            self.now = t;
+            engine.poll(t, self);
+        } else {
+            self.now = t;
         }
     }
 
