@@ -19,6 +19,8 @@ STREAM_COUNTS="1 100 1000 10000"
 RATES="10000 50000 100000 200000 max"
 PACED_SECONDS=4
 PACED=1
+GST=1
+GST_PACKETS=2000
 CALLGRIND=1
 CG_PACKETS=100000
 OUT=""
@@ -65,6 +67,9 @@ options:
                      [$RATES]
   --paced-seconds S  seconds of traffic per paced rate [$PACED_SECONDS]
   --no-paced         skip the paced latency runs (needs ip, tcpreplay, tcpprep, ethtool)
+  --no-gstreamer     skip the merge-policy residence comparison (scripts/compare-gstreamer.sh:
+                     every scenario, mcast-failover primary and hitless against GStreamer)
+  --gst-packets N    packets per scenario of that comparison [$GST_PACKETS; 500 with --quick]
   --no-profile       skip the perf profile
   --no-callgrind     skip the callgrind count (needs valgrind)
   --profile, --callgrind  run these sections even with --quick (given after it)
@@ -91,7 +96,7 @@ while [ $# -gt 0 ]; do
         -h|--help) usage; exit 0 ;;
         --quick)
             QUICK=1; ROUNDS=1; WARMUP=1; WINDOW=1; FRAMES=65536; STREAM_COUNTS="1 100"
-            PROFILE=0; CALLGRIND=0; PACED_SECONDS=1; shift ;;
+            PROFILE=0; CALLGRIND=0; PACED_SECONDS=1; GST_PACKETS=500; shift ;;
         --rounds) need_value "$@"; is_int "$2" || bad "--rounds: not a positive integer: $2"; ROUNDS=$2; shift 2 ;;
         --warmup) need_value "$@"; is_num "$2" || bad "--warmup: not a number: $2"; WARMUP=$2; shift 2 ;;
         --window) need_value "$@"; is_num "$2" || bad "--window: not a number: $2"; WINDOW=$2; shift 2 ;;
@@ -101,6 +106,8 @@ while [ $# -gt 0 ]; do
         --rates) need_value "$@"; for r in $2; do [ "$r" = max ] || is_int "$r" || bad "--rates: not a rate: $r"; done; RATES=$2; shift 2 ;;
         --paced-seconds) need_value "$@"; is_num "$2" || bad "--paced-seconds: not a number: $2"; PACED_SECONDS=$2; shift 2 ;;
         --no-paced) PACED=0; shift ;;
+        --no-gstreamer) GST=0; shift ;;
+        --gst-packets) need_value "$@"; is_int "$2" || bad "--gst-packets: not a positive integer: $2"; GST_PACKETS=$2; shift 2 ;;
         --no-profile) PROFILE=0; shift ;;
         --no-callgrind) CALLGRIND=0; shift ;;
         --callgrind) CALLGRIND=1; shift ;;
@@ -446,6 +453,29 @@ if [ "$PACED" = 1 ]; then
     rm -f "$WORKDIR/paced.pcap" "$WORKDIR/pacedloss.pcap"
 fi
 
+# ------------------------------------------------------------------ residence vs GStreamer
+# The merge policy's latency and correctness on the wire, scenario by scenario (loss, common
+# loss, bursts, reorder, skew, restart), for both modes and for GStreamer's funnel ->
+# rtpjitterbuffer: scripts/compare-gstreamer.sh prints one ROW line per scenario and engine.
+GST_ROWS=$WORKDIR/gst-rows.txt
+: >"$GST_ROWS"
+GST_VERDICT=""
+if [ "$GST" = 1 ]; then
+    if want gst-launch-1.0 tcpreplay tcpprep tshark; then
+        echo "== merge policy residence: compare-gstreamer.sh, $GST_PACKETS packets per scenario"
+        rc=0
+        bash "$HERE/compare-gstreamer.sh" --packets "$GST_PACKETS" --binary "$BINARY" \
+            --gen "$ROOT/target/release/mf-gstcompare" \
+            --engines mcast-failover,mf-hitless,gst-200,gst-20,gst-20-none \
+            >"$WORKDIR/gst.log" 2>&1 || rc=$?
+        grep '^ROW ' "$WORKDIR/gst.log" >"$GST_ROWS" || true
+        GST_VERDICT=$(grep '^VERDICT ' "$WORKDIR/gst.log" || echo "VERDICT missing (exit $rc, see $WORKDIR/gst.log)")
+        echo "   $GST_VERDICT"
+    else
+        echo "$PROG: skipping the GStreamer comparison" >&2
+    fi
+fi
+
 # ------------------------------------------------------------------ memory
 # Process memory per stream: private data (VmData, allocated) and anonymous resident memory
 # (RssAnon, touched) of the running binary with 10000 streams minus with 1 stream, both with
@@ -589,6 +619,7 @@ jq -n \
     --argjson slotsof "$(for n in $STREAM_COUNTS 1p 1r; do echo "{\"$n\": \"${SLOTS_OF[$n]:-?}\"}"; done | jq -s add)" \
     --argjson nmax "$N_MAX" --argjson pmax "$P_MAX" --arg ratemax "$(max_rate_for "$N_MAX")" --arg rate1 "$(max_rate_for 1)" \
     --arg paced "$PACED_RATES" --arg paced_s "$PACED_SECONDS" --argjson cg "${CG_SUMMARY:-null}" \
+    --arg gst_rows "$GST_ROWS" --arg gst_verdict "$GST_VERDICT" --arg gst_packets "$GST_PACKETS" \
     '{
       date: $date, host: $host, nproc: $nproc, cpu: $cpu, kernel: $kernel, dpdk: $dpdk, git: $git,
       load_before: $lb, load_after: $la, hugepages: $hp, rounds: $rounds,
@@ -600,6 +631,7 @@ jq -n \
       n_max: $nmax, p_max: $pmax,
       paced: ($paced | split(" ") | map(select(. != "")) | map("paced-" + .)), paced_seconds: $paced_s,
       callgrind: $cg,
+      gst_rows: $gst_rows, gst_verdict: $gst_verdict, gst_packets: $gst_packets,
       streams: ({default: 1, "no-csum": 1, loss1: 1, "scale-1p": 1, "scale-1r": 1} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: tonumber}] | from_entries)),
       tp_of: ({default: "n1", "no-csum": "n1", loss1: "n1", "scale-1p": "n1", "scale-1r": ("n" + ($nmax | tostring))} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: ("n" + .)}] | from_entries)),
       describe: ({

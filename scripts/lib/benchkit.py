@@ -406,6 +406,21 @@ def fmt_ns(x):
     return "n/a" if x is None else f"{x:,.0f}"
 
 
+def gst_rows(path):
+    """The `ROW key=value ...` lines of compare-gstreamer.sh, as dicts, in file order."""
+    if not path:
+        return []
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return []
+    rows = []
+    for line in lines:
+        if line.startswith("ROW "):
+            rows.append(dict(kv.split("=", 1) for kv in line[4:].split() if "=" in kv))
+    return rows
+
+
 def cmd_report(a):
     runs = [json.loads(line) for line in open(a.results) if line.strip()]
     meta = json.load(open(a.meta))
@@ -680,6 +695,31 @@ def cmd_report(a):
             level = (len(name) - len(name.lstrip(" "))) // 2
             name = ("&nbsp;&nbsp;" * level + "↳ " if level else "") + name.strip()
             o.append(f"| {name} | {r['ir_per_packet']:,} | {calls} | {r['note']} |")
+        o.append("")
+
+    gst = gst_rows(meta.get("gst_rows"))
+    if gst:
+        o.append("## Merge policy on the wire: residence and losses per scenario, both modes and GStreamer\n")
+        o.append(
+            "`scripts/compare-gstreamer.sh` (run by bench.sh, " + str(meta.get("gst_packets")) +
+            " packets per scenario at 2000 pps per leg, tcpreplay into veth pairs, one engine at a"
+            " time over the same replay; `mcast-failover` = `--forward-mode primary`, `mf-hitless` ="
+            " `--forward-mode hitless`, both with the default `--max-delay 50`; `gst-N[-MODE]` ="
+            " `udpsrc` x2 -> `funnel` -> `rtpjitterbuffer latency=N mode=MODE` -> `udpsink`)."
+            " Residence = capture time of the output packet - capture time of the first copy of it"
+            " on either leg (client and source namespaces, one clock). `p99 pri` / `p99 bak`: over the"
+            " packets whose primary copy was on the wire / only a backup leg carried. Lost ="
+            " expected packets (on at least one leg) never output.\n"
+        )
+        o.append(f"Verdict line: `{meta.get('gst_verdict')}`\n")
+        o.append("| scenario | engine | expected | lost | dups | reordered | p50 ms | p99 ms | max ms | p99 pri | p99 bak | replay dev ms |")
+        o.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in gst:
+            o.append(
+                f"| {r['scenario']} | {r['engine']} | {r['expected']} | {r['lost']} | {r['dups']} | {r['reordered']}"
+                f" | {r['delay_p50_ms']} | {r['delay_p99_ms']} | {r['delay_max_ms']} | {r['delay_p99_primary_ms']}"
+                f" | {r['delay_p99_backup_ms']} | {r['replay_dev_ms']} |"
+            )
         o.append("")
 
     o.append("## Targets (issue 6), judged from the figures above\n")

@@ -35,8 +35,16 @@ pub struct Row {
     pub max_gap_ms: f64,
     /// Median delay from the first copy on the wire to the output, ms.
     pub delay_p50_ms: Option<f64>,
+    /// 99th percentile of that delay, ms.
+    pub delay_p99_ms: Option<f64>,
     /// Largest such delay, ms.
     pub delay_max_ms: Option<f64>,
+    /// 99th percentile over the packets whose primary copy was on the wire.
+    pub delay_p99_primary_ms: Option<f64>,
+    /// 99th percentile over the packets only another leg carried (they
+    /// needed the backup copy), measured like the others from their first
+    /// copy on the wire.
+    pub delay_p99_backup_ms: Option<f64>,
     /// (received, expected) distinct packets of the restarted source.
     pub after_restart: Option<(usize, usize)>,
     /// Frames of the scenario seen on the primary / secondary leg (input capture).
@@ -71,6 +79,13 @@ pub fn judge(
         .map(|(i, s)| ((s.ssrc, s.seq), i))
         .collect();
     let expected: std::collections::HashSet<usize> = b.expected.iter().copied().collect();
+    // Source packets the primary leg carried (planned, i.e. not lost on it).
+    let on_primary: std::collections::HashSet<usize> = b
+        .frames
+        .iter()
+        .filter(|f| f.leg == Leg::Primary)
+        .map(|f| f.index)
+        .collect();
 
     // First time each source packet appeared on any leg.
     let mut first_seen: HashMap<usize, u64> = HashMap::new();
@@ -118,7 +133,8 @@ pub fn judge(
     let mut highest: Option<usize> = None;
     let mut prev_t: Option<u64> = None;
     let mut max_gap_ns = 0u64;
-    let mut delays: Vec<u64> = Vec::new();
+    // (delay, was the primary copy on the wire)
+    let mut delays: Vec<(u64, bool)> = Vec::new();
     for p in out {
         let Ok(r) = parse_rtp(&p.data) else { continue };
         if r.udp.dst_ip != IpAddr::V4(group) || r.udp.dst_port != port {
@@ -147,16 +163,21 @@ pub fn judge(
         }
         highest = Some(highest.map_or(i, |h| h.max(i)));
         if let Some(&t0) = first_seen.get(&i) {
-            delays.push(p.ts_ns.saturating_sub(t0));
+            delays.push((p.ts_ns.saturating_sub(t0), on_primary.contains(&i)));
         }
     }
     let unique = seen.iter().filter(|&&s| s).count();
     row.lost = row.expected - unique;
     row.max_gap_ms = max_gap_ns as f64 / 1e6;
     if input.is_some() && !delays.is_empty() {
-        delays.sort_unstable();
-        row.delay_p50_ms = Some(delays[delays.len() / 2] as f64 / 1e6);
-        row.delay_max_ms = Some(delays[delays.len() - 1] as f64 / 1e6);
+        let all: Vec<u64> = delays.iter().map(|d| d.0).collect();
+        let primary: Vec<u64> = delays.iter().filter(|d| d.1).map(|d| d.0).collect();
+        let backup: Vec<u64> = delays.iter().filter(|d| !d.1).map(|d| d.0).collect();
+        row.delay_p50_ms = quantile_ms(all.clone(), 0.5);
+        row.delay_p99_ms = quantile_ms(all.clone(), 0.99);
+        row.delay_max_ms = quantile_ms(all, 1.0);
+        row.delay_p99_primary_ms = quantile_ms(primary, 0.99);
+        row.delay_p99_backup_ms = quantile_ms(backup, 0.99);
     }
     if let Some(r) = b.restart_at {
         let want = b.expected.iter().filter(|&&i| i >= r).count();
@@ -164,6 +185,16 @@ pub fn judge(
         row.after_restart = Some((got, want));
     }
     row
+}
+
+/// The `q` quantile (nearest rank) of `v`, in ms; `None` when empty.
+fn quantile_ms(mut v: Vec<u64>, q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    Some(v[rank - 1] as f64 / 1e6)
 }
 
 /// (distortion in ns, stretch) of a replay from its frames' (planned

@@ -41,7 +41,8 @@ replay_dev_ms (the largest local distortion of the scenario's timing once
 that stretch is taken out: how faithfully the replay played it).
 
 COMMON (must be the same for gen and judge; default in brackets):
-  --scenarios LIST     comma-separated subset of baseline,skew,reorder,restart [all]
+  --scenarios LIST     comma-separated subset of baseline,skew,reorder,restart,loss2,common,
+                       burst40,reorder5,lag35 [all]
   --rate PPS           source packet rate per leg, 100..=20000 [2000]
   --packets N          packets per scenario, 100..=100000 [2000]
   --seed N             loss / reorder pattern seed [1]
@@ -111,7 +112,8 @@ fn parse_args(args: &[String]) -> Result<Option<Opts>, String> {
                 for name in v.split(',') {
                     let k = Kind::parse(name).ok_or_else(|| {
                         format!(
-                            "bad value '{name}' for --scenarios: expected baseline, skew, reorder or restart"
+                            "bad value '{name}' for --scenarios: expected one of {}",
+                            Kind::names()
                         )
                     })?;
                     if kinds.contains(&k) {
@@ -253,7 +255,8 @@ fn judge_cmd(o: &Opts) -> Result<(), String> {
         });
         println!(
             "ROW scenario={} engine={engine} expected={} received={} lost={} dups={} reordered={} \
-             bad={} max_gap_ms={:.1} delay_p50_ms={} delay_max_ms={} after_restart={restart} \
+             bad={} max_gap_ms={:.1} delay_p50_ms={} delay_p99_ms={} delay_max_ms={} \
+             delay_p99_primary_ms={} delay_p99_backup_ms={} after_restart={restart} \
              in_primary={ip} in_secondary={is} planned_primary={} planned_secondary={} \
              replay_dev_ms={} replay_stretch={}",
             b.kind.name(),
@@ -265,7 +268,10 @@ fn judge_cmd(o: &Opts) -> Result<(), String> {
             r.bad,
             r.max_gap_ms,
             fmt_opt(r.delay_p50_ms),
+            fmt_opt(r.delay_p99_ms),
             fmt_opt(r.delay_max_ms),
+            fmt_opt(r.delay_p99_primary_ms),
+            fmt_opt(r.delay_p99_backup_ms),
             b.leg_frames(Leg::Primary),
             b.leg_frames(Leg::Secondary),
             fmt_opt(r.replay_dev_ms),

@@ -1,4 +1,4 @@
-//! The four head-to-head scenarios as data: what the source emits, what
+//! The head-to-head scenarios as data: what the source emits, what
 //! each leg carries (delay, loss, order), and therefore which packets a
 //! perfect merger must output, in which order.
 //!
@@ -43,11 +43,32 @@ pub enum Kind {
     /// The source restarts mid-stream (new SSRC, sequence and timestamp
     /// base); the secondary runs 10 ms late, so it restarts 10 ms later.
     Restart,
+    /// Independent random loss of 2 % on each leg (secondary 1 ms behind).
+    Loss2,
+    /// 0.5 % of the packets lost on both legs (plus nothing else).
+    Common,
+    /// One burst of 40 consecutive packets lost on the primary.
+    Burst40,
+    /// One leg (the primary) reordered by up to 5 positions, no loss.
+    Reorder5,
+    /// The secondary 35 ms behind; the primary loses 1 % at random, so
+    /// those packets need the lagging copy.
+    Lag35,
 }
 
 impl Kind {
     /// Every scenario, in the order the replay plays them.
-    pub const ALL: [Kind; 4] = [Kind::Baseline, Kind::Skew, Kind::Reorder, Kind::Restart];
+    pub const ALL: [Kind; 9] = [
+        Kind::Baseline,
+        Kind::Skew,
+        Kind::Reorder,
+        Kind::Restart,
+        Kind::Loss2,
+        Kind::Common,
+        Kind::Burst40,
+        Kind::Reorder5,
+        Kind::Lag35,
+    ];
 
     /// Name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -56,7 +77,17 @@ impl Kind {
             Kind::Skew => "skew",
             Kind::Reorder => "reorder",
             Kind::Restart => "restart",
+            Kind::Loss2 => "loss2",
+            Kind::Common => "common",
+            Kind::Burst40 => "burst40",
+            Kind::Reorder5 => "reorder5",
+            Kind::Lag35 => "lag35",
         }
+    }
+
+    /// Names of every scenario, for messages.
+    pub fn names() -> String {
+        Kind::ALL.map(Kind::name).join(", ")
     }
 
     /// Inverse of [`Kind::name`].
@@ -66,7 +97,7 @@ impl Kind {
 
     /// Position in [`Kind::ALL`]: fixes the scenario's groups and output
     /// port whatever subset is played, so a run of one scenario and a run
-    /// of all four use the same addresses.
+    /// of all of them use the same addresses.
     pub fn slot(self) -> usize {
         Kind::ALL.iter().position(|&k| k == self).unwrap_or(0)
     }
@@ -283,7 +314,7 @@ fn build(kind: Kind, p: &Params, start_ns: u64) -> Built {
     // The source.
     let restart_at = (kind == Kind::Restart).then_some(n / 2);
     let ssrc = 0x5100_0000 + slot as u32;
-    let seq0 = 1000 + 10_000 * slot as u16;
+    let seq0 = 1000u16.wrapping_add(10_000u16.wrapping_mul(slot as u16));
     let source: Vec<SourcePacket> = (0..n)
         .map(|i| match restart_at {
             Some(r) if i >= r => SourcePacket {
@@ -322,6 +353,35 @@ fn build(kind: Kind, p: &Params, start_ns: u64) -> Built {
             (pri, sec)
         }
         Kind::Restart => (LegShape::clean(n, 0), LegShape::clean(n, 10 * ms)),
+        Kind::Loss2 => {
+            let mut pri = LegShape::clean(n, 0);
+            let mut sec = LegShape::clean(n, ms);
+            random(&mut pri.lost, 0, n, 2.0, &mut rng);
+            random(&mut sec.lost, 0, n, 2.0, &mut rng);
+            (pri, sec)
+        }
+        Kind::Common => {
+            let mut pri = LegShape::clean(n, 0);
+            random(&mut pri.lost, 0, n, 0.5, &mut rng);
+            let mut sec = LegShape::clean(n, ms);
+            sec.lost.clone_from(&pri.lost);
+            (pri, sec)
+        }
+        Kind::Burst40 => {
+            let mut pri = LegShape::clean(n, 0);
+            burst(&mut pri.lost, n / 2, 40);
+            (pri, LegShape::clean(n, ms))
+        }
+        Kind::Reorder5 => {
+            let mut pri = LegShape::clean(n, 0);
+            reorder(&mut pri.order, 0, n, 5.0, &mut rng);
+            (pri, LegShape::clean(n, ms))
+        }
+        Kind::Lag35 => {
+            let mut pri = LegShape::clean(n, 0);
+            random(&mut pri.lost, 0, n, 1.0, &mut rng);
+            (pri, LegShape::clean(n, 35 * ms))
+        }
     };
 
     let mut frames = Vec::new();
@@ -376,11 +436,15 @@ mod tests {
     #[test]
     fn every_packet_survives_somewhere_and_timeline_does_not_overlap() {
         let all = build_all(&params());
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), Kind::ALL.len());
         for w in all.windows(2) {
             assert!(w[1].start_ns >= w[0].end_ns + GAP_NS);
         }
-        for b in &all {
+        // Independent or common loss may hit both legs; every other scenario loses nothing.
+        for b in all
+            .iter()
+            .filter(|b| !matches!(b.kind, Kind::Common | Kind::Loss2))
+        {
             assert_eq!(b.expected, (0..2000).collect::<Vec<_>>(), "{:?}", b.kind);
         }
         assert_eq!(all[0].leg_frames(Leg::Primary), 2000);
@@ -433,6 +497,39 @@ mod tests {
         let sec = by(b, Leg::Secondary);
         let first_new = |v: &[&WireFrame]| v.iter().find(|f| f.index == r).unwrap().t_ns;
         assert_eq!(first_new(&sec) - first_new(&pri), 10_000_000);
+    }
+
+    #[test]
+    fn latency_scenarios_have_their_shape() {
+        let all = build_all(&params());
+        let get = |k: Kind| all.iter().find(|b| b.kind == k).unwrap();
+        // Common: the same ~0.5 % lost on both legs, nothing else.
+        let c = get(Kind::Common);
+        let lost = 2000 - c.expected.len();
+        assert!((3..=25).contains(&lost), "{lost}");
+        assert_eq!(c.leg_frames(Leg::Primary), c.expected.len());
+        assert_eq!(c.leg_frames(Leg::Secondary), c.expected.len());
+        // Burst40: exactly 40 consecutive primary losses.
+        let b = get(Kind::Burst40);
+        assert_eq!(b.leg_frames(Leg::Primary), 1960);
+        assert!(!by(b, Leg::Primary)
+            .iter()
+            .any(|f| (1000..1040).contains(&f.index)));
+        // Loss2: about 2 % on each leg, never the same packet on both.
+        let l = get(Kind::Loss2);
+        for leg in [Leg::Primary, Leg::Secondary] {
+            let lost = 2000 - l.leg_frames(leg);
+            assert!((15..=70).contains(&lost), "{leg:?} {lost}");
+        }
+        // Reorder5: primary displaced, both complete.
+        let r = get(Kind::Reorder5);
+        assert_eq!(r.leg_frames(Leg::Primary), 2000);
+        let pri = by(r, Leg::Primary);
+        assert!(pri.windows(2).any(|w| w[1].index < w[0].index));
+        // Lag35: the secondary 35 ms behind, the primary lossy.
+        let g = get(Kind::Lag35);
+        assert_eq!(by(g, Leg::Secondary)[0].t_ns - g.start_ns, 35_000_000);
+        assert!(g.leg_frames(Leg::Primary) < 2000);
     }
 
     #[test]
