@@ -185,7 +185,7 @@ fn defaults_are_filled_in() {
     assert_eq!(s.max_delay, Duration::from_millis(50));
     assert_eq!(s.leg_timeout, Duration::from_millis(200));
     assert_eq!(s.restart_after, 20);
-    // 50 ms at the default 10 kpps = 500 packets -> 512 slots (DESIGN.md).
+    // 50 ms at the default 10 kpps = 500 packets -> 512 slots (the next power of two; docs/ARCHITECTURE.md).
     assert_eq!(s.slots, 512);
     assert_eq!(
         s.out.dst_mac,

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::mac::MacAddr;
 use crate::vlan::VlanAction;
 
-/// The per-stream output header template (patent claim 7): the virtual
+/// The per-stream output header template: the virtual
 /// group and port the merged stream is re-multicast to, plus optional
 /// overrides of the other header fields. The configuration produces it,
 /// the dataplane's rewriter applies it; the source MAC is the output

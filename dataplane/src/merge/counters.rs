@@ -46,8 +46,8 @@ pub struct StreamCounters {
     pub legs: [LegCounters; MAX_LEGS],
     /// Packets sent.
     pub sent: u64,
-    /// Sent from a leg other than the preferred one (per-packet
-    /// substitution, patent claim 1).
+    /// Sent from a leg other than the preferred one: a missing, late or
+    /// corrupt preferred copy replaced by another leg's copy of that packet.
     pub substituted: u64,
     /// Sequence numbers missing on every leg, skipped.
     pub unrecoverable: u64,

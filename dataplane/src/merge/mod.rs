@@ -4,7 +4,7 @@
 //! dataplane, ids or byte vectors in tests). For each stream the engine
 //! keeps one slot ring per leg ([`crate::slots`]), an output cursor (the
 //! next sequence number to send) and the legs' health, and applies the
-//! rules of DESIGN.md:
+//! rules below (docs/ARCHITECTURE.md states them with their bounds):
 //!
 //! * `Primary`: the highest-priority leg's good copy; a lower leg's good
 //!   copy when every higher leg's copy is corrupt, its leg is down, or the

@@ -1,5 +1,5 @@
-//! Output header rewrite (patent claim 7) and optional RTP renumbering
-//! (claim 8).
+//! Output header rewrite (to the virtual group) and optional RTP
+//! renumbering.
 //!
 //! A [`Rewriter`] is built once per stream from an [`OutputSpec`] and turns
 //! a chosen input frame into the output frame in place: MACs, VLAN

@@ -1,4 +1,4 @@
-//! Output RTP renumbering (patent claim 8): the output stream keeps one SSRC
+//! Output RTP renumbering: the output stream keeps one SSRC
 //! and a continuous sequence even when the source restarts.
 
 use super::layout;

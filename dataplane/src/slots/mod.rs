@@ -1,4 +1,5 @@
-//! Sequence-aligned slot tables (patent claims 2-5).
+//! Sequence-aligned slot tables: every leg's copies buffered by sequence
+//! position, so the copies of one packet line up across legs.
 //!
 //! Per stream and per leg, a ring of `capacity` slots (a power of two)
 //! indexed by `position & (capacity - 1)`, where `position` is the packet's
