@@ -192,25 +192,12 @@ if printf '%s\n' "${ENGINE_LIST[@]}" | grep -qxE 'mcast-failover|mf-hitless'; th
     [ -n "$BINARY" ] && [ -x "$BINARY" ] || { echo "compare-gstreamer.sh: no mcast-failover binary; build it (cargo build --release) or pass --binary" >&2; exit 3; }
 fi
 
-ID="$$$RANDOM"
-ID=${ID:0:8}
-if [ -z "$WORKDIR" ]; then WORKDIR=$(mktemp -d "/tmp/mcast-failover-gstcmp.XXXXXX"); fi
-mkdir -p "$WORKDIR"
-W=$WORKDIR
-PIDS=()
-NAP_PID=""
+mf_run_begin gstcmp
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    [ -n "$NAP_PID" ] && kill "$NAP_PID" 2>/dev/null
-    local p
-    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    mf_topo_down "$ID"
-    rm -rf "/var/run/dpdk/mf$ID"
-    rm -f /dev/hugepages/"mf${ID}"map_* 2>/dev/null || true
-    if [ "$KEEP" -eq 0 ]; then rm -rf "$W"; else echo "artefacts kept in $W" >&2; fi
+    mf_run_end INT
     exit "$rc"
 }
 trap cleanup EXIT

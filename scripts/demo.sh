@@ -130,26 +130,13 @@ else
     EXPECT_SRC=$OUT_SRC_IP
 fi
 
-ID="$$$RANDOM"
-ID=${ID:0:8}
-if [ -z "$WORKDIR" ]; then WORKDIR=$(mktemp -d "/tmp/mcast-failover-demo.XXXXXX"); fi
-mkdir -p "$WORKDIR"
-W=$WORKDIR
-PIDS=()
+mf_run_begin demo
 T0=""
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    local p
-    [ -n "${NAP_PID:-}" ] && kill "$NAP_PID" 2>/dev/null
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    mf_topo_down "$ID"
-    # EAL runtime dir and, if a DPDK process died uncleanly, its hugepage files.
-    rm -rf "/var/run/dpdk/mf$ID"
-    rm -f /dev/hugepages/"mf${ID}"map_* 2>/dev/null || true
-    if [ "$KEEP" -eq 0 ]; then rm -rf "$W"; else echo "artefacts kept in $W" >&2; fi
+    mf_run_end TERM
     exit "$rc"
 }
 trap cleanup EXIT

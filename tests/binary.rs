@@ -2,17 +2,19 @@
 //! (exit 2 and a one-line error naming the value), io forwarding through
 //! real DPDK pcap vdevs byte for byte, and SIGINT during traffic.
 //!
-//! DPDK tests need root. They use hugepages when some are free and fall
-//! back to `--no-huge -m 512`; if EAL cannot start they fail, never skip.
+//! DPDK tests need root. They run with `--no-huge -m 512` (see
+//! `support::eal_memory_args`); if EAL cannot start they fail, never skip.
 
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use testkit::{paced, FrameSpec, Scenario, StreamSpec};
+
+mod support;
+use support::{eal_memory_args, wait_bounded, workdir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
 
@@ -27,36 +29,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A fresh scratch directory under the target dir.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "binary-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn hugepages_free() -> u64 {
-    let mounted = std::fs::read_to_string("/proc/mounts")
-        .map(|m| m.lines().any(|l| l.contains("hugetlbfs")))
-        .unwrap_or(false);
-    if !mounted {
-        return 0;
-    }
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("HugePages_Free:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// The EAL file prefix of test `tag`.
 fn prefix(tag: &str) -> String {
     format!("mfbin{tag}{}", std::process::id())
@@ -67,19 +39,15 @@ fn forget_prefix(tag: &str) {
     let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{}", prefix(tag)));
 }
 
-/// EAL options: two lcores, no PCI, memory (hugepages when there are
-/// enough free, else none), a prefix of our own so tests run in parallel.
+/// EAL options: two lcores, no PCI, the tests' memory, a prefix of our own
+/// so tests run in parallel.
 fn eal(tag: &str) -> Vec<String> {
     let mut a: Vec<String> = ["-l", "0-1", "--no-pci", "--log-level=warn"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     a.push(format!("--file-prefix={}", prefix(tag)));
-    if hugepages_free() >= 200 {
-        a.extend(["-m", "256", "--huge-unlink"].map(String::from));
-    } else {
-        a.extend(["--no-huge", "-m", "512"].map(String::from));
-    }
+    a.extend(eal_memory_args());
     a
 }
 
@@ -97,36 +65,13 @@ fn rtp_pcaps(dir: &Path, n: u64) -> (PathBuf, PathBuf) {
 }
 
 #[test]
-fn help_lists_every_flag_and_exits_0() {
+fn help_is_the_documented_help_and_exits_0() {
+    // config/tests/cli.rs checks that the help documents every option; here the binary must
+    // print exactly that text (on stdout, exit 0), before any EAL set-up.
     let out = run(&["--", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    for flag in [
-        "--config",
-        "--primary-port",
-        "--secondary-port",
-        "--output-port",
-        "--stream",
-        "--out-src-ip",
-        "--out-ttl",
-        "--out-dscp",
-        "--out-vlan",
-        "--forward-mode",
-        "--max-delay",
-        "--leg-timeout",
-        "--slots",
-        "--seq",
-        "--nb-cores",
-        "--burst",
-        "--rxd",
-        "--txd",
-        "--total-num-mbufs",
-        "--stats-period",
-        "--stats-json",
-        "--duration",
-    ] {
-        assert!(help.contains(flag), "--help does not mention {flag}");
-    }
+    assert_eq!(help.trim_end(), config::help_text().trim_end());
     assert!(help.contains("[default:"), "help shows defaults");
 }
 
@@ -142,7 +87,7 @@ fn version_names_dpdk() {
 /// Bad input before EAL starts: exit 2, one line on stderr naming the value.
 #[test]
 fn bad_input_exits_2_naming_the_value() {
-    let dir = scratch("bad");
+    let dir = workdir("bad");
     let bad_toml = dir.join("bad.toml");
     std::fs::write(&bad_toml, "primary_port = 0\n[[stream]\nname = \"x\"\n").unwrap();
     let missing = dir.join("missing.toml");
@@ -246,7 +191,7 @@ fn huge_bad_values_are_quoted_clipped() {
     let seq = format!("u32be@{huge}");
     let stream = format!("239.1.1.1:5000,{huge}=239.10.1.1:5000");
     let flag = format!("--x{huge}");
-    let dir = scratch("huge");
+    let dir = workdir("huge");
     let toml = dir.join("huge.toml");
     std::fs::write(&toml, format!("[defaults]\nseq = \"{seq}\"\n")).unwrap();
     let toml = toml.to_str().unwrap().to_string();
@@ -276,7 +221,7 @@ fn huge_bad_values_are_quoted_clipped() {
 fn the_shortest_stats_period_still_stops() {
     let nulls: Vec<String> = (0..3).map(|i| format!("net_null{i}")).collect();
     let stream = ["--stream", "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004"];
-    let dir = scratch("statsperiod");
+    let dir = workdir("statsperiod");
     let spawn = |tag: &str, extra: &[&str], log: &Path| {
         let mut args = eal(tag);
         args.extend(nulls.iter().map(|v| format!("--vdev={v}")));
@@ -292,7 +237,7 @@ fn the_shortest_stats_period_still_stops() {
     };
     // Runs to the end (bounded), returns the exit code, stdout and stderr.
     let finish = |tag: &str, mut child: Child, log: &Path| {
-        let status = wait_exit(&mut child, Duration::from_secs(60));
+        let status = wait_bounded(&mut child, Duration::from_secs(60));
         forget_prefix(tag);
         let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
         let (out, err) = (read(log.to_path_buf()), read(log.with_extension("err")));
@@ -357,7 +302,7 @@ fn expect_usage_error(tag: &str, vdevs: &[String], app: &[&str], needle: &str) {
 /// A port id EAL did not enumerate is bad input too (checked after EAL).
 #[test]
 fn port_that_does_not_exist_exits_2() {
-    let dir = scratch("noport");
+    let dir = workdir("noport");
     let (p, _) = rtp_pcaps(&dir, 10);
     expect_usage_error(
         "np",
@@ -382,7 +327,7 @@ fn port_that_does_not_exist_exits_2() {
 /// port and its driver) rather than a run whose clock never moves.
 #[test]
 fn capture_clock_on_a_port_that_stamps_nothing_exits_2() {
-    let dir = scratch("clk");
+    let dir = workdir("clk");
     let (p, _) = rtp_pcaps(&dir, 10);
     expect_usage_error(
         "clk",
@@ -406,7 +351,7 @@ fn capture_clock_on_a_port_that_stamps_nothing_exits_2() {
 /// order, and every mbuf returns to the pool.
 #[test]
 fn io_forwarding_is_byte_exact() {
-    let dir = scratch("io");
+    let dir = workdir("io");
     let (p, _) = rtp_pcaps(&dir, 3000);
     let out_pcap = dir.join("out.pcap");
     let mut args = eal("io");
@@ -450,28 +395,13 @@ fn io_forwarding_is_byte_exact() {
     );
 }
 
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let start = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return Some(st);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// SIGINT while traffic flows: the run stops (long before its --duration), exits 0,
 /// prints the final stats and every mbuf is back in the pool. How fast it stops is
 /// printed, not asserted: the bounds below only keep a broken build from hanging the
 /// suite, and hold however slow the machine is.
 #[test]
 fn sigint_during_traffic_exits_0_with_final_stats_and_no_leak() {
-    let dir = scratch("sigint");
+    let dir = workdir("sigint");
     let (p, s) = rtp_pcaps(&dir, 2000);
     let json = dir.join("stats.json");
     let mut args = eal("sig");
@@ -530,7 +460,7 @@ fn sigint_during_traffic_exits_0_with_final_stats_and_no_leak() {
         .unwrap();
     assert!(st.success());
     let status =
-        wait_exit(&mut child, Duration::from_secs(600)).expect("did not stop after SIGINT");
+        wait_bounded(&mut child, Duration::from_secs(600)).expect("did not stop after SIGINT");
     forget_prefix("sig");
     let stop_time = sent.elapsed();
     let mut stdout = String::new();
@@ -613,7 +543,7 @@ fn merge_pcaps(
 /// three lcores share this machine's two CPUs through `--lcores`.
 #[test]
 fn split_layout_matches_one_lcore() {
-    let dir = scratch("split");
+    let dir = workdir("split");
     let n = 4000u64;
     let (lp, ls) = testkit::scenario::random_loss(n as usize, 3.0, 7, false);
     let src: IpAddr = "10.0.1.1".parse().unwrap();
@@ -658,7 +588,7 @@ fn split_layout_matches_one_lcore() {
 /// and the configured source, with a valid (mandatory) UDP checksum.
 #[test]
 fn ipv6_streams_merge_and_rewrite() {
-    let dir = scratch("v6");
+    let dir = workdir("v6");
     let n = 3000u64;
     let (lp, ls) = testkit::scenario::random_loss(n as usize, 3.0, 11, false);
     let mut sc = Scenario::new(StreamSpec::rtp(
@@ -713,7 +643,7 @@ fn ipv6_streams_merge_and_rewrite() {
 /// crash (DPDK 22.11's pcap driver cannot close such a half set-up port).
 #[test]
 fn too_few_mbufs_for_an_infinite_pcap_exits_2() {
-    let dir = scratch("fewmbufs");
+    let dir = workdir("fewmbufs");
     let (p, s) = rtp_pcaps(&dir, 3000);
     expect_usage_error(
         "few",

@@ -30,6 +30,7 @@
 //! machine's speed, and times asserted below (event times) are exact.
 
 mod common;
+mod support;
 
 use common::*;
 use testkit::scenario::{random_loss, Corruption, Leg, LegPacket};

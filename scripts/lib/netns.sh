@@ -92,6 +92,34 @@ mf_topo_down() {
     done
 }
 
+# mf_run_begin TAG : start a run. Sets ID (8 characters, so that the topology's interface and
+# namespace names stay within the kernel's 15), W (WORKDIR if the caller set it, else a new
+# /tmp/mcast-failover-TAG.XXXXXX) and an empty PIDS, the background processes mf_run_end stops.
+mf_run_begin() {
+    ID="$$$RANDOM"
+    ID=${ID:0:8}
+    if [ -z "${WORKDIR:-}" ]; then WORKDIR=$(mktemp -d "/tmp/mcast-failover-$1.XXXXXX"); fi
+    mkdir -p "$WORKDIR"
+    W=$WORKDIR
+    PIDS=()
+    NAP_PID=""
+}
+
+# mf_run_end SIG : end a run, whatever state it is in: interrupt a pending nap, signal every
+# process in PIDS with SIG and reap it, remove the topology, the EAL runtime directory and any
+# hugepage files a DPDK process that died uncleanly left behind, and the work directory unless
+# KEEP=1 (then say where it is).
+mf_run_end() {
+    local p
+    [ -n "${NAP_PID:-}" ] && kill "$NAP_PID" 2>/dev/null
+    for p in "${PIDS[@]}"; do kill -"$1" "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    mf_topo_down "$ID"
+    rm -rf "/var/run/dpdk/mf$ID"
+    rm -f /dev/hugepages/"mf${ID}"map_* 2>/dev/null || true
+    if [ "${KEEP:-0}" -eq 0 ]; then rm -rf "$W"; else echo "artefacts kept in $W" >&2; fi
+}
+
 # mf_hugepage_eal_args : "--no-huge -m 512" unless free hugepages are mounted.
 mf_hugepage_eal_args() {
     local free

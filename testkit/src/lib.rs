@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod cli;
 pub mod frame;
 pub mod moldudp64;
 pub mod parse;

@@ -15,14 +15,16 @@
 //! Runs still take [`serial`] turns: the binary busy-polls a worker lcore.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::support::wait_bounded;
+pub use crate::support::{drain_pipe, eal_memory_args, workdir};
 use testkit::checksum::{ipv4_header_checksum, udp_checksum};
 use testkit::frame::FrameSpec;
 use testkit::pcap::{PcapWriter, TsResolution};
@@ -247,33 +249,6 @@ impl Outcome {
     }
 }
 
-/// EAL memory options: hugepages (unlinked at start) when enough are free,
-/// else plain memory.
-pub fn eal_memory_args() -> Vec<String> {
-    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let field = |name: &str| -> u64 {
-        info.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    let free_kb = field("HugePages_Free:") * field("Hugepagesize:");
-    if free_kb >= 512 * 1024 {
-        vec!["--huge-unlink".into()]
-    } else {
-        vec!["--no-huge".into(), "-m".into(), "512".into()]
-    }
-}
-
-/// A fresh directory for a case's files (see [`Outcome::dir`]).
-pub fn workdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mf-scenarios-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("create work dir");
-    d
-}
-
 /// App arguments shared by every run: the one stream, the rewrite, stats.
 pub fn app_args(stats: &Path, duration_s: f64) -> Vec<String> {
     let mut v: Vec<String> = [
@@ -292,31 +267,6 @@ pub fn app_args(stats: &Path, duration_s: f64) -> Vec<String> {
     v.push("--duration".into());
     v.push(format!("{duration_s}"));
     v
-}
-
-/// Waits for `child`, killing it after `limit`; returns its exit code.
-pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> Option<i32> {
-    let t0 = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().expect("wait for child") {
-            return st.code();
-        }
-        if t0.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {limit:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Reads a child's pipe to a string on a thread (so it never blocks the child).
-pub fn drain_pipe(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = r.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    })
 }
 
 /// Collects a finished run: stats JSON, output frames, output MAC.
@@ -455,8 +405,11 @@ fn run_files(
         .expect("start mcast-failover");
     let so = drain_pipe(child.stdout.take().expect("stdout"));
     let se = drain_pipe(child.stderr.take().expect("stderr"));
-    let limit = Duration::from_secs_f64(duration_s + 120.0);
-    let code = wait_bounded(&mut child, limit, name);
+    // A hang guard only: with --clock capture nothing here depends on how fast the run is.
+    let limit = Duration::from_secs_f64(duration_s + 600.0);
+    let code = wait_bounded(&mut child, limit)
+        .unwrap_or_else(|| panic!("{name} did not finish within {limit:?}: killed"))
+        .code();
     let stdout = so.join().unwrap_or_default();
     let stderr = se.join().unwrap_or_default();
     collect(name, code, stdout, stderr, &stats, &out, out_port as u16)

@@ -381,17 +381,9 @@ fn run(o: &Opts) -> std::io::Result<(LegStats, LegStats, u64)> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match parse_args(&args) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            println!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("mf-pcapgen: {e}");
-            return ExitCode::from(2);
-        }
+    let o = match testkit::cli::args_or_exit("mf-pcapgen", HELP, parse_args) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     if o.packets_per_stream != 65536 {
         eprintln!(

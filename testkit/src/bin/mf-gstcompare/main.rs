@@ -81,14 +81,7 @@ fn parse_args(args: &[String]) -> Result<Option<Opts>, String> {
     }
     let mut o = Opts {
         cmd: cmd.clone(),
-        params: Params {
-            rate_pps: 2000.0,
-            packets: 2000,
-            kinds: Kind::ALL.to_vec(),
-            seed: 1,
-            primary_src: Ipv4Addr::new(192, 168, 201, 1),
-            secondary_src: Ipv4Addr::new(192, 168, 202, 1),
-        },
+        params: Params::default(),
         out_dir: None,
         capture: None,
         input: None,
@@ -282,17 +275,9 @@ fn judge_cmd(o: &Opts) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match parse_args(&args) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            println!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("mf-gstcompare: {e}");
-            return ExitCode::from(2);
-        }
+    let o = match testkit::cli::args_or_exit("mf-gstcompare", HELP, parse_args) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let res = if o.cmd == "gen" {
         gen(&o).map_err(|e| e.to_string())

@@ -121,6 +121,21 @@ pub struct Params {
     pub secondary_src: Ipv4Addr,
 }
 
+/// The defaults `mf-gstcompare --help` documents: 2000 pps, 2000 packets, every scenario,
+/// seed 1, and the comparison topology's source addresses.
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            rate_pps: 2000.0,
+            packets: 2000,
+            kinds: Kind::ALL.to_vec(),
+            seed: 1,
+            primary_src: Ipv4Addr::new(192, 168, 201, 1),
+            secondary_src: Ipv4Addr::new(192, 168, 202, 1),
+        }
+    }
+}
+
 /// Which copy a frame belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Leg {
@@ -417,14 +432,7 @@ mod tests {
     use super::*;
 
     fn params() -> Params {
-        Params {
-            rate_pps: 2000.0,
-            packets: 2000,
-            kinds: Kind::ALL.to_vec(),
-            seed: 1,
-            primary_src: Ipv4Addr::new(192, 168, 201, 1),
-            secondary_src: Ipv4Addr::new(192, 168, 202, 1),
-        }
+        Params::default()
     }
 
     fn by(b: &Built, leg: Leg) -> Vec<&WireFrame> {

@@ -1,0 +1,78 @@
+//! Process, directory and memory helpers shared by every integration test binary (each
+//! declares `mod support;` and uses what it needs), so that the tests wait, clean up and size
+//! DPDK memory in one way.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The repository root: scripts and examples are found from it.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty directory for one case's artefacts (captures, logs, stats), named after the
+/// test process and the case so that parallel runs never share one. Kept after the run, for
+/// inspection.
+pub fn workdir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "mcast-failover-test-{}-{}-{name}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create work dir");
+    d
+}
+
+/// Waits for `child`. After `limit` (a hang guard, never a performance bound: give it ample
+/// room) it is sent SIGINT, so a script can remove its namespaces, then killed if it is still
+/// there 10 s later; that returns `None`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("wait for child") {
+            return Some(st);
+        }
+        if start.elapsed() > limit {
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            let grace = Instant::now();
+            while grace.elapsed() < Duration::from_secs(10) {
+                if child.try_wait().ok().flatten().is_some() {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads a child's pipe to a string on a thread (so it never blocks the child).
+pub fn drain_pipe(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = r.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    })
+}
+
+/// The memory every test run of the binary gets: 512 MiB of plain memory (`--no-huge`).
+/// Hugepages are a machine-wide pool that parallel tests, other DPDK processes and the demo
+/// draw on at the same time: a test that took them when "enough were free" failed when a
+/// neighbour took them first. The product's hugepage path is exercised by scripts/demo.sh.
+pub fn eal_memory_args() -> Vec<String> {
+    ["--no-huge", "-m", "512"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
