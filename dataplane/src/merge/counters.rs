@@ -59,4 +59,9 @@ pub struct StreamCounters {
     pub restarts: u64,
     /// Times the window was pushed forward by a packet beyond it.
     pub overruns: u64,
+    /// Positions given up on evidence (every live leg had moved past them)
+    /// before `max_delay` whose good copy then arrived within the window:
+    /// what an estimate that had not yet caught up cost. Also counted
+    /// `unrecoverable` and the copy `late`.
+    pub lost_early: u64,
 }

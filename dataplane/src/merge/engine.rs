@@ -3,10 +3,10 @@
 use super::config::MergeConfig;
 use super::counters::StreamCounters;
 use super::output::{FreeReason, Sink};
-use super::stream::{Held, Store, StreamState};
+use super::stream::{Arrival, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
 use crate::seq::SeqSample;
-use crate::slots::{SlotClock, SlotTable, Verdict};
+use crate::slots::{Packet, SlotClock, SlotTable, Verdict};
 
 /// The merge of every stream handled by one lcore.
 ///
@@ -41,7 +41,7 @@ impl<H> Engine<H> {
             held_total += c.legs * c.restart_after as usize;
         }
         let mut held = Vec::with_capacity(held_total);
-        held.resize_with(held_total, Held::empty);
+        held.resize_with(held_total, || None);
         // The slot clock must tell ages of held copies apart: a few
         // max_delays in the rings, up to 4 x max(leg_timeout, max_delay)
         // for restart candidates.
@@ -108,12 +108,16 @@ impl<H> Engine<H> {
             return;
         };
         if leg >= st.legs() {
-            st.counters.legs[0].received += 1;
-            st.counters.legs[0].invalid += 1;
-            sink.free(handle, FreeReason::Invalid);
+            st.invalid_leg(handle, sink);
             return;
         }
-        st.insert(&mut self.store, leg, sample, verdict, handle, now, sink);
+        let copy = Packet {
+            handle,
+            stamp: self.store.clock.stamp(now),
+            span: sample.span.max(1),
+            verdict,
+        };
+        st.insert(&mut self.store, sample, Arrival { leg, now, copy }, sink);
         if st.wake != NEVER {
             self.wheel.arm(stream, st.wake);
             st.wake = NEVER;
@@ -148,7 +152,7 @@ impl<H> Engine<H> {
 
     /// Counters of `stream` (panics if out of range, like slice indexing).
     pub fn counters(&self, stream: usize) -> &StreamCounters {
-        &self.streams[stream].counters
+        self.streams[stream].counters()
     }
 
     /// Whether `leg` of `stream` is up (false for out-of-range indices).

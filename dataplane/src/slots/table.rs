@@ -12,21 +12,55 @@ pub enum Verdict {
     Corrupt,
 }
 
-/// One packet copy held in a leg's ring: 16 bytes for an 8-byte handle.
+/// What the output cursor did with the packet at an index when it last
+/// passed it: a copy arriving behind the cursor is then a `duplicate`
+/// (sent), `late` (skipped), or `late` and a premature loss (given up on
+/// evidence before `max_delay`, which is what a too-young estimate costs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Passed {
+    /// Skipped: missing everywhere past `max_delay`, forced out, or never
+    /// reached.
+    #[default]
+    Skipped,
+    /// One copy of it went out.
+    Sent,
+    /// Skipped early on evidence (every live leg had moved past it); a
+    /// good copy arriving later is counted as a premature loss once.
+    GivenUp,
+}
+
+/// One packet copy: the handle and what the engine keeps about it. The one
+/// shape a copy has wherever it is held (a ring slot, a restart candidate's
+/// store, an arrival being placed).
+#[derive(Debug)]
+pub struct Packet<H> {
+    /// The packet handle.
+    pub handle: H,
+    /// Arrival stamp (see [`super::SlotClock`]).
+    pub stamp: u32,
+    /// Sequence numbers covered (MoldUDP64 message count; 1 otherwise).
+    pub span: u16,
+    /// Verdict given at insert.
+    pub verdict: Verdict,
+}
+
+/// One slot of a leg's ring: 16 bytes for an 8-byte handle.
 #[derive(Clone, Debug)]
 pub struct Slot<H> {
     handle: Option<H>,
+    /// Arrival stamp of the copy held here or, once empty, of the last copy
+    /// that was (the skew evidence reads it behind the cursor).
     stamp: u32,
     span: u16,
     corrupt: bool,
-    /// Leg 0's ring only: whether the packet the output cursor last passed
-    /// at this index was sent (else skipped). A copy arriving behind the
-    /// cursor is then a `duplicate` or `late`. It lives in the slot's spare
-    /// byte, untouched by `put`/`take`, because the slot itself is reused
-    /// for the window ahead while late copies of the old position may still
-    /// come: no separate bitmap, so a stream's slot memory is exactly
+    /// Leg 0's ring only: what the output cursor did with the packet it
+    /// last passed at this index. It lives in the slot's spare byte,
+    /// untouched by `put`/`take`, because the slot itself is reused for the
+    /// window ahead while late copies of the old position may still come:
+    /// no separate bitmap, so a stream's slot memory is exactly
     /// `legs x capacity x 16` bytes.
-    sent: bool,
+    passed: Passed,
 }
 
 impl<H> Slot<H> {
@@ -35,7 +69,7 @@ impl<H> Slot<H> {
         stamp: 0,
         span: 0,
         corrupt: false,
-        sent: false,
+        passed: Passed::Skipped,
     };
 
     /// No copy held here.
@@ -62,7 +96,8 @@ impl<H> Slot<H> {
         })
     }
 
-    /// Arrival stamp (see [`super::SlotClock`]).
+    /// Arrival stamp (see [`super::SlotClock`]) of the held copy, or of the
+    /// last one held or stamped here.
     #[inline]
     pub fn stamp(&self) -> u32 {
         self.stamp
@@ -73,19 +108,6 @@ impl<H> Slot<H> {
     pub fn span(&self) -> u16 {
         self.span
     }
-}
-
-/// A held copy taken out of its slot.
-#[derive(Debug)]
-pub struct Taken<H> {
-    /// The packet handle.
-    pub handle: H,
-    /// Arrival stamp.
-    pub stamp: u32,
-    /// Sequence numbers covered.
-    pub span: u16,
-    /// Verdict given at insert.
-    pub verdict: Verdict,
 }
 
 /// Where one stream's rings sit in the [`SlotTable`].
@@ -165,48 +187,55 @@ impl<H> SlotTable<H> {
 
     /// Stores a copy in an empty slot; gives the copy back if the slot is
     /// taken (the caller decides which copy to keep).
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn put(
         &mut self,
         r: &Region,
         leg: usize,
         position: u64,
-        handle: H,
-        stamp: u32,
-        span: u16,
-        verdict: Verdict,
-    ) -> Result<(), H> {
+        p: Packet<H>,
+    ) -> Result<(), Packet<H>> {
         let s = &mut self.slots[r.index(leg, position)];
         if s.handle.is_some() {
-            return Err(handle);
+            return Err(p);
         }
-        s.handle = Some(handle);
-        s.stamp = stamp;
-        s.span = span;
-        s.corrupt = verdict == Verdict::Corrupt;
+        s.handle = Some(p.handle);
+        s.stamp = p.stamp;
+        s.span = p.span;
+        s.corrupt = p.verdict == Verdict::Corrupt;
         Ok(())
     }
 
-    /// Records whether the packet the cursor is passing at `position` was
-    /// sent (kept in leg 0's slot, see [`Slot`]).
+    /// Records the arrival stamp of a copy that is not held (sent at once)
+    /// in its empty slot, for the skew evidence. Does nothing if the slot
+    /// holds a copy.
     #[inline]
-    pub fn set_sent(&mut self, r: &Region, position: u64, sent: bool) {
-        self.slots[r.index(0, position)].sent = sent;
+    pub fn stamp_empty(&mut self, r: &Region, leg: usize, position: u64, stamp: u32) {
+        let s = &mut self.slots[r.index(leg, position)];
+        if s.handle.is_none() {
+            s.stamp = stamp;
+        }
     }
 
-    /// Whether the packet the cursor last passed at `position` was sent.
+    /// Records what the cursor did with the packet at `position` (kept in
+    /// leg 0's slot, see [`Slot`]).
     #[inline]
-    pub fn was_sent(&self, r: &Region, position: u64) -> bool {
-        self.slots[r.index(0, position)].sent
+    pub fn set_passed(&mut self, r: &Region, position: u64, how: Passed) {
+        self.slots[r.index(0, position)].passed = how;
+    }
+
+    /// What the cursor did with the packet it last passed at `position`.
+    #[inline]
+    pub fn passed(&self, r: &Region, position: u64) -> Passed {
+        self.slots[r.index(0, position)].passed
     }
 
     /// Empties a slot, returning what it held.
     #[inline]
-    pub fn take(&mut self, r: &Region, leg: usize, position: u64) -> Option<Taken<H>> {
+    pub fn take(&mut self, r: &Region, leg: usize, position: u64) -> Option<Packet<H>> {
         let s = &mut self.slots[r.index(leg, position)];
         let handle = s.handle.take()?;
-        Some(Taken {
+        Some(Packet {
             handle,
             stamp: s.stamp,
             span: s.span,
@@ -235,18 +264,37 @@ mod tests {
         assert_eq!(r[0].index(0, 5), r[0].index(0, 13));
         assert_eq!(r[0].index(1, 5) - r[0].index(0, 5), 8);
         assert_eq!(r[1].index(0, 0), 16);
-        t.put(&r[0], 0, 21, 7, 100, 1, Verdict::Good).unwrap();
-        t.put(&r[0], 1, 21, 8, 101, 1, Verdict::Corrupt).unwrap();
+        let pk = |handle, stamp, verdict| Packet {
+            handle,
+            stamp,
+            span: 1,
+            verdict,
+        };
+        t.put(&r[0], 0, 21, pk(7, 100, Verdict::Good)).unwrap();
+        t.put(&r[0], 1, 21, pk(8, 101, Verdict::Corrupt)).unwrap();
         assert!(t.get(&r[0], 0, 5).is_good());
         assert_eq!(t.get(&r[0], 1, 5).verdict(), Some(Verdict::Corrupt));
         assert!(t.get(&r[1], 0, 5).is_empty());
-        assert_eq!(t.put(&r[0], 0, 13, 9, 0, 1, Verdict::Good), Err(9));
+        assert_eq!(
+            t.put(&r[0], 0, 13, pk(9, 0, Verdict::Good))
+                .map_err(|p| p.handle),
+            Err(9)
+        );
         let x = t.take(&r[0], 0, 21).unwrap();
         assert_eq!(
             (x.handle, x.stamp, x.span, x.verdict),
             (7, 100, 1, Verdict::Good)
         );
         assert!(t.take(&r[0], 0, 21).is_none());
+        // An emptied slot keeps the stamp; the passed mark is leg 0's.
+        assert_eq!(t.get(&r[0], 0, 21).stamp(), 100);
+        t.stamp_empty(&r[0], 0, 21, 300);
+        assert_eq!(t.get(&r[0], 0, 21).stamp(), 300);
+        t.stamp_empty(&r[0], 1, 21, 300);
+        assert_eq!(t.get(&r[0], 1, 21).stamp(), 101, "held copy's stamp kept");
+        assert_eq!(t.passed(&r[0], 21), Passed::Skipped);
+        t.set_passed(&r[0], 21, Passed::GivenUp);
+        assert_eq!(t.passed(&r[0], 5), Passed::GivenUp);
     }
 
     #[test]

@@ -1,0 +1,351 @@
+//! The output cursor: placing copies in the rings, choosing what goes out
+//! next, skipping what cannot, and the shutdown drain.
+
+use super::{after, Arrival, Store, StreamState};
+use crate::merge::config::Mode;
+use crate::merge::output::{FreeReason, SendInfo, Sink};
+use crate::slots::{Passed, Verdict};
+
+/// What the cursor does next.
+enum Step {
+    Send(usize),
+    Wait(u64),
+    /// Skip positions up to (excluding) this one.
+    SkipTo(u64),
+    Idle,
+}
+
+/// A run of unrecoverable positions being skipped (one `Gap` event).
+#[derive(Default)]
+struct GapRun {
+    first: u64,
+    count: u64,
+}
+
+impl StreamState {
+    /// Puts a classified copy at `pos`: frees it if behind the cursor, moves
+    /// the window if beyond it, else stores it in the leg's ring.
+    #[inline]
+    pub(super) fn place<H>(
+        &mut self,
+        store: &mut Store<H>,
+        pos: u64,
+        a: Arrival<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let leg = a.leg;
+        let cap = self.rules.cap;
+        self.note_position(leg, pos);
+        if pos.wrapping_sub(self.cursor) >= cap && !after(self.cursor, pos) {
+            // Beyond the window: move it, resolving what it passes over.
+            self.books.overrun();
+            let floor = pos.wrapping_sub(cap - 1);
+            self.advance(store, a.now, Some(floor), sink);
+        }
+        if after(self.cursor, pos) {
+            self.behind(store, pos, a, sink);
+            return;
+        }
+        let good = a.copy.verdict == Verdict::Good;
+        match store.slots.put(&self.region, leg, pos, a.copy) {
+            Ok(()) => {
+                self.held += 1;
+                let l = &mut self.leg[leg];
+                l.held += 1;
+                if after(pos, l.top) || l.held == 1 {
+                    l.top = pos;
+                }
+                if after(pos, self.high) {
+                    self.high = pos;
+                }
+            }
+            Err(copy) => {
+                // In-leg duplicate: keep a good copy over a corrupt one.
+                let existing_good = store.slots.get(&self.region, leg, pos).is_good();
+                if good && !existing_good {
+                    if let Some(old) = store.slots.take(&self.region, leg, pos) {
+                        self.books.free(sink, leg, old.handle, FreeReason::Corrupt);
+                    }
+                    if let Err(c) = store.slots.put(&self.region, leg, pos, copy) {
+                        self.books.free(sink, leg, c.handle, FreeReason::Duplicate);
+                    }
+                } else if !good {
+                    self.books.free(sink, leg, copy.handle, FreeReason::Corrupt);
+                } else {
+                    self.books
+                        .free(sink, leg, copy.handle, FreeReason::Duplicate);
+                }
+            }
+        }
+    }
+
+    /// Earliest-arrived first copy at or after `p` on each leg: (lowest such
+    /// position, age of the oldest of them).
+    fn first_seen_from<H>(&self, store: &Store<H>, p: u64, now: u64) -> Option<(u64, u64)> {
+        let mut best: Option<(u64, u64)> = None;
+        for l in 0..self.rules.legs {
+            let ls = &self.leg[l];
+            if ls.held == 0 || after(p, ls.top) {
+                continue;
+            }
+            let span = ls.top.wrapping_sub(p).min(self.rules.cap - 1);
+            for k in 0..=span {
+                let q = p.wrapping_add(k);
+                let s = store.slots.get(&self.region, l, q);
+                if !s.is_empty() {
+                    let age = store.clock.age(now, s.stamp());
+                    best = Some(match best {
+                        None => (q, age),
+                        Some((bq, ba)) => (if after(bq, q) { q } else { bq }, ba.max(age)),
+                    });
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// What to do at the cursor. `forced`: the position must be resolved now
+    /// (window overrun, drain).
+    #[inline]
+    fn decide<H>(&self, store: &Store<H>, now: u64, forced: bool) -> Step {
+        let p = self.cursor;
+        let mode = self.rules.mode;
+        let mut best: Option<usize> = None;
+        let mut pending_before_best = false;
+        let mut pending = false;
+        let mut any = false;
+        let mut best_age = 0;
+        for l in 0..self.rules.legs {
+            let s = store.slots.get(&self.region, l, p);
+            if s.is_empty() {
+                if self.leg[l].up && !self.moved_past(l, p) {
+                    pending = true;
+                }
+                continue;
+            }
+            any = true;
+            if s.is_good() {
+                match mode {
+                    Mode::Primary => {
+                        if best.is_none() {
+                            best = Some(l);
+                            pending_before_best = pending;
+                        }
+                    }
+                    Mode::Hitless => {
+                        let age = store.clock.age(now, s.stamp());
+                        if best.is_none() || age > best_age {
+                            best = Some(l);
+                            best_age = age;
+                        }
+                    }
+                }
+            }
+        }
+        // Corrupt copies only: wait like a gap (an intact duplicate may
+        // still come on some leg).
+        if let Some(b) = best {
+            if !pending_before_best || forced || mode == Mode::Hitless {
+                return Step::Send(b);
+            }
+        }
+        if forced {
+            return if any {
+                Step::SkipTo(p.wrapping_add(1))
+            } else {
+                match self.first_seen_from(store, p, now) {
+                    Some((q, _)) => Step::SkipTo(q),
+                    None => Step::Idle,
+                }
+            };
+        }
+        if !any && self.in_boundary(p) && self.boundary_settled() {
+            // Between two epochs and no leg can still fill it: skip at once
+            // (silently). While a leg has not restarted yet, or has not yet
+            // gone `margin` positions into the new epoch, its old tail or
+            // the new epoch's first packets may still come: wait (at most
+            // max_delay, then skip silently).
+            let to = match self.first_seen_from(store, p, now) {
+                Some((q, _)) if after(self.ep.epoch_start, q) => q,
+                _ => self.ep.epoch_start,
+            };
+            return Step::SkipTo(to);
+        }
+        let Some((q, age)) = self.first_seen_from(store, p, now) else {
+            return Step::Idle;
+        };
+        if age >= self.rules.max_delay {
+            return match best {
+                Some(b) => Step::Send(b),
+                None if any => Step::SkipTo(p.wrapping_add(1)),
+                None => Step::SkipTo(q),
+            };
+        }
+        Step::Wait(now.saturating_sub(age).saturating_add(self.rules.max_delay))
+    }
+
+    /// Moves the cursor as far as the rules allow at `now`; with
+    /// `force_below`, every position before it is resolved regardless.
+    pub(super) fn advance<H>(
+        &mut self,
+        store: &mut Store<H>,
+        now: u64,
+        force_below: Option<u64>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let mut gap = GapRun::default();
+        loop {
+            let forced = force_below.is_some_and(|f| after(f, self.cursor));
+            let step = if self.held == 0 {
+                if forced {
+                    Step::SkipTo(force_below.unwrap_or(self.cursor))
+                } else {
+                    Step::Idle
+                }
+            } else {
+                self.decide(store, now, forced)
+            };
+            match step {
+                Step::Send(l) => {
+                    self.flush_gap(&mut gap, now, sink);
+                    self.send(store, l, now, sink);
+                }
+                Step::SkipTo(q) => {
+                    // A forced skip never passes positions that are not due.
+                    let q = match force_below {
+                        Some(f) if forced && after(q, f) => f,
+                        _ => q,
+                    };
+                    self.skip_to(store, q, &mut gap, sink);
+                }
+                Step::Wait(t) => {
+                    self.flush_gap(&mut gap, now, sink);
+                    self.request(t);
+                    return;
+                }
+                Step::Idle => {
+                    self.flush_gap(&mut gap, now, sink);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn flush_gap<H>(&mut self, gap: &mut GapRun, now: u64, sink: &mut impl Sink<H>) {
+        if gap.count > 0 {
+            self.books.gap(sink, self.index, now, gap.first, gap.count);
+            gap.count = 0;
+        }
+    }
+
+    /// Passes over positions `cursor..q` without sending: frees their
+    /// copies (corrupt only, or pushed out), counts the unrecoverable ones.
+    fn skip_to<H>(
+        &mut self,
+        store: &mut Store<H>,
+        q: u64,
+        gap: &mut GapRun,
+        sink: &mut impl Sink<H>,
+    ) {
+        let n = q.wrapping_sub(self.cursor);
+        let visit = n.min(self.rules.cap);
+        for k in 0..visit {
+            let p = self.cursor.wrapping_add(k);
+            store.slots.set_passed(&self.region, p, Passed::Skipped);
+            self.free_position(store, p, sink);
+        }
+        // Unrecoverable: every skipped position outside an epoch boundary.
+        let mut counted = n;
+        let (lo, start) = (self.ep.boundary_lo, self.ep.epoch_start);
+        if lo != start {
+            let lo = lo.wrapping_sub(self.cursor);
+            let hi = start.wrapping_sub(self.cursor);
+            // Overlap of [0, n) with [lo, hi), all relative to the cursor.
+            if (lo as i64) < n as i64 && (hi as i64) > 0 {
+                let a = (lo as i64).max(0) as u64;
+                let b = (hi as i64).min(n as i64) as u64;
+                counted -= b - a;
+            }
+        }
+        if counted > 0 {
+            if gap.count == 0 {
+                gap.first = self.cursor;
+            }
+            gap.count += counted;
+            self.books.unrecoverable(counted);
+        }
+        self.cursor = q;
+    }
+
+    /// Frees every copy held at `p` (the cursor is leaving it unsent).
+    #[inline]
+    fn free_position<H>(&mut self, store: &mut Store<H>, p: u64, sink: &mut impl Sink<H>) {
+        for l in 0..self.rules.legs {
+            if self.leg[l].held == 0 {
+                continue;
+            }
+            if let Some(t) = store.slots.take(&self.region, l, p) {
+                self.held -= 1;
+                self.leg[l].held -= 1;
+                let why = if t.verdict == Verdict::Good {
+                    FreeReason::Duplicate
+                } else {
+                    FreeReason::Corrupt
+                };
+                self.books.free(sink, l, t.handle, why);
+            }
+        }
+    }
+
+    /// Sends `leg`'s copy at the cursor, frees the other copies.
+    #[inline]
+    fn send<H>(&mut self, store: &mut Store<H>, leg: usize, now: u64, sink: &mut impl Sink<H>) {
+        let p = self.cursor;
+        let Some(t) = store.slots.take(&self.region, leg, p) else {
+            return;
+        };
+        self.held -= 1;
+        self.leg[leg].held -= 1;
+        if self.held > 0 {
+            self.free_position(store, p, sink);
+        }
+        self.cursor = p.wrapping_add(1);
+        let info = SendInfo {
+            leg,
+            ext_seq: p,
+            rx_time: store.clock.time(now, t.stamp),
+            epoch: self.epoch_of(p),
+        };
+        self.emit(store, p, t.handle, info, sink);
+        if t.span > 1 {
+            // MoldUDP64: the packet covers `span` sequence numbers.
+            let extra = u64::from(t.span) - 1;
+            for k in 0..extra.min(self.rules.cap) {
+                let q = self.cursor.wrapping_add(k);
+                store.slots.set_passed(&self.region, q, Passed::Skipped);
+                if self.held > 0 {
+                    self.free_position(store, q, sink);
+                }
+            }
+            self.cursor = self.cursor.wrapping_add(extra);
+        }
+    }
+
+    /// Shutdown: send what can be sent in order, free everything else.
+    pub(in crate::merge) fn drain<H>(
+        &mut self,
+        store: &mut Store<H>,
+        now: u64,
+        sink: &mut impl Sink<H>,
+    ) {
+        if self.held > 0 {
+            let end = self.high.wrapping_add(1);
+            self.advance(store, now, Some(end), sink);
+        }
+        for l in 0..self.rules.legs {
+            self.drop_candidate(store, l, sink);
+        }
+        self.wake = super::NEVER;
+    }
+}

@@ -1,0 +1,127 @@
+//! Leg health: liveness (up / down after `leg_timeout`), the preferred
+//! leg, and the positions each leg has delivered (which the reorder and
+//! epoch-boundary rules read).
+
+use super::epoch::Candidate;
+use super::{after, Store, StreamState};
+use crate::merge::output::{Event, EventKind, Sink};
+
+/// What the stream knows about one leg.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LegState {
+    pub up: bool,
+    /// Has delivered a position of the current epoch (see `last_pos`).
+    pub seen: bool,
+    pub epoch: u32,
+    /// Copies held in this leg's ring.
+    pub held: u32,
+    pub last_good: u64,
+    /// Highest position held in this leg's ring.
+    pub top: u64,
+    /// Highest position delivered (not lowered by reordered copies).
+    pub last_pos: u64,
+    pub cand: Candidate,
+}
+
+impl StreamState {
+    #[inline]
+    fn event<H>(&self, sink: &mut impl Sink<H>, time: u64, kind: EventKind) {
+        sink.event(self.index, Event { time, kind });
+    }
+
+    /// A good copy on a leg that is up: only its liveness moves.
+    #[inline(always)]
+    pub(super) fn refresh(&mut self, leg: usize, now: u64) {
+        let l = &mut self.leg[leg];
+        l.last_good = l.last_good.max(now);
+    }
+
+    /// Good packet (or heartbeat) on `leg`: refresh liveness, bring it up.
+    #[inline]
+    pub(super) fn alive<H>(&mut self, leg: usize, now: u64, sink: &mut impl Sink<H>) {
+        self.refresh(leg, now);
+        if !self.leg[leg].up {
+            self.leg[leg].up = true;
+            self.event(sink, now, EventKind::LegUp { leg });
+            self.request(now.saturating_add(self.rules.leg_timeout));
+            self.update_preferred(now, sink);
+        }
+    }
+
+    fn update_preferred<H>(&mut self, now: u64, sink: &mut impl Sink<H>) {
+        let new = (0..self.rules.legs).find(|&l| self.leg[l].up);
+        if new != self.preferred {
+            if let (Some(from), Some(to)) = (self.preferred, new) {
+                self.books.switched();
+                self.event(sink, now, EventKind::Switch { from, to });
+            }
+            self.preferred = new;
+        }
+    }
+
+    /// Records that `leg` delivered `pos`: counts it out of order if the leg
+    /// already delivered a later position, else advances the leg's position
+    /// (which `primary_reorder` and the epoch-boundary checks read). Every
+    /// path that accepts a copy goes through here, so the fast paths cannot
+    /// drift from the slow one.
+    #[inline(always)]
+    pub(super) fn note_position(&mut self, leg: usize, pos: u64) {
+        let l = &mut self.leg[leg];
+        if l.seen && after(l.last_pos, pos) {
+            self.books.out_of_order(leg);
+        } else {
+            l.last_pos = pos;
+        }
+        l.seen = true;
+    }
+
+    /// With `primary_reorder = Some(r)`: leg `l` has delivered a packet
+    /// more than `r` positions after `p`, so its copy of `p` is missing.
+    #[inline]
+    pub(super) fn moved_past(&self, l: usize, p: u64) -> bool {
+        match self.rules.reorder {
+            Some(r) => {
+                let leg = &self.leg[l];
+                leg.seen && after(leg.last_pos, p.wrapping_add(r))
+            }
+            None => false,
+        }
+    }
+
+    // --------------------------------------------------------------- service
+
+    /// Timer fired: leg timeouts, overdue positions, stale candidates.
+    pub(in crate::merge) fn service<H>(
+        &mut self,
+        store: &mut Store<H>,
+        now: u64,
+        sink: &mut impl Sink<H>,
+    ) {
+        let mut changed = false;
+        for l in 0..self.rules.legs {
+            let ls = &mut self.leg[l];
+            if ls.up && now.saturating_sub(ls.last_good) >= self.rules.leg_timeout {
+                ls.up = false;
+                changed = true;
+                self.event(sink, now, EventKind::LegDown { leg: l });
+            }
+            let c = self.leg[l].cand;
+            if c.count > 0 && now.saturating_sub(c.last) >= self.candidate_expiry() {
+                self.drop_candidate(store, l, sink);
+            }
+        }
+        if changed {
+            self.update_preferred(now, sink);
+        }
+        self.advance(store, now, None, sink);
+        for l in 0..self.rules.legs {
+            let ls = self.leg[l];
+            if ls.up {
+                self.request(ls.last_good.saturating_add(self.rules.leg_timeout));
+            }
+            if ls.cand.count > 0 {
+                self.request(ls.cand.last.saturating_add(self.candidate_expiry()));
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The per-stream state machine: classify a copy, place it in its leg's
+//! ring, move the output cursor. Split by concern:
+//!
+//! * [`books`]: the one accounting path (every counter, send and free);
+//! * [`epoch`]: source epochs, restart candidates and the boundary between
+//!   two epochs;
+//! * [`health`]: per-leg liveness, preferred leg, positions delivered;
+//! * [`cursor`]: placing copies, choosing what goes out next, skipping.
+//!
+//! Positions: every copy is mapped to a position in the stream's merged
+//! sequence space, `raw + offset` of its source epoch, where `raw` is the
+//! wire sequence extended against the epoch's highest value. Epoch 0 has
+//! offset 0; a confirmed source restart opens a new epoch placed a margin
+//! (max(K, min(capacity/8, 64)) positions) past the highest position seen,
+//! so the old epoch's tail (still arriving on a lagging leg) and the new
+//! epoch's head sort correctly and never collide.
+
+mod books;
+mod cursor;
+mod epoch;
+mod health;
+
+use super::config::{MergeConfig, Mode, MAX_LEGS};
+use super::counters::StreamCounters;
+use super::output::{FreeReason, SendInfo, Sink};
+use super::wheel::NEVER;
+use crate::seq::{extend, SeqSample};
+use crate::slots::{Packet, Passed, Region, SlotClock, SlotTable, Verdict};
+use books::Books;
+use epoch::Epochs;
+use health::LegState;
+
+/// One copy being handed in: which leg, when, and the copy itself.
+///
+/// Why one value: placing, holding for a restart and resolving a copy all
+/// need the same facts; passing them as one value keeps every step's
+/// signature short and the facts together.
+#[derive(Debug)]
+pub(super) struct Arrival<H> {
+    /// Leg the copy came on.
+    pub leg: usize,
+    /// Caller ticks at arrival.
+    pub now: u64,
+    /// The copy (handle, stamp, span, verdict).
+    pub copy: Packet<H>,
+}
+
+/// A copy held while its leg proves a new source (not yet in a ring): its
+/// raw (epoch-less) sequence number and the copy.
+pub(super) type Held<H> = Option<(u64, Packet<H>)>;
+
+/// Storage shared by all streams (one allocation each, made up front).
+pub(super) struct Store<H> {
+    pub slots: SlotTable<H>,
+    pub held: Vec<Held<H>>,
+    pub clock: SlotClock,
+}
+
+/// The stream's fixed settings, in the engine's units.
+#[derive(Clone, Copy, Debug)]
+struct Rules {
+    mode: Mode,
+    legs: usize,
+    cap: u64,
+    max_delay: u64,
+    leg_timeout: u64,
+    k: u32,
+    bits: u32,
+    reorder: Option<u64>,
+}
+
+#[inline]
+fn after(a: u64, b: u64) -> bool {
+    (a.wrapping_sub(b) as i64) > 0
+}
+
+/// One stream.
+pub(super) struct StreamState {
+    index: usize,
+    rules: Rules,
+    region: Region,
+    /// Next position to send.
+    cursor: u64,
+    /// Copies held in the rings.
+    held: u32,
+    /// Highest position placed.
+    high: u64,
+    ep: Epochs,
+    preferred: Option<usize>,
+    leg: [LegState; MAX_LEGS],
+    books: Books,
+    /// Earliest time this stream asked to be serviced (NEVER if none).
+    pub wake: u64,
+}
+
+impl StreamState {
+    pub(super) fn new(index: usize, c: &MergeConfig, region: Region, held_base: usize) -> Self {
+        Self {
+            index,
+            rules: Rules {
+                mode: c.mode,
+                legs: c.legs,
+                cap: c.capacity as u64,
+                max_delay: c.max_delay,
+                leg_timeout: c.leg_timeout,
+                k: c.restart_after,
+                bits: c.seq_bits,
+                reorder: c.primary_reorder.map(u64::from),
+            },
+            region,
+            cursor: 0,
+            held: 0,
+            high: 0,
+            ep: Epochs::new(held_base),
+            preferred: None,
+            leg: [LegState::default(); MAX_LEGS],
+            books: Books::default(),
+            wake: NEVER,
+        }
+    }
+
+    pub(super) fn legs(&self) -> usize {
+        self.rules.legs
+    }
+
+    pub(super) fn counters(&self) -> &StreamCounters {
+        &self.books.counters
+    }
+
+    pub(super) fn leg_is_up(&self, leg: usize) -> bool {
+        leg < self.rules.legs && self.leg[leg].up
+    }
+
+    pub(super) fn held(&self) -> u32 {
+        self.held
+            + (0..self.rules.legs)
+                .map(|l| self.leg[l].cand.count)
+                .sum::<u32>()
+    }
+
+    /// A copy for a leg index the stream does not have: counted on leg 0
+    /// and freed.
+    pub(super) fn invalid_leg<H>(&mut self, handle: H, sink: &mut impl Sink<H>) {
+        self.books.received(0);
+        self.books.free(sink, 0, handle, FreeReason::Invalid);
+    }
+
+    #[inline]
+    fn request(&mut self, t: u64) {
+        if t < self.wake {
+            self.wake = t;
+        }
+    }
+
+    // ---------------------------------------------------------------- insert
+
+    /// Takes one copy; sends / frees whatever that makes ready.
+    #[inline(always)]
+    pub(super) fn insert<H>(
+        &mut self,
+        store: &mut Store<H>,
+        sample: SeqSample,
+        a: Arrival<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        // Fast paths (the common cases on healthy legs): a good copy of the
+        // next packet with nothing held is sent at once; a copy behind the
+        // cursor is freed. Both need the leg up, on the current epoch and
+        // with no restart candidate; anything else takes the full path.
+        // They count and free through the same calls as the slow path.
+        let leg = a.leg;
+        let ls = &self.leg[leg];
+        let cur = self.ep.cur;
+        if a.copy.verdict == Verdict::Good
+            && sample.source == cur.source
+            && ls.epoch == cur.id
+            && ls.up
+            && ls.cand.count == 0
+            && sample.bits == self.rules.bits
+            && !sample.heartbeat
+            && self.ep.started
+        {
+            let raw = extend(sample.value, self.rules.bits, cur.raw_high);
+            let pos = raw.wrapping_add(cur.offset);
+            let d = pos.wrapping_sub(self.cursor) as i64;
+            if d == 0
+                && self.held == 0
+                && sample.span <= 1
+                && (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
+            {
+                if after(raw, cur.raw_high) {
+                    self.ep.cur.raw_high = raw;
+                }
+                if after(pos, self.high) {
+                    self.high = pos;
+                }
+                self.books.received(leg);
+                self.books.judged(leg, Verdict::Good);
+                self.refresh(leg, a.now);
+                self.note_position(leg, pos);
+                self.cursor = pos.wrapping_add(1);
+                let info = SendInfo {
+                    leg,
+                    ext_seq: pos,
+                    rx_time: a.now,
+                    epoch: cur.id,
+                };
+                self.emit(store, pos, a.copy.handle, info, sink);
+                return;
+            }
+            if d < 0 && d >= -(self.rules.cap as i64) {
+                self.books.received(leg);
+                self.books.judged(leg, Verdict::Good);
+                self.refresh(leg, a.now);
+                self.note_position(leg, pos);
+                self.behind(store, pos, a, sink);
+                return;
+            }
+        }
+        self.insert_slow(store, sample, a, sink);
+    }
+
+    /// Everything but the two fast paths: new legs, waiting copies, gaps,
+    /// window moves, restarts, heartbeats, corrupt copies.
+    #[cold]
+    #[inline(never)]
+    fn insert_slow<H>(
+        &mut self,
+        store: &mut Store<H>,
+        sample: SeqSample,
+        a: Arrival<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let leg = a.leg;
+        let now = a.now;
+        self.books.received(leg);
+        if sample.bits != self.rules.bits {
+            self.books
+                .free(sink, leg, a.copy.handle, FreeReason::Invalid);
+            return;
+        }
+        if sample.heartbeat {
+            if !self.ep.started
+                || sample.source == self.ep.cur.source
+                || self.ep.prev.is_some_and(|p| p.source == sample.source)
+            {
+                self.alive(leg, now, sink);
+            }
+            self.books
+                .free(sink, leg, a.copy.handle, FreeReason::Heartbeat);
+            return;
+        }
+        let good = a.copy.verdict == Verdict::Good;
+        self.books.judged(leg, a.copy.verdict);
+        if !self.ep.started {
+            self.start(&sample);
+        }
+        match self.classify(leg, &sample) {
+            epoch::Class::At(pos) => {
+                if good {
+                    self.alive(leg, now, sink);
+                }
+                if self.leg[leg].cand.count > 0 {
+                    // A stray: dropped once the leg has carried on normally
+                    // for a while (reordered old packets around a restart
+                    // must not break a genuine run).
+                    self.leg[leg].cand.normals += 1;
+                    if self.leg[leg].cand.normals >= (2 * self.rules.k).max(64) {
+                        self.drop_candidate(store, leg, sink);
+                    }
+                }
+                self.place(store, pos, a, sink);
+                if self.cursor == pos
+                    || self.ep.joined
+                    || self.in_boundary(self.cursor)
+                    || (self.held > 0 && self.moved_past(leg, self.cursor))
+                {
+                    self.ep.joined = false;
+                    self.advance(store, now, None, sink);
+                } else if self.held > 0 {
+                    self.request(now.saturating_add(self.rules.max_delay));
+                }
+            }
+            epoch::Class::Stale => {
+                if good {
+                    self.alive(leg, now, sink);
+                }
+                self.books.free(sink, leg, a.copy.handle, FreeReason::Stale);
+            }
+            epoch::Class::Wild => self.wild(store, &sample, a, sink),
+        }
+    }
+
+    /// The cursor sends the packet at `pos` (already advanced past it):
+    /// marks it sent and hands it out through the books.
+    #[inline(always)]
+    fn emit<H>(
+        &mut self,
+        store: &mut Store<H>,
+        pos: u64,
+        handle: H,
+        info: SendInfo,
+        sink: &mut impl Sink<H>,
+    ) {
+        store.slots.set_passed(&self.region, pos, Passed::Sent);
+        let preferred = self.preferred == Some(info.leg);
+        self.books.send(sink, self.index, handle, info, preferred);
+    }
+
+    /// A copy behind the cursor: freed as `duplicate` if its packet went
+    /// out, else `late` (a premature loss if it was given up on evidence).
+    #[inline(always)]
+    fn behind<H>(
+        &mut self,
+        store: &mut Store<H>,
+        pos: u64,
+        a: Arrival<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let why = if a.copy.verdict == Verdict::Corrupt {
+            FreeReason::Corrupt
+        } else {
+            match store.slots.passed(&self.region, pos) {
+                Passed::Sent => FreeReason::Duplicate,
+                Passed::Skipped => FreeReason::Late,
+                Passed::GivenUp => {
+                    self.books.lost_early();
+                    store.slots.set_passed(&self.region, pos, Passed::Skipped);
+                    FreeReason::Late
+                }
+            }
+        };
+        self.books.free(sink, a.leg, a.copy.handle, why);
+    }
+}
