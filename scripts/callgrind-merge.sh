@@ -5,14 +5,20 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both] [--packets N]
+Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both|parse|all] [--packets N]
 
 Builds dataplane/examples/merge_callgrind.rs (release, no DPDK), runs it under
 `valgrind --tool=callgrind` for N and 2N packets (each packet = 2 input
 copies, one per leg) and prints the instructions per input packet from the
 difference, so start-up and allocation costs cancel out.
 
-  --mode M      primary, hitless or both (default: both)
+Mode parse runs dataplane/examples/parse_callgrind.rs instead: the rx parse
+of one 1370-byte RTP frame (views, IPv4 header checksum, software UDP
+checksum over the 1336-byte datagram) and the same with the UDP checksum
+skipped, so the difference is what the checksum costs.
+
+  --mode M      primary, hitless, both (the two merge modes), parse, or all
+                (default: both)
   --packets N   packets of the smaller run (default: 200000)
   -h, --help    this text
 EOF
@@ -31,7 +37,9 @@ done
 case "$mode" in
     primary|hitless) modes=("$mode") ;;
     both) modes=(primary hitless) ;;
-    *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless or both)" >&2; exit 2 ;;
+    parse) modes=(software skip) ;;
+    all) modes=(primary hitless software skip) ;;
+    *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless, both, parse or all)" >&2; exit 2 ;;
 esac
 if ! [[ "$packets" =~ ^[1-9][0-9]*$ ]]; then
     echo "callgrind-merge.sh: invalid packet count '$packets'" >&2
@@ -41,22 +49,24 @@ command -v valgrind >/dev/null || { echo "callgrind-merge.sh: valgrind not insta
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-cargo build --release -q -p dataplane --no-default-features --example merge_callgrind
+cargo build --release -q -p dataplane --no-default-features --example merge_callgrind --example parse_callgrind
 target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-bin="$target_dir/release/examples/merge_callgrind"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-instructions() { # mode packets -> total Ir
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/out" "$bin" "$1" "$2" >/dev/null 2>"$tmp/log" ||
-        { cat "$tmp/log" >&2; exit 1; }
+instructions() { # example mode packets -> total Ir
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/out" "$target_dir/release/examples/$1" "$2" "$3" \
+        >/dev/null 2>"$tmp/log" || { cat "$tmp/log" >&2; exit 1; }
     sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out"
 }
 
 for m in "${modes[@]}"; do
-    small="$(instructions "$m" "$packets")"
-    large="$(instructions "$m" "$((2 * packets))")"
-    inputs=$((2 * packets))
-    awk -v m="$m" -v a="$small" -v b="$large" -v n="$inputs" 'BEGIN {
-        printf "merge %-8s clean 2-leg: %.1f instructions per input packet (%d inputs)\n", m, (b - a) / n, n }'
+    case "$m" in
+        software|skip) example=parse_callgrind; inputs=$packets; label="parse udp-csum=$m 1370-byte frame" ;;
+        *) example=merge_callgrind; inputs=$((2 * packets)); label="merge $m clean 2-leg" ;;
+    esac
+    small="$(instructions "$example" "$m" "$packets")"
+    large="$(instructions "$example" "$m" "$((2 * packets))")"
+    awk -v l="$label" -v a="$small" -v b="$large" -v n="$inputs" 'BEGIN {
+        printf "%-40s %.1f instructions per input packet (%d inputs)\n", l ":", (b - a) / n, n }'
 done
