@@ -4,14 +4,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use config::{AppConfig, ClockSource, ForwardMode, Parsed};
-use dataplane::dpdk::{DpdkError, Eal, Mempool, RxTimestamp};
+use dataplane::dpdk::{DpdkError, Eal, Mempool, RxTimestamp, DEFAULT_DATA_ROOM};
 use dataplane::worker::{io, single, split, Clock, Shared};
+use serde_json::Value;
 
 use crate::bringup::{self, OpenPort};
 use crate::events::EventLog;
-use crate::report::{write_json, Reporter};
+use crate::outfile::OutFile;
+use crate::report::Reporter;
 use crate::signals::Signals;
-use crate::{build_info, plan};
+use crate::{build_info, pcap_vdev, plan};
 
 /// Exit status for bad input of any kind.
 const EXIT_USAGE: i32 = 2;
@@ -40,6 +42,21 @@ pub fn run(args: Vec<String>) -> i32 {
         }
         Err(e) => return fail(e.exit_code(), e),
     };
+    // Output files are checked before anything starts: a path that cannot
+    // be written is bad input, not a failure found after the whole run.
+    let stats_json = match cfg
+        .stats_json
+        .as_deref()
+        .map(|p| OutFile::prepare("--stats-json", p))
+        .transpose()
+    {
+        Ok(f) => f,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let max_frame = u32::from(DEFAULT_DATA_ROOM).saturating_sub(dpdk_sys::RTE_PKTMBUF_HEADROOM);
+    if let Err(e) = pcap_vdev::check(&cfg.eal_args, max_frame) {
+        return fail(EXIT_USAGE, e);
+    }
     let signals = match Signals::install() {
         Ok(s) => s,
         Err(e) => return fail(EXIT_FAILURE, e),
@@ -89,21 +106,48 @@ pub fn run(args: Vec<String>) -> i32 {
         pool.size(),
         pool.in_use()
     );
+    if let Some(w) = bringup::pool_warning(&cfg, pool.size()) {
+        log::warn!("{w}");
+    }
     let code = {
         let ports = match bringup::open_ports(&eal, &cfg, &pool) {
             Ok(p) => p,
             Err(bringup::PortError::Refused(e)) => return fail(EXIT_USAGE, e),
             Err(bringup::PortError::Failed(e)) => return fail(EXIT_FAILURE, e),
         };
-        let code = if cfg.forward_mode == ForwardMode::Io {
-            run_io(&eal, &cfg, &signals, &ports, &workers)
+        let ended = if cfg.forward_mode == ForwardMode::Io {
+            (run_io(&eal, &cfg, &signals, &ports, &workers), None)
         } else {
-            run_merge(&eal, &cfg, &signals, &ports, &pool, &workers)
+            run_merge(
+                &eal,
+                &cfg,
+                &signals,
+                &ports,
+                &pool,
+                &workers,
+                stats_json.as_ref(),
+            )
         };
         // Dropping the ports stops and closes them, returning their mbufs.
         drop(ports);
-        code
+        ended
     };
+    let (code, final_stats) = code;
+    if let Some(mut v) = final_stats {
+        // The final block is shown once the ports are closed, so its
+        // mempool line is the count after shutdown (the leak check's), and
+        // the JSON says the same; what the rx rings held at the stop is
+        // kept beside it.
+        v["mempool"]["in_use_at_stop"] = v["mempool"]["in_use"].take();
+        v["mempool"]["in_use"] = pool.in_use().into();
+        v["mempool"]["avail"] = pool.avail().into();
+        Reporter::print(&v);
+        if let Some(f) = &stats_json {
+            if let Err(e) = f.write_json(&v) {
+                return fail(EXIT_FAILURE, e);
+            }
+        }
+    }
     let in_use = pool.in_use();
     if in_use != 0 {
         return fail(
@@ -178,6 +222,7 @@ impl Monitor<'_> {
                 return (Some(End::Duration), false);
             }
         }
+        signals.log_ignored();
         let mut due = signals.take_usr1();
         if let (Some(t), Some(p)) = (self.next_stats, self.cfg.stats_period) {
             let now = Instant::now();
@@ -239,24 +284,28 @@ fn run_merge(
     ports: &[OpenPort<'_>],
     pool: &Mempool<'_>,
     workers: &[u32],
-) -> i32 {
+    stats_json: Option<&OutFile>,
+) -> (i32, Option<Value>) {
     let out = find(ports, cfg.output_port);
     let out_mac = match out.port.mac() {
         Ok(m) => m,
         Err(e) => {
-            return fail(
-                EXIT_FAILURE,
-                format!("output port {}: {e}", cfg.output_port),
+            return (
+                fail(
+                    EXIT_FAILURE,
+                    format!("output port {}: {e}", cfg.output_port),
+                ),
+                None,
             )
         }
     };
     let (clock, hz, start) = match worker_clock(cfg, ports, eal) {
         Ok(c) => c,
-        Err(e) => return fail(EXIT_USAGE, e),
+        Err(e) => return (fail(EXIT_USAGE, e), None),
     };
     let plan = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), clock, hz) {
         Ok(p) => p,
-        Err(e) => return fail(EXIT_USAGE, e),
+        Err(e) => return (fail(EXIT_USAGE, e), None),
     };
     let nb = cfg.nb_cores as usize;
     let rx_lanes = if nb <= 1 {
@@ -270,15 +319,23 @@ fn run_merge(
     for i in &plan.inputs {
         match find(ports, i.port).port.rx_queue(0) {
             Ok(q) => rxqs.push(q),
-            Err(e) => return fail(EXIT_FAILURE, format!("port {} rx queue: {e}", i.port)),
+            Err(e) => {
+                return (
+                    fail(EXIT_FAILURE, format!("port {} rx queue: {e}", i.port)),
+                    None,
+                )
+            }
         }
     }
     let txq = match out.port.tx_queue(0) {
         Ok(q) => q,
         Err(e) => {
-            return fail(
-                EXIT_FAILURE,
-                format!("port {} tx queue: {e}", cfg.output_port),
+            return (
+                fail(
+                    EXIT_FAILURE,
+                    format!("port {} tx queue: {e}", cfg.output_port),
+                ),
+                None,
             )
         }
     };
@@ -288,9 +345,12 @@ fn run_merge(
         match out.port.rx_queue(0) {
             Ok(q) => Some(q),
             Err(e) => {
-                return fail(
-                    EXIT_FAILURE,
-                    format!("port {} rx queue: {e}", cfg.output_port),
+                return (
+                    fail(
+                        EXIT_FAILURE,
+                        format!("port {} rx queue: {e}", cfg.output_port),
+                    ),
+                    None,
                 )
             }
         }
@@ -397,10 +457,10 @@ fn run_merge(
             if due {
                 request_publish(&shared);
                 let v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
-                reporter.print(&v);
-                if let Some(p) = &cfg.stats_json {
-                    if let Err(e) = write_json(p, &v) {
-                        log::warn!("--stats-json: {e}");
+                Reporter::print(&v);
+                if let Some(f) = stats_json {
+                    if let Err(e) = f.write_json(&v) {
+                        log::warn!("{e}");
                     }
                 }
             }
@@ -426,18 +486,14 @@ fn run_merge(
     });
     events.drain(&shared);
     events.finish();
+    // Printed and written by the caller once the ports are closed.
     let v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
-    reporter.print(&v);
-    if let Some(p) = &cfg.stats_json {
-        if let Err(e) = write_json(p, &v) {
-            return fail(EXIT_FAILURE, format!("--stats-json: {e}"));
-        }
-    }
-    if failed.load(Ordering::Relaxed) || end == End::WorkerExited {
+    let code = if failed.load(Ordering::Relaxed) || end == End::WorkerExited {
         EXIT_FAILURE
     } else {
         0
-    }
+    };
+    (code, Some(v))
 }
 
 fn run_io(

@@ -15,27 +15,80 @@ pub fn used_ports(cfg: &AppConfig) -> Vec<u16> {
     ids
 }
 
-/// Mbufs needed: every rx ring full, every tx ring full, bursts in flight,
-/// the lcore caches, and what the merge can hold (each leg's window),
-/// capped so the default stays within a small hugepage reservation.
-/// `--total-num-mbufs` overrides it.
+/// Most mbufs the automatic size gives the merge's windows, so the default
+/// stays within a small hugepage reservation (`--total-num-mbufs` goes
+/// beyond it).
+const AUTO_HELD_CAP: u64 = 65_536;
+
+/// Where a run's mbufs can be at once, by holder: what the pool must hold
+/// so that a full merge window never leaves the rx rings without buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolNeed {
+    /// Every rx and tx ring full.
+    pub rings: u64,
+    /// Bursts in flight and the per-lcore caches.
+    pub inflight: u64,
+    /// What the merge can hold: every leg's window of every stream
+    /// (legs x slots, summed over the streams).
+    pub held: u64,
+}
+
+impl PoolNeed {
+    /// The need of `cfg`'s run.
+    pub fn of(cfg: &AppConfig) -> PoolNeed {
+        let ports = used_ports(cfg).len() as u64;
+        let lcores = cfg.nb_cores as u64 + 1;
+        PoolNeed {
+            rings: ports * (cfg.rxd as u64 + cfg.txd as u64),
+            inflight: 4 * cfg.burst as u64 * lcores + POOL_CACHE as u64 * lcores,
+            held: cfg
+                .streams
+                .iter()
+                .map(|s| s.legs.len() as u64 * s.slots as u64)
+                .sum(),
+        }
+    }
+
+    /// All of it.
+    pub fn total(&self) -> u64 {
+        self.rings + self.inflight + self.held
+    }
+}
+
+/// Mbufs in the pool: [`PoolNeed`] plus a margin, the merge's share capped
+/// at [`AUTO_HELD_CAP`], as `2^k - 1`; `--total-num-mbufs` overrides it.
 pub fn pool_size(cfg: &AppConfig) -> u32 {
     if let Some(n) = cfg.total_num_mbufs {
         return n;
     }
-    let ports = used_ports(cfg).len() as u64;
-    let rings = ports * (cfg.rxd as u64 + cfg.txd as u64);
-    let lcores = cfg.nb_cores as u64 + 1;
-    let inflight = 4 * cfg.burst as u64 * lcores + POOL_CACHE as u64 * lcores;
-    let held: u64 = cfg
-        .streams
-        .iter()
-        .map(|s| s.legs.len() as u64 * s.slots as u64)
-        .sum::<u64>()
-        .min(65_536);
-    let n = (rings + inflight + held + 1024).clamp(8_191, 262_143);
+    let need = PoolNeed::of(cfg);
+    let n =
+        (need.rings + need.inflight + need.held.min(AUTO_HELD_CAP) + 1024).clamp(8_191, 262_143);
     // Best size for a mempool is 2^k - 1.
     ((n + 1).next_power_of_two() - 1) as u32
+}
+
+/// A warning when a pool of `size` mbufs cannot hold what the run may
+/// need at once: under loss the merge's windows fill, the rx rings find no
+/// buffer, and the NIC drops packets (counted as `rx_nombuf`/`imissed`),
+/// the good copies included.
+pub fn pool_warning(cfg: &AppConfig, size: u32) -> Option<String> {
+    let need = PoolNeed::of(cfg);
+    (u64::from(size) < need.total()).then(|| {
+        format!(
+            "mempool of {size} mbufs is smaller than the run may hold at once: {} \
+             ({} in rx/tx rings, {} in flight and lcore caches, {} in the merge windows = \
+             legs x slots over {} streams); under loss the pool can run dry and the NIC \
+             then drops input (rx_nombuf, imissed): give --total-num-mbufs {} or more, \
+             or a smaller --max-delay/--max-rate",
+            need.total(),
+            need.rings,
+            need.inflight,
+            need.held,
+            cfg.streams.len(),
+            need.total()
+        )
+    })
 }
 
 /// Creates the packet mempool.
@@ -138,4 +191,48 @@ pub fn open_ports<'a>(
         out.push(OpenPort { port, setup });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(extra: &[&str]) -> AppConfig {
+        let mut args: Vec<String> = [
+            "prog",
+            "--",
+            "--stream",
+            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        match config::parse_args(args) {
+            Ok(config::Parsed::Run(c)) => c,
+            _ => panic!("bad test config {extra:?}"),
+        }
+    }
+
+    #[test]
+    fn a_pool_smaller_than_the_window_is_warned_about() {
+        // Issue 17's case: 512 mbufs, a 1 s window.
+        let c = cfg(&["--total-num-mbufs", "512", "--max-delay", "1000"]);
+        let need = PoolNeed::of(&c);
+        assert_eq!(need.held, 2 * u64::from(c.streams[0].slots));
+        let w = pool_warning(&c, pool_size(&c)).expect("a warning");
+        assert!(w.starts_with("mempool of 512 mbufs"), "{w}");
+        assert!(
+            w.contains(&format!("--total-num-mbufs {}", need.total())),
+            "{w}"
+        );
+        assert_eq!(w.lines().count(), 1);
+    }
+
+    #[test]
+    fn the_automatic_size_holds_what_it_must() {
+        for extra in [&[][..], &["--max-delay", "1000"], &["--nb-cores", "3"]] {
+            let c = cfg(extra);
+            assert_eq!(pool_warning(&c, pool_size(&c)), None, "{extra:?}");
+        }
+    }
 }

@@ -10,6 +10,8 @@ mod app;
 mod bringup;
 mod build_info;
 mod events;
+mod outfile;
+mod pcap_vdev;
 mod plan;
 mod report;
 mod signals;

@@ -1,7 +1,6 @@
 //! The stats block (testpmd style) and `--stats-json`, both built from one
 //! JSON snapshot of the workers' board plus the NICs' own counters.
 
-use std::path::Path;
 use std::time::Instant;
 
 use dataplane::dpdk::{Mempool, Port, PortStats};
@@ -210,7 +209,7 @@ impl Reporter {
     }
 
     /// Prints the testpmd-style block for a snapshot.
-    pub fn print(&self, v: &Value) {
+    pub fn print(v: &Value) {
         let title = if v["final"].as_bool() == Some(true) {
             "Final statistics".to_string()
         } else {
@@ -223,15 +222,23 @@ impl Reporter {
         o.push_str(&format!("\n  {:#^72}\n", format!(" {title} ")));
         for inp in v["inputs"].as_array().into_iter().flatten() {
             let rx = &inp["rx"];
-            let drops: Vec<String> = rx["drops"]
+            // Every part of not-merged that is not 0 (the first two always),
+            // so the breakdown adds up to the total.
+            let scalars = ["multi_segment", "handoff_full"]
+                .into_iter()
+                .map(|k| (k.to_string(), u(rx, k)));
+            let reasons = rx["drops"]
                 .as_object()
                 .into_iter()
                 .flatten()
-                .filter(|(_, n)| n.as_u64() != Some(0))
+                .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)));
+            let drops: Vec<String> = scalars
+                .chain(reasons)
+                .filter(|(_, n)| *n != 0)
                 .map(|(k, n)| format!("{k} {n}"))
                 .collect();
             o.push_str(&format!(
-                "  Input port {} ({}): RX-packets {} RX-bytes {} not-merged {} [unknown_flow {} bad_seq {}{}{}] NIC-missed {}\n",
+                "  Input port {} ({}): RX-packets {} RX-bytes {} not-merged {} [unknown_flow {} bad_seq {}{}{}] NIC-missed {} NIC-no-mbuf {} NIC-errors {}\n",
                 inp["port"],
                 inp["role"].as_str().unwrap_or(""),
                 u(rx, "packets"),
@@ -242,6 +249,8 @@ impl Reporter {
                 if drops.is_empty() { "" } else { " " },
                 drops.join(" "),
                 u(&inp["nic"], "imissed"),
+                u(&inp["nic"], "rx_nombuf"),
+                u(&inp["nic"], "ierrors"),
             ));
         }
         let tx = &v["output"]["tx"];
@@ -318,13 +327,4 @@ impl Reporter {
         o.push_str(&format!("  {:#^72}\n", ""));
         print!("{o}");
     }
-}
-
-/// Writes `v` to `path` atomically (temporary file, then rename), so a
-/// reader never sees half a document.
-pub fn write_json(path: &Path, v: &Value) -> Result<(), String> {
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-    std::fs::write(&tmp, text + "\n").map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -1,14 +1,34 @@
-//! SIGINT/SIGTERM stop the run; SIGUSR1 prints the stats block now.
+//! Signals the run answers, each polled by the main lcore between ticks
+//! (the handlers only set flags):
+//!
+//! * SIGINT, SIGTERM, SIGQUIT: stop. Workers drain, the final stats are
+//!   printed and written, ports close and EAL cleans up (its runtime
+//!   directory and hugepage files go too). QUIT is treated like TERM on
+//!   purpose: its default action (core dump, no cleanup) would leave the
+//!   hugepage files behind.
+//! * SIGUSR1: print the stats block now.
+//! * SIGHUP: reload is not implemented yet; logged and ignored, so a
+//!   hang-up of the controlling terminal or a reflexive `kill -HUP` cannot
+//!   kill the run without its final stats.
+//! * SIGUSR2: reserved, logged and ignored for the same reason.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 
 /// Flags set from the signal handlers, polled by the main lcore.
 pub struct Signals {
     term: Arc<AtomicBool>,
     usr1: Arc<AtomicBool>,
+    hup: Arc<AtomicBool>,
+    usr2: Arc<AtomicBool>,
+}
+
+fn register(sig: i32, flag: &Arc<AtomicBool>) -> Result<(), String> {
+    signal_hook::flag::register(sig, flag.clone())
+        .map(drop)
+        .map_err(|e| format!("cannot install handler for signal {sig}: {e}"))
 }
 
 impl Signals {
@@ -17,18 +37,22 @@ impl Signals {
     /// twice (to the process and to its group), and an orderly drain takes
     /// well under a second; SIGKILL remains for a truly stuck process.
     pub fn install() -> Result<Signals, String> {
-        let term = Arc::new(AtomicBool::new(false));
-        let usr1 = Arc::new(AtomicBool::new(false));
-        for sig in [SIGINT, SIGTERM] {
-            signal_hook::flag::register(sig, term.clone())
-                .map_err(|e| format!("cannot install handler for signal {sig}: {e}"))?;
+        let s = Signals {
+            term: Arc::default(),
+            usr1: Arc::default(),
+            hup: Arc::default(),
+            usr2: Arc::default(),
+        };
+        for sig in [SIGINT, SIGTERM, SIGQUIT] {
+            register(sig, &s.term)?;
         }
-        signal_hook::flag::register(SIGUSR1, usr1.clone())
-            .map_err(|e| format!("cannot install SIGUSR1 handler: {e}"))?;
-        Ok(Signals { term, usr1 })
+        register(SIGUSR1, &s.usr1)?;
+        register(SIGHUP, &s.hup)?;
+        register(SIGUSR2, &s.usr2)?;
+        Ok(s)
     }
 
-    /// True once SIGINT or SIGTERM arrived.
+    /// True once SIGINT, SIGTERM or SIGQUIT arrived.
     pub fn terminate(&self) -> bool {
         self.term.load(Ordering::Relaxed)
     }
@@ -36,5 +60,28 @@ impl Signals {
     /// True (once) after each SIGUSR1.
     pub fn take_usr1(&self) -> bool {
         self.usr1.swap(false, Ordering::Relaxed)
+    }
+
+    /// True (once) after each SIGHUP: the hook for a live reload.
+    pub fn take_hup(&self) -> bool {
+        self.hup.swap(false, Ordering::Relaxed)
+    }
+
+    /// True (once) after each SIGUSR2.
+    pub fn take_usr2(&self) -> bool {
+        self.usr2.swap(false, Ordering::Relaxed)
+    }
+
+    /// Logs (and so consumes) the signals that are answered by a log line
+    /// only: SIGHUP until reload exists, and SIGUSR2.
+    pub fn log_ignored(&self) {
+        if self.take_hup() {
+            log::warn!(
+                "SIGHUP: configuration reload is not supported yet; ignored, the run goes on"
+            );
+        }
+        if self.take_usr2() {
+            log::warn!("SIGUSR2: no action is assigned to it; ignored, the run goes on");
+        }
     }
 }

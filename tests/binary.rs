@@ -487,6 +487,11 @@ fn sigint_during_traffic_exits_0_with_final_stats_and_no_leak() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["final"], true);
+    // Issue 17: infinite_rx keeps its ring of mbufs until the port closes;
+    // the final JSON and the final text block both count after the close.
+    assert_eq!(v["mempool"]["in_use"], 0, "{}", v["mempool"]);
+    let fin = &stdout[stdout.find("Final statistics").unwrap()..];
+    assert!(fin.contains(": 0 in use of "), "{fin}");
     let sent_pkts = v["totals"]["sent"].as_u64().unwrap();
     assert!(sent_pkts > 1000, "sent {sent_pkts}");
     assert_eq!(v["output"]["tx"]["packets"].as_u64().unwrap(), sent_pkts);
@@ -662,4 +667,113 @@ fn too_few_mbufs_for_an_infinite_pcap_exits_2() {
         ],
         "--total-num-mbufs",
     );
+}
+
+/// Issue 17: net_pcap's infinite_rx refuses a frame larger than one mbuf
+/// only after taking mbufs it never returns, and the half set-up port then
+/// made the binary skip EAL cleanup. Such a file is now refused before EAL
+/// starts: exit 2, one line naming the frame, no runtime directory left.
+#[test]
+fn a_jumbo_frame_in_an_infinite_pcap_exits_2_before_eal() {
+    let dir = scratch("jumbo");
+    let (p, _) = rtp_pcaps(&dir, 10);
+    let jumbo = dir.join("jumbo.pcap");
+    let mut w = testkit::PcapWriter::create(&jumbo, testkit::TsResolution::Micro).unwrap();
+    let frames = testkit::read_pcap(&p).unwrap().packets;
+    for (i, f) in frames.iter().enumerate() {
+        let mut data = f.data.clone();
+        if i == 3 {
+            data.resize(9000, 0);
+        }
+        w.write_frame(f.ts_ns, &data).unwrap();
+    }
+    w.finish().unwrap();
+    let tag = "jumbo";
+    let mut args = eal(tag);
+    args.push(format!(
+        "--vdev=net_pcap0,rx_pcap={},infinite_rx=1",
+        jumbo.display()
+    ));
+    args.extend(["--vdev=net_null0", "--vdev=net_null1"].map(String::from));
+    args.extend(
+        [
+            "--",
+            "--stream",
+            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            "--duration",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let out = Command::new(BIN).args(&args).output().unwrap();
+    let err = text(&out.stderr);
+    let runtime = Path::new("/var/run/dpdk").join(prefix(tag));
+    let left = runtime.exists();
+    forget_prefix(tag);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("frame 4") && err.contains("9000"), "{err}");
+    assert!(!left, "EAL runtime directory {} left", runtime.display());
+}
+
+/// Issue 17: a second instance with the same `--file-prefix` used to fail
+/// with "rte_eal_init failed: Success (errno 0)". It now says which process
+/// holds the runtime directory and what to do (exit 2), and the first run
+/// goes on undisturbed.
+#[test]
+fn a_second_instance_with_the_same_prefix_names_the_first() {
+    let dir = scratch("dup");
+    let json = dir.join("first.json");
+    let mut args = eal("dup");
+    args.extend((0..3).map(|i| format!("--vdev=net_null{i}")));
+    args.push("--".into());
+    args.extend(
+        [
+            "--stream",
+            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            "--stats-period",
+            "0.05",
+            "--duration",
+            "36000",
+            "--stats-json",
+        ]
+        .map(String::from),
+    );
+    args.push(json.display().to_string());
+    let mut first = Command::new(BIN)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !json.exists() {
+        assert!(first.try_wait().unwrap().is_none(), "first instance exited");
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "first instance never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = Command::new(BIN).args(&args).output().unwrap();
+    let still_running = first.try_wait().unwrap().is_none();
+    let kill = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    let status = wait_exit(&mut first, Duration::from_secs(300));
+    forget_prefix("dup");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("mcast-failover:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    assert!(
+        line.contains(&format!("process {}", first.id())) && line.contains("--file-prefix"),
+        "{line}"
+    );
+    assert!(!line.contains("Success"), "{line}");
+    assert!(still_running && kill.success());
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "first instance");
 }

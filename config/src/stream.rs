@@ -86,7 +86,7 @@ options! {
             "N", "IPv4 TTL / IPv6 hop limit written on the output, 1..=255 [default: keep the chosen copy's]";
         out_dscp: Option<u8> as Int = int_opt(0, MAX_DSCP.into());
             "N", format!("DSCP written on the output, 0..={MAX_DSCP} [default: keep the chosen copy's]");
-        out_vlan: VlanAction as Parsed<VlanAction> = parsed_or(VlanAction::Keep);
-            "ID|strip|keep", format!("802.1Q tag of the output: a VLAN id 1..={MAX_VLAN_ID}, strip, or keep [default: keep]");
+        out_vlan: VlanAction as Parsed<VlanAction> = parsed_or(VlanAction::Strip);
+            "ID|strip|keep", format!("802.1Q tag of the output: a VLAN id 1..={MAX_VLAN_ID}, strip, or keep the chosen copy's (which then changes with the leg in use) [default: strip: the output is untagged]");
     }
 }

@@ -195,7 +195,10 @@ fn defaults_are_filled_in() {
         (s.out.src_ip, s.out.src_port, s.out.ttl, s.out.dscp),
         (None, None, None, None)
     );
-    assert_eq!(s.out.vlan, VlanAction::Keep);
+    // Issue 17: a leg's tag says which network the copy came in on; the
+    // output is one flow whichever leg is used, so it is untagged unless
+    // --out-vlan says otherwise.
+    assert_eq!(s.out.vlan, VlanAction::Strip);
     assert!(!s.renumber);
     assert_eq!(cfg.input_ports(), [0, 1]);
 }

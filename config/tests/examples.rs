@@ -90,3 +90,25 @@ fn moldudp64_example() {
     assert_eq!(cfg.streams[0].slots, 2048);
     assert!(cfg.streams[2].renumber);
 }
+
+/// Issue 17: no example writes to a fixed name in a directory every user
+/// can write (one could plant a file or link there before root runs it).
+#[test]
+fn no_example_writes_into_a_shared_directory() {
+    let shared = ["/tmp", "/var/tmp", "/dev/shm"];
+    for e in std::fs::read_dir(examples_dir()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let cfg = load(&name);
+        if let Some(out) = &cfg.stats_json {
+            assert!(
+                !shared.iter().any(|d| out.starts_with(d)),
+                "{name}: stats_json {}",
+                out.display()
+            );
+        }
+    }
+}

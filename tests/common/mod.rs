@@ -362,7 +362,7 @@ pub fn run_timeline(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) 
 /// file of `inputs` (ports 0..) and an output vdev after them; `ports` and
 /// `extra` go after the common app arguments. `duration_s` only bounds the
 /// run: the answer never depends on it.
-fn run_files(
+pub fn run_files(
     name: &str,
     dir: &Path,
     inputs: &[PathBuf],

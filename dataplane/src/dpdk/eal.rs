@@ -1,8 +1,11 @@
 //! The DPDK Environment Abstraction Layer: one per process.
 
 use std::ffi::{CStr, CString};
+use std::fs::OpenOptions;
 use std::marker::PhantomData;
+use std::os::fd::AsRawFd;
 use std::os::raw::c_char;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use super::error::DpdkError;
@@ -93,7 +96,27 @@ impl Eal {
         // yet (guarded by EAL_STATE).
         let ret = unsafe { dpdk_sys::rte_eal_init(argc, argv.as_mut_ptr()) };
         if ret < 0 {
-            let err = DpdkError::from_rte_errno("rte_eal_init");
+            let mut err = DpdkError::from_rte_errno("rte_eal_init");
+            if matches!(err, DpdkError::Call { errno: 0, .. }) {
+                // Some refusals set no rte_errno ("failed: Success"): name
+                // the commonest one, a runtime directory another primary
+                // process holds.
+                err = match (
+                    runtime_dir(),
+                    runtime_dir().as_deref().and_then(config_lock_holder),
+                ) {
+                    (Some(dir), Some(pid)) => DpdkError::InvalidArgument(format!(
+                        "process {pid} already runs as DPDK primary with runtime directory {}; \
+                         give each instance its own --file-prefix",
+                        dir.display()
+                    )),
+                    _ => DpdkError::InvalidArgument(
+                        "rte_eal_init refused the EAL options without a reason code; \
+                         see the EAL: lines above"
+                            .into(),
+                    ),
+                };
+            }
             // DPDK does not support a second rte_eal_init after a failed one
             // either (EALREADY), so the state stays "used".
             EAL_STATE.store(EAL_DONE, Ordering::Release);
@@ -180,6 +203,80 @@ impl Eal {
     }
 }
 
+/// EAL's runtime directory (`/var/run/dpdk/<file-prefix>` for root), once
+/// `rte_eal_init` has parsed its options (set even when init then failed).
+pub fn runtime_dir() -> Option<PathBuf> {
+    // SAFETY: returns a pointer to EAL's static path buffer (empty before
+    // option parsing); we copy it at once.
+    let p = unsafe { dpdk_sys::rte_eal_get_runtime_dir() };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: p is non-null and NUL-terminated (a static char array).
+    let s = unsafe { CStr::from_ptr(p) };
+    let s = s.to_str().ok()?;
+    (!s.is_empty()).then(|| PathBuf::from(s))
+}
+
+/// The pid holding the write lock a primary process takes on
+/// `dir/config` (fcntl record lock), if any.
+fn config_lock_holder(dir: &Path) -> Option<i32> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join("config"))
+        .ok()?;
+    // SAFETY: flock is a plain C struct; all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    // l_start = 0, l_len = 0: the whole file.
+    // SAFETY: f is an open descriptor and fl a valid flock for F_GETLK,
+    // which only fills it in.
+    let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl) };
+    (r == 0 && fl.l_type != libc::F_UNLCK as libc::c_short).then_some(fl.l_pid)
+}
+
+/// Removes what a primary process leaves behind after `rte_eal_cleanup`:
+/// its runtime directory (config, hugepage info, sockets) and its hugepage
+/// files (`<prefix>map_*` in every hugetlbfs mount; gone already with
+/// `--huge-unlink`). They are this process's alone: it held the runtime
+/// directory's lock, and nothing can attach to a cleaned-up EAL.
+fn remove_runtime_files(dir: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            log::warn!("cannot remove EAL runtime directory {}: {e}", dir.display());
+        }
+    }
+    let Some(prefix) = dir.file_name().and_then(|p| p.to_str()) else {
+        return;
+    };
+    let map = format!("{prefix}map_");
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    for mount in mounts
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .get(1..3)
+                .map(<[&str]>::to_vec)
+        })
+        .filter(|f| f[1] == "hugetlbfs")
+        .map(|f| f[0].to_string())
+    {
+        let Ok(entries) = std::fs::read_dir(&mount) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_str().is_some_and(|n| n.starts_with(&map)) {
+                if let Err(err) = std::fs::remove_file(e.path()) {
+                    log::warn!("cannot remove hugepage file {}: {err}", e.path().display());
+                }
+            }
+        }
+    }
+}
+
 /// DPDK's version string; needs no EAL.
 pub fn version() -> String {
     // SAFETY: rte_version returns a static NUL-terminated string.
@@ -200,11 +297,14 @@ impl Drop for Eal {
             log::warn!("a port's queue setup failed half way: skipping rte_eal_cleanup");
             return;
         }
+        let dir = runtime_dir();
         // SAFETY: EAL is live; every Port/Mempool/Ring borrowed `self` and is
         // gone, and no lcore closure is running (scopes join before return).
         let ret = unsafe { dpdk_sys::rte_eal_cleanup() };
         if ret < 0 {
             log::warn!("{}", DpdkError::from_ret("rte_eal_cleanup", ret));
+        } else if let Some(dir) = dir {
+            remove_runtime_files(&dir);
         }
         EAL_STATE.store(EAL_DONE, Ordering::Release);
     }

@@ -20,7 +20,7 @@ mod ring;
 mod timestamp;
 
 pub use burst::{FreeBatch, RxBatch, TxBatch, MAX_BURST};
-pub use eal::{version, Eal};
+pub use eal::{runtime_dir, version, Eal};
 pub use error::{strerror, DpdkError};
 pub use lcore::{current as current_lcore, pause, tsc, LcoreJoin, Scope};
 pub use mbuf::{HwCksum, Mbuf};

@@ -6,8 +6,8 @@ use super::layout::RxCounters;
 use super::plan::Plan;
 use crate::dpdk::{HwCksum, Mbuf};
 use crate::merge::Verdict;
-use crate::seq::{Extract, SeqSample};
-use crate::wire::{parse_frame, Integrity, L4Check};
+use crate::seq::{Extract, SeqSample, SeqSpec};
+use crate::wire::{parse_frame, DropReason, Integrity, L4Check};
 
 /// A packet ready for the merge engine.
 #[derive(Debug)]
@@ -38,7 +38,8 @@ pub fn judge(
 ) -> Result<Arrival, Mbuf> {
     let inp = plan.inputs[input];
     c.packets += 1;
-    c.bytes += m.len() as u64;
+    // The whole frame: a chained mbuf's first segment holds only part.
+    c.bytes += u64::from(m.pkt_len());
     if !m.is_contiguous() {
         c.multi_segment += 1;
         return Err(m);
@@ -71,11 +72,15 @@ pub fn judge(
     };
     let start = info.payload_offset as usize;
     let end = start + info.payload_len as usize;
-    let sample = match data
-        .get(start..end)
-        .map(|p| plan.streams[route.stream as usize].seq.extract(p))
-    {
+    let spec = plan.streams[route.stream as usize].seq;
+    let sample = match data.get(start..end).map(|p| spec.extract(p)) {
         Some(Ok(s)) => s,
+        // An RTP header that does not parse is a bad header, not a bad
+        // sequence field: it has its own drop reason.
+        Some(Err(_)) if spec == SeqSpec::Rtp => {
+            c.drops[DropReason::RtpBadHeader.index()] += 1;
+            return Err(m);
+        }
         _ => {
             c.bad_seq += 1;
             return Err(m);
