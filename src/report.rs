@@ -48,6 +48,7 @@ fn rx_json(c: &RxCounters) -> Value {
         c.bursts,
         c.unknown_flow,
         c.bad_seq,
+        c.wrong_source,
         c.multi_segment,
         c.handoff_full,
     ];
@@ -231,7 +232,7 @@ impl Reporter {
                 .map(|(k, n)| format!("{k} {n}"))
                 .collect();
             o.push_str(&format!(
-                "  Input port {} ({}): RX-packets {} RX-bytes {} not-merged {} [unknown_flow {} bad_seq {}{}{}] NIC-missed {}\n",
+                "  Input port {} ({}): RX-packets {} RX-bytes {} not-merged {} [unknown_flow {} bad_seq {} wrong_source {}{}{}] NIC-missed {}\n",
                 inp["port"],
                 inp["role"].as_str().unwrap_or(""),
                 u(rx, "packets"),
@@ -239,6 +240,7 @@ impl Reporter {
                 u(rx, "not_merged"),
                 u(rx, "unknown_flow"),
                 u(rx, "bad_seq"),
+                u(rx, "wrong_source"),
                 if drops.is_empty() { "" } else { " " },
                 drops.join(" "),
                 u(&inp["nic"], "imissed"),

@@ -69,12 +69,16 @@ pub fn judge(
         c.unknown_flow += 1;
         return Err(m);
     };
+    let stream = &plan.streams[route.stream as usize];
+    if let Some(Some(src)) = stream.sources.get(route.leg as usize) {
+        if *src != info.src_ip {
+            c.wrong_source += 1;
+            return Err(m);
+        }
+    }
     let start = info.payload_offset as usize;
     let end = start + info.payload_len as usize;
-    let sample = match data
-        .get(start..end)
-        .map(|p| plan.streams[route.stream as usize].seq.extract(p))
-    {
+    let sample = match data.get(start..end).map(|p| stream.seq.extract(p)) {
         Some(Ok(s)) => s,
         _ => {
             c.bad_seq += 1;
