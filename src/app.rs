@@ -356,7 +356,15 @@ fn run_merge(
         }
     };
     for s in &cfg.streams {
-        let legs: Vec<String> = s.legs.iter().map(|a| a.to_string()).collect();
+        let legs: Vec<String> = s
+            .legs
+            .iter()
+            .zip(&s.sources)
+            .map(|(a, src)| match src {
+                Some(src) => format!("{a}@{src}"),
+                None => a.to_string(),
+            })
+            .collect();
         println!(
             "Stream {}: legs [{}] -> {} mode {} seq {} max-delay {:?} leg-timeout {:?} slots {}",
             s.name,

@@ -78,6 +78,7 @@ pub fn build(
             merge,
             rewriter,
             renumber: s.renumber,
+            sources: s.sources.clone(),
         });
     }
     Ok(Plan {

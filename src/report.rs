@@ -47,6 +47,7 @@ fn rx_json(c: &RxCounters) -> Value {
         c.bursts,
         c.unknown_flow,
         c.bad_seq,
+        c.wrong_source,
         c.multi_segment,
         c.handoff_full,
     ];
@@ -222,7 +223,7 @@ impl Reporter {
         o.push_str(&format!("\n  {:#^72}\n", format!(" {title} ")));
         for inp in v["inputs"].as_array().into_iter().flatten() {
             let rx = &inp["rx"];
-            // Every part of not-merged that is not 0 (the first two always),
+            // Every part of not-merged that is not 0 (the first three always),
             // so the breakdown adds up to the total.
             let scalars = ["multi_segment", "handoff_full"]
                 .into_iter()
@@ -238,7 +239,7 @@ impl Reporter {
                 .map(|(k, n)| format!("{k} {n}"))
                 .collect();
             o.push_str(&format!(
-                "  Input port {} ({}): RX-packets {} RX-bytes {} not-merged {} [unknown_flow {} bad_seq {}{}{}] NIC-missed {} NIC-no-mbuf {} NIC-errors {}\n",
+                "  Input port {} ({}): RX-packets {} RX-bytes {} not-merged {} [unknown_flow {} bad_seq {} wrong_source {}{}{}] NIC-missed {} NIC-no-mbuf {} NIC-errors {}\n",
                 inp["port"],
                 inp["role"].as_str().unwrap_or(""),
                 u(rx, "packets"),
@@ -246,6 +247,7 @@ impl Reporter {
                 u(rx, "not_merged"),
                 u(rx, "unknown_flow"),
                 u(rx, "bad_seq"),
+                u(rx, "wrong_source"),
                 if drops.is_empty() { "" } else { " " },
                 drops.join(" "),
                 u(&inp["nic"], "imissed"),

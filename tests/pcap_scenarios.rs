@@ -103,6 +103,91 @@ fn clean() {
     totals(&o, 0, 0);
 }
 
+/// A second sender on the legs' groups (same groups and port, another
+/// source address, its own SSRC and sequence numbers).
+const FOREIGN_SRC: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 0, 7, 7);
+
+/// The clean case with a foreign sender's packets interleaved on both legs
+/// (one after every 10th packet of the stream), each leg's group filtered
+/// to its own sender with `GROUP:PORT@SOURCE`.
+fn with_foreign_sender() -> (testkit::scenario::Scenario, Vec<LegPacket>, u64) {
+    use testkit::frame::FrameSpec;
+    use testkit::scenario::StreamSpec;
+    let mut sc = scenario();
+    let pri = FrameSpec::multicast(FOREIGN_SRC.into(), PRI_GROUP.into(), LEG_PORT);
+    let sec = FrameSpec::multicast(FOREIGN_SRC.into(), SEC_GROUP.into(), LEG_PORT);
+    sc.streams.push(StreamSpec::rtp(pri, sec));
+    let all = seqs(1000..3000);
+    let mut file = Vec::new();
+    let mut foreign = 0u64;
+    for (i, p) in all.iter().enumerate() {
+        file.push(p.clone());
+        if i % 10 == 9 {
+            file.push(LegPacket::new(40_000 + i as u64, 0).stream(2).ssrc(0xbad));
+            foreign += 1;
+        }
+    }
+    sc.primary = in_file_order(file.clone(), 0, GAP_NS);
+    sc.secondary = in_file_order(file, 0, GAP_NS);
+    (sc, all, foreign)
+}
+
+/// Order-defined. Source-specific legs: the foreign sender's packets are
+/// dropped before the merge and counted `wrong_source` on each input; the
+/// output is exactly the clean case's.
+#[test]
+fn foreign_source_on_a_filtered_leg_is_dropped() {
+    let (sc, all, foreign) = with_foreign_sender();
+    let stream = format!(
+        "{PRI_GROUP}:{LEG_PORT}@{PRI_SRC},{SEC_GROUP}:{LEG_PORT}@{SEC_SRC}={OUT_GROUP}:{OUT_PORT}"
+    );
+    let mut extra = vec!["--stream", stream.as_str(), "--no-membership"];
+    extra.extend_from_slice(ORDER);
+    let o = run_pcap("foreign-source", &sc, &extra, 1.0);
+    assert_output(&o, &sc, &expect(&all, all_primary));
+    assert_clean_end(&o);
+    assert_eq!(foreign, 200);
+    for input in [0, 1] {
+        assert_eq!(
+            o.rx_counter(input, "packets"),
+            2000 + foreign,
+            "input {input}\n{}",
+            o.context()
+        );
+        assert_eq!(
+            o.rx_counter(input, "wrong_source"),
+            foreign,
+            "input {input} wrong_source\n{}",
+            o.context()
+        );
+        assert_eq!(
+            o.rx_counter(input, "not_merged"),
+            foreign,
+            "input {input}: nothing but the foreign packets is dropped\n{}",
+            o.context()
+        );
+    }
+    o.assert_leg(0, &[("received", 2000), ("used", 2000), ("wild", 0)]);
+    o.assert_leg(1, &[("received", 2000), ("duplicates", 2000), ("wild", 0)]);
+    totals(&o, 0, 0);
+}
+
+/// Control for the case above: without the source filter the same files
+/// put the foreign sender's packets into the merge (the check above could
+/// fail).
+#[test]
+fn foreign_source_reaches_the_merge_without_a_filter() {
+    let (sc, _all, foreign) = with_foreign_sender();
+    let o = run_pcap("foreign-unfiltered", &sc, ORDER, 1.0);
+    assert_eq!(o.rx_counter(0, "wrong_source"), 0, "{}", o.context());
+    assert_eq!(
+        o.leg_counter(0, "received"),
+        2000 + foreign,
+        "the foreign packets are merged as the leg's own\n{}",
+        o.context()
+    );
+}
+
 /// Order-defined. The primary file ends after packet 1199 of 2000 (the
 /// primary stops mid-stream). Its last packets go out from the primary; the
 /// secondary's 1200.. wait for a primary copy that never comes until the

@@ -9,12 +9,14 @@
 // Each test crate uses only part of the shared harness.
 #[allow(dead_code)]
 mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{scenario, seqs, wait_bounded, workdir, BIN};
+use common::{scenario, seqs, workdir, BIN};
+use support::wait_bounded;
 
 /// How long any one step may take before the test calls it a hang.
 const GUARD: Duration = Duration::from_secs(300);
@@ -144,20 +146,6 @@ impl Drop for Run {
     }
 }
 
-fn hugepages_free() -> u64 {
-    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mounted = std::fs::read_to_string("/proc/mounts")
-        .map(|m| m.contains(" /dev/hugepages hugetlbfs "))
-        .unwrap_or(false);
-    if !mounted {
-        return 0;
-    }
-    info.lines()
-        .find_map(|l| l.strip_prefix("HugePages_Free:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Sends `sig` and checks the run stops as for SIGTERM: exit 0, final
 /// stats in text and JSON, no mbuf leaked, nothing of EAL left behind.
 fn assert_stops_cleanly(mut run: Run, sig: &str, huge: bool) {
@@ -170,7 +158,7 @@ fn assert_stops_cleanly(mut run: Run, sig: &str, huge: bool) {
         );
     }
     run.signal(sig);
-    let code = wait_bounded(&mut run.child, GUARD, sig);
+    let code = wait_bounded(&mut run.child, GUARD).and_then(|s| s.code());
     let out = run.read("stdout");
     assert_eq!(code, Some(0), "after SIG{sig}\n{}", run.context());
     assert!(out.contains("Final statistics"), "{}", run.context());
@@ -215,8 +203,8 @@ fn quit_stops_like_term() {
 /// are removed at exit even without `--huge-unlink`.
 #[test]
 fn term_removes_hugepage_files() {
-    let huge = hugepages_free() >= 64 + 16;
-    eprintln!("hugepages free: {}", hugepages_free());
+    let huge = support::free_hugepages() >= 64 + 16;
+    eprintln!("hugepages free: {}", support::free_hugepages());
     let _turn = common::serial();
     assert_stops_cleanly(Run::start("hugeterm", huge), "TERM", huge);
 }

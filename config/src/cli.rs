@@ -46,7 +46,8 @@ Settings come from, in order of precedence: the command line, the stream's
 [[stream]] table, the file's [defaults] table, the built-in defaults above.
 In the TOML file keys are the flag names with `-` written `_`: global options
 at top level, per-stream options in [defaults] or [[stream]] (which also holds
-name, legs = [\"GROUP:PORT\", ...] and output = \"GROUP:PORT\"). Per-stream keys:
+name, legs = [\"GROUP:PORT[@SRC]\" or {{ group = \"GROUP:PORT\", source = \"SRC\" }}, ...]
+and output = \"GROUP:PORT\"). Per-stream keys:
 {keys}
 (On the command line, --forward-mode sets mode = \"primary\" or \"hitless\".)
 See examples/*.toml.
@@ -79,11 +80,19 @@ pub(crate) struct CliArgs {
 
     #[arg(
         long = "stream",
-        value_name = "PRI_GROUP:PORT,SEC_GROUP:PORT=OUT_GROUP:PORT",
+        value_name = "PRI_GROUP:PORT[@SRC],SEC_GROUP:PORT[@SRC]=OUT_GROUP:PORT",
         action = ArgAction::Append,
-        help = format!("A stream: its legs ({MIN_LEGS}..={MAX_LEGS}, comma separated, primary first) = its output group; IPv6 as [ff3e::1]:5000; repeatable, added to the file's streams [default: none]")
+        help = format!("A stream: its legs ({MIN_LEGS}..={MAX_LEGS}, comma separated, primary first) = its output group; IPv6 as [ff3e::1]:5000; a leg written GROUP:PORT@SRC takes only packets from sender SRC (source-specific multicast; others are counted wrong_source); repeatable, added to the file's streams [default: none]")
     )]
     pub streams: Vec<String>,
+
+    #[arg(
+        long = "port-ip",
+        value_name = "PORT=ADDR[/PREFIX]",
+        action = ArgAction::Append,
+        help = "The address input port PORT sends IGMP (IPv4) or MLD (IPv6) membership reports from, e.g. 0=192.0.2.10/24 or 0=fe80::10; repeatable, one per port and family. A port given one joins every group its legs receive (IGMPv3/MLDv2, INCLUDE(source) for a GROUP:PORT@SRC leg); a source-specific leg needs one [default: none: the port joins nothing]"
+    )]
+    pub port_ips: Vec<String>,
 
     /// The per-stream options (`stream.rs`).
     #[command(flatten)]

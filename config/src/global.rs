@@ -14,7 +14,9 @@ use crate::forward_mode::ForwardMode;
 use crate::limits::*;
 use crate::option::{options, FilePath, Float, Int, Parsed, Switch};
 use crate::stream::{FileStream, StreamConfig, StreamSettings};
+use crate::text::Text;
 use crate::values::{file_opt, int_opt, int_or, parsed_or, seconds_or_off, switch};
+use model::PortAddr;
 
 options! {
     /// The global options as given on the command line.
@@ -29,6 +31,8 @@ options! {
         defaults: StreamSettings,
         #[serde(default, rename = "stream")]
         streams: Vec<FileStream>,
+        #[serde(default)]
+        port_ip: Vec<Text<PortAddr>>,
     }
     /// Everything the binary needs to run, validated and with defaults applied.
     output AppConfig {
@@ -43,6 +47,11 @@ options! {
         verify_udp_checksum: bool,
         /// The TOML file the configuration came from, if any (for the startup log).
         config_file: Option<PathBuf>,
+        /// `--port-ip` (then the file's `port_ip` list): the address each
+        /// input port's membership host sends IGMP/MLD from, at most one per
+        /// port and family. A port with one runs a membership host (unless
+        /// `no_membership`); a source-specific leg requires one.
+        port_ips: Vec<PortAddr>,
     }
     public {
         /// DPDK port id receiving the primary leg(s).
@@ -85,6 +94,10 @@ options! {
         /// File the stats are written to as JSON (each period and at exit).
         stats_json: Option<PathBuf> as FilePath = file_opt();
             "FILE", "Write stats as JSON to FILE each period and at exit [default: none]";
+        /// Send no IGMP/MLD at all, even with `--port-ip` (a network without
+        /// snooping, a replay, or the negative control of the membership test).
+        no_membership: bool as Switch = switch();
+            "", "Join nothing: no IGMP/MLD membership host on any port, even with --port-ip (networks without snooping, pcap replays) [default: a host on every port given a --port-ip]";
         /// Stop after this long; `None` = run until SIGINT/SIGTERM.
         duration: Option<Duration> as Float = seconds_or_off(0.0, MAX_DURATION_S);
             "S", "Stop after S seconds; 0 = run until SIGINT/SIGTERM [default: 0]";

@@ -6,10 +6,10 @@
 //! the output rewrite, and the cross-stream overlap checks. Every error
 //! names where the value came from and the value itself.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-use model::{MacAddr, MergeMode, OutputSpec};
+use model::{MacAddr, MergeMode, OutputSpec, PortAddr};
 
 use crate::addr::family;
 use crate::cli::CliArgs;
@@ -18,9 +18,10 @@ use crate::file;
 use crate::forward_mode::ForwardMode;
 use crate::global::{self, AppConfig, FileConfig};
 use crate::limits::{max_restart_after, MIN_SLOTS};
+use crate::overlap::leg_side;
 use crate::overlap::{check_addresses, check_name, check_overlaps};
 use crate::stream::{self, StreamConfig, StreamSettings};
-use crate::text::{Group, ParseText};
+use crate::text::{Group, LegText, ParseText};
 
 /// The slot-table capacity of a stream: explicit (checked against the
 /// window and `restart-after`) or the smallest power of two holding
@@ -84,26 +85,29 @@ fn slots_for(s: &stream::Values, shown: &stream::Shown, label: &str) -> Result<u
 struct RawStream {
     name: Option<String>,
     legs: Vec<SocketAddr>,
+    sources: Vec<Option<IpAddr>>,
     output: SocketAddr,
     overrides: Option<StreamSettings>,
     label: String,
 }
 
-/// Parses a `--stream LEG,LEG[,...]=OUT` value.
-fn parse_cli_stream(spec: &str) -> Result<(Vec<SocketAddr>, SocketAddr), ConfigError> {
+/// Parses a `--stream LEG,LEG[,...]=OUT` value (a leg is
+/// `GROUP:PORT[@SOURCE]`).
+fn parse_cli_stream(spec: &str) -> Result<(Vec<LegText>, SocketAddr), ConfigError> {
     let shown = model::clip(spec);
     let err = |problem: String| ConfigError::new(format!("--stream '{shown}': {problem}"));
     let (legs, output) = match spec.split_once('=') {
         Some((legs, output)) if !output.contains('=') => (legs, output),
         _ => {
             return Err(err(
-                "expected PRI_GROUP:PORT,SEC_GROUP:PORT=OUT_GROUP:PORT".to_string()
+                "expected PRI_GROUP:PORT[@SOURCE],SEC_GROUP:PORT[@SOURCE]=OUT_GROUP:PORT"
+                    .to_string(),
             ))
         }
     };
     let legs = legs
         .split(',')
-        .map(|leg| Group::parse_text(leg).map(|g| g.0).map_err(err))
+        .map(|leg| LegText::parse_text(leg).map_err(err))
         .collect::<Result<Vec<_>, _>>()?;
     let output = Group::parse_text(output).map_err(err)?.0;
     Ok((legs, output))
@@ -131,7 +135,8 @@ fn raw_streams(cli: &CliArgs, file: &FileConfig, f: &str) -> Result<Vec<RawStrea
         };
         raw.push(RawStream {
             name: s.name.clone(),
-            legs: s.legs.iter().map(|g| g.0 .0).collect(),
+            legs: s.legs.iter().map(|l| l.group).collect(),
+            sources: s.legs.iter().map(|l| l.source).collect(),
             output: s.output.0 .0,
             overrides: Some(s.settings()),
             label,
@@ -141,7 +146,8 @@ fn raw_streams(cli: &CliArgs, file: &FileConfig, f: &str) -> Result<Vec<RawStrea
         let (legs, output) = parse_cli_stream(spec)?;
         raw.push(RawStream {
             name: None,
-            legs,
+            sources: legs.iter().map(|l| l.source).collect(),
+            legs: legs.iter().map(|l| l.group).collect(),
             output,
             overrides: None,
             label: format!("--stream '{}'", model::clip(spec)),
@@ -176,6 +182,75 @@ fn output_spec(
         ttl: s.out_ttl,
         dscp: s.out_dscp,
     })
+}
+
+/// `--port-ip` values, else the file's `port_ip` list; one per port and family.
+fn port_ips(cli: &CliArgs, file: &FileConfig, f: &str) -> Result<Vec<PortAddr>, ConfigError> {
+    let mut out: Vec<(PortAddr, String)> = Vec::new();
+    if cli.port_ips.is_empty() {
+        for a in &file.port_ip {
+            out.push((a.0, format!("{f}: port_ip = {}", a.0)));
+        }
+    } else {
+        for text in &cli.port_ips {
+            let a = PortAddr::parse_text(text)
+                .map_err(|e| ConfigError::new(format!("--port-ip: {e}")))?;
+            out.push((a, format!("--port-ip {}", model::clip(text))));
+        }
+    }
+    for (i, (a, shown)) in out.iter().enumerate() {
+        if let Some((b, _)) = out[..i]
+            .iter()
+            .find(|(b, _)| b.port == a.port && b.addr.is_ipv4() == a.addr.is_ipv4())
+        {
+            return Err(ConfigError::new(format!(
+                "{shown}: port {} already has {} address {}",
+                a.port,
+                family(a.addr),
+                b.addr
+            )));
+        }
+    }
+    Ok(out.into_iter().map(|(a, _)| a).collect())
+}
+
+/// A port's membership host sends from an address of each family it joins:
+/// a source-specific leg needs its input port to have one (IGMPv3/MLDv2
+/// INCLUDE is the only way to tell the network the source), and a port with
+/// any `--port-ip` joins all its legs' groups, so it needs one per family.
+fn check_port_ips(
+    streams: &[StreamConfig],
+    labels: &[String],
+    port_ips: &[PortAddr],
+    side_port: impl Fn(usize) -> u16,
+) -> Result<(), ConfigError> {
+    for (s, label) in streams.iter().zip(labels) {
+        for (l, (leg, src)) in s.legs.iter().zip(&s.sources).enumerate() {
+            let port = side_port(l);
+            let has = |v4: bool| {
+                port_ips
+                    .iter()
+                    .any(|a| a.port == port && a.addr.is_ipv4() == v4)
+            };
+            let joins = src.is_some() || port_ips.iter().any(|a| a.port == port);
+            if joins && !has(leg.is_ipv4()) {
+                let (proto, example) = if leg.is_ipv4() {
+                    ("IGMP", "192.0.2.10/24")
+                } else {
+                    ("MLD", "fe80::10")
+                };
+                let why = match src {
+                    Some(src) => format!("leg {leg}@{src} is source-specific"),
+                    None => format!("leg {leg} is joined by port {port}'s membership host"),
+                };
+                return Err(ConfigError::new(format!(
+                    "{label}: {why}, so input port {port} must send {proto} from an {} address: give --port-ip {port}={example} (or --no-membership)",
+                    family(leg.ip())
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn resolve_with(
@@ -229,6 +304,7 @@ fn resolve_with(
         let extra = stream::Extra {
             name,
             legs: r.legs.clone(),
+            sources: r.sources.clone(),
             out,
             mode,
             slots,
@@ -245,11 +321,20 @@ fn resolve_with(
         )));
     }
 
+    let port_ips = port_ips(cli, file, f)?;
+    if !g.no_membership {
+        let side_port = |leg: usize| match leg_side(leg, split_ports) {
+            0 => g.primary_port,
+            _ => g.secondary_port,
+        };
+        check_port_ips(&streams, &labels, &port_ips, side_port)?;
+    }
     let extra = global::Extra {
         eal_args,
         streams,
         verify_udp_checksum: !g.no_udp_csum_check,
         config_file: cli.config.as_deref().map(Path::to_path_buf),
+        port_ips,
     };
     Ok(AppConfig::assemble(g, extra))
 }

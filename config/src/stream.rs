@@ -13,7 +13,7 @@ use model::{MacAddr, MergeMode, OutputSpec, SeqSpec, VlanAction};
 
 use crate::limits::*;
 use crate::option::{options, FileOnly, Float, Int, Parsed, Switch};
-use crate::text::{Group, Text};
+use crate::text::{Group, LegText, Text};
 use crate::values::{
     int_opt, int_or, millis_or, parsed_opt, parsed_or, power_of_two_opt, switch, unicast_opt,
 };
@@ -27,7 +27,7 @@ options! {
     /// One `[[stream]]` table.
     file FileStream {
         name: Option<String>,
-        legs: Vec<Text<Group>>,
+        legs: Vec<LegText>,
         output: Text<Group>,
     }
     /// One merged stream: its input legs in priority order and its output.
@@ -40,6 +40,12 @@ options! {
         /// (leg 0 on the primary port, others on the secondary port).
         /// 2..=4 legs, all of one IP family.
         legs: Vec<SocketAddr>,
+        /// Per leg (same order as `legs`), the one sender whose packets
+        /// belong to it (source-specific multicast, `GROUP:PORT@SOURCE`):
+        /// packets to the leg's group from any other source are dropped and
+        /// counted `wrong_source`, and the membership host joins the group
+        /// for that source only. `None` = any source.
+        sources: Vec<Option<IpAddr>>,
         /// Where the merged stream goes (`out.dst()`, same family as the
         /// legs) and how its headers are rewritten.
         out: OutputSpec,

@@ -7,9 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::de::{Deserialize, Deserializer, Error as DeError, Visitor};
 
-use model::{MacAddr, MergeMode, SeqSpec, VlanAction};
+use model::{MacAddr, MergeMode, PortAddr, SeqSpec, VlanAction};
 
-use crate::addr::parse_group;
+use crate::addr::{check_source, parse_group, parse_leg, parse_source};
 use crate::clock::ClockSource;
 use crate::forward_mode::ForwardMode;
 
@@ -25,6 +25,65 @@ pub(crate) struct Group(pub SocketAddr);
 impl ParseText for Group {
     fn parse_text(text: &str) -> Result<Self, String> {
         parse_group(text).map(Group)
+    }
+}
+
+/// One input leg: its group:port and, for source-specific multicast, the
+/// one sender whose packets belong to it. Written `GROUP:PORT[@SOURCE]`, or
+/// in TOML also as a table `{ group = "GROUP:PORT", source = "SOURCE" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LegText {
+    pub group: SocketAddr,
+    pub source: Option<IpAddr>,
+}
+
+impl ParseText for LegText {
+    fn parse_text(text: &str) -> Result<Self, String> {
+        parse_leg(text).map(|(group, source)| LegText { group, source })
+    }
+}
+
+impl<'de> Deserialize<'de> for LegText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LegVisitor)
+    }
+}
+
+/// A leg as a string, or as a `{ group, source }` table.
+struct LegVisitor;
+
+impl<'de> Visitor<'de> for LegVisitor {
+    type Value = LegText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"GROUP:PORT[@SOURCE]\" or { group = \"GROUP:PORT\", source = \"IP\" }")
+    }
+
+    fn visit_str<E: DeError>(self, v: &str) -> Result<LegText, E> {
+        LegText::parse_text(v).map_err(E::custom)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<LegText, A::Error> {
+        let (mut group, mut source) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            let value: String = map.next_value()?;
+            match key.as_str() {
+                "group" => group = Some(parse_group(&value).map_err(A::Error::custom)?),
+                "source" => source = Some(parse_source(&value).map_err(A::Error::custom)?),
+                other => {
+                    return Err(A::Error::custom(format!(
+                        "unknown key {} in a leg (expected group, source)",
+                        model::quoted(other)
+                    )))
+                }
+            }
+        }
+        let group =
+            group.ok_or_else(|| A::Error::custom("a leg table needs group = \"GROUP:PORT\""))?;
+        if let Some(s) = source {
+            check_source(group, s).map_err(A::Error::custom)?;
+        }
+        Ok(LegText { group, source })
     }
 }
 
@@ -51,7 +110,8 @@ parse_text_via_from_str!(
     ForwardMode,
     ClockSource,
     VlanAction,
-    MacAddr
+    MacAddr,
+    PortAddr
 );
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error

@@ -791,3 +791,103 @@ fn same_group_on_both_legs_needs_two_ports() {
     .unwrap_err();
     assert!(err.to_string().contains("already a leg"), "{err}");
 }
+
+#[test]
+fn a_leg_may_name_its_source() {
+    let cfg = ok(&[
+        "--",
+        "--stream",
+        "232.1.1.1:5000@192.0.2.1,232.2.1.1:5000@198.51.100.1=239.10.0.1:5004",
+        "--no-membership",
+    ]);
+    let s = &cfg.streams[0];
+    assert_eq!(s.legs, vec![sa("232.1.1.1:5000"), sa("232.2.1.1:5000")]);
+    assert_eq!(
+        s.sources,
+        vec![
+            Some("192.0.2.1".parse().unwrap()),
+            Some("198.51.100.1".parse().unwrap())
+        ]
+    );
+    err(
+        &[
+            "--",
+            "--stream",
+            "232.1.1.1:5000@239.1.1.1,232.2.1.1:5000=239.10.0.1:5004",
+        ],
+        &["--stream", "not a unicast"],
+    );
+}
+
+#[test]
+fn port_ips_and_the_membership_rules() {
+    const SSM: &str = "232.1.1.1:5000@192.0.2.1,232.2.1.1:5000@198.51.100.1=239.10.0.1:5004";
+    // A source-specific leg needs its port's address.
+    let e = err(
+        &["--", "--stream", SSM],
+        &["source-specific", "--port-ip 0="],
+    );
+    assert!(e.contains("input port 0"), "{e}");
+    err(
+        &["--", "--stream", SSM, "--port-ip", "0=192.0.2.10/24"],
+        &["input port 1", "--port-ip 1="],
+    );
+    let cfg = ok(&[
+        "--",
+        "--stream",
+        SSM,
+        "--port-ip",
+        "0=192.0.2.10/24",
+        "--port-ip",
+        "1=198.51.100.10",
+    ]);
+    assert_eq!(cfg.port_ips.len(), 2);
+    assert_eq!(cfg.port_ips[1].prefix, 32);
+    assert!(!cfg.no_membership);
+    // --no-membership lifts the requirement.
+    let cfg = ok(&["--", "--stream", SSM, "--no-membership"]);
+    assert!(cfg.no_membership && cfg.port_ips.is_empty());
+    // A port with a host joins every leg it receives: IPv6 legs need an IPv6 address.
+    err(
+        &[
+            "--",
+            "--stream",
+            "[ff3e::1]:5000,[ff3e::2]:5000=[ff3e::10]:5004",
+            "--port-ip",
+            "0=192.0.2.10",
+        ],
+        &["joined by port 0", "MLD", "IPv6"],
+    );
+    ok(&[
+        "--",
+        "--stream",
+        "[ff3e::1]:5000,[ff3e::2]:5000=[ff3e::10]:5004",
+        "--port-ip",
+        "0=fe80::10",
+        "--port-ip",
+        "1=fe80::11",
+    ]);
+    err(
+        &[
+            "--",
+            "--stream",
+            S1,
+            "--port-ip",
+            "0=192.0.2.10",
+            "--port-ip",
+            "0=192.0.2.11",
+        ],
+        &[
+            "--port-ip 0=192.0.2.11",
+            "already has IPv4 address 192.0.2.10",
+        ],
+    );
+    err(
+        &["--", "--stream", S1, "--port-ip", "0=239.1.1.1"],
+        &["--port-ip", "not a unicast"],
+    );
+    err(
+        &["--", "--stream", S1, "--port-ip", "nope"],
+        &["--port-ip", "expected PORT=ADDR"],
+    );
+}

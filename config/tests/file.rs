@@ -390,3 +390,73 @@ fn slots_too_small_for_the_window_in_the_file() {
         &["{} [defaults]: slots = 64: too small for {} [[stream]] \"s\": a 50 ms window"],
     );
 }
+
+#[test]
+fn legs_may_name_their_source_in_either_form() {
+    let (_dir, path) = toml_file(
+        r#"
+no_membership = true
+[[stream]]
+legs = [{ group = "232.1.1.1:5000", source = "192.0.2.1" }, "232.2.1.1:5000@198.51.100.1"]
+output = "239.10.0.1:5004"
+[[stream]]
+legs = [{ group = "[ff3e::1]:5000", source = "2001:db8::1" }, { group = "[ff3e::2]:5000" }]
+output = "[ff3e::10]:5004"
+"#,
+    );
+    let cfg = ok(&["--", "--config", &path]);
+    let ip = |s: &str| Some(s.parse().unwrap());
+    assert_eq!(
+        cfg.streams[0].sources,
+        vec![ip("192.0.2.1"), ip("198.51.100.1")]
+    );
+    assert_eq!(cfg.streams[1].sources, vec![ip("2001:db8::1"), None]);
+    assert_eq!(cfg.streams[1].legs[1], "[ff3e::2]:5000".parse().unwrap());
+}
+
+#[test]
+fn bad_leg_sources_are_refused_with_their_place() {
+    for (legs, needle) in [
+        (
+            r#"[{ group = "232.1.1.1:5000", source = "ff3e::1" }, "232.2.1.1:5000"]"#,
+            "not a unicast",
+        ),
+        (
+            r#"[{ group = "232.1.1.1:5000", source = "2001:db8::1" }, "232.2.1.1:5000"]"#,
+            "is IPv6 but group",
+        ),
+        (
+            r#"[{ source = "192.0.2.1" }, "232.2.1.1:5000"]"#,
+            "a leg table needs group",
+        ),
+        (
+            r#"[{ group = "232.1.1.1:5000", sauce = "192.0.2.1" }, "232.2.1.1:5000"]"#,
+            "unknown key 'sauce'",
+        ),
+        (r#"["232.1.1.1:5000@x", "232.2.1.1:5000"]"#, "bad source"),
+    ] {
+        let (_dir, path) = toml_file(&format!(
+            "[[stream]]\nlegs = {legs}\noutput = \"239.10.0.1:5004\"\n"
+        ));
+        err(&["--", "--config", &path], &[needle, ":2:"]);
+    }
+}
+
+#[test]
+fn port_ip_list_in_the_file() {
+    let (_dir, path) = toml_file(
+        r#"
+port_ip = ["0=192.0.2.10/24", "1=192.0.2.11/24"]
+[[stream]]
+legs = ["232.1.1.1:5000@192.0.2.1", "232.2.1.1:5000@192.0.2.2"]
+output = "239.10.0.1:5004"
+"#,
+    );
+    let cfg = ok(&["--", "--config", &path]);
+    assert_eq!(cfg.port_ips[0].to_string(), "0=192.0.2.10/24");
+    // The command line replaces the file's list.
+    err(
+        &["--", "--config", &path, "--port-ip", "0=192.0.2.10"],
+        &["input port 1"],
+    );
+}

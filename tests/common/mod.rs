@@ -249,20 +249,29 @@ impl Outcome {
     }
 }
 
-/// App arguments shared by every run: the one stream, the rewrite, stats.
-pub fn app_args(stats: &Path, duration_s: f64) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "--stream",
-        &format!("{PRI_GROUP}:{LEG_PORT},{SEC_GROUP}:{LEG_PORT}={OUT_GROUP}:{OUT_PORT}"),
-        "--out-src-ip",
-        &OUT_SRC.to_string(),
-        "--burst",
-        "32",
-        "--stats-json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+/// The `--stream` of the test stream.
+pub fn stream_arg() -> String {
+    format!("{PRI_GROUP}:{LEG_PORT},{SEC_GROUP}:{LEG_PORT}={OUT_GROUP}:{OUT_PORT}")
+}
+
+/// App arguments shared by every run: the one stream (unless `extra` gives
+/// its own `--stream`), the rewrite, stats.
+pub fn app_args(stats: &Path, duration_s: f64, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    if !extra.contains(&"--stream") {
+        v.extend(["--stream".to_string(), stream_arg()]);
+    }
+    v.extend(
+        [
+            "--out-src-ip",
+            &OUT_SRC.to_string(),
+            "--burst",
+            "32",
+            "--stats-json",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
     v.push(stats.display().to_string());
     v.push("--duration".into());
     v.push(format!("{duration_s}"));
@@ -389,7 +398,7 @@ pub fn run_files(
     args.push("--vdev".into());
     args.push(format!("net_pcap{out_port},tx_pcap={}", out.display()));
     args.push("--".into());
-    args.extend(app_args(&stats, duration_s));
+    args.extend(app_args(&stats, duration_s, extra));
     args.extend(["--clock".to_string(), "capture".to_string()]);
     args.extend(ports.iter().map(|s| s.to_string()));
     args.extend(extra.iter().map(|s| s.to_string()));

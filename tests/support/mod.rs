@@ -66,6 +66,23 @@ pub fn drain_pipe(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<
     })
 }
 
+/// Free hugepages (of the default size), counted only when hugetlbfs is mounted at
+/// /dev/hugepages: the one check for the tests that exercise the hugepage path on purpose.
+pub fn free_hugepages() -> u64 {
+    let mounted = std::fs::read_to_string("/proc/mounts")
+        .map(|m| m.contains(" /dev/hugepages hugetlbfs "))
+        .unwrap_or(false);
+    if !mounted {
+        return 0;
+    }
+    std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("HugePages_Free:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// The memory every test run of the binary gets: 512 MiB of plain memory (`--no-huge`).
 /// Hugepages are a machine-wide pool that parallel tests, other DPDK processes and the demo
 /// draw on at the same time: a test that took them when "enough were free" failed when a

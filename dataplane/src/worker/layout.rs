@@ -22,6 +22,9 @@ pub struct RxCounters {
     pub unknown_flow: u64,
     /// Belongs to a stream but its sequence field could not be read.
     pub bad_seq: u64,
+    /// To a source-filtered leg's group from another sender (SSM): dropped
+    /// before the merge.
+    pub wrong_source: u64,
     /// Chained (multi-segment) mbufs, which the merge does not handle.
     pub multi_segment: u64,
     /// Split layout only: judged packets the handoff queue to the tx lcore
@@ -33,12 +36,13 @@ pub struct RxCounters {
 
 impl RxCounters {
     /// Names of the scalar words, in board order (drops follow).
-    pub const SCALARS: [&'static str; 7] = [
+    pub const SCALARS: [&'static str; 8] = [
         "packets",
         "bytes",
         "bursts",
         "unknown_flow",
         "bad_seq",
+        "wrong_source",
         "multi_segment",
         "handoff_full",
     ];
@@ -52,6 +56,7 @@ impl RxCounters {
             self.bursts,
             self.unknown_flow,
             self.bad_seq,
+            self.wrong_source,
             self.multi_segment,
             self.handoff_full,
         ];
@@ -67,8 +72,9 @@ impl RxCounters {
             bursts: words[2],
             unknown_flow: words[3],
             bad_seq: words[4],
-            multi_segment: words[5],
-            handoff_full: words[6],
+            wrong_source: words[5],
+            multi_segment: words[6],
+            handoff_full: words[7],
             ..Default::default()
         };
         c.drops
@@ -80,6 +86,7 @@ impl RxCounters {
     pub fn not_merged(&self) -> u64 {
         self.unknown_flow
             + self.bad_seq
+            + self.wrong_source
             + self.multi_segment
             + self.handoff_full
             + self.drops.iter().sum::<u64>()
@@ -363,13 +370,14 @@ mod tests {
             packets: 5,
             bytes: 500,
             unknown_flow: 1,
+            wrong_source: 2,
             ..Default::default()
         };
         rx.drops[DropReason::COUNT - 1] = 7;
         layout.put_rx(&board, 1, &rx);
         assert_eq!(layout.get_rx(&board, 1), rx);
         assert_eq!(layout.get_rx(&board, 0), RxCounters::default());
-        assert_eq!(rx.not_merged(), 8);
+        assert_eq!(rx.not_merged(), 10);
 
         let tx = TxCounters {
             packets: 3,

@@ -26,6 +26,10 @@ pub struct StreamPlan {
     pub rewriter: Rewriter,
     /// Keep output RTP SSRC and sequence continuous across source restarts.
     pub renumber: bool,
+    /// Per leg, the only sender whose packets belong to it (SSM); `None`
+    /// = any. Checked in the rx stage so a second sender on the group
+    /// never reaches the merge (it would interleave two streams).
+    pub sources: Vec<Option<std::net::IpAddr>>,
 }
 
 /// One input port as the rx stage sees it.

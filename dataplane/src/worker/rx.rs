@@ -70,9 +70,16 @@ pub fn judge(
         c.unknown_flow += 1;
         return Err(m);
     };
+    let stream = &plan.streams[route.stream as usize];
+    if let Some(Some(src)) = stream.sources.get(route.leg as usize) {
+        if *src != info.src_ip {
+            c.wrong_source += 1;
+            return Err(m);
+        }
+    }
     let start = info.payload_offset as usize;
     let end = start + info.payload_len as usize;
-    let spec = plan.streams[route.stream as usize].seq;
+    let spec = stream.seq;
     let sample = match data.get(start..end).map(|p| spec.extract(p)) {
         Some(Ok(s)) => s,
         // An RTP header that does not parse is a bad header, not a bad
