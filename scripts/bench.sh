@@ -224,7 +224,8 @@ echo "== generating inputs ($FRAMES frames per file)"
 # Per-stream window of the scaling series: 50 ms at the stream's share of ~1.2 Mpps per leg
 # (max_rate = 1.2M / N, clamped to 300..10000; the binary sizes the slots from it), and
 # restart_after 1 so a file loop (a step back larger than the window) resynchronises at once.
-max_rate_for() { local r=$((1200000 / $1)); [ $r -gt 10000 ] && r=10000; [ $r -lt 300 ] && r=300; echo $r; }
+# Per-stream max_rate for N streams (benchkit.py holds the rule: the report describes it too).
+max_rate_for() { python3 "$KIT" max-rate "$1"; }
 for n in $STREAM_COUNTS; do
     gen "n$n" "$n"
     python3 "$KIT" toml "$n" "$WORKDIR/scale-$n.toml" --max-rate "$(max_rate_for "$n")" --restart-after 1
@@ -596,56 +597,27 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "   load average after: $LOAD_AFTER"
 
 # ------------------------------------------------------------------ report
-SCALE_VARIANTS=""
-for n in $STREAM_COUNTS; do SCALE_VARIANTS="$SCALE_VARIANTS scale-$n"; done
-SCALE_VARIANTS="$SCALE_VARIANTS $CONTROLS"
-jq -n \
-    --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-    --arg host "$(uname -n)" \
-    --arg nproc "$(nproc)" \
-    --arg cpu "$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo) ($(grep -c ^processor /proc/cpuinfo) vCPU, $(systemd-detect-virt 2>/dev/null || echo unknown virt))" \
-    --arg kernel "$(uname -r)" \
-    --arg dpdk "$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown); testpmd $(command -v "$TESTPMD")" \
-    --arg git "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' + uncommitted changes')" \
-    --arg lb "$LOAD_BEFORE" --arg la "$LOAD_AFTER" --arg hp "$HP" \
-    --arg rounds "$ROUNDS" --arg warmup "$WARMUP" --arg window "$WINDOW" --arg frames "$FRAMES" \
-    --arg command "scripts/bench.sh${ORIG_ARGS:+ $ORIG_ARGS}" \
-    --arg scale "$SCALE_VARIANTS" --arg counts "$STREAM_COUNTS" \
-    --argjson mem1 "${MEM1:-0}" --argjson mem10k "${MEM10K:-0}" \
-    --argjson rss1 "${RSS1:-0}" --argjson rss10k "${RSS10K:-0}" \
-    --argjson slots "${SLOTS1:-0}" --arg profile "$PROFILE_TXT" --arg profile_n "$PROFILE_N_TXT" \
-    --arg quick "$QUICK" --arg pad "$(jq -r '.repeats' <<<"$PAD")" \
-    --argjson rates "$(for n in $STREAM_COUNTS; do echo "{\"$n\": \"$(max_rate_for "$n")\"}"; done | jq -s add)" \
-    --argjson slotsof "$(for n in $STREAM_COUNTS 1p 1r; do echo "{\"$n\": \"${SLOTS_OF[$n]:-?}\"}"; done | jq -s add)" \
-    --argjson nmax "$N_MAX" --argjson pmax "$P_MAX" --arg ratemax "$(max_rate_for "$N_MAX")" --arg rate1 "$(max_rate_for 1)" \
-    --arg paced "$PACED_RATES" --arg paced_s "$PACED_SECONDS" --argjson cg "${CG_SUMMARY:-null}" \
-    --arg gst_rows "$GST_ROWS" --arg gst_verdict "$GST_VERDICT" --arg gst_packets "$GST_PACKETS" \
-    '{
-      date: $date, host: $host, nproc: $nproc, cpu: $cpu, kernel: $kernel, dpdk: $dpdk, git: $git,
-      load_before: $lb, load_after: $la, hugepages: $hp, rounds: $rounds,
-      warmup_s: $warmup, window_s: $window, frames_per_file: $frames, command: $command,
-      quick: ($quick == "1"),
-      variants: (["default", "no-csum", "loss1"] + ($scale | split(" ") | map(select(. != "")))),
-      scaling: ($scale | split(" ") | map(select(. != ""))),
-      scale_base: "scale-1",
-      n_max: $nmax, p_max: $pmax,
-      paced: ($paced | split(" ") | map(select(. != "")) | map("paced-" + .)), paced_seconds: $paced_s,
-      callgrind: $cg,
-      gst_rows: $gst_rows, gst_verdict: $gst_verdict, gst_packets: $gst_packets,
-      streams: ({default: 1, "no-csum": 1, loss1: 1, "scale-1p": 1, "scale-1r": 1} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: tonumber}] | from_entries)),
-      tp_of: ({default: "n1", "no-csum": "n1", loss1: "n1", "scale-1p": "n1", "scale-1r": ("n" + ($nmax | tostring))} + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: ("n" + .)}] | from_entries)),
-      describe: ({
-        default: "1 stream, all defaults (primary mode, 50 ms / 10 kpps window = 512 slots, UDP checksum verified in software)",
-        "no-csum": "as default with --no-udp-csum-check",
-        loss1: ("as default, input with 1 % independent random loss per leg (mf-pcapgen --loss 1 --seed 7; the shorter file padded with " + $pad + " repeats of its last frame so both legs loop in step; ratio against the lossless n1 testpmd run)"),
-        "scale-1p": ("control: the scale-1 packets with both legs interleaved in one file on one port (P0 S0 P1 S1 ..., --primary-port 0 --secondary-port 0, output port 1), max_rate " + $rate1 + " (-> slots " + ($slotsof["1p"] // "?") + "), restart_after 1; ratio against the n1 testpmd run (same frames)"),
-        "scale-1r": ("control: 1 stream, one port as scale-1p, its sequence restarting every " + ($pmax | tostring) + " packets (the " + ($nmax | tostring) + "-stream files hold " + ($pmax | tostring) + " packets per stream), " + ($nmax | tostring) + " repeats = the same frame count; max_rate " + $ratemax + " (-> slots " + ($slotsof["1r"] // "?") + "), restart_after 1 as the " + ($nmax | tostring) + "-stream run; ratio against the n" + ($nmax | tostring) + " testpmd run")
-      } + ([$counts | split(" ")[] | select(. != "") | {key: ("scale-" + .), value: (. + " streams, --config: per stream max_rate " + ($rates[.] // "?") + " (-> slots " + ($slotsof[.] // "?") + " per leg for 50 ms), restart_after 1")}] | from_entries)),
-      mem: {vmdata_1_kib: $mem1, vmdata_10000_kib: $mem10k, rssanon_1_kib: $rss1, rssanon_10000_kib: $rss10k, slots: $slots},
-      profile: $profile, profile_n: $profile_n
-    }' >"$WORKDIR/meta.json"
-
-python3 "$KIT" report "$RESULTS" "$OUT" --meta "$WORKDIR/meta.json"
+# The measured facts; benchkit.py derives the report's variants and descriptions from them.
+SLOTS_JSON="{$(for n in $STREAM_COUNTS 1p 1r; do printf '"%s": "%s",' "$n" "${SLOTS_OF[$n]:-?}"; done | sed 's/,$//')}"
+python3 "$KIT" report "$RESULTS" "$OUT" \
+    --fact "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    --fact "host=$(uname -n)" \
+    --fact "nproc=$(nproc)" \
+    --fact "cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo) ($(grep -c ^processor /proc/cpuinfo) vCPU, $(systemd-detect-virt 2>/dev/null || echo unknown virt))" \
+    --fact "kernel=$(uname -r)" \
+    --fact "dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown); testpmd $(command -v "$TESTPMD")" \
+    --fact "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' + uncommitted changes')" \
+    --fact "load_before=$LOAD_BEFORE" --fact "load_after=$LOAD_AFTER" --fact "hugepages=$HP" \
+    --fact "rounds=$ROUNDS" --fact "warmup_s=$WARMUP" --fact "window_s=$WINDOW" --fact "frames_per_file=$FRAMES" \
+    --fact "command=scripts/bench.sh${ORIG_ARGS:+ $ORIG_ARGS}" \
+    --fact "counts=$STREAM_COUNTS" --fact "controls=$CONTROLS" \
+    --fact "vmdata_1_kib=${MEM1:-0}" --fact "vmdata_10000_kib=${MEM10K:-0}" \
+    --fact "rssanon_1_kib=${RSS1:-0}" --fact "rssanon_10000_kib=${RSS10K:-0}" --fact "slots=${SLOTS1:-0}" \
+    --fact "profile=$PROFILE_TXT" --fact "profile_n=$PROFILE_N_TXT" \
+    --fact "quick=$QUICK" --fact "pad=$(jq -r '.repeats' <<<"$PAD")" \
+    --fact "slots_of=$SLOTS_JSON" --fact "n_max=$N_MAX" --fact "p_max=$P_MAX" \
+    --fact "paced=$PACED_RATES" --fact "paced_s=$PACED_SECONDS" --fact "callgrind=${CG_SUMMARY:-}" \
+    --fact "gst_rows=$GST_ROWS" --fact "gst_verdict=$GST_VERDICT" --fact "gst_packets=$GST_PACKETS"
 if [ "$OWN_WORKDIR" = 1 ] && [ "$KEEP" = 0 ] && [[ $OUT == "$WORKDIR"/* ]]; then
     cat "$OUT"   # the temp workdir goes away on exit
 else

@@ -23,8 +23,11 @@
         instructions per input packet of the worker functions (inclusive,
         from callgrind's call records; Engine::insert, inlined into the
         worker loop, by the source files its code comes from) as JSON
-  report RESULTS.jsonl OUT.md --meta META.json
-        medians and spreads of the runs, written as BENCHMARKS.md
+  max-rate N
+        the per-stream max_rate bench.sh gives each of N streams
+  report RESULTS.jsonl OUT.md --fact KEY=VALUE ...
+        medians and spreads of the runs, written as BENCHMARKS.md; the facts
+        are what bench.sh measured about the run (see derive_meta)
 
 The same `rate` sampling is used for dpdk-testpmd and for mcast-failover, so
 the two throughput figures come from the same counters read the same way
@@ -421,9 +424,65 @@ def gst_rows(path):
     return rows
 
 
+
+def max_rate_for(n):
+    """Per-stream max_rate bench.sh gives N streams: 1.2 Mpps shared, within 300..10000 pps."""
+    return max(300, min(10000, 1200000 // n))
+
+
+def derive_meta(facts):
+    """The report's description of a run, derived from the plain facts bench.sh measured
+    (`--fact KEY=VALUE`): which variants ran, how many streams each has, which testpmd run
+    each is compared with, and a sentence per variant."""
+    m = dict(facts)
+    counts = [int(c) for c in facts.get("counts", "").split()]
+    controls = facts.get("controls", "").split()
+    n_max, p_max = int(facts.get("n_max", 0)), int(facts.get("p_max", 0))
+    slots_of = json.loads(facts.get("slots_of", "{}"))
+    scaling = [f"scale-{n}" for n in counts] + controls
+    m["quick"] = facts.get("quick") == "1"
+    m["variants"] = ["default", "no-csum", "loss1"] + scaling
+    m["scaling"] = scaling
+    m["scale_base"] = "scale-1"
+    m["n_max"], m["p_max"] = n_max, p_max
+    m["paced"] = [f"paced-{r}" for r in facts.get("paced", "").split()]
+    m["paced_seconds"] = facts.get("paced_s")
+    m["callgrind"] = json.loads(facts["callgrind"]) if facts.get("callgrind") else None
+    m["streams"] = {"default": 1, "no-csum": 1, "loss1": 1, "scale-1p": 1, "scale-1r": 1}
+    m["streams"].update({f"scale-{n}": n for n in counts})
+    m["tp_of"] = {"default": "n1", "no-csum": "n1", "loss1": "n1", "scale-1p": "n1",
+                  "scale-1r": f"n{n_max}"}
+    m["tp_of"].update({f"scale-{n}": f"n{n}" for n in counts})
+    rate1, ratemax = max_rate_for(1), max_rate_for(n_max) if n_max else "?"
+    m["describe"] = {
+        "default": "1 stream, all defaults (primary mode, 50 ms / 10 kpps window = 512 slots,"
+                   " UDP checksum verified in software)",
+        "no-csum": "as default with --no-udp-csum-check",
+        "loss1": "as default, input with 1 % independent random loss per leg (mf-pcapgen --loss 1"
+                 f" --seed 7; the shorter file padded with {facts.get('pad', '?')} repeats of its"
+                 " last frame so both legs loop in step; ratio against the lossless n1 testpmd run)",
+        "scale-1p": "control: the scale-1 packets with both legs interleaved in one file on one"
+                    " port (P0 S0 P1 S1 ..., --primary-port 0 --secondary-port 0, output port 1),"
+                    f" max_rate {rate1} (-> slots {slots_of.get('1p', '?')}), restart_after 1;"
+                    " ratio against the n1 testpmd run (same frames)",
+        "scale-1r": f"control: 1 stream, one port as scale-1p, its sequence restarting every"
+                    f" {p_max} packets (the {n_max}-stream files hold {p_max} packets per stream),"
+                    f" {n_max} repeats = the same frame count; max_rate {ratemax} (-> slots"
+                    f" {slots_of.get('1r', '?')}), restart_after 1 as the {n_max}-stream run;"
+                    f" ratio against the n{n_max} testpmd run",
+    }
+    m["describe"].update({
+        f"scale-{n}": f"{n} streams, --config: per stream max_rate {max_rate_for(n)} (-> slots"
+                      f" {slots_of.get(str(n), '?')} per leg for 50 ms), restart_after 1"
+        for n in counts})
+    m["mem"] = {k: int(facts.get(k, 0) or 0) for k in
+                ("vmdata_1_kib", "vmdata_10000_kib", "rssanon_1_kib", "rssanon_10000_kib", "slots")}
+    return m
+
+
 def cmd_report(a):
     runs = [json.loads(line) for line in open(a.results) if line.strip()]
-    meta = json.load(open(a.meta))
+    meta = derive_meta(dict(f.split("=", 1) for f in a.fact))
     by = {}
     for r in runs:
         by.setdefault((r["tool"], r["variant"]), []).append(r)
@@ -813,13 +872,17 @@ def main():
     cg = sub.add_parser("callgrind")
     cg.add_argument("out")
     cg.add_argument("--stats", required=True)
+    mr = sub.add_parser("max-rate")
+    mr.add_argument("n", type=int)
     p = sub.add_parser("report")
     p.add_argument("results")
     p.add_argument("out")
-    p.add_argument("--meta", required=True)
+    p.add_argument("--fact", action="append", default=[], metavar="KEY=VALUE",
+                   help="a measured fact of the run (repeatable); see derive_meta")
     a = ap.parse_args()
     {"toml": cmd_toml, "rate": cmd_rate, "pad": cmd_pad, "interleave": cmd_interleave,
-     "tcpreplay": cmd_tcpreplay, "callgrind": cmd_callgrind, "report": cmd_report}[a.cmd](a)
+     "tcpreplay": cmd_tcpreplay, "callgrind": cmd_callgrind, "report": cmd_report,
+     "max-rate": lambda a: print(max_rate_for(max(1, a.n)))}[a.cmd](a)
 
 
 if __name__ == "__main__":
