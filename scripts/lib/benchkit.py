@@ -45,6 +45,8 @@ import statistics
 import sys
 import time
 
+import pcapio  # noqa: E402  (scripts/lib, beside this file)
+
 
 def die(msg, code=1):
     print(f"benchkit: {msg}", file=sys.stderr)
@@ -88,32 +90,19 @@ def cmd_toml(a):
 
 
 def pcap_open(path):
-    """(file, 24-byte header, byte order) of a classic pcap file."""
-    f = open(path, "rb")
-    hdr = f.read(24)
-    if len(hdr) < 24:
-        die(f"{path}: not a pcap file")
-    magic = hdr[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        return f, hdr, "little"
-    if magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        return f, hdr, "big"
-    die(f"{path}: not a pcap file (magic {magic.hex()})")
+    """(file, 24-byte header, byte order) of a pcap file, or exit with the reason."""
+    try:
+        return pcapio.open_pcap(path)
+    except (OSError, pcapio.PcapError) as e:
+        die(str(e))
 
 
 def pcap_iter(f, order, path):
-    """Each record (16-byte header + body) of an open pcap file."""
-    n = 0
-    while True:
-        rh = f.read(16)
-        if len(rh) < 16:
-            return
-        incl = int.from_bytes(rh[8:12], order)
-        body = f.read(incl)
-        if len(body) < incl:
-            die(f"{path}: truncated record {n}")
-        n += 1
-        yield rh + body
+    """Each record (16-byte header + body) of an open pcap file; exit on a truncated one."""
+    try:
+        yield from pcapio.records(f, order, path)
+    except pcapio.PcapError as e:
+        die(str(e))
 
 
 def pcap_records(path):

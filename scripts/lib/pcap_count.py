@@ -3,35 +3,21 @@
 
 Why: the demo waits on state (a capture holding N packets), polled often; starting tshark for
 each poll is slow. A record cut short at the end of the file (still being written) is not
-counted. usage: pcap_count.py FILE (prints 0 for a missing or empty file)
+counted. usage: pcap_count.py FILE (prints 0 for a missing, empty or non-pcap file)
 """
 
-import struct
 import sys
+
+import pcapio
 
 
 def count(path: str) -> int:
     try:
-        data = open(path, "rb").read()
-    except OSError:
+        f, _, order = pcapio.open_pcap(path)
+    except (OSError, pcapio.PcapError):
         return 0
-    if len(data) < 24:
-        return 0
-    magic = data[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        endian = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        endian = ">"
-    else:
-        return 0
-    off, n = 24, 0
-    while off + 16 <= len(data):
-        (caplen,) = struct.unpack_from(endian + "I", data, off + 8)
-        if off + 16 + caplen > len(data):
-            break
-        off += 16 + caplen
-        n += 1
-    return n
+    with f:
+        return sum(1 for _ in pcapio.records(f, order, path, partial_ok=True))
 
 
 if __name__ == "__main__":
