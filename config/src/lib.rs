@@ -50,7 +50,7 @@ pub use clock::ClockSource;
 pub use error::ConfigError;
 pub use forward_mode::ForwardMode;
 pub use global::AppConfig;
-pub use model::{Endian, FieldWidth, MacAddr, MergeMode, OutputSpec, SeqSpec, VlanAction};
+pub use model::{Endian, FieldWidth, MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
 pub use stream::StreamConfig;
 
 /// Parses a full argv (program name first) into what to do: run with a

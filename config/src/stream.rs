@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use model::{MacAddr, MergeMode, OutputSpec, SeqSpec, VlanAction};
+use model::{MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
 
 use crate::limits::*;
 use crate::option::{options, FileOnly, Float, Int, Parsed, Switch};
@@ -47,9 +47,9 @@ options! {
         mode: MergeMode,
         /// Slot-table capacity per leg; a power of two that covers the window.
         slots: u32,
-        /// Primary mode: packets the primary may run ahead of a missing copy
-        /// before the secondary's copy goes at once (`None`: wait max-delay).
-        primary_reorder: Option<u32>,
+        /// When a missing copy stops being waited for (learned evidence by
+        /// default; a fixed primary depth; or always `max_delay`).
+        primary_reorder: Reorder,
     }
     public {
         /// Where the sequence number is read.

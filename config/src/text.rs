@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::de::{Deserialize, Deserializer, Error as DeError, Visitor};
 
-use model::{MacAddr, MergeMode, SeqSpec, VlanAction};
+use model::{MacAddr, MergeMode, Reorder, SeqSpec, VlanAction};
 
 use crate::addr::parse_group;
 use crate::clock::ClockSource;
@@ -51,7 +51,8 @@ parse_text_via_from_str!(
     ForwardMode,
     ClockSource,
     VlanAction,
-    MacAddr
+    MacAddr,
+    Reorder
 );
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error

@@ -1,6 +1,6 @@
 //! What the configuration and the dataplane of `mcast-failover` both speak:
 //! where a stream's sequence number is ([`SeqSpec`]), how copies are chosen
-//! ([`MergeMode`]), what the output does with an 802.1Q tag
+//! ([`MergeMode`]) and how long a missing copy is waited for ([`Reorder`]), what the output does with an 802.1Q tag
 //! ([`VlanAction`]), how the output headers are rewritten ([`OutputSpec`]),
 //! Ethernet addresses ([`MacAddr`]) and the limits both sides enforce
 //! ([`limits`]).
@@ -19,6 +19,7 @@ mod mac;
 mod merge_mode;
 mod output;
 mod quote;
+mod reorder;
 mod seq;
 mod vlan;
 
@@ -26,5 +27,6 @@ pub use mac::MacAddr;
 pub use merge_mode::MergeMode;
 pub use output::OutputSpec;
 pub use quote::{clip, quoted, MAX_QUOTED_CHARS};
+pub use reorder::Reorder;
 pub use seq::{Endian, FieldWidth, SeqSpec};
 pub use vlan::VlanAction;
