@@ -13,6 +13,7 @@ use model::{MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
 
 use crate::limits::*;
 use crate::option::{options, FileOnly, Float, Int, Parsed, Switch};
+use crate::skew_class::SkewClass;
 use crate::text::{Group, Text};
 use crate::values::{
     int_opt, int_or, millis_or, parsed_opt, parsed_or, power_of_two_opt, switch, unicast_opt,
@@ -55,6 +56,9 @@ options! {
         /// Where the sequence number is read.
         seq: SeqSpec as Parsed<SeqSpec> = parsed_or(SeqSpec::Rtp);
             "SPEC", "Sequence number: rtp, moldudp64, or a UDP-payload field u32be@OFF, u32le@OFF, u64be@OFF, u64le@OFF [default: rtp]";
+        /// SMPTE ST 2022-7 receiver class: gives `max_delay` its default.
+        class: Option<SkewClass> as Parsed<SkewClass> = parsed_opt();
+            "a|b|c|d", "SMPTE ST 2022-7 receiver class; sets --max-delay (unless given) to the class's largest path differential: a 10 ms (low skew), b 50 ms (moderate), c 450 ms (high skew; the standard's 150 ms for >= 270 Mb/s streams is not applied, give --max-delay 150), d 0.15 ms (ultra-low skew) [default: none, --max-delay's default]";
         /// Merge window: wait for a better copy or for a gap at most this long.
         max_delay: Duration as Float = millis_or(MAX_MAX_DELAY_MS, DEFAULT_MAX_DELAY_MS);
             "MS", format!("Merge window in ms (fractions allowed): the longest a packet waits for the preferred leg's copy, or a gap for any copy, >={MIN_TIME_MS} and <={MAX_MAX_DELAY_MS} [default: {DEFAULT_MAX_DELAY_MS}]");

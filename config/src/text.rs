@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::de::{Deserialize, Deserializer, Error as DeError, Visitor};
 
+use crate::skew_class::SkewClass;
 use model::{MacAddr, MergeMode, Reorder, SeqSpec, VlanAction};
 
 use crate::addr::parse_group;
@@ -52,7 +53,8 @@ parse_text_via_from_str!(
     ClockSource,
     VlanAction,
     MacAddr,
-    Reorder
+    Reorder,
+    SkewClass
 );
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error
