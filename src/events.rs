@@ -26,8 +26,13 @@ pub struct EventLog {
     suppressed: u64,
 }
 
-fn kind_tag(k: &EventKind) -> (&'static str, Value) {
+/// The event's tag and details; times in ticks of a clock at `hz`.
+fn kind_tag(k: &EventKind, hz: f64) -> (&'static str, Value) {
     match *k {
+        EventKind::Evidence { leg, depth, lag } => (
+            "evidence",
+            json!({ "leg": leg, "reorder_depth": depth, "lag_ms": lag as f64 * 1e3 / hz }),
+        ),
         EventKind::LegDown { leg } => ("leg_down", json!({ "leg": leg })),
         EventKind::LegUp { leg } => ("leg_up", json!({ "leg": leg })),
         EventKind::Switch { from, to } => ("switch", json!({ "from": from, "to": to })),
@@ -92,10 +97,17 @@ impl EventLog {
             let t = ev.event.time.saturating_sub(self.start_tsc) as f64 / self.hz;
             let log_it = self.may_log();
             let name = self.names.get(ev.stream).map(String::as_str).unwrap_or("?");
+            let text = match ev.event.kind {
+                EventKind::Evidence { leg, depth, lag } => format!(
+                    "leg {leg} evidence: reorder depth {depth}, lag {:.3} ms behind the first copy",
+                    lag as f64 * 1e3 / self.hz
+                ),
+                k => k.to_string(),
+            };
             if log_it {
-                log::info!(target: "mcast_failover::event", "t={t:.3}s stream {name}: {}", ev.event.kind);
+                log::info!(target: "mcast_failover::event", "t={t:.3}s stream {name}: {text}");
             }
-            let (tag, detail) = kind_tag(&ev.event.kind);
+            let (tag, detail) = kind_tag(&ev.event.kind, self.hz);
             if self.recent.len() == KEEP {
                 self.recent.pop_front();
             }
@@ -104,7 +116,7 @@ impl EventLog {
                 "stream": name,
                 "event": tag,
                 "detail": detail,
-                "text": ev.event.kind.to_string(),
+                "text": text,
             }));
         }
     }

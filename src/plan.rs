@@ -23,7 +23,11 @@ pub fn merge_config(s: &StreamConfig, hz: u64) -> MergeConfig {
         leg_timeout: ticks(s.leg_timeout, hz),
         restart_after: s.restart_after,
         seq_bits: s.seq.bits(),
-        primary_reorder: s.primary_reorder,
+        reorder: s.primary_reorder,
+        margin: ticks(
+            Duration::from_micros(config::limits::EVIDENCE_MARGIN_US),
+            hz,
+        ),
     }
 }
 

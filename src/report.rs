@@ -288,21 +288,32 @@ impl Reporter {
             m["size"]
         ));
         let streams = v["streams"].as_array().cloned().unwrap_or_default();
+        let ms = |v: &Value, k: &str| u(v, k) as f64 / 1e6;
         for s in streams.iter().take(TEXT_STREAMS) {
             o.push_str(&format!(
-                "  Stream {} -> {}: sent {} substituted {} unrecoverable {} switches {} restarts {} held {}\n",
+                "  Stream {} -> {}: sent {} substituted {} unrecoverable {} (given up early, then arrived: {}) switches {} restarts {} held {}\n",
                 s["name"].as_str().unwrap_or(""),
                 s["output"].as_str().unwrap_or(""),
                 u(s, "sent"),
                 u(s, "substituted"),
                 u(s, "unrecoverable"),
+                u(s, "lost_early"),
                 u(s, "switches"),
                 u(s, "restarts"),
                 u(s, "held"),
             ));
+            o.push_str(&format!(
+                "    skew (ms, {} recent samples): min {:.3} p50 {:.3} p99 {:.3} max {:.3} jitter {:.3}\n",
+                u(s, "skew_samples"),
+                ms(s, "skew_min_ns"),
+                ms(s, "skew_p50_ns"),
+                ms(s, "skew_p99_ns"),
+                ms(s, "skew_max_ns"),
+                ms(s, "skew_jitter_ns"),
+            ));
             for leg in s["legs"].as_array().into_iter().flatten() {
                 o.push_str(&format!(
-                    "    leg {} {:4}: received {} used {} duplicates {} late {} corrupt {} out-of-order {} wild {}\n",
+                    "    leg {} {:4}: received {} used {} duplicates {} late {} corrupt {} out-of-order {} wild {} reorder-depth {} lag {:.3} ms\n",
                     leg["leg"],
                     if leg["up"].as_bool() == Some(true) { "UP" } else { "DOWN" },
                     u(leg, "received"),
@@ -312,6 +323,8 @@ impl Reporter {
                     u(leg, "corrupt"),
                     u(leg, "out_of_order"),
                     u(leg, "wild"),
+                    u(leg, "reorder_depth"),
+                    ms(leg, "lag_ns"),
                 ));
             }
         }

@@ -16,7 +16,7 @@ use crate::option::{options, FilePath, Float, Int, Parsed, Switch};
 use crate::stream::{FileStream, StreamConfig, StreamSettings};
 use crate::text::Text;
 use crate::values::{file_opt, int_opt, int_or, parsed_or, seconds_or_off, switch};
-use model::PortAddr;
+use model::{PortAddr, Reorder};
 
 options! {
     /// The global options as given on the command line.
@@ -103,8 +103,8 @@ options! {
             "S", "Stop after S seconds; 0 = run until SIGINT/SIGTERM [default: 0]";
     }
     internal {
-        primary_reorder: Option<u32> as Int = int_opt(0, MAX_PRIMARY_REORDER.into());
-            "N", format!("Primary mode: give up waiting for the primary's copy of a packet once the primary has delivered more than N later packets, and send the secondary's copy at once (lower latency on primary loss; a primary reordered deeper than N is covered by the secondary), 0..={MAX_PRIMARY_REORDER} [default: off, wait --max-delay]");
+        primary_reorder: Reorder as Parsed<Reorder> = parsed_or(Reorder::Auto);
+            "auto|N|off", format!("When a missing copy stops being waited for. auto: learned per leg (reorder depth and lag behind the first copy): a copy is given up once its leg delivered a packet more than its depth + 1 later, or is later than its lag + {EVIDENCE_MARGIN_US} us behind another leg's copy of that packet; a packet missing on every live leg is skipped once all of them moved past it; --max-delay stays the cap and the only wait while evidence is silent. N (0..={MAX_PRIMARY_REORDER}): primary mode only, the primary's copy counts as missing once the primary delivered more than N later packets. off: always wait --max-delay [default: auto]");
         no_udp_csum_check: bool as Switch = switch();
             "", "Trust input UDP checksums instead of verifying them in software [default: verify]";
     }

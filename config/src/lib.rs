@@ -41,6 +41,7 @@ pub mod limits;
 mod option;
 mod overlap;
 mod resolve;
+mod skew_class;
 mod stream;
 mod text;
 mod values;
@@ -50,7 +51,8 @@ pub use clock::ClockSource;
 pub use error::ConfigError;
 pub use forward_mode::ForwardMode;
 pub use global::AppConfig;
-pub use model::{Endian, FieldWidth, MacAddr, MergeMode, OutputSpec, SeqSpec, VlanAction};
+pub use model::{Endian, FieldWidth, MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
+pub use skew_class::SkewClass;
 pub use stream::StreamConfig;
 
 /// Parses a full argv (program name first) into what to do: run with a

@@ -4,8 +4,8 @@
 //! here, so there is one constant per limit.
 
 pub use model::limits::{
-    max_restart_after, MAX_BURST, MAX_DSCP, MAX_LEGS, MAX_RESTART_AFTER, MAX_RTP_SLOTS,
-    MAX_SEQ_OFFSET, MAX_SLOTS, MAX_VLAN_ID, MIN_LEGS, MIN_SLOTS,
+    max_restart_after, EVIDENCE_MARGIN_US, MAX_BURST, MAX_DSCP, MAX_LEGS, MAX_PRIMARY_REORDER,
+    MAX_RESTART_AFTER, MAX_RTP_SLOTS, MAX_SEQ_OFFSET, MAX_SLOTS, MAX_VLAN_ID, MIN_LEGS, MIN_SLOTS,
 };
 
 /// Default DPDK port id of the primary input.
@@ -49,8 +49,6 @@ pub const DEFAULT_BURST: u16 = 32;
 /// the vdevs we can measure (pcap, af_packet) the PMD has just copied the
 /// data, so it is already cached and A/B runs showed no gain.
 pub const DEFAULT_RX_PREFETCH: u16 = 0;
-/// Largest `--primary-reorder` (positions; half the RTP window).
-pub const MAX_PRIMARY_REORDER: u16 = 16384;
 /// Largest `--rx-prefetch`.
 pub const MAX_RX_PREFETCH: u16 = 16;
 /// Default rx descriptors per queue.

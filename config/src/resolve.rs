@@ -294,7 +294,11 @@ fn resolve_with(
             layers.push((r.label.as_str(), o));
         }
         layers.push((defaults_place.as_str(), &file.defaults));
-        let (s, shown) = stream::resolve(&cli.stream, &layers)?;
+        let (mut s, shown) = stream::resolve(&cli.stream, &layers)?;
+        // A receiver class gives max-delay its value unless one is given.
+        if let (Some(class), None) = (s.class, &shown.max_delay) {
+            s.max_delay = class.max_delay();
+        }
         let slots = slots_for(&s, &shown, &r.label)?;
         let out = output_spec(&s, &shown, r.output, &r.label)?;
         let mode = cli_mode

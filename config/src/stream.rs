@@ -9,10 +9,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use model::{MacAddr, MergeMode, OutputSpec, SeqSpec, VlanAction};
+use model::{MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
 
 use crate::limits::*;
 use crate::option::{options, FileOnly, Float, Int, Parsed, Switch};
+use crate::skew_class::SkewClass;
 use crate::text::{Group, LegText, Text};
 use crate::values::{
     int_opt, int_or, millis_or, parsed_opt, parsed_or, power_of_two_opt, switch, unicast_opt,
@@ -53,14 +54,17 @@ options! {
         mode: MergeMode,
         /// Slot-table capacity per leg; a power of two that covers the window.
         slots: u32,
-        /// Primary mode: packets the primary may run ahead of a missing copy
-        /// before the secondary's copy goes at once (`None`: wait max-delay).
-        primary_reorder: Option<u32>,
+        /// When a missing copy stops being waited for (learned evidence by
+        /// default; a fixed primary depth; or always `max_delay`).
+        primary_reorder: Reorder,
     }
     public {
         /// Where the sequence number is read.
         seq: SeqSpec as Parsed<SeqSpec> = parsed_or(SeqSpec::Rtp);
             "SPEC", "Sequence number: rtp, moldudp64, or a UDP-payload field u32be@OFF, u32le@OFF, u64be@OFF, u64le@OFF [default: rtp]";
+        /// SMPTE ST 2022-7 receiver class: gives `max_delay` its default.
+        class: Option<SkewClass> as Parsed<SkewClass> = parsed_opt();
+            "a|b|c|d", "SMPTE ST 2022-7 receiver class; sets --max-delay (unless given) to the class's largest path differential: a 10 ms (low skew), b 50 ms (moderate), c 450 ms (high skew; the standard's 150 ms for >= 270 Mb/s streams is not applied, give --max-delay 150), d 0.15 ms (ultra-low skew) [default: none, --max-delay's default]";
         /// Merge window: wait for a better copy or for a gap at most this long.
         max_delay: Duration as Float = millis_or(MAX_MAX_DELAY_MS, DEFAULT_MAX_DELAY_MS);
             "MS", format!("Merge window in ms (fractions allowed): the longest a packet waits for the preferred leg's copy, or a gap for any copy, >={MIN_TIME_MS} and <={MAX_MAX_DELAY_MS} [default: {DEFAULT_MAX_DELAY_MS}]");

@@ -7,7 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::de::{Deserialize, Deserializer, Error as DeError, Visitor};
 
-use model::{MacAddr, MergeMode, PortAddr, SeqSpec, VlanAction};
+use crate::skew_class::SkewClass;
+use model::{MacAddr, MergeMode, PortAddr, Reorder, SeqSpec, VlanAction};
 
 use crate::addr::{check_source, parse_group, parse_leg, parse_source};
 use crate::clock::ClockSource;
@@ -111,7 +112,9 @@ parse_text_via_from_str!(
     ClockSource,
     VlanAction,
     MacAddr,
-    PortAddr
+    PortAddr,
+    Reorder,
+    SkewClass
 );
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error

@@ -891,3 +891,43 @@ fn port_ips_and_the_membership_rules() {
         &["--port-ip", "expected PORT=ADDR"],
     );
 }
+
+#[test]
+fn class_presets_set_max_delay_and_max_delay_overrides_them() {
+    let delay = |extra: &[&str]| {
+        let mut args = vec!["--", "--stream", S1];
+        args.extend_from_slice(extra);
+        let cfg = ok(&args);
+        (cfg.streams[0].max_delay, cfg.streams[0].slots)
+    };
+    assert_eq!(delay(&["--class", "a"]).0, Duration::from_millis(10));
+    assert_eq!(delay(&["--class", "b"]).0, Duration::from_millis(50));
+    // 450 ms at the default 10 kpps: 4500 packets -> 8192 slots.
+    assert_eq!(delay(&["--class", "c"]), (Duration::from_millis(450), 8192));
+    assert_eq!(delay(&["--class", "d"]).0, Duration::from_micros(150));
+    assert_eq!(
+        delay(&["--class", "c", "--max-delay", "20"]).0,
+        Duration::from_millis(20)
+    );
+    assert_eq!(
+        delay(&["--max-delay", "20", "--class", "a"]).0,
+        Duration::from_millis(20)
+    );
+    err(&["--", "--stream", S1, "--class", "e"], &["class", "'e'"]);
+}
+
+#[test]
+fn primary_reorder_is_auto_by_default_and_takes_n_or_off() {
+    let r = |extra: &[&str]| {
+        let mut args = vec!["--", "--stream", S1];
+        args.extend_from_slice(extra);
+        ok(&args).streams[0].primary_reorder
+    };
+    assert_eq!(r(&[]), config::Reorder::Auto);
+    assert_eq!(r(&["--primary-reorder", "3"]), config::Reorder::Fixed(3));
+    assert_eq!(r(&["--primary-reorder", "off"]), config::Reorder::Off);
+    err(
+        &["--", "--stream", S1, "--primary-reorder", "16385"],
+        &["primary-reorder", "'16385'"],
+    );
+}

@@ -57,7 +57,7 @@ fn config(mode: Mode) -> MergeConfig {
         leg_timeout: 1_000_000,
         restart_after: 20,
         seq_bits: 16,
-        primary_reorder: None,
+        ..MergeConfig::default()
     }
 }
 

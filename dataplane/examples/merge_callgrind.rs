@@ -72,7 +72,7 @@ fn main() {
         leg_timeout: 1_000_000,
         restart_after: 20,
         seq_bits: 16,
-        primary_reorder: None,
+        ..MergeConfig::default()
     };
     let mut e = match Engine::new(&[config]) {
         Ok(e) => e,

@@ -17,7 +17,9 @@
 //! * every handle handed in comes back exactly once (sent or freed), and the
 //!   counters account for every packet.
 
-use dataplane::merge::{Engine, Event, FreeReason, MergeConfig, Mode, SendInfo, Sink, Verdict};
+use dataplane::merge::{
+    Engine, Event, FreeReason, MergeConfig, Mode, Reorder, SendInfo, Sink, Verdict,
+};
 use dataplane::seq::SeqSample;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -118,7 +120,8 @@ impl Scenario {
             leg_timeout: self.leg_timeout,
             restart_after: self.k,
             seq_bits: self.bits,
-            primary_reorder,
+            reorder: primary_reorder.map_or(Reorder::Off, Reorder::Fixed),
+            margin: 0,
         }
     }
 

@@ -10,7 +10,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use dataplane::merge::{Engine, Event, FreeReason, MergeConfig, Mode, SendInfo, Sink, Verdict};
+use dataplane::merge::{
+    Engine, Event, FreeReason, MergeConfig, Mode, Reorder, SendInfo, Sink, Verdict,
+};
 use dataplane::rewrite::{OutputSpec, Rewriter, VlanAction};
 use dataplane::seq::{Extract, SeqSpec};
 use dataplane::wire::{parse_frame, Integrity, L4Check};
@@ -115,7 +117,8 @@ proptest! {
             leg_timeout: 1_000_000,
             restart_after: 20,
             seq_bits: 16,
-            primary_reorder: None,
+            reorder: Reorder::Off,
+            margin: 0,
         };
         let mut engine: Engine<Handle> = Engine::new(&[cfg]).unwrap();
         let mut sink = Collect::default();

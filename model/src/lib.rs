@@ -1,6 +1,6 @@
 //! What the configuration and the dataplane of `mcast-failover` both speak:
 //! where a stream's sequence number is ([`SeqSpec`]), how copies are chosen
-//! ([`MergeMode`]), what the output does with an 802.1Q tag
+//! ([`MergeMode`]) and how long a missing copy is waited for ([`Reorder`]), what the output does with an 802.1Q tag
 //! ([`VlanAction`]), how the output headers are rewritten ([`OutputSpec`]),
 //! Ethernet addresses ([`MacAddr`]) and the limits both sides enforce
 //! ([`limits`]).
@@ -20,6 +20,7 @@ mod merge_mode;
 mod output;
 mod port_addr;
 mod quote;
+mod reorder;
 mod seq;
 mod vlan;
 
@@ -28,5 +29,6 @@ pub use merge_mode::MergeMode;
 pub use output::OutputSpec;
 pub use port_addr::PortAddr;
 pub use quote::{clip, quoted, MAX_QUOTED_CHARS};
+pub use reorder::Reorder;
 pub use seq::{Endian, FieldWidth, SeqSpec};
 pub use vlan::VlanAction;

@@ -59,6 +59,14 @@ pub const MAX_VLAN_ID: u16 = 4094;
 /// Largest DSCP value (6 bits).
 pub const MAX_DSCP: u8 = 63;
 
+/// Largest `--primary-reorder N` (positions; half the RTP window).
+pub const MAX_PRIMARY_REORDER: u32 = 16384;
+
+/// Slack, in microseconds, added to a leg's learned lag before its missing
+/// copy is given up on time evidence: covers the clock's resolution and a
+/// copy a little later than any seen so far.
+pub const EVIDENCE_MARGIN_US: u64 = 250;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,10 @@ pub use model::limits::MAX_LEGS;
 /// [`model::MergeMode`], which the configuration parses).
 pub use model::MergeMode as Mode;
 
+/// When a missing copy is given up before `max_delay` (the shared
+/// [`model::Reorder`], which the configuration parses).
+pub use model::Reorder;
+
 /// Settings of one stream. Times are in caller ticks (the worker passes TSC
 /// cycles, tests pass nanoseconds); the engine never reads a clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,20 +35,22 @@ pub struct MergeConfig {
     /// Width of the wire sequence (16 for RTP, 32, 64): bounds the window,
     /// since a 16-bit counter can only be extended within half its space.
     pub seq_bits: u32,
-    /// Primary mode only: a preferred leg's copy of `n` counts as missing
-    /// (so a lower leg's good copy goes at once) once that leg has
-    /// delivered a packet more than this many positions after `n`.
-    /// `None` (the default) waits `max_delay` for it, so a late primary
-    /// copy is still preferred; `Some(r)` trades that for latency: a
-    /// primary loss then costs nothing once the primary has moved `r + 1`
-    /// packets on, where a reorder deeper than `r` on the primary is
-    /// covered by the secondary's copy.
-    pub primary_reorder: Option<u32>,
+    /// When a missing copy stops being waited for before `max_delay`.
+    /// `Auto` learns each leg's reorder depth and lag behind the first copy
+    /// and decides on that evidence (docs/ARCHITECTURE.md "The merge"
+    /// states each rule's bound); `Fixed(r)` (primary mode) counts a
+    /// preferred leg's copy of `n` missing once that leg has delivered a
+    /// packet more than `r` positions after `n`; `Off` waits `max_delay`.
+    pub reorder: Reorder,
+    /// Slack added to a leg's learned lag before a copy is given up on
+    /// time evidence (`Auto` only), in ticks.
+    pub margin: u64,
 }
 
 impl Default for MergeConfig {
     /// Primary mode, 2 legs, 512 slots, 50 ms / 500 ms in nanoseconds,
-    /// K = 20, 16-bit (RTP) sequence numbers.
+    /// K = 20, 16-bit (RTP) sequence numbers, learned evidence with a
+    /// 250 us margin.
     fn default() -> Self {
         Self {
             mode: Mode::Primary,
@@ -54,7 +60,8 @@ impl Default for MergeConfig {
             leg_timeout: 500_000_000,
             restart_after: 20,
             seq_bits: 16,
-            primary_reorder: None,
+            reorder: Reorder::Auto,
+            margin: model::limits::EVIDENCE_MARGIN_US * 1_000,
         }
     }
 }
@@ -97,7 +104,10 @@ impl MergeConfig {
         if self.leg_timeout == 0 {
             return Err("leg timeout 0 (must be > 0)".to_string());
         }
-        if self.max_delay > u64::MAX / 8 || self.leg_timeout > u64::MAX / 8 {
+        if self.max_delay > u64::MAX / 8
+            || self.leg_timeout > u64::MAX / 8
+            || self.margin > u64::MAX / 8
+        {
             return Err(format!(
                 "max delay {} / leg timeout {} too large",
                 self.max_delay, self.leg_timeout
@@ -170,7 +180,6 @@ mod tests {
         MergeConfig {
             capacity: 1 << 20,
             seq_bits: 64,
-            primary_reorder: None,
             ..d
         }
         .validate()

@@ -3,7 +3,7 @@
 use super::config::MergeConfig;
 use super::counters::StreamCounters;
 use super::output::{FreeReason, Sink};
-use super::stream::{Arrival, Store, StreamState};
+use super::stream::{Arrival, EvidenceFigures, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
 use crate::seq::SeqSample;
 use crate::slots::{Packet, SlotClock, SlotTable, Verdict};
@@ -153,6 +153,14 @@ impl<H> Engine<H> {
     /// Counters of `stream` (panics if out of range, like slice indexing).
     pub fn counters(&self, stream: usize) -> &StreamCounters {
         self.streams[stream].counters()
+    }
+
+    /// What `stream` has learned about its legs (skew percentiles, reorder
+    /// depth and lag per leg); all zero for an out-of-range index.
+    pub fn evidence(&self, stream: usize) -> EvidenceFigures {
+        self.streams
+            .get(stream)
+            .map_or_else(EvidenceFigures::default, |s| s.evidence_figures())
     }
 
     /// Whether `leg` of `stream` is up (false for out-of-range indices).

@@ -7,11 +7,15 @@
 //! rules below (docs/ARCHITECTURE.md states them with their bounds):
 //!
 //! * `Primary`: the highest-priority leg's good copy; a lower leg's good
-//!   copy when every higher leg's copy is corrupt, its leg is down, or the
-//!   position is overdue (`max_delay` after it, or a later packet, was first
-//!   seen on any leg). `Hitless`: the first good copy from any leg.
-//! * A position with no good copy on any leg is skipped once overdue
-//!   (counted `unrecoverable`, reported as a `Gap`); the stream never stalls.
+//!   copy when every higher leg's copy is corrupt, its leg is down, it is
+//!   known missing on evidence (`Reorder::Auto`: the leg moved past it by
+//!   more than its learned reorder depth + 1, or it is later than the leg's
+//!   learned lag + margin behind the first copy), or the position is
+//!   overdue (`max_delay` after it, or a later packet, was first seen on
+//!   any leg). `Hitless`: the first good copy from any leg.
+//! * A position with no good copy on any leg is skipped once every live
+//!   leg is known missing on that evidence, or once overdue (counted
+//!   `unrecoverable`, reported as a `Gap`); the stream never stalls.
 //! * Copies behind the cursor are freed (`late`, or `duplicate` if that
 //!   packet went out); a copy beyond the window pushes the window forward,
 //!   resolving what it passes over; copies far outside it, or from another
@@ -30,10 +34,11 @@ mod stream;
 mod wheel;
 
 pub use crate::slots::Verdict;
-pub use config::{MergeConfig, Mode, MAX_LEGS};
+pub use config::{MergeConfig, Mode, Reorder, MAX_LEGS};
 pub use counters::{LegCounters, StreamCounters};
 pub use engine::Engine;
 pub use output::{Event, EventKind, FreeReason, SendInfo, Sink};
+pub use stream::EvidenceFigures;
 pub use wheel::NEVER;
 
 #[cfg(test)]

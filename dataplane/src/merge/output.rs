@@ -83,8 +83,19 @@ pub enum EventKind {
         /// Merged-sequence position of the new epoch's first packet.
         first_seq: u64,
     },
-    /// Sequence numbers missing on every leg past `max_delay` (or pushed out
-    /// of the window): skipped, never sent.
+    /// A leg's learned evidence moved (reported at most once per evidence
+    /// window): the reorder depth and lag the early verdicts now use.
+    Evidence {
+        /// Leg index.
+        leg: usize,
+        /// Learned reorder depth (positions).
+        depth: u64,
+        /// Learned lag behind the first copy of a packet (caller ticks).
+        lag: u64,
+    },
+    /// Sequence numbers missing on every leg past `max_delay`, on evidence
+    /// (every live leg moved past them), or pushed out of the window:
+    /// skipped, never sent.
     Gap {
         /// First missing merged-sequence position.
         first_seq: u64,
@@ -107,6 +118,10 @@ impl fmt::Display for EventKind {
             } => write!(
                 f,
                 "source restart seen on leg {leg}: epoch {epoch}, source {source:#x}, resync at seq {first_seq}"
+            ),
+            EventKind::Evidence { leg, depth, lag } => write!(
+                f,
+                "leg {leg} evidence: reorder depth {depth}, lag {lag} ticks behind the first copy"
             ),
             EventKind::Gap { first_seq, count } => write!(
                 f,

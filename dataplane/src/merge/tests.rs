@@ -47,7 +47,8 @@ fn cfg(mode: Mode) -> MergeConfig {
         leg_timeout: LT,
         restart_after: 4,
         seq_bits: 16,
-        primary_reorder: None,
+        reorder: Reorder::Off,
+        margin: 0,
     }
 }
 
@@ -596,7 +597,7 @@ fn out_of_order_counted_behind_the_cursor() {
 fn primary_reorder_gives_up_on_a_missing_primary_copy_early() {
     for r in [0u32, 2] {
         let mut e = engine(MergeConfig {
-            primary_reorder: Some(r),
+            reorder: Reorder::Fixed(r),
             ..cfg(Mode::Primary)
         });
         let mut rec = Rec::default();
@@ -660,4 +661,130 @@ fn primary_reorder_gives_up_on_a_missing_primary_copy_early() {
     assert_eq!(rec.seqs(), vec![0]);
     e.poll(1 + MD, &mut rec);
     assert_eq!(rec.seqs(), vec![0, 1, 2, 3]);
+}
+
+// ------------------------------------------------------- learned evidence
+
+/// Learned evidence (`Reorder::Auto`) with a 10-tick margin; packets every
+/// `P` ticks.
+fn cfg_auto(mode: Mode) -> MergeConfig {
+    MergeConfig {
+        reorder: Reorder::Auto,
+        margin: 10,
+        ..cfg(mode)
+    }
+}
+const P: u64 = 20;
+
+/// Both legs deliver `from..to` in order, leg 1 `lag` ticks after leg 0.
+fn both(e: &mut Engine<u64>, r: &mut Rec, from: u64, to: u64, lag: u64) {
+    for s in from..to {
+        put(e, r, 0, s, s * P);
+        put(e, r, 1, s, s * P + lag);
+    }
+}
+
+#[test]
+fn auto_primary_loss_sends_the_secondary_after_the_learned_lag_not_max_delay() {
+    let mut e = engine(cfg_auto(Mode::Primary));
+    let mut r = Rec::default();
+    both(&mut e, &mut r, 0, 64, 3);
+    // The primary loses 64; the secondary's copy comes 3 ticks after the
+    // primary's would have.
+    put(&mut e, &mut r, 1, 64, 64 * P + 3);
+    assert_eq!(
+        r.sent.len(),
+        64,
+        "not yet: the primary may still be 0 ticks late"
+    );
+    // Learned: the primary is never behind the first copy; margin 10.
+    e.poll(64 * P + 3 + 9, &mut r);
+    assert_eq!(r.sent.len(), 64);
+    e.poll(64 * P + 3 + 10, &mut r);
+    assert_eq!(r.sent.len(), 65);
+    assert_eq!(r.sent[64].1.leg, 1);
+    // The primary's copy itself still wins whenever it comes in time (72
+    // is a sampled position: the lag is learned from it).
+    both(&mut e, &mut r, 65, 72, 3);
+    put(&mut e, &mut r, 1, 72, 72 * P);
+    put(&mut e, &mut r, 0, 72, 72 * P + 5);
+    assert_eq!(r.sent[72].1.leg, 0);
+    let ev = e.evidence(0);
+    assert_eq!(ev.lag[0], 5, "primary once 5 ticks behind the secondary");
+    assert_eq!(ev.lag[1], 3);
+    assert_eq!(ev.depth, [0; MAX_LEGS]);
+    assert_eq!(e.counters(0).lost_early, 0);
+}
+
+#[test]
+fn auto_common_loss_is_skipped_once_both_legs_moved_past_it() {
+    for mode in [Mode::Primary, Mode::Hitless] {
+        let mut e = engine(cfg_auto(mode));
+        let mut r = Rec::default();
+        both(&mut e, &mut r, 0, 64, 1);
+        // 64 lost on both legs; the legs move on. Far from max_delay, the
+        // position rule (moved past by depth 0 + 1) or the time rule
+        // (later than lag + margin) gives it up.
+        put(&mut e, &mut r, 0, 65, 65 * P);
+        put(&mut e, &mut r, 1, 65, 65 * P + 1);
+        put(&mut e, &mut r, 0, 66, 66 * P);
+        put(&mut e, &mut r, 1, 66, 66 * P + 1);
+        const { assert!(66 * P + 1 < 65 * P + MD) };
+        assert_eq!(r.seqs().last(), Some(&66), "{mode:?}");
+        let c = e.counters(0);
+        assert_eq!((c.unrecoverable, c.gaps, c.lost_early), (1, 1, 0));
+        assert!(r
+            .events
+            .iter()
+            .any(|k| matches!(k, EventKind::Gap { count: 1, .. })));
+    }
+}
+
+#[test]
+fn auto_reorder_deeper_than_learned_is_a_counted_early_loss_then_learned() {
+    let mut e = engine(cfg_auto(Mode::Hitless));
+    let mut r = Rec::default();
+    both(&mut e, &mut r, 0, 64, 1);
+    // 64 lost on leg 1 and reordered by 3 on leg 0: given up when leg 0
+    // delivers 66 (depth 0 + 1 exceeded) and leg 1 has moved past too.
+    for s in 65..68 {
+        put(&mut e, &mut r, 1, s, s * P);
+    }
+    put(&mut e, &mut r, 0, 65, 65 * P);
+    put(&mut e, &mut r, 0, 66, 66 * P);
+    put(&mut e, &mut r, 0, 67, 67 * P);
+    put(&mut e, &mut r, 0, 64, 67 * P + 1);
+    assert!(!r.seqs().contains(&64));
+    let c = e.counters(0);
+    assert_eq!((c.unrecoverable, c.lost_early, c.legs[0].late), (1, 1, 1));
+    assert_eq!(e.evidence(0).depth[0], 3);
+    // The same pattern again is now within the learned depth: no loss.
+    both(&mut e, &mut r, 68, 100, 1);
+    for s in 101..104 {
+        put(&mut e, &mut r, 1, s, s * P);
+    }
+    for s in 101..104 {
+        put(&mut e, &mut r, 0, s, s * P);
+    }
+    put(&mut e, &mut r, 0, 100, 103 * P + 1);
+    assert!(r.seqs().contains(&100));
+    assert_eq!(e.counters(0).lost_early, 1);
+    assert_eq!(r.seqs(), (0..104).filter(|&s| s != 64).collect::<Vec<_>>());
+}
+
+#[test]
+fn auto_waits_max_delay_while_evidence_is_silent() {
+    // Fresh stream: no evidence yet, so a primary loss waits max_delay as
+    // with Reorder::Off.
+    let mut e = engine(cfg_auto(Mode::Primary));
+    let mut r = Rec::default();
+    put(&mut e, &mut r, 0, 0, 0);
+    put(&mut e, &mut r, 1, 0, 1);
+    put(&mut e, &mut r, 1, 1, P);
+    put(&mut e, &mut r, 0, 2, 2 * P);
+    put(&mut e, &mut r, 1, 2, 2 * P);
+    e.poll(P + MD - 1, &mut r);
+    assert_eq!(r.sent.len(), 1);
+    e.poll(P + MD, &mut r);
+    assert_eq!(r.seqs(), vec![0, 1, 2]);
 }

@@ -5,7 +5,7 @@
 //! names them for the text block and `--stats-json`. One place defines both
 //! sides so they cannot drift apart.
 
-use crate::merge::{LegCounters, StreamCounters};
+use crate::merge::{EvidenceFigures, LegCounters, StreamCounters};
 use crate::stats::{Board, LatencyHistogram};
 use crate::wire::DropReason;
 
@@ -147,8 +147,9 @@ impl TxCounters {
     }
 }
 
-/// Names of a leg's words, in board order.
-pub const LEG_NAMES: [&str; 13] = [
+/// Names of a leg's words, in board order (the last two are the learned
+/// evidence: reorder depth in positions, lag behind the first copy in ns).
+pub const LEG_NAMES: [&str; 15] = [
     "up",
     "received",
     "good",
@@ -162,10 +163,14 @@ pub const LEG_NAMES: [&str; 13] = [
     "stale",
     "heartbeats",
     "invalid",
+    "reorder_depth",
+    "lag_ns",
 ];
 
-/// Names of a stream's own words, in board order (legs follow).
-pub const STREAM_NAMES: [&str; 8] = [
+/// Names of a stream's own words, in board order (legs follow). The
+/// `skew_*` words are the learned inter-leg skew over the recent samples
+/// (how long after a packet's first copy another leg's copy came), in ns.
+pub const STREAM_NAMES: [&str; 15] = [
     "sent",
     "substituted",
     "unrecoverable",
@@ -174,9 +179,16 @@ pub const STREAM_NAMES: [&str; 8] = [
     "restarts",
     "overruns",
     "held",
+    "lost_early",
+    "skew_samples",
+    "skew_min_ns",
+    "skew_p50_ns",
+    "skew_p99_ns",
+    "skew_max_ns",
+    "skew_jitter_ns",
 ];
 
-fn leg_words(up: bool, c: &LegCounters) -> [u64; LEG_NAMES.len()] {
+fn leg_words(up: bool, c: &LegCounters, depth: u64, lag_ns: u64) -> [u64; LEG_NAMES.len()] {
     [
         up as u64,
         c.received,
@@ -191,6 +203,8 @@ fn leg_words(up: bool, c: &LegCounters) -> [u64; LEG_NAMES.len()] {
         c.stale,
         c.heartbeats,
         c.invalid,
+        depth,
+        lag_ns,
     ]
 }
 
@@ -307,14 +321,16 @@ impl Layout {
         LatencyHistogram::from_words(&w)
     }
 
-    /// Publishes stream `s`'s counters; `up[l]` tells whether leg `l` is up.
+    /// Publishes stream `s`'s counters and evidence; `up[l]` tells whether
+    /// leg `l` is up, `ns` converts the engine's ticks to nanoseconds.
     pub fn put_stream(
         &self,
         board: &Board,
         s: usize,
-        c: &StreamCounters,
+        (c, ev): (&StreamCounters, &EvidenceFigures),
         held: usize,
         up: impl Fn(usize) -> bool,
+        ns: impl Fn(u64) -> u64,
     ) {
         let Some(&at) = self.stream_at.get(s) else {
             return;
@@ -330,11 +346,18 @@ impl Layout {
                 c.restarts,
                 c.overruns,
                 held as u64,
+                c.lost_early,
+                ev.skew_samples,
+                ns(ev.skew_min),
+                ns(ev.skew_p50),
+                ns(ev.skew_p99),
+                ns(ev.skew_max),
+                ns(ev.jitter),
             ],
         );
         let mut at = at + STREAM_NAMES.len();
         for (l, leg) in c.legs.iter().enumerate().take(self.legs[s]) {
-            board.publish(at, &leg_words(up(l), leg));
+            board.publish(at, &leg_words(up(l), leg, ev.depth[l], ns(ev.lag[l])));
             at += LEG_NAMES.len();
         }
     }
@@ -399,7 +422,13 @@ mod tests {
             ..Default::default()
         };
         c.legs[2].used = 4;
-        layout.put_stream(&board, 1, &c, 6, |l| l != 1);
+        let mut ev = EvidenceFigures {
+            skew_p99: 21,
+            ..Default::default()
+        };
+        ev.depth[2] = 3;
+        ev.lag[1] = 5;
+        layout.put_stream(&board, 1, (&c, &ev), 6, |l| l != 1, |t| t * 1000);
         let f = layout.get_stream(&board, 1);
         assert_eq!(f.stream[0], 10);
         assert_eq!(f.stream[7], 6);
@@ -407,7 +436,15 @@ mod tests {
         assert_eq!(f.legs[1][0], 0, "leg 1 down");
         assert_eq!(f.legs[2][0], 1, "leg 2 up");
         assert_eq!(f.legs[2][4], 4, "leg 2 used");
+        let name = |n: &str| STREAM_NAMES.iter().position(|x| *x == n).unwrap();
+        let leg = |n: &str| LEG_NAMES.iter().position(|x| *x == n).unwrap();
+        assert_eq!(f.stream[name("skew_p99_ns")], 21_000);
+        assert_eq!(f.legs[2][leg("reorder_depth")], 3);
+        assert_eq!(f.legs[1][leg("lag_ns")], 5_000);
         // Stream 0 untouched by stream 1's publication.
-        assert_eq!(layout.get_stream(&board, 0).stream, vec![0; 8]);
+        assert_eq!(
+            layout.get_stream(&board, 0).stream,
+            vec![0; STREAM_NAMES.len()]
+        );
     }
 }

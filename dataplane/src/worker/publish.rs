@@ -2,6 +2,7 @@
 
 use super::layout::{RxCounters, TxCounters};
 use super::plan::Shared;
+use super::tx::TicksToNs;
 use crate::merge::Engine;
 use crate::stats::LatencyHistogram;
 
@@ -20,6 +21,7 @@ pub fn tx<H>(
     tx: &TxCounters,
     latency: &LatencyHistogram,
     engine: &Engine<H>,
+    to_ns: TicksToNs,
     scratch: &mut [u64],
 ) {
     let l = &shared.layout;
@@ -29,9 +31,10 @@ pub fn tx<H>(
         l.put_stream(
             &shared.board,
             s,
-            engine.counters(s),
+            (engine.counters(s), &engine.evidence(s)),
             engine.held(s),
             |leg| engine.leg_is_up(s, leg),
+            |t| to_ns.ns(t),
         );
     }
 }

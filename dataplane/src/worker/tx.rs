@@ -214,7 +214,14 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
 
     /// Publishes the tx side (counters, latency, every stream).
     pub fn publish(&self, engine: &Engine<Mbuf>, scratch: &mut [u64]) {
-        publish::tx(self.shared, &self.counters, &self.latency, engine, scratch);
+        publish::tx(
+            self.shared,
+            &self.counters,
+            &self.latency,
+            engine,
+            self.to_ns,
+            scratch,
+        );
     }
 
     /// Shutdown: sends every held packet that can go out in order, frees

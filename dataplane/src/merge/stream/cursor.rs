@@ -1,8 +1,9 @@
 //! The output cursor: placing copies in the rings, choosing what goes out
 //! next, skipping what cannot, and the shutdown drain.
 
+use super::evidence::{Evidence, Expect};
 use super::{after, Arrival, Store, StreamState};
-use crate::merge::config::Mode;
+use crate::merge::config::{Mode, Reorder};
 use crate::merge::output::{FreeReason, SendInfo, Sink};
 use crate::slots::{Passed, Verdict};
 
@@ -12,6 +13,9 @@ enum Step {
     Wait(u64),
     /// Skip positions up to (excluding) this one.
     SkipTo(u64),
+    /// The same, on evidence before `max_delay` (a copy arriving later is
+    /// a premature loss).
+    GiveUp(u64),
     Idle,
 }
 
@@ -42,13 +46,21 @@ impl StreamState {
             let floor = pos.wrapping_sub(cap - 1);
             self.advance(store, a.now, Some(floor), sink);
         }
+        let sampled = Evidence::sampled(pos);
         if after(self.cursor, pos) {
+            if sampled {
+                self.sample_lag(store, leg, pos, a.now, true);
+            }
             self.behind(store, pos, a, sink);
             return;
         }
         let good = a.copy.verdict == Verdict::Good;
+        let now = a.now;
         match store.slots.put(&self.region, leg, pos, a.copy) {
             Ok(()) => {
+                if sampled {
+                    self.sample_lag(store, leg, pos, now, false);
+                }
                 self.held += 1;
                 let l = &mut self.leg[leg];
                 l.held += 1;
@@ -107,34 +119,37 @@ impl StreamState {
 
     /// What to do at the cursor. `forced`: the position must be resolved now
     /// (window overrun, drain).
+    ///
+    /// How long each outcome may hold the packet: a preferred copy goes at
+    /// once; a lower leg's copy waits while a higher leg may still deliver
+    /// (until that leg is known missing: moved past by its depth + 1, or
+    /// later than its lag + margin behind the first copy), at most
+    /// `max_delay` from the first copy of this or a later position; a
+    /// position with no good copy waits the same way for every live leg.
     #[inline]
     fn decide<H>(&self, store: &Store<H>, now: u64, forced: bool) -> Step {
         let p = self.cursor;
         let mode = self.rules.mode;
         let mut best: Option<usize> = None;
-        let mut pending_before_best = false;
-        let mut pending = false;
         let mut any = false;
         let mut best_age = 0;
+        let mut oldest = 0;
         for l in 0..self.rules.legs {
             let s = store.slots.get(&self.region, l, p);
             if s.is_empty() {
-                if self.leg[l].up && !self.moved_past(l, p) {
-                    pending = true;
-                }
                 continue;
             }
+            let age = store.clock.age(now, s.stamp());
+            oldest = oldest.max(age);
             any = true;
             if s.is_good() {
                 match mode {
                     Mode::Primary => {
                         if best.is_none() {
                             best = Some(l);
-                            pending_before_best = pending;
                         }
                     }
                     Mode::Hitless => {
-                        let age = store.clock.age(now, s.stamp());
                         if best.is_none() || age > best_age {
                             best = Some(l);
                             best_age = age;
@@ -143,13 +158,26 @@ impl StreamState {
                 }
             }
         }
-        // Corrupt copies only: wait like a gap (an intact duplicate may
-        // still come on some leg).
+        let first_at_p = now.saturating_sub(oldest);
         if let Some(b) = best {
-            if !pending_before_best || forced || mode == Mode::Hitless {
+            if forced || mode == Mode::Hitless {
                 return Step::Send(b);
             }
+            // Primary: the legs before `b` that may still deliver.
+            let until = self.expected_by(store, p, 0..b, Some(first_at_p), now);
+            if until == 0 {
+                return Step::Send(b);
+            }
+            return match self.first_seen_from(store, p, now) {
+                Some((_, age)) if age < self.rules.max_delay => {
+                    let cap = now.saturating_sub(age).saturating_add(self.rules.max_delay);
+                    Step::Wait(until.min(cap))
+                }
+                _ => Step::Send(b),
+            };
         }
+        // Corrupt copies only: wait like a gap (an intact duplicate may
+        // still come on some leg).
         if forced {
             return if any {
                 Step::SkipTo(p.wrapping_add(1))
@@ -175,14 +203,50 @@ impl StreamState {
         let Some((q, age)) = self.first_seen_from(store, p, now) else {
             return Step::Idle;
         };
+        let to = if any { p.wrapping_add(1) } else { q };
         if age >= self.rules.max_delay {
-            return match best {
-                Some(b) => Step::Send(b),
-                None if any => Step::SkipTo(p.wrapping_add(1)),
-                None => Step::SkipTo(q),
-            };
+            return Step::SkipTo(to);
         }
-        Step::Wait(now.saturating_sub(age).saturating_add(self.rules.max_delay))
+        let cap = now.saturating_sub(age).saturating_add(self.rules.max_delay);
+        if self.rules.reorder != Reorder::Auto || self.in_boundary(p) {
+            return Step::Wait(cap);
+        }
+        // Missing on every leg so far: given up once every live leg has
+        // moved past the run's last position by more than its depth + 1
+        // (which implies every earlier one of the run). Only the position
+        // rule: a leg that keeps its own order cannot be wrong about it,
+        // whatever the skew does, while a time bound could be.
+        let at = if any { p } else { q.wrapping_sub(1) };
+        match self.expected_by(store, at, 0..self.rules.legs, None, now) {
+            0 => Step::GiveUp(to),
+            until => Step::Wait(until.min(cap)),
+        }
+    }
+
+    /// The latest time any leg of `legs` without a copy at `p` may still
+    /// deliver it (`u64::MAX` for one without evidence, 0 if all are known
+    /// missing).
+    #[inline]
+    fn expected_by<H>(
+        &self,
+        store: &Store<H>,
+        p: u64,
+        legs: std::ops::Range<usize>,
+        t_ref: Option<u64>,
+        now: u64,
+    ) -> u64 {
+        let mut until = 0;
+        for l in legs {
+            if !store.slots.get(&self.region, l, p).is_empty() {
+                continue;
+            }
+            match self.expect(l, p, t_ref, now) {
+                Expect::Missing => {}
+                Expect::Until(t) => until = until.max(t),
+                Expect::Cap => return u64::MAX,
+            }
+        }
+        until
     }
 
     /// Moves the cursor as far as the rules allow at `now`; with
@@ -217,8 +281,9 @@ impl StreamState {
                         Some(f) if forced && after(q, f) => f,
                         _ => q,
                     };
-                    self.skip_to(store, q, &mut gap, sink);
+                    self.skip_to(store, q, Passed::Skipped, &mut gap, sink);
                 }
+                Step::GiveUp(q) => self.skip_to(store, q, Passed::GivenUp, &mut gap, sink),
                 Step::Wait(t) => {
                     self.flush_gap(&mut gap, now, sink);
                     self.request(t);
@@ -245,6 +310,7 @@ impl StreamState {
         &mut self,
         store: &mut Store<H>,
         q: u64,
+        how: Passed,
         gap: &mut GapRun,
         sink: &mut impl Sink<H>,
     ) {
@@ -252,7 +318,7 @@ impl StreamState {
         let visit = n.min(self.rules.cap);
         for k in 0..visit {
             let p = self.cursor.wrapping_add(k);
-            store.slots.set_passed(&self.region, p, Passed::Skipped);
+            store.slots.set_passed(&self.region, p, how);
             self.free_position(store, p, sink);
         }
         // Unrecoverable: every skipped position outside an epoch boundary.
@@ -317,7 +383,7 @@ impl StreamState {
             rx_time: store.clock.time(now, t.stamp),
             epoch: self.epoch_of(p),
         };
-        self.emit(store, p, t.handle, info, sink);
+        self.emit(store, p, t.handle, info, now, sink);
         if t.span > 1 {
             // MoldUDP64: the packet covers `span` sequence numbers.
             let extra = u64::from(t.span) - 1;

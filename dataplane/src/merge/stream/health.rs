@@ -61,7 +61,7 @@ impl StreamState {
 
     /// Records that `leg` delivered `pos`: counts it out of order if the leg
     /// already delivered a later position, else advances the leg's position
-    /// (which `primary_reorder` and the epoch-boundary checks read). Every
+    /// (which the reorder evidence and the epoch-boundary checks read). Every
     /// path that accepts a copy goes through here, so the fast paths cannot
     /// drift from the slow one.
     #[inline(always)]
@@ -69,23 +69,11 @@ impl StreamState {
         let l = &mut self.leg[leg];
         if l.seen && after(l.last_pos, pos) {
             self.books.out_of_order(leg);
+            self.ev.note_displacement(leg, l.last_pos.wrapping_sub(pos));
         } else {
             l.last_pos = pos;
         }
         l.seen = true;
-    }
-
-    /// With `primary_reorder = Some(r)`: leg `l` has delivered a packet
-    /// more than `r` positions after `p`, so its copy of `p` is missing.
-    #[inline]
-    pub(super) fn moved_past(&self, l: usize, p: u64) -> bool {
-        match self.rules.reorder {
-            Some(r) => {
-                let leg = &self.leg[l];
-                leg.seen && after(leg.last_pos, p.wrapping_add(r))
-            }
-            None => false,
-        }
     }
 
     // --------------------------------------------------------------- service

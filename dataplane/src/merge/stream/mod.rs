@@ -5,6 +5,8 @@
 //! * [`epoch`]: source epochs, restart candidates and the boundary between
 //!   two epochs;
 //! * [`health`]: per-leg liveness, preferred leg, positions delivered;
+//! * [`evidence`]: per-leg reorder depth and lag, learned online, and the
+//!   early verdicts that read them;
 //! * [`cursor`]: placing copies, choosing what goes out next, skipping.
 //!
 //! Positions: every copy is mapped to a position in the stream's merged
@@ -18,9 +20,10 @@
 mod books;
 mod cursor;
 mod epoch;
+mod evidence;
 mod health;
 
-use super::config::{MergeConfig, Mode, MAX_LEGS};
+use super::config::{MergeConfig, Mode, Reorder, MAX_LEGS};
 use super::counters::StreamCounters;
 use super::output::{FreeReason, SendInfo, Sink};
 use super::wheel::NEVER;
@@ -28,6 +31,8 @@ use crate::seq::{extend, SeqSample};
 use crate::slots::{Packet, Passed, Region, SlotClock, SlotTable, Verdict};
 use books::Books;
 use epoch::Epochs;
+use evidence::Evidence;
+pub use evidence::EvidenceFigures;
 use health::LegState;
 
 /// One copy being handed in: which leg, when, and the copy itself.
@@ -66,7 +71,8 @@ struct Rules {
     leg_timeout: u64,
     k: u32,
     bits: u32,
-    reorder: Option<u64>,
+    reorder: Reorder,
+    margin: u64,
 }
 
 #[inline]
@@ -88,6 +94,7 @@ pub(super) struct StreamState {
     ep: Epochs,
     preferred: Option<usize>,
     leg: [LegState; MAX_LEGS],
+    ev: Evidence,
     books: Books,
     /// Earliest time this stream asked to be serviced (NEVER if none).
     pub wake: u64,
@@ -105,7 +112,8 @@ impl StreamState {
                 leg_timeout: c.leg_timeout,
                 k: c.restart_after,
                 bits: c.seq_bits,
-                reorder: c.primary_reorder.map(u64::from),
+                reorder: c.reorder,
+                margin: c.margin,
             },
             region,
             cursor: 0,
@@ -114,6 +122,7 @@ impl StreamState {
             ep: Epochs::new(held_base),
             preferred: None,
             leg: [LegState::default(); MAX_LEGS],
+            ev: Evidence::new(c.capacity as u64),
             books: Books::default(),
             wake: NEVER,
         }
@@ -125,6 +134,10 @@ impl StreamState {
 
     pub(super) fn counters(&self) -> &StreamCounters {
         &self.books.counters
+    }
+
+    pub(super) fn evidence_figures(&self) -> EvidenceFigures {
+        self.evidence()
     }
 
     pub(super) fn leg_is_up(&self, leg: usize) -> bool {
@@ -199,13 +212,20 @@ impl StreamState {
                 self.refresh(leg, a.now);
                 self.note_position(leg, pos);
                 self.cursor = pos.wrapping_add(1);
+                if Evidence::sampled(pos) {
+                    // Not held, so the slot keeps this copy's arrival for
+                    // the other legs' lag samples.
+                    store
+                        .slots
+                        .stamp_empty(&self.region, leg, pos, a.copy.stamp);
+                }
                 let info = SendInfo {
                     leg,
                     ext_seq: pos,
                     rx_time: a.now,
                     epoch: cur.id,
                 };
-                self.emit(store, pos, a.copy.handle, info, sink);
+                self.emit(store, pos, a.copy.handle, info, a.now, sink);
                 return;
             }
             if d < 0 && d >= -(self.rules.cap as i64) {
@@ -213,6 +233,9 @@ impl StreamState {
                 self.books.judged(leg, Verdict::Good);
                 self.refresh(leg, a.now);
                 self.note_position(leg, pos);
+                if Evidence::sampled(pos) {
+                    self.sample_lag(store, leg, pos, a.now, true);
+                }
                 self.behind(store, pos, a, sink);
                 return;
             }
@@ -292,7 +315,8 @@ impl StreamState {
     }
 
     /// The cursor sends the packet at `pos` (already advanced past it):
-    /// marks it sent and hands it out through the books.
+    /// marks it sent and hands it out through the books; every window of
+    /// positions the evidence starts a new window.
     #[inline(always)]
     fn emit<H>(
         &mut self,
@@ -300,8 +324,12 @@ impl StreamState {
         pos: u64,
         handle: H,
         info: SendInfo,
+        now: u64,
         sink: &mut impl Sink<H>,
     ) {
+        if self.ev.rotates_at(pos) {
+            self.rotate(pos, now, sink);
+        }
         store.slots.set_passed(&self.region, pos, Passed::Sent);
         let preferred = self.preferred == Some(info.leg);
         self.books.send(sink, self.index, handle, info, preferred);
