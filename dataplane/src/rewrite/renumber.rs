@@ -1,12 +1,11 @@
 //! Output RTP renumbering: the output stream keeps one SSRC
 //! and a continuous sequence even when the source restarts.
 
-use super::layout;
 use super::spec::RewriteError;
 use super::FrameBuf;
 use crate::wire::checksum::Accum;
 use crate::wire::rtp::RtpPacket;
-use crate::wire::udp;
+use crate::wire::{DropReason, FrameOffsets};
 
 /// Per-stream renumbering state.
 ///
@@ -61,20 +60,24 @@ impl RtpRenumber {
 
     /// Renumbers one frame in place: RTP sequence and SSRC, UDP checksum
     /// updated incrementally (zero stays zero). Returns the output sequence
-    /// number. `ext_seq`: the packet's extended sequence number; `epoch`:
-    /// the merge's resynchronisation count for this stream.
+    /// number. `at`: where the rx parse found the headers; `ext_seq`: the
+    /// packet's extended sequence number; `epoch`: the merge's
+    /// resynchronisation count for this stream.
     ///
-    /// On error (not Ethernet/IP/UDP, or no valid RTP v2 header) neither
-    /// the frame nor the state changes.
+    /// On error (offsets that do not fit the frame, or no valid RTP v2
+    /// header) neither the frame nor the state changes.
     pub fn apply<B: FrameBuf>(
         &mut self,
         buf: &mut B,
+        at: FrameOffsets,
         ext_seq: u64,
         epoch: u32,
     ) -> Result<u16, RewriteError> {
-        let lay = layout::locate(buf.bytes()).map_err(RewriteError::Malformed)?;
-        let rtp_at = lay.l4 + udp::HEADER_LEN;
-        let rtp_end = lay.l4 + lay.udp_len;
+        if !at.fits(buf.bytes()) {
+            return Err(RewriteError::Malformed(DropReason::TooShort));
+        }
+        let l4 = at.l4();
+        let (rtp_at, rtp_end) = (at.payload().start, at.payload().end);
         let (in_seq, in_ssrc) = {
             let rtp = RtpPacket::new_checked(&buf.bytes()[rtp_at..rtp_end])
                 .map_err(RewriteError::Malformed)?;
@@ -105,7 +108,7 @@ impl RtpRenumber {
             RtpPacket::new_checked(&mut b[rtp_at..rtp_end]).map_err(RewriteError::Malformed)?;
         rtp.set_sequence(out);
         rtp.set_ssrc(st.ssrc);
-        let check = be16(b, lay.l4 + 6);
+        let check = be16(b, l4 + 6);
         if check != 0 {
             // The RTP header starts 8 bytes (an even count) into the
             // datagram, so its fields are aligned checksum words.
@@ -116,7 +119,7 @@ impl RtpRenumber {
                 .add_u32(st.ssrc)
                 .checksum();
             let c = if c == 0 { 0xffff } else { c };
-            b[lay.l4 + 6..lay.l4 + 8].copy_from_slice(&c.to_be_bytes());
+            b[l4 + 6..l4 + 8].copy_from_slice(&c.to_be_bytes());
         }
         self.state = Some(State {
             last_out: out,

@@ -3,13 +3,12 @@
 
 use std::net::IpAddr;
 
-use super::layout;
 use super::spec::{OutputSpec, RewriteError, VlanAction};
 use super::FrameBuf;
 use crate::wire::checksum::Accum;
-use crate::wire::ethernet::ETHERTYPE_VLAN;
+use crate::wire::ethernet::{self, ETHERTYPE_VLAN};
 use crate::wire::vlan::{MAX_VID, TAG_LEN};
-use crate::wire::DropReason;
+use crate::wire::{DropReason, FrameOffsets};
 
 /// A validated [`OutputSpec`] with everything per-packet work can reuse
 /// precomputed: the 12 MAC bytes, address bytes and their checksum sums.
@@ -113,8 +112,9 @@ impl Rewriter {
 
     /// Rewrites one frame in place into the output frame.
     ///
-    /// The frame should have passed [`parse_frame`](crate::wire::parse_frame);
-    /// its offsets are re-derived here (structure only, no checksum reads).
+    /// `at` is where [`parse_frame`](crate::wire::parse_frame) found the
+    /// frame's headers (the rx stage stores it with the packet); nothing is
+    /// walked again, and `at` is only checked to still fit the buffer.
     /// Only the rewritten fields, the checksums and (for VLAN push/strip)
     /// the frame's start change; RTP header and payload are untouched. The
     /// IPv4 header and UDP checksums are updated incrementally (RFC 1624),
@@ -122,33 +122,38 @@ impl Rewriter {
     /// checksum stays zero.
     ///
     /// On error the frame is unchanged and must not be sent.
-    pub fn apply<B: FrameBuf>(&self, buf: &mut B) -> Result<(), RewriteError> {
-        let lay = layout::locate(buf.bytes()).map_err(RewriteError::Malformed)?;
-        if lay.v6 != self.v6 {
+    pub fn apply<B: FrameBuf>(&self, buf: &mut B, at: FrameOffsets) -> Result<(), RewriteError> {
+        if at.is_v6() != self.v6 {
             return Err(RewriteError::WrongFamily);
         }
-        let ip_hlen = lay.l4 - lay.l3;
+        if !at.fits(buf.bytes()) {
+            return Err(RewriteError::Malformed(DropReason::TooShort));
+        }
+        let tci = at
+            .is_tagged()
+            .then(|| be16(buf.bytes(), ethernet::HEADER_LEN));
+        let ip_hlen = at.l4() - at.l3();
         // Structural VLAN change first: the only step that can fail after
         // the checks above, and it leaves the frame unchanged when it does.
-        let (l3, tag) = match (self.spec.vlan, lay.tci) {
+        let (l3, tag) = match (self.spec.vlan, tci) {
             (VlanAction::Strip, Some(_)) => {
                 if !buf.trim_front(TAG_LEN) {
                     return Err(RewriteError::TrimFailed);
                 }
-                (lay.l3 - TAG_LEN, None)
+                (at.l3() - TAG_LEN, None)
             }
             (VlanAction::Set(vid), None) => {
                 if !buf.prepend(TAG_LEN) {
                     return Err(RewriteError::NoHeadroom);
                 }
-                (lay.l3 + TAG_LEN, Some(vid))
+                (at.l3() + TAG_LEN, Some(vid))
             }
-            (VlanAction::Set(vid), Some(tci)) => (lay.l3, Some((tci & 0xf000) | vid)),
-            _ => (lay.l3, None),
+            (VlanAction::Set(vid), Some(tci)) => (at.l3(), Some((tci & 0xf000) | vid)),
+            _ => (at.l3(), None),
         };
         let b = buf.bytes_mut();
         let l4 = l3 + ip_hlen;
-        if b.len() < l4 + lay.udp_len {
+        if b.len() < l4 + at.udp_len() {
             // Only a FrameBuf that misreports prepend/trim gets here.
             return Err(RewriteError::Malformed(DropReason::TooShort));
         }
