@@ -5,7 +5,7 @@ use super::spec::RewriteError;
 use super::FrameBuf;
 use crate::wire::checksum::Accum;
 use crate::wire::rtp::RtpPacket;
-use crate::wire::{DropReason, FrameOffsets};
+use crate::wire::{DropReason, FrameOffsets, UdpDatagram};
 
 /// Per-stream renumbering state.
 ///
@@ -31,11 +31,6 @@ struct State {
     base_ext: u64,
     base_out: u16,
     last_out: u16,
-}
-
-#[inline]
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 impl RtpRenumber {
@@ -76,11 +71,11 @@ impl RtpRenumber {
         if !at.fits(buf.bytes()) {
             return Err(RewriteError::Malformed(DropReason::TooShort));
         }
-        let l4 = at.l4();
-        let (rtp_at, rtp_end) = (at.payload().start, at.payload().end);
+        let malformed = RewriteError::Malformed;
+        let mut udp =
+            UdpDatagram::new_checked(&mut buf.bytes_mut()[at.udp()]).map_err(malformed)?;
         let (in_seq, in_ssrc) = {
-            let rtp = RtpPacket::new_checked(&buf.bytes()[rtp_at..rtp_end])
-                .map_err(RewriteError::Malformed)?;
+            let rtp = RtpPacket::new_checked(udp.payload()).map_err(malformed)?;
             (rtp.sequence(), rtp.ssrc())
         };
         let st = match self.state {
@@ -103,24 +98,19 @@ impl RtpRenumber {
             .base_out
             .wrapping_add(ext_seq.wrapping_sub(st.base_ext) as u16);
 
-        let b = buf.bytes_mut();
-        let mut rtp =
-            RtpPacket::new_checked(&mut b[rtp_at..rtp_end]).map_err(RewriteError::Malformed)?;
+        // Cannot fail: the same bytes passed the check above.
+        let mut rtp = RtpPacket::new_checked(udp.payload_mut()).map_err(malformed)?;
         rtp.set_sequence(out);
         rtp.set_ssrc(st.ssrc);
-        let check = be16(b, l4 + 6);
-        if check != 0 {
-            // The RTP header starts 8 bytes (an even count) into the
-            // datagram, so its fields are aligned checksum words.
-            let c = Accum::from_checksum(check)
+        // The RTP header starts 8 bytes (an even count) into the datagram,
+        // so its fields are aligned checksum words.
+        udp.adjust_checksum(
+            Accum::new()
                 .sub_u16(in_seq)
                 .add_u16(out)
                 .sub_u32(in_ssrc)
-                .add_u32(st.ssrc)
-                .checksum();
-            let c = if c == 0 { 0xffff } else { c };
-            b[l4 + 6..l4 + 8].copy_from_slice(&c.to_be_bytes());
-        }
+                .add_u32(st.ssrc),
+        );
         self.state = Some(State {
             last_out: out,
             ..st

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use super::ethernet::{self, EthernetFrame};
+use super::field::be16;
 use super::ipv4::{self, Ipv4Packet};
 use super::ipv6::{self, Ipv6Packet};
 use super::udp::{self, UdpDatagram};
@@ -112,16 +113,16 @@ impl FrameOffsets {
     /// buffer that may have changed hands (a few loads, no header walk).
     #[inline]
     pub fn fits(&self, frame: &[u8]) -> bool {
-        let be16 = |at: usize| u16::from_be_bytes([frame[at], frame[at + 1]]);
         let want = if self.v6 {
             ethernet::ETHERTYPE_IPV6
         } else {
             ethernet::ETHERTYPE_IPV4
         };
-        // `udp().end` >= l3 + 28 > 16: every index below is in bounds.
+        // `udp().end` >= l3 + 28 > 16: every range below is in bounds.
         frame.len() >= self.udp().end
-            && be16(self.l3() - 2) == want
-            && (!self.is_tagged() || be16(12) == ethernet::ETHERTYPE_VLAN)
+            && be16(frame, self.l3() - 2..self.l3()) == want
+            && (!self.is_tagged()
+                || be16(frame, ethernet::field::ETHERTYPE) == ethernet::ETHERTYPE_VLAN)
     }
 
     /// The frame's IP source address and UDP source port.
