@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dataplane::rewrite::{FrameBuf, OutputSpec, Rewriter, RtpRenumber, VlanAction};
-use dataplane::wire::{checksum, parse_frame, udp, Integrity, Ipv4Packet, L4Check, UdpDatagram};
+use dataplane::wire::{
+    checksum, parse_frame, udp, FrameOffsets, Integrity, Ipv4Packet, L4Check, UdpDatagram,
+};
 
 const RTP_LEN: usize = 1370;
 
@@ -118,6 +120,11 @@ fn spec(v6: bool, vlan: VlanAction) -> OutputSpec {
     s
 }
 
+/// What the rx parse hands the rewriter with each packet.
+fn offsets(f: &[u8]) -> FrameOffsets {
+    parse_frame(f, L4Check::Skip).unwrap().offsets
+}
+
 fn bench_checksum(c: &mut Criterion) {
     let data = rtp_payload();
     let mut g = c.benchmark_group("checksum");
@@ -150,13 +157,15 @@ fn bench_rewrite(c: &mut Criterion) {
         // values, so the same buffer can be reused every iteration.
         let rw = Rewriter::new(&spec(v6, VlanAction::Keep), SRC_MAC).unwrap();
         let mut f = frame(v6, None);
+        let at = offsets(&f);
         g.bench_function(format!("{name}_keep_all_fields"), |b| {
-            b.iter(|| rw.apply(black_box(&mut f)))
+            b.iter(|| rw.apply(black_box(&mut f), at))
         });
         let rw = Rewriter::new(&spec(v6, VlanAction::Set(7)), SRC_MAC).unwrap();
         let mut f = frame(v6, Some(100));
+        let at = offsets(&f);
         g.bench_function(format!("{name}_set_vid_on_tagged"), |b| {
-            b.iter(|| rw.apply(black_box(&mut f)))
+            b.iter(|| rw.apply(black_box(&mut f), at))
         });
         // Push then strip: two applies per iteration.
         let push = Rewriter::new(&spec(v6, VlanAction::Set(7)), SRC_MAC).unwrap();
@@ -164,21 +173,24 @@ fn bench_rewrite(c: &mut Criterion) {
         let mut mem = vec![0u8; 128];
         mem.extend_from_slice(&frame(v6, None));
         let mut hb = Headroom { mem, start: 128 };
+        let untagged = offsets(hb.bytes());
+        let tagged = offsets(&frame(v6, Some(7)));
         g.bench_function(format!("{name}_push_then_strip_2_applies"), |b| {
             b.iter(|| {
-                push.apply(black_box(&mut hb)).unwrap();
-                strip.apply(black_box(&mut hb)).unwrap();
+                push.apply(black_box(&mut hb), untagged).unwrap();
+                strip.apply(black_box(&mut hb), tagged).unwrap();
             })
         });
         let rw = Rewriter::new(&spec(v6, VlanAction::Keep), SRC_MAC).unwrap();
         let mut rn = RtpRenumber::new(Some(0x5eed));
         let mut f = frame(v6, None);
+        let at = offsets(&f);
         let mut ext = 0u64;
         g.bench_function(format!("{name}_renumber_then_apply"), |b| {
             b.iter(|| {
                 ext += 1;
-                rn.apply(black_box(&mut f), ext, 0).unwrap();
-                rw.apply(black_box(&mut f)).unwrap();
+                rn.apply(black_box(&mut f), at, ext, 0).unwrap();
+                rw.apply(black_box(&mut f), at).unwrap();
             })
         });
     }

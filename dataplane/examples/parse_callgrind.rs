@@ -22,7 +22,7 @@ fn run(frames: &[Vec<u8>], l4: L4Check, packets: u64) -> u64 {
         let f = &frames[(i as usize) % frames.len()];
         match parse_frame(black_box(f), l4) {
             Ok(info) if info.integrity == Integrity::Ok => {
-                sum = sum.wrapping_add(u64::from(info.payload_len));
+                sum = sum.wrapping_add(info.offsets.payload().len() as u64);
             }
             _ => sum = sum.wrapping_add(1 << 32),
         }

@@ -164,7 +164,7 @@ proptest! {
             }
             let info = parse_frame(&f, L4Check::Software).unwrap();
             prop_assert_eq!(info.integrity == Integrity::Ok, !corrupt);
-            let payload = &f[info.payload_offset as usize..][..info.payload_len as usize];
+            let payload = &f[info.offsets.payload()];
             let sample = SeqSpec::Rtp.extract(payload).unwrap();
             let verdict = if corrupt { Verdict::Corrupt } else { Verdict::Good };
             inputs.insert((leg, seq), f.clone());
@@ -200,7 +200,8 @@ proptest! {
         for ((leg, f), info) in &sink.sent {
             prop_assert_eq!(*leg, info.leg);
             let mut out = f.clone();
-            rewriter.apply(&mut out).unwrap();
+            let at = parse_frame(&out, L4Check::Skip).unwrap().offsets;
+            rewriter.apply(&mut out, at).unwrap();
             let seq = testkit::parse_rtp(&out).unwrap().seq;
             let input = &inputs[&(*leg, seq)];
             let a = testkit::parse_udp(input).unwrap();

@@ -122,6 +122,9 @@ impl Eal {
             EAL_STATE.store(EAL_DONE, Ordering::Release);
             return Err(err);
         }
+        // Before any port starts or lcore launches: the rx stage records
+        // each packet's header offsets in this field for the tx side.
+        super::offsets::register()?;
         Ok(Eal {
             _not_send: PhantomData,
         })

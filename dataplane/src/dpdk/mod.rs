@@ -15,6 +15,7 @@ mod error;
 mod lcore;
 mod mbuf;
 mod mempool;
+mod offsets;
 mod port;
 mod ring;
 mod timestamp;

@@ -9,9 +9,15 @@
 //! SSRC and sequence continuous across source restarts.
 //!
 //! Order: the worker runs [`RtpRenumber::apply`] (if the stream renumbers)
-//! and then [`Rewriter::apply`]. Each call locates the headers itself and
-//! adjusts the UDP checksum only for the words it changes, so the two
-//! compose in either order with identical bytes (tested).
+//! and then [`Rewriter::apply`]. Both start from the [`FrameOffsets`] the
+//! rx parse found (carried with the packet: no second header walk) and
+//! adjust the UDP checksum only for the words they change, so the two
+//! compose in either order with identical bytes (tested, each given the
+//! offsets of the frame it is applied to). Renumbering keeps every offset
+//! while the rewriter may move the frame's start (VLAN push/strip), so the
+//! worker renumbers first and both use the rx offsets.
+//!
+//! [`FrameOffsets`]: crate::wire::FrameOffsets
 //!
 //! Both work on any [`FrameBuf`]: the DPDK helper implements it for its
 //! mbuf, tests and benchmarks use `Vec<u8>`.
@@ -19,7 +25,6 @@
 #![forbid(unsafe_code)]
 
 mod framebuf;
-mod layout;
 mod renumber;
 mod rewriter;
 mod spec;

@@ -1,12 +1,11 @@
 //! Output RTP renumbering: the output stream keeps one SSRC
 //! and a continuous sequence even when the source restarts.
 
-use super::layout;
 use super::spec::RewriteError;
 use super::FrameBuf;
 use crate::wire::checksum::Accum;
 use crate::wire::rtp::RtpPacket;
-use crate::wire::udp;
+use crate::wire::{DropReason, FrameOffsets, UdpDatagram};
 
 /// Per-stream renumbering state.
 ///
@@ -34,11 +33,6 @@ struct State {
     last_out: u16,
 }
 
-#[inline]
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
 impl RtpRenumber {
     /// A renumberer that emits `ssrc`, or the first packet's SSRC if `None`.
     pub fn new(ssrc: Option<u32>) -> Self {
@@ -61,23 +55,27 @@ impl RtpRenumber {
 
     /// Renumbers one frame in place: RTP sequence and SSRC, UDP checksum
     /// updated incrementally (zero stays zero). Returns the output sequence
-    /// number. `ext_seq`: the packet's extended sequence number; `epoch`:
-    /// the merge's resynchronisation count for this stream.
+    /// number. `at`: where the rx parse found the headers; `ext_seq`: the
+    /// packet's extended sequence number; `epoch`: the merge's
+    /// resynchronisation count for this stream.
     ///
-    /// On error (not Ethernet/IP/UDP, or no valid RTP v2 header) neither
-    /// the frame nor the state changes.
+    /// On error (offsets that do not fit the frame, or no valid RTP v2
+    /// header) neither the frame nor the state changes.
     pub fn apply<B: FrameBuf>(
         &mut self,
         buf: &mut B,
+        at: FrameOffsets,
         ext_seq: u64,
         epoch: u32,
     ) -> Result<u16, RewriteError> {
-        let lay = layout::locate(buf.bytes()).map_err(RewriteError::Malformed)?;
-        let rtp_at = lay.l4 + udp::HEADER_LEN;
-        let rtp_end = lay.l4 + lay.udp_len;
+        if !at.fits(buf.bytes()) {
+            return Err(RewriteError::Malformed(DropReason::TooShort));
+        }
+        let malformed = RewriteError::Malformed;
+        let mut udp =
+            UdpDatagram::new_checked(&mut buf.bytes_mut()[at.udp()]).map_err(malformed)?;
         let (in_seq, in_ssrc) = {
-            let rtp = RtpPacket::new_checked(&buf.bytes()[rtp_at..rtp_end])
-                .map_err(RewriteError::Malformed)?;
+            let rtp = RtpPacket::new_checked(udp.payload()).map_err(malformed)?;
             (rtp.sequence(), rtp.ssrc())
         };
         let st = match self.state {
@@ -100,24 +98,19 @@ impl RtpRenumber {
             .base_out
             .wrapping_add(ext_seq.wrapping_sub(st.base_ext) as u16);
 
-        let b = buf.bytes_mut();
-        let mut rtp =
-            RtpPacket::new_checked(&mut b[rtp_at..rtp_end]).map_err(RewriteError::Malformed)?;
+        // Cannot fail: the same bytes passed the check above.
+        let mut rtp = RtpPacket::new_checked(udp.payload_mut()).map_err(malformed)?;
         rtp.set_sequence(out);
         rtp.set_ssrc(st.ssrc);
-        let check = be16(b, lay.l4 + 6);
-        if check != 0 {
-            // The RTP header starts 8 bytes (an even count) into the
-            // datagram, so its fields are aligned checksum words.
-            let c = Accum::from_checksum(check)
+        // The RTP header starts 8 bytes (an even count) into the datagram,
+        // so its fields are aligned checksum words.
+        udp.adjust_checksum(
+            Accum::new()
                 .sub_u16(in_seq)
                 .add_u16(out)
                 .sub_u32(in_ssrc)
-                .add_u32(st.ssrc)
-                .checksum();
-            let c = if c == 0 { 0xffff } else { c };
-            b[lay.l4 + 6..lay.l4 + 8].copy_from_slice(&c.to_be_bytes());
-        }
+                .add_u32(st.ssrc),
+        );
         self.state = Some(State {
             last_out: out,
             ..st

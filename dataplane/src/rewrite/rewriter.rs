@@ -3,13 +3,13 @@
 
 use std::net::IpAddr;
 
-use super::layout;
 use super::spec::{OutputSpec, RewriteError, VlanAction};
 use super::FrameBuf;
 use crate::wire::checksum::Accum;
-use crate::wire::ethernet::ETHERTYPE_VLAN;
+use crate::wire::ethernet::{self, EthernetFrame, ETHERTYPE_VLAN};
+use crate::wire::field::array;
 use crate::wire::vlan::{MAX_VID, TAG_LEN};
-use crate::wire::DropReason;
+use crate::wire::{DropReason, FrameOffsets, Ipv4Packet, Ipv6Packet, UdpDatagram, VlanTag};
 
 /// A validated [`OutputSpec`] with everything per-packet work can reuse
 /// precomputed: the 12 MAC bytes, address bytes and their checksum sums.
@@ -23,16 +23,6 @@ pub struct Rewriter {
     /// Ones'-complement sums of the new addresses' 16-bit words.
     dst_sum: u16,
     src_sum: u16,
-}
-
-#[inline]
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-#[inline]
-fn put16(b: &mut [u8], at: usize, v: u16) {
-    b[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
 fn addr_bytes(ip: IpAddr) -> [u8; 16] {
@@ -113,8 +103,9 @@ impl Rewriter {
 
     /// Rewrites one frame in place into the output frame.
     ///
-    /// The frame should have passed [`parse_frame`](crate::wire::parse_frame);
-    /// its offsets are re-derived here (structure only, no checksum reads).
+    /// `at` is where [`parse_frame`](crate::wire::parse_frame) found the
+    /// frame's headers (the rx stage stores it with the packet); nothing is
+    /// walked again, and `at` is only checked to still fit the buffer.
     /// Only the rewritten fields, the checksums and (for VLAN push/strip)
     /// the frame's start change; RTP header and payload are untouched. The
     /// IPv4 header and UDP checksums are updated incrementally (RFC 1624),
@@ -122,122 +113,135 @@ impl Rewriter {
     /// checksum stays zero.
     ///
     /// On error the frame is unchanged and must not be sent.
-    pub fn apply<B: FrameBuf>(&self, buf: &mut B) -> Result<(), RewriteError> {
-        let lay = layout::locate(buf.bytes()).map_err(RewriteError::Malformed)?;
-        if lay.v6 != self.v6 {
+    pub fn apply<B: FrameBuf>(&self, buf: &mut B, at: FrameOffsets) -> Result<(), RewriteError> {
+        if at.is_v6() != self.v6 {
             return Err(RewriteError::WrongFamily);
         }
-        let ip_hlen = lay.l4 - lay.l3;
+        if !at.fits(buf.bytes()) {
+            return Err(RewriteError::Malformed(DropReason::TooShort));
+        }
+        let tci = if at.is_tagged() {
+            let tag = VlanTag::new_checked(&buf.bytes()[ethernet::HEADER_LEN..]);
+            Some(tag.map_err(RewriteError::Malformed)?.tci())
+        } else {
+            None
+        };
+        let ip_hlen = at.l4() - at.l3();
         // Structural VLAN change first: the only step that can fail after
         // the checks above, and it leaves the frame unchanged when it does.
-        let (l3, tag) = match (self.spec.vlan, lay.tci) {
+        let (l3, tag) = match (self.spec.vlan, tci) {
             (VlanAction::Strip, Some(_)) => {
                 if !buf.trim_front(TAG_LEN) {
                     return Err(RewriteError::TrimFailed);
                 }
-                (lay.l3 - TAG_LEN, None)
+                (at.l3() - TAG_LEN, None)
             }
             (VlanAction::Set(vid), None) => {
                 if !buf.prepend(TAG_LEN) {
                     return Err(RewriteError::NoHeadroom);
                 }
-                (lay.l3 + TAG_LEN, Some(vid))
+                (at.l3() + TAG_LEN, Some(vid))
             }
-            (VlanAction::Set(vid), Some(tci)) => (lay.l3, Some((tci & 0xf000) | vid)),
-            _ => (lay.l3, None),
+            (VlanAction::Set(vid), Some(tci)) => (at.l3(), Some((tci & 0xf000) | vid)),
+            _ => (at.l3(), None),
         };
         let b = buf.bytes_mut();
         let l4 = l3 + ip_hlen;
-        if b.len() < l4 + lay.udp_len {
+        if b.len() < l4 + at.udp_len() {
             // Only a FrameBuf that misreports prepend/trim gets here.
             return Err(RewriteError::Malformed(DropReason::TooShort));
         }
+        // Every write below goes through a header view's setter (named
+        // fields, no raw offsets). The views' checks cannot fail here: the
+        // offsets fit this frame and its headers are the ones the rx parse
+        // checked; they cost a few compares (Rewriter::apply's row in the
+        // callgrind table of BENCHMARKS.md).
+        let malformed = RewriteError::Malformed;
         // Both MACs are rewritten, so after a push or strip nothing needs
         // moving: the inner ethertype is already at its new place.
-        b[..12].copy_from_slice(&self.macs);
+        let mut eth = EthernetFrame::new_checked(&mut *b).map_err(malformed)?;
+        eth.set_macs(&self.macs);
         if let Some(tci) = tag {
-            put16(b, 12, ETHERTYPE_VLAN);
-            put16(b, 14, tci);
+            eth.set_ethertype(ETHERTYPE_VLAN);
+            VlanTag::new_checked(eth.payload_mut())
+                .map_err(malformed)?
+                .set_tci(tci);
         }
-        let (ip, rest) = b[l3..].split_at_mut(ip_hlen);
-        let udp = &mut rest[..8];
         let addr_delta = if self.v6 {
-            self.rewrite_ipv6(ip)
+            let mut ip = Ipv6Packet::new_checked(&mut b[l3..]).map_err(malformed)?;
+            self.rewrite_ipv6(&mut ip)
         } else {
-            self.rewrite_ipv4(ip)
+            let mut ip = Ipv4Packet::new_checked(&mut b[l3..]).map_err(malformed)?;
+            self.rewrite_ipv4(&mut ip)
         };
-        self.rewrite_udp(udp, addr_delta);
+        let mut udp = UdpDatagram::new_checked(&mut b[l4..]).map_err(malformed)?;
+        self.rewrite_udp(&mut udp, addr_delta);
         Ok(())
     }
 
-    /// IPv4 header (`ip` = the whole header): returns the address change as
-    /// a ones'-complement delta, which the UDP pseudo-header shares.
+    /// IPv4 header: returns the address change as a ones'-complement delta,
+    /// which the UDP pseudo-header shares.
     #[inline]
-    fn rewrite_ipv4(&self, ip: &mut [u8]) -> Accum {
-        let mut hdr = Accum::from_checksum(be16(ip, 10));
+    fn rewrite_ipv4(&self, ip: &mut Ipv4Packet<&mut [u8]>) -> Accum {
+        let mut hdr = Accum::from_checksum(ip.checksum());
         if let Some(dscp) = self.spec.dscp {
-            let old = be16(ip, 0);
-            let new = (old & 0xff03) | (u16::from(dscp) << 2);
-            hdr = hdr.sub_u16(old).add_u16(new);
-            put16(ip, 0, new);
+            // The TOS byte is the low byte of the header's first word.
+            let old = ip.tos();
+            ip.set_dscp(dscp);
+            hdr = hdr.sub_u16(u16::from(old)).add_u16(u16::from(ip.tos()));
         }
         if let Some(ttl) = self.spec.ttl {
-            let old = be16(ip, 8);
-            let new = (u16::from(ttl) << 8) | (old & 0x00ff);
-            hdr = hdr.sub_u16(old).add_u16(new);
-            put16(ip, 8, new);
+            // The TTL is the high byte of the word it shares with the protocol.
+            hdr = hdr
+                .sub_u16(u16::from(ip.ttl()) << 8)
+                .add_u16(u16::from(ttl) << 8);
+            ip.set_ttl(ttl);
         }
         let mut addrs = Accum::new();
         if let Some(src) = &self.src {
-            let old = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
-            addrs = addrs.sub_u32(old).add_u16(self.src_sum);
-            ip[12..16].copy_from_slice(&src[..4]);
+            addrs = addrs
+                .sub_u32(u32::from_be_bytes(ip.src_bytes()))
+                .add_u16(self.src_sum);
+            ip.set_src_bytes(array(src, 0..4));
         }
-        let old = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
-        addrs = addrs.sub_u32(old).add_u16(self.dst_sum);
-        ip[16..20].copy_from_slice(&self.dst[..4]);
-        put16(ip, 10, hdr.add_accum(addrs).checksum());
+        addrs = addrs
+            .sub_u32(u32::from_be_bytes(ip.dst_bytes()))
+            .add_u16(self.dst_sum);
+        ip.set_dst_bytes(array(&self.dst, 0..4));
+        ip.set_checksum(hdr.add_accum(addrs).checksum());
         addrs
     }
 
     /// IPv6 fixed header: no header checksum; returns the address delta.
     #[inline]
-    fn rewrite_ipv6(&self, ip: &mut [u8]) -> Accum {
+    fn rewrite_ipv6(&self, ip: &mut Ipv6Packet<&mut [u8]>) -> Accum {
         if let Some(dscp) = self.spec.dscp {
-            // Traffic class straddles bytes 0 and 1: vvvv tttt | tttt ffff.
-            let tc = (ip[0] << 4) | (ip[1] >> 4);
-            let tc = (dscp << 2) | (tc & 0x03);
-            ip[0] = (ip[0] & 0xf0) | (tc >> 4);
-            ip[1] = (tc << 4) | (ip[1] & 0x0f);
+            ip.set_dscp(dscp);
         }
         if let Some(ttl) = self.spec.ttl {
-            ip[7] = ttl;
+            ip.set_hop_limit(ttl);
         }
         let mut addrs = Accum::new();
         if let Some(src) = &self.src {
-            addrs = addrs.sub_bytes(&ip[8..24]).add_u16(self.src_sum);
-            ip[8..24].copy_from_slice(src);
+            addrs = addrs.sub_bytes(&ip.src_bytes()).add_u16(self.src_sum);
+            ip.set_src_bytes(src);
         }
-        addrs = addrs.sub_bytes(&ip[24..40]).add_u16(self.dst_sum);
-        ip[24..40].copy_from_slice(&self.dst);
+        addrs = addrs.sub_bytes(&ip.dst_bytes()).add_u16(self.dst_sum);
+        ip.set_dst_bytes(&self.dst);
         addrs
     }
 
-    /// UDP header (8 bytes): ports, then the checksum from the address and
-    /// port deltas. Zero stays zero (none on IPv4; already corrupt on IPv6).
+    /// UDP header: ports, then the checksum from the address and port
+    /// deltas. Zero stays zero (none on IPv4; already corrupt on IPv6).
     #[inline]
-    fn rewrite_udp(&self, udp: &mut [u8], addrs: Accum) {
+    fn rewrite_udp(&self, udp: &mut UdpDatagram<&mut [u8]>, addrs: Accum) {
         let mut delta = addrs;
         if let Some(port) = self.spec.src_port {
-            delta = delta.sub_u16(be16(udp, 0)).add_u16(port);
-            put16(udp, 0, port);
+            delta = delta.sub_u16(udp.src_port()).add_u16(port);
+            udp.set_src_port(port);
         }
-        delta = delta.sub_u16(be16(udp, 2)).add_u16(self.spec.dst_port);
-        put16(udp, 2, self.spec.dst_port);
-        let check = be16(udp, 6);
-        if check != 0 {
-            let c = Accum::from_checksum(check).add_accum(delta).checksum();
-            put16(udp, 6, if c == 0 { 0xffff } else { c });
-        }
+        delta = delta.sub_u16(udp.dst_port()).add_u16(self.spec.dst_port);
+        udp.set_dst_port(self.spec.dst_port);
+        udp.adjust_checksum(delta);
     }
 }

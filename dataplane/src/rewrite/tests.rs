@@ -9,10 +9,32 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::wire::testframe::{arb_frame, naive_sum, TestFrame};
-use crate::wire::{parse_frame, DropReason, Integrity, L4Check};
+use crate::wire::{parse_frame, DropReason, FrameOffsets, Integrity, L4Check};
 use model::MacAddr;
 
 const SRC_MAC: [u8; 6] = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
+
+/// The offsets the rx parse finds: what the worker hands the rewriter.
+fn at(f: &[u8]) -> FrameOffsets {
+    parse_frame(f, L4Check::Skip).unwrap().offsets
+}
+
+/// Rewrites `b` with the offsets of its own parse (the worker's order).
+fn rewrite<B: FrameBuf>(rw: &Rewriter, b: &mut B) -> Result<(), RewriteError> {
+    let a = at(b.bytes());
+    rw.apply(b, a)
+}
+
+/// Renumbers `b` with the offsets of its own parse.
+fn renumber<B: FrameBuf>(
+    rn: &mut RtpRenumber,
+    b: &mut B,
+    ext_seq: u64,
+    epoch: u32,
+) -> Result<u16, RewriteError> {
+    let a = at(b.bytes());
+    rn.apply(b, a, ext_seq, epoch)
+}
 
 /// An mbuf-like buffer: data after a fixed headroom, prepend fails when the
 /// headroom is used up.
@@ -155,10 +177,10 @@ fn check_rewrite(t: &TestFrame, spec: &OutputSpec) {
     let want = expected(t, spec, SRC_MAC);
     let rw = Rewriter::new(spec, SRC_MAC).unwrap();
     let mut v = input.clone();
-    rw.apply(&mut v).unwrap();
+    rewrite(&rw, &mut v).unwrap();
     assert_eq!(v, want, "spec {spec:?}");
     let mut h = Headroom::new(&input, 128);
-    rw.apply(&mut h).unwrap();
+    rewrite(&rw, &mut h).unwrap();
     assert_eq!(h.bytes(), &want[..]);
     // RTP header and payload byte-identical to the input.
     let pin = t.l4() + 8;
@@ -208,10 +230,7 @@ fn computed_zero_udp_checksum_is_sent_as_ffff() {
             check_rewrite(&t, &spec);
             // ...the output's is the "computed zero" form.
             let mut f = input;
-            Rewriter::new(&spec, SRC_MAC)
-                .unwrap()
-                .apply(&mut f)
-                .unwrap();
+            rewrite(&Rewriter::new(&spec, SRC_MAC).unwrap(), &mut f).unwrap();
             let l4 = f.len() - (t.build().len() - t.l4());
             assert_eq!(&f[l4 + 6..l4 + 8], &[0xff, 0xff]);
         }
@@ -225,7 +244,7 @@ fn computed_zero_udp_checksum_is_sent_as_ffff() {
         });
         let mut f = t.build();
         let mut rn = RtpRenumber::new(Some(0x9999));
-        assert_eq!(rn.apply(&mut f, 40, 0), Ok(40));
+        assert_eq!(renumber(&mut rn, &mut f, 40, 0), Ok(40));
         assert_eq!(&f[t.l4() + 6..t.l4() + 8], &[0xff, 0xff]);
         assert_eq!(
             parse_frame(&f, L4Check::Software).unwrap().integrity,
@@ -239,10 +258,11 @@ fn udp_checksum_zero_stays_zero_on_ipv4() {
     let mut t = TestFrame::rtp(false);
     t.udp_checksum = false;
     let mut f = t.build();
-    Rewriter::new(&full_spec(false, VlanAction::Keep), SRC_MAC)
-        .unwrap()
-        .apply(&mut f)
-        .unwrap();
+    rewrite(
+        &Rewriter::new(&full_spec(false, VlanAction::Keep), SRC_MAC).unwrap(),
+        &mut f,
+    )
+    .unwrap();
     let l4 = t.l4();
     assert_eq!(&f[l4 + 6..l4 + 8], &[0, 0]);
     assert_eq!(
@@ -258,30 +278,45 @@ fn errors_leave_the_frame_unchanged() {
         let f = TestFrame::rtp(v6).build();
         let rw = Rewriter::new(&full_spec(!v6, VlanAction::Keep), SRC_MAC).unwrap();
         let mut g = f.clone();
-        assert_eq!(rw.apply(&mut g), Err(RewriteError::WrongFamily));
+        assert_eq!(rewrite(&rw, &mut g), Err(RewriteError::WrongFamily));
         assert_eq!(g, f);
     }
     // Push without headroom.
     let f = TestFrame::rtp(false).build();
     let rw = Rewriter::new(&full_spec(false, VlanAction::Set(7)), SRC_MAC).unwrap();
     let mut h = Headroom::new(&f, 3);
-    assert_eq!(rw.apply(&mut h), Err(RewriteError::NoHeadroom));
+    assert_eq!(rewrite(&rw, &mut h), Err(RewriteError::NoHeadroom));
     assert_eq!(h.bytes(), &f[..]);
     let mut h = Headroom::new(&f, 4);
-    assert_eq!(rw.apply(&mut h), Ok(()));
-    // Not rewritable: ARP, QinQ, fragment, TCP.
-    for (at, bytes, reason) in [
-        (12usize, &[0x08u8, 0x06][..], DropReason::NotIp),
-        (12, &[0x88, 0xa8], DropReason::QinQ),
-        (20, &[0x20, 0x00], DropReason::Ipv4Fragment),
-        (23, &[6], DropReason::NotUdp),
+    assert_eq!(rewrite(&rw, &mut h), Ok(()));
+    // Not rewritable: ARP, QinQ, fragment, TCP. The parse refuses them, so
+    // no offsets exist to rewrite them with; and the offsets of the intact
+    // frame no longer fit where the ethertype changed (a stale value is an
+    // error, never a write in the wrong place).
+    let good = at(&f);
+    for (pos, bytes, reason, stale_fits) in [
+        (12usize, &[0x08u8, 0x06][..], DropReason::Arp, false),
+        (12, &[0x88, 0xa8], DropReason::QinQ, false),
+        (20, &[0x20, 0x00], DropReason::Ipv4Fragment, true),
+        (23, &[6], DropReason::NotUdp, true),
     ] {
         let mut g = f.clone();
-        g[at..at + bytes.len()].copy_from_slice(bytes);
-        let before = g.clone();
-        assert_eq!(rw.apply(&mut g), Err(RewriteError::Malformed(reason)));
-        assert_eq!(g, before);
+        g[pos..pos + bytes.len()].copy_from_slice(bytes);
+        assert_eq!(parse_frame(&g, L4Check::Skip).err(), Some(reason));
+        assert_eq!(good.fits(&g), stale_fits);
+        if !stale_fits {
+            let before = g.clone();
+            assert!(matches!(
+                rw.apply(&mut g, good),
+                Err(RewriteError::Malformed(_))
+            ));
+            assert_eq!(g, before);
+        }
     }
+    // Offsets that never came from the parse are refused when read back.
+    assert_eq!(FrameOffsets::from_bits(0), None);
+    assert_eq!(FrameOffsets::from_bits(good.to_bits()), Some(good));
+    assert_eq!(FrameOffsets::from_bits(good.to_bits() ^ (1 << 40)), None);
 }
 
 #[test]
@@ -292,18 +327,22 @@ fn every_truncation_is_an_error_not_a_panic() {
             t.vlan = vlan;
             t.payload.truncate(40);
             let f = t.build();
+            // The offsets of the whole frame, applied to every truncation
+            // of it (what a stale or foreign value would look like).
+            let whole = at(&f);
+            assert_eq!(whole.udp().end, f.len());
             for a in ACTIONS {
                 let rw = Rewriter::new(&full_spec(v6, a), SRC_MAC).unwrap();
                 let mut rn = RtpRenumber::new(None);
                 for n in 0..f.len() {
                     let mut g = f[..n].to_vec();
                     assert!(
-                        matches!(rw.apply(&mut g), Err(RewriteError::Malformed(_))),
+                        matches!(rw.apply(&mut g, whole), Err(RewriteError::Malformed(_))),
                         "len {n}"
                     );
                     assert_eq!(&g[..], &f[..n]);
                     assert!(matches!(
-                        rn.apply(&mut g, 1, 0),
+                        rn.apply(&mut g, whole, 1, 0),
                         Err(RewriteError::Malformed(_))
                     ));
                     assert_eq!(&g[..], &f[..n]);
@@ -423,10 +462,10 @@ proptest! {
         let input = t.build();
         let want = expected(&t, &spec, src_mac);
         let mut v = input.clone();
-        Rewriter::new(&spec, src_mac).unwrap().apply(&mut v).unwrap();
+        rewrite(&Rewriter::new(&spec, src_mac).unwrap(), &mut v).unwrap();
         prop_assert_eq!(&v, &want);
         // A second application is a no-op on the bytes (idempotent template).
-        Rewriter::new(&spec, src_mac).unwrap().apply(&mut v).unwrap();
+        rewrite(&Rewriter::new(&spec, src_mac).unwrap(), &mut v).unwrap();
         prop_assert_eq!(&v, &want);
     }
 }
@@ -469,7 +508,7 @@ fn renumber_is_continuous_across_restarts_and_keeps_gaps() {
             for &(seq, ssrc, ext, epoch, out) in script {
                 let t = rtp_frame(v6, seq, ssrc, ck);
                 let mut f = t.build();
-                assert_eq!(rn.apply(&mut f, ext, epoch), Ok(out));
+                assert_eq!(renumber(&mut rn, &mut f, ext, epoch), Ok(out));
                 assert_eq!(seq_ssrc(&f, &t), (out, 0x1111));
                 // Equal to a frame built from scratch with those values.
                 assert_eq!(f, rtp_frame(v6, out, 0x1111, ck).build());
@@ -490,14 +529,14 @@ fn renumber_with_fixed_ssrc_and_bad_rtp() {
     let f0 = t.build();
     let mut f = f0.clone();
     assert_eq!(
-        rn.apply(&mut f, 10, 0),
+        renumber(&mut rn, &mut f, 10, 0),
         Err(RewriteError::Malformed(DropReason::RtpBadHeader))
     );
     assert_eq!(f, f0);
     assert_eq!(rn.last_seq(), None);
     let t = rtp_frame(false, 10, 1, true);
     let mut f = t.build();
-    assert_eq!(rn.apply(&mut f, 10, 0), Ok(10));
+    assert_eq!(renumber(&mut rn, &mut f, 10, 0), Ok(10));
     assert_eq!(f, rtp_frame(false, 10, 0xfeed, true).build());
 }
 
@@ -511,10 +550,10 @@ fn renumber_and_rewrite_compose_in_either_order() {
             let mut y = x.clone();
             let mut r1 = RtpRenumber::new(Some(7));
             let mut r2 = RtpRenumber::new(Some(7));
-            r1.apply(&mut x, 100, 0).unwrap();
-            rw.apply(&mut x).unwrap();
-            rw.apply(&mut y).unwrap();
-            r2.apply(&mut y, 100, 0).unwrap();
+            renumber(&mut r1, &mut x, 100, 0).unwrap();
+            rewrite(&rw, &mut x).unwrap();
+            rewrite(&rw, &mut y).unwrap();
+            renumber(&mut r2, &mut y, 100, 0).unwrap();
             assert_eq!(x, y);
             let want = expected(&rtp_frame(v6, 100, 7, true), &full_spec(v6, a), SRC_MAC);
             assert_eq!(x, want);
@@ -543,7 +582,7 @@ proptest! {
                 let in_seq = base.wrapping_add((k * step) as u16);
                 let t = rtp_frame(v6, in_seq, ssrc, true);
                 let mut f = t.build();
-                let out = rn.apply(&mut f, ext + k * step, epoch as u32).unwrap();
+                let out = renumber(&mut rn, &mut f, ext + k * step, epoch as u32).unwrap();
                 let want_out = expect_out.wrapping_add((k * step) as u16);
                 prop_assert_eq!(out, want_out);
                 prop_assert_eq!(&f, &rtp_frame(v6, out, out_ssrc, true).build());

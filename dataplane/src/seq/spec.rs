@@ -4,6 +4,9 @@ use std::fmt;
 
 pub use model::{Endian, FieldWidth, SeqSpec};
 
+use crate::wire::field::{array, be16, be32};
+use crate::wire::rtp;
+
 /// One packet's sequence information, as read from the wire.
 ///
 /// Why: the engine extends `value` itself (against the stream's highest value
@@ -87,23 +90,6 @@ fn need(payload: &[u8], n: usize) -> Result<(), SeqError> {
     }
 }
 
-#[inline]
-fn be_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-#[inline]
-fn be_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-#[inline]
-fn bytes8(b: &[u8], at: usize) -> [u8; 8] {
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&b[at..at + 8]);
-    out
-}
-
 /// FNV-1a over the 10-byte MoldUDP64 session: a stable 64-bit source id.
 fn session_id(session: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -141,7 +127,7 @@ impl Extract for SeqSpec {
                 need(p, header)?;
                 if p[0] & 0x10 != 0 {
                     need(p, header + 4)?;
-                    header += 4 + 4 * usize::from(be_u16(p, header + 2));
+                    header += 4 + 4 * usize::from(be16(p, header + 2..header + 4));
                     need(p, header)?;
                 }
                 if p[0] & 0x20 != 0 {
@@ -151,10 +137,10 @@ impl Extract for SeqSpec {
                     }
                 }
                 Ok(SeqSample {
-                    value: u64::from(be_u16(p, 2)),
+                    value: u64::from(be16(p, rtp::field::SEQUENCE)),
                     bits: 16,
-                    source: u64::from(be_u32(p, 8)),
-                    timestamp: be_u32(p, 4),
+                    source: u64::from(be32(p, rtp::field::SSRC)),
+                    timestamp: be32(p, rtp::field::TIMESTAMP),
                     heartbeat: false,
                     span: 1,
                 })
@@ -171,23 +157,21 @@ impl Extract for SeqSpec {
                 need(p, offset.saturating_add(size))?;
                 let f = &p[offset..offset + size];
                 let value = match (width, endian) {
-                    (FieldWidth::U32, Endian::Big) => {
-                        u64::from(u32::from_be_bytes([f[0], f[1], f[2], f[3]]))
-                    }
+                    (FieldWidth::U32, Endian::Big) => u64::from(be32(f, 0..4)),
                     (FieldWidth::U32, Endian::Little) => {
-                        u64::from(u32::from_le_bytes([f[0], f[1], f[2], f[3]]))
+                        u64::from(u32::from_le_bytes(array(f, 0..4)))
                     }
-                    (FieldWidth::U64, Endian::Big) => u64::from_be_bytes(bytes8(f, 0)),
-                    (FieldWidth::U64, Endian::Little) => u64::from_le_bytes(bytes8(f, 0)),
+                    (FieldWidth::U64, Endian::Big) => u64::from_be_bytes(array(f, 0..8)),
+                    (FieldWidth::U64, Endian::Little) => u64::from_le_bytes(array(f, 0..8)),
                 };
                 Ok(SeqSample::new(value, (size * 8) as u32))
             }
             SeqSpec::MoldUdp64 => {
                 need(p, 20)?;
-                let count = be_u16(p, 18);
+                let count = be16(p, 18..20);
                 let heartbeat = count == 0 || count == 0xFFFF;
                 Ok(SeqSample {
-                    value: u64::from_be_bytes(bytes8(p, 10)),
+                    value: u64::from_be_bytes(array(p, 10..18)),
                     bits: 64,
                     source: session_id(&p[..10]),
                     timestamp: 0,

@@ -3,10 +3,24 @@
 
 use std::net::IpAddr;
 
+use super::field::{array, be16, set_be16};
 use super::DropReason;
 
+/// Where each field of the header is.
+pub mod field {
+    use crate::wire::field::Field;
+    /// Destination MAC.
+    pub const DST_MAC: Field = 0..6;
+    /// Source MAC.
+    pub const SRC_MAC: Field = 6..12;
+    /// Ethertype (or the TPID of a VLAN tag).
+    pub const ETHERTYPE: Field = 12..14;
+    /// Both MACs (what the rewriter replaces as one template).
+    pub const MACS: Field = 0..12;
+}
+
 /// Length of an Ethernet II header (two MACs and the ethertype).
-pub const HEADER_LEN: usize = 14;
+pub const HEADER_LEN: usize = field::ETHERTYPE.end;
 /// Ethertype of IPv4.
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 /// Ethertype of IPv6.
@@ -39,20 +53,19 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// Destination MAC.
     #[inline]
     pub fn dst_mac(&self) -> [u8; 6] {
-        mac_at(self.buffer.as_ref(), 0)
+        array(self.buffer.as_ref(), field::DST_MAC)
     }
 
     /// Source MAC.
     #[inline]
     pub fn src_mac(&self) -> [u8; 6] {
-        mac_at(self.buffer.as_ref(), 6)
+        array(self.buffer.as_ref(), field::SRC_MAC)
     }
 
     /// The ethertype (or TPID, when a VLAN tag follows).
     #[inline]
     pub fn ethertype(&self) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[12], b[13]])
+        be16(self.buffer.as_ref(), field::ETHERTYPE)
     }
 
     /// Everything after the 14-byte header.
@@ -71,24 +84,32 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
     /// Sets the destination MAC.
     #[inline]
     pub fn set_dst_mac(&mut self, mac: [u8; 6]) {
-        self.buffer.as_mut()[0..6].copy_from_slice(&mac);
+        self.buffer.as_mut()[field::DST_MAC].copy_from_slice(&mac);
     }
 
     /// Sets the source MAC.
     #[inline]
     pub fn set_src_mac(&mut self, mac: [u8; 6]) {
-        self.buffer.as_mut()[6..12].copy_from_slice(&mac);
+        self.buffer.as_mut()[field::SRC_MAC].copy_from_slice(&mac);
+    }
+
+    /// Sets both MACs from one 12-byte template (destination, source).
+    #[inline]
+    pub fn set_macs(&mut self, macs: &[u8; 12]) {
+        self.buffer.as_mut()[field::MACS].copy_from_slice(macs);
     }
 
     /// Sets the ethertype.
     #[inline]
     pub fn set_ethertype(&mut self, ethertype: u16) {
-        self.buffer.as_mut()[12..14].copy_from_slice(&ethertype.to_be_bytes());
+        set_be16(self.buffer.as_mut(), field::ETHERTYPE, ethertype);
     }
-}
 
-fn mac_at(b: &[u8], at: usize) -> [u8; 6] {
-    [b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5]]
+    /// Everything after the 14-byte header, writable.
+    #[inline]
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer.as_mut()[HEADER_LEN..]
+    }
 }
 
 /// The MAC a multicast group is delivered to: `01:00:5e` + the low 23 bits

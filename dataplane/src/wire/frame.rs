@@ -1,10 +1,16 @@
 //! The one-call classifier parse of the rx hot path: Ethernet, at most one
 //! VLAN tag, IPv4 or IPv6, UDP — validated, with the addresses, ports and
 //! offsets the classifier, the sequence extractor and the rewriter need.
+//!
+//! This is the only header walk: the [`FrameOffsets`] it finds travel with
+//! the packet (in the mbuf) to the renumberer and the rewriter, which never
+//! walk the headers again.
 
 use std::net::IpAddr;
+use std::ops::Range;
 
 use super::ethernet::{self, EthernetFrame};
+use super::field::be16;
 use super::ipv4::{self, Ipv4Packet};
 use super::ipv6::{self, Ipv6Packet};
 use super::udp::{self, UdpDatagram};
@@ -38,9 +44,137 @@ pub enum Integrity {
     BadUdpChecksum,
 }
 
-/// What the classifier learns from a frame. Offsets are from the start of
-/// the buffer; the UDP payload is `payload_offset .. payload_offset +
-/// payload_len`.
+/// Where the headers of a frame that passed [`parse_frame`] are: the one
+/// source of truth for the rx stage, the renumberer and the rewriter.
+///
+/// Why a value of its own: a sent packet used to be located three times
+/// (the rx parse, then the renumberer and the rewriter each walking the
+/// same headers again). The walk's result is small enough to ride in the
+/// packet buffer ([`FrameOffsets::to_bits`]: one 64-bit word), so the tx
+/// side starts from it. Whoever uses it on a buffer checks it still fits
+/// ([`FrameOffsets::fits`]), so a stale value is an error, never a panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameOffsets {
+    l3: u8,
+    l4: u8,
+    udp_len: u16,
+    v6: bool,
+}
+
+/// Marks a word written by [`FrameOffsets::to_bits`] (top byte).
+const OFFSETS_MARK: u64 = 0xa5 << 56;
+
+impl FrameOffsets {
+    /// Start of the IP header (14, or 18 behind one VLAN tag).
+    #[inline]
+    pub fn l3(&self) -> usize {
+        usize::from(self.l3)
+    }
+
+    /// Start of the UDP header.
+    #[inline]
+    pub fn l4(&self) -> usize {
+        usize::from(self.l4)
+    }
+
+    /// The UDP length field: header and payload.
+    #[inline]
+    pub fn udp_len(&self) -> usize {
+        usize::from(self.udp_len)
+    }
+
+    /// The UDP datagram (header and payload) within the frame.
+    #[inline]
+    pub fn udp(&self) -> Range<usize> {
+        self.l4()..self.l4() + self.udp_len()
+    }
+
+    /// The UDP payload within the frame.
+    #[inline]
+    pub fn payload(&self) -> Range<usize> {
+        self.l4() + udp::HEADER_LEN..self.l4() + self.udp_len()
+    }
+
+    /// IPv6 (else IPv4).
+    #[inline]
+    pub fn is_v6(&self) -> bool {
+        self.v6
+    }
+
+    /// The frame carries one 802.1Q tag (its TCI is at bytes 14..16).
+    #[inline]
+    pub fn is_tagged(&self) -> bool {
+        self.l3() == ethernet::HEADER_LEN + vlan::TAG_LEN
+    }
+
+    /// True when these offsets still describe `frame`: the datagram ends
+    /// inside it and the ethertype(s) in front of the IP header are the
+    /// ones the parse found. What a consumer checks before using them on a
+    /// buffer that may have changed hands (a few loads, no header walk).
+    #[inline]
+    pub fn fits(&self, frame: &[u8]) -> bool {
+        let want = if self.v6 {
+            ethernet::ETHERTYPE_IPV6
+        } else {
+            ethernet::ETHERTYPE_IPV4
+        };
+        // `udp().end` >= l3 + 28 > 16: every range below is in bounds.
+        frame.len() >= self.udp().end
+            && be16(frame, self.l3() - 2..self.l3()) == want
+            && (!self.is_tagged()
+                || be16(frame, ethernet::field::ETHERTYPE) == ethernet::ETHERTYPE_VLAN)
+    }
+
+    /// The frame's IP source address and UDP source port.
+    #[inline]
+    pub fn source(&self, frame: &[u8]) -> Option<(IpAddr, u16)> {
+        let ip = frame.get(self.l3()..)?;
+        let addr = if self.v6 {
+            IpAddr::V6(Ipv6Packet::new_checked(ip).ok()?.src_addr())
+        } else {
+            IpAddr::V4(Ipv4Packet::new_checked(ip).ok()?.src_addr())
+        };
+        let port = UdpDatagram::new_checked(frame.get(self.l4()..)?)
+            .ok()?
+            .src_port();
+        Some((addr, port))
+    }
+
+    /// One word to store with the packet (never 0).
+    #[inline]
+    pub const fn to_bits(self) -> u64 {
+        OFFSETS_MARK
+            | (self.v6 as u64) << 48
+            | (self.l3 as u64) << 32
+            | (self.l4 as u64) << 16
+            | self.udp_len as u64
+    }
+
+    /// The offsets [`FrameOffsets::to_bits`] stored, or `None` for a word it
+    /// did not write (a buffer that never went through [`parse_frame`]).
+    #[inline]
+    pub const fn from_bits(bits: u64) -> Option<FrameOffsets> {
+        let at = FrameOffsets {
+            l3: (bits >> 32) as u8,
+            l4: (bits >> 16) as u8,
+            udp_len: bits as u16,
+            v6: (bits >> 48) & 1 == 1,
+        };
+        let l3 = at.l3 as usize;
+        let plausible = bits & (0xff << 56) == OFFSETS_MARK
+            && bits & (0xfe_ff << 40) == 0
+            && (l3 == ethernet::HEADER_LEN || l3 == ethernet::HEADER_LEN + vlan::TAG_LEN)
+            && at.l4 as usize >= l3 + ipv4::MIN_HEADER_LEN
+            && at.udp_len as usize >= udp::HEADER_LEN;
+        if plausible {
+            Some(at)
+        } else {
+            None
+        }
+    }
+}
+
+/// What the classifier learns from a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
     /// The 802.1Q TCI, if the frame carried one tag.
@@ -53,14 +187,8 @@ pub struct FrameInfo {
     pub src_port: u16,
     /// UDP destination port.
     pub dst_port: u16,
-    /// Start of the IP header.
-    pub l3_offset: u16,
-    /// Start of the UDP header.
-    pub l4_offset: u16,
-    /// Start of the UDP payload.
-    pub payload_offset: u16,
-    /// Length of the UDP payload (from the UDP length field).
-    pub payload_len: u16,
+    /// Where the IP and UDP headers and the UDP payload are.
+    pub offsets: FrameOffsets,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
     /// Checksum verdict.
@@ -183,7 +311,7 @@ fn udp_integrity(dgram: &UdpDatagram<&[u8]>, l4: L4Check, src: &[u8], dst: &[u8]
     }
 }
 
-// Offsets fit in u16: l4 <= 18 + 60 and the UDP length field is a u16.
+// Offsets fit in u8: l3 <= 18, l4 <= 18 + 60.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn info(
@@ -202,10 +330,12 @@ fn info(
         dst_ip,
         src_port: dgram.src_port(),
         dst_port: dgram.dst_port(),
-        l3_offset: l3 as u16,
-        l4_offset: l4 as u16,
-        payload_offset: (l4 + udp::HEADER_LEN) as u16,
-        payload_len: dgram.len() - udp::HEADER_LEN as u16,
+        offsets: FrameOffsets {
+            l3: l3 as u8,
+            l4: l4 as u8,
+            udp_len: dgram.len(),
+            v6: matches!(dst_ip, IpAddr::V6(_)),
+        },
         ttl,
         integrity,
     }

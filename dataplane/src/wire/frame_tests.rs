@@ -64,11 +64,11 @@ fn valid_frames_parse_with_right_fields() {
         assert_eq!(info.dst_ip, t.dst);
         assert_eq!(info.src_port, t.sport);
         assert_eq!(info.dst_port, t.dport);
-        assert_eq!(usize::from(info.l3_offset), t.l3());
-        assert_eq!(usize::from(info.l4_offset), t.l4());
-        assert_eq!(usize::from(info.payload_offset), t.l4() + 8);
-        assert_eq!(usize::from(info.payload_len), t.payload.len());
-        let p = usize::from(info.payload_offset);
+        assert_eq!(info.offsets.l3(), t.l3());
+        assert_eq!(info.offsets.l4(), t.l4());
+        assert_eq!(info.offsets.payload().start, t.l4() + 8);
+        assert_eq!(info.offsets.payload().len(), t.payload.len());
+        let p = info.offsets.payload().start;
         assert_eq!(&f[p..p + t.payload.len()], &t.payload[..]);
         assert_eq!(info.ttl, t.ttl);
         assert_eq!(info.integrity, Integrity::Ok);
@@ -86,7 +86,7 @@ fn every_truncation_is_too_short_and_padding_is_ignored() {
                 assert_eq!(r, Err(DropReason::TooShort), "len {n}");
             } else {
                 assert_eq!(
-                    r.map(|i| i.payload_len as usize),
+                    r.map(|i| i.offsets.payload().len()),
                     Ok(t.payload.len()),
                     "len {n}"
                 );
@@ -263,7 +263,7 @@ fn udp_shorter_than_ip_payload_uses_udp_length() {
         }
         let info = parse_frame(&f, L4Check::Software).unwrap();
         assert_eq!(info.integrity, Integrity::Ok);
-        assert_eq!(usize::from(info.payload_len), t.payload.len());
+        assert_eq!(info.offsets.payload().len(), t.payload.len());
     }
 }
 
@@ -366,8 +366,14 @@ proptest! {
         prop_assert_eq!(info.vlan, t.vlan);
         prop_assert_eq!((info.src_ip, info.dst_ip), (t.src, t.dst));
         prop_assert_eq!((info.src_port, info.dst_port, info.ttl), (t.sport, t.dport, t.ttl));
-        prop_assert_eq!(usize::from(info.payload_offset), t.l4() + 8);
-        prop_assert_eq!(usize::from(info.payload_len), t.payload.len());
+        prop_assert_eq!(info.offsets.payload().start, t.l4() + 8);
+        prop_assert_eq!(info.offsets.payload().len(), t.payload.len());
+        // What the tx side gets back from the packet buffer.
+        prop_assert!(info.offsets.fits(&f));
+        prop_assert_eq!(info.offsets.is_v6(), t.v6());
+        prop_assert_eq!(info.offsets.is_tagged(), t.vlan.is_some());
+        prop_assert_eq!(FrameOffsets::from_bits(info.offsets.to_bits()), Some(info.offsets));
+        prop_assert_eq!(info.offsets.source(&f), Some((info.src_ip, info.src_port)));
         let want = if t.v6() && !t.udp_checksum { Integrity::BadUdpChecksum } else { Integrity::Ok };
         prop_assert_eq!(info.integrity, want);
     }
@@ -376,7 +382,7 @@ proptest! {
     fn random_bytes_never_panic(f in proptest::collection::vec(any::<u8>(), 0..200)) {
         for l4 in ALL_CHECKS {
             if let Ok(i) = parse_frame(&f, l4) {
-                prop_assert!(usize::from(i.payload_offset) + usize::from(i.payload_len) <= f.len());
+                prop_assert!(i.offsets.payload().end <= f.len());
             }
         }
     }
@@ -395,8 +401,8 @@ proptest! {
         let n = cut.index(f.len() + 1);
         for l4 in ALL_CHECKS {
             if let Ok(i) = parse_frame(&f[..n], l4) {
-                prop_assert!(i.l3_offset < i.l4_offset && i.l4_offset + 8 == i.payload_offset);
-                prop_assert!(usize::from(i.payload_offset) + usize::from(i.payload_len) <= n);
+                prop_assert!(i.offsets.l3() < i.offsets.l4() && i.offsets.l4() + 8 == i.offsets.payload().start);
+                prop_assert!(i.offsets.payload().end <= n);
             }
         }
     }

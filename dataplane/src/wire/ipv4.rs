@@ -5,10 +5,36 @@
 use std::net::Ipv4Addr;
 
 use super::checksum;
+use super::field::{array, be16, set_be16};
 use super::DropReason;
 
+/// Where each field of the header is.
+pub mod field {
+    use crate::wire::field::Field;
+    /// Version (high nibble) and IHL (low nibble).
+    pub const VER_IHL: usize = 0;
+    /// DSCP (6 bits) and ECN (2 bits).
+    pub const TOS: usize = 1;
+    /// Total length of header and payload.
+    pub const LENGTH: Field = 2..4;
+    /// Identification.
+    pub const IDENT: Field = 4..6;
+    /// Flags (3 bits) and fragment offset (13 bits).
+    pub const FLAGS_FRAG: Field = 6..8;
+    /// Time to live.
+    pub const TTL: usize = 8;
+    /// Protocol of the payload.
+    pub const PROTOCOL: usize = 9;
+    /// Header checksum.
+    pub const CHECKSUM: Field = 10..12;
+    /// Source address.
+    pub const SRC_ADDR: Field = 12..16;
+    /// Destination address.
+    pub const DST_ADDR: Field = 16..20;
+}
+
 /// Length of a header without options.
-pub const MIN_HEADER_LEN: usize = 20;
+pub const MIN_HEADER_LEN: usize = field::DST_ADDR.end;
 /// Protocol number of UDP.
 pub const PROTO_UDP: u8 = 17;
 /// Protocol number of IGMP.
@@ -34,14 +60,14 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         if b.len() < MIN_HEADER_LEN {
             return Err(DropReason::TooShort);
         }
-        let hlen = usize::from(b[0] & 0x0f) * 4;
-        if b[0] >> 4 != 4 || hlen < MIN_HEADER_LEN {
+        let hlen = usize::from(b[field::VER_IHL] & 0x0f) * 4;
+        if b[field::VER_IHL] >> 4 != 4 || hlen < MIN_HEADER_LEN {
             return Err(DropReason::Ipv4BadHeader);
         }
         if b.len() < hlen {
             return Err(DropReason::TooShort);
         }
-        let total = usize::from(u16::from_be_bytes([b[2], b[3]]));
+        let total = usize::from(be16(b, field::LENGTH));
         if total < hlen {
             return Err(DropReason::Ipv4BadHeader);
         }
@@ -59,49 +85,55 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// Header length in bytes (IHL * 4).
     #[inline]
     pub fn header_len(&self) -> usize {
-        usize::from(self.b()[0] & 0x0f) * 4
+        usize::from(self.b()[field::VER_IHL] & 0x0f) * 4
+    }
+
+    /// The whole type-of-service byte (DSCP << 2 | ECN).
+    #[inline]
+    pub fn tos(&self) -> u8 {
+        self.b()[field::TOS]
     }
 
     /// Differentiated services code point (6 bits).
     #[inline]
     pub fn dscp(&self) -> u8 {
-        self.b()[1] >> 2
+        self.tos() >> 2
     }
 
     /// Explicit congestion notification (2 bits).
     #[inline]
     pub fn ecn(&self) -> u8 {
-        self.b()[1] & 0x03
+        self.tos() & 0x03
     }
 
     /// Total length of header and payload.
     #[inline]
     pub fn total_len(&self) -> usize {
-        usize::from(u16::from_be_bytes([self.b()[2], self.b()[3]]))
+        usize::from(be16(self.b(), field::LENGTH))
     }
 
     /// Identification field.
     #[inline]
     pub fn ident(&self) -> u16 {
-        u16::from_be_bytes([self.b()[4], self.b()[5]])
+        be16(self.b(), field::IDENT)
     }
 
     /// More-fragments flag.
     #[inline]
     pub fn more_frags(&self) -> bool {
-        self.b()[6] & 0x20 != 0
+        be16(self.b(), field::FLAGS_FRAG) & 0x2000 != 0
     }
 
     /// Don't-fragment flag.
     #[inline]
     pub fn dont_frag(&self) -> bool {
-        self.b()[6] & 0x40 != 0
+        be16(self.b(), field::FLAGS_FRAG) & 0x4000 != 0
     }
 
     /// Fragment offset in 8-byte units.
     #[inline]
     pub fn frag_offset(&self) -> u16 {
-        u16::from_be_bytes([self.b()[6], self.b()[7]]) & 0x1fff
+        be16(self.b(), field::FLAGS_FRAG) & 0x1fff
     }
 
     /// True for any fragment (first, middle or last).
@@ -113,33 +145,31 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// Time to live.
     #[inline]
     pub fn ttl(&self) -> u8 {
-        self.b()[8]
+        self.b()[field::TTL]
     }
 
     /// Protocol of the payload.
     #[inline]
     pub fn protocol(&self) -> u8 {
-        self.b()[9]
+        self.b()[field::PROTOCOL]
     }
 
     /// Header checksum as stored.
     #[inline]
     pub fn checksum(&self) -> u16 {
-        u16::from_be_bytes([self.b()[10], self.b()[11]])
+        be16(self.b(), field::CHECKSUM)
     }
 
     /// Source address bytes.
     #[inline]
     pub fn src_bytes(&self) -> [u8; 4] {
-        let b = self.b();
-        [b[12], b[13], b[14], b[15]]
+        array(self.b(), field::SRC_ADDR)
     }
 
     /// Destination address bytes.
     #[inline]
     pub fn dst_bytes(&self) -> [u8; 4] {
-        let b = self.b();
-        [b[16], b[17], b[18], b[19]]
+        array(self.b(), field::DST_ADDR)
     }
 
     /// Source address.
@@ -183,31 +213,31 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     #[inline]
     pub fn set_dscp(&mut self, dscp: u8) {
         let ecn = self.ecn();
-        self.bm()[1] = (dscp << 2) | ecn;
+        self.bm()[field::TOS] = (dscp << 2) | ecn;
     }
 
     /// Sets the TTL. The checksum is NOT updated.
     #[inline]
     pub fn set_ttl(&mut self, ttl: u8) {
-        self.bm()[8] = ttl;
+        self.bm()[field::TTL] = ttl;
     }
 
     /// Stores a header checksum.
     #[inline]
     pub fn set_checksum(&mut self, check: u16) {
-        self.bm()[10..12].copy_from_slice(&check.to_be_bytes());
+        set_be16(self.bm(), field::CHECKSUM, check);
     }
 
     /// Sets the source address. The checksum is NOT updated.
     #[inline]
     pub fn set_src_bytes(&mut self, a: [u8; 4]) {
-        self.bm()[12..16].copy_from_slice(&a);
+        self.bm()[field::SRC_ADDR].copy_from_slice(&a);
     }
 
     /// Sets the destination address. The checksum is NOT updated.
     #[inline]
     pub fn set_dst_bytes(&mut self, a: [u8; 4]) {
-        self.bm()[16..20].copy_from_slice(&a);
+        self.bm()[field::DST_ADDR].copy_from_slice(&a);
     }
 
     /// Recomputes the header checksum from scratch.

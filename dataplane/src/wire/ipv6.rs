@@ -3,10 +3,28 @@
 
 use std::net::Ipv6Addr;
 
+use super::field::{array, be16, be32};
 use super::DropReason;
 
+/// Where each field of the fixed header is.
+pub mod field {
+    use crate::wire::field::Field;
+    /// Version (4 bits), traffic class (8), flow label (20).
+    pub const VER_TC_FLOW: Field = 0..4;
+    /// Payload length.
+    pub const LENGTH: Field = 4..6;
+    /// Next header.
+    pub const NEXT_HEADER: usize = 6;
+    /// Hop limit.
+    pub const HOP_LIMIT: usize = 7;
+    /// Source address.
+    pub const SRC_ADDR: Field = 8..24;
+    /// Destination address.
+    pub const DST_ADDR: Field = 24..40;
+}
+
 /// Length of the fixed header.
-pub const HEADER_LEN: usize = 40;
+pub const HEADER_LEN: usize = field::DST_ADDR.end;
 /// Next-header value of UDP.
 pub const NEXT_HEADER_UDP: u8 = 17;
 
@@ -40,7 +58,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
         if b[0] >> 4 != 6 {
             return Err(DropReason::Ipv6BadHeader);
         }
-        let plen = usize::from(u16::from_be_bytes([b[4], b[5]]));
+        let plen = usize::from(be16(b, field::LENGTH));
         if HEADER_LEN + plen > b.len() {
             return Err(DropReason::TooShort);
         }
@@ -55,8 +73,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     /// Traffic class (DSCP << 2 | ECN).
     #[inline]
     pub fn traffic_class(&self) -> u8 {
-        let b = self.b();
-        (b[0] << 4) | (b[1] >> 4)
+        (be32(self.b(), field::VER_TC_FLOW) >> 20) as u8
     }
 
     /// Differentiated services code point (6 bits).
@@ -68,38 +85,37 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     /// Flow label (20 bits).
     #[inline]
     pub fn flow_label(&self) -> u32 {
-        let b = self.b();
-        u32::from_be_bytes([0, b[1] & 0x0f, b[2], b[3]])
+        be32(self.b(), field::VER_TC_FLOW) & 0x000f_ffff
     }
 
     /// Payload length.
     #[inline]
     pub fn payload_len(&self) -> usize {
-        usize::from(u16::from_be_bytes([self.b()[4], self.b()[5]]))
+        usize::from(be16(self.b(), field::LENGTH))
     }
 
     /// Next header (the transport protocol, or an extension header).
     #[inline]
     pub fn next_header(&self) -> u8 {
-        self.b()[6]
+        self.b()[field::NEXT_HEADER]
     }
 
     /// Hop limit.
     #[inline]
     pub fn hop_limit(&self) -> u8 {
-        self.b()[7]
+        self.b()[field::HOP_LIMIT]
     }
 
     /// Source address bytes.
     #[inline]
     pub fn src_bytes(&self) -> [u8; 16] {
-        addr_at(self.b(), 8)
+        array(self.b(), field::SRC_ADDR)
     }
 
     /// Destination address bytes.
     #[inline]
     pub fn dst_bytes(&self) -> [u8; 16] {
-        addr_at(self.b(), 24)
+        array(self.b(), field::DST_ADDR)
     }
 
     /// Source address.
@@ -125,7 +141,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
     /// Sets the traffic class.
     #[inline]
     pub fn set_traffic_class(&mut self, tc: u8) {
-        let b = self.buffer.as_mut();
+        // Traffic class straddles bytes 0 and 1: vvvv tttt | tttt ffff.
+        let b = &mut self.buffer.as_mut()[field::VER_TC_FLOW];
         b[0] = 0x60 | (tc >> 4);
         b[1] = (tc << 4) | (b[1] & 0x0f);
     }
@@ -140,26 +157,20 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
     /// Sets the hop limit.
     #[inline]
     pub fn set_hop_limit(&mut self, hops: u8) {
-        self.buffer.as_mut()[7] = hops;
+        self.buffer.as_mut()[field::HOP_LIMIT] = hops;
     }
 
     /// Sets the source address.
     #[inline]
     pub fn set_src_bytes(&mut self, a: &[u8; 16]) {
-        self.buffer.as_mut()[8..24].copy_from_slice(a);
+        self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(a);
     }
 
     /// Sets the destination address.
     #[inline]
     pub fn set_dst_bytes(&mut self, a: &[u8; 16]) {
-        self.buffer.as_mut()[24..40].copy_from_slice(a);
+        self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(a);
     }
-}
-
-fn addr_at(b: &[u8], at: usize) -> [u8; 16] {
-    let mut a = [0u8; 16];
-    a.copy_from_slice(&b[at..at + 16]);
-    a
 }
 
 #[cfg(test)]

@@ -1,6 +1,11 @@
 //! Checked zero-copy views over the headers the dataplane reads and
 //! rewrites, and the Internet checksum.
 //!
+//! Each view names its fields in its own `field` module (byte ranges, as
+//! smoltcp's `wire` does) and reads and writes them through the one set of
+//! big-endian helpers in [`field`]; the rewriter and the renumberer write
+//! through the views' setters.
+//!
 //! Each view's `new_checked` validates every length before any field is
 //! read, so accessors never go out of bounds and malformed input becomes a
 //! [`DropReason`] (a counter), never a panic. [`parse_frame`] chains them
@@ -11,6 +16,7 @@
 
 pub mod checksum;
 pub mod ethernet;
+pub mod field;
 pub mod frame;
 pub mod ipv4;
 pub mod ipv6;
@@ -25,7 +31,7 @@ mod frame_tests;
 pub(crate) mod testframe;
 
 pub use ethernet::EthernetFrame;
-pub use frame::{parse_frame, FrameInfo, Integrity, L4Check};
+pub use frame::{parse_frame, FrameInfo, FrameOffsets, Integrity, L4Check};
 pub use ipv4::Ipv4Packet;
 pub use ipv6::Ipv6Packet;
 pub use reason::DropReason;

@@ -1,10 +1,26 @@
 //! RTP (RFC 3550) version-2 header view over a UDP payload: the merge reads
 //! the sequence number and SSRC, the renumberer rewrites them.
 
+use super::field::{be16, be32, set_be16, set_be32};
 use super::DropReason;
 
+/// Where each field of the fixed header is.
+pub mod field {
+    use crate::wire::field::Field;
+    /// Version (2 bits), padding, extension, CSRC count (4).
+    pub const VPXCC: usize = 0;
+    /// Marker bit and payload type (7 bits).
+    pub const M_PT: usize = 1;
+    /// Sequence number.
+    pub const SEQUENCE: Field = 2..4;
+    /// Timestamp.
+    pub const TIMESTAMP: Field = 4..8;
+    /// Synchronisation source.
+    pub const SSRC: Field = 8..12;
+}
+
 /// Length of the fixed RTP header (no CSRCs, no extension).
-pub const FIXED_HEADER_LEN: usize = 12;
+pub const FIXED_HEADER_LEN: usize = field::SSRC.end;
 
 /// A checked view of an RTP packet. `new_checked` proves the CSRC list, the
 /// header extension and the padding all fit, so `payload()` is exact.
@@ -23,21 +39,21 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
     pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
         let b = buffer.as_ref();
         let bad = Err(DropReason::RtpBadHeader);
-        if b.len() < FIXED_HEADER_LEN || b[0] >> 6 != 2 {
+        if b.len() < FIXED_HEADER_LEN || b[field::VPXCC] >> 6 != 2 {
             return bad;
         }
-        let mut hlen = FIXED_HEADER_LEN + usize::from(b[0] & 0x0f) * 4;
-        if b[0] & 0x10 != 0 {
+        let mut hlen = FIXED_HEADER_LEN + usize::from(b[field::VPXCC] & 0x0f) * 4;
+        if b[field::VPXCC] & 0x10 != 0 {
             // Extension: 16-bit profile, 16-bit length in 32-bit words.
             if b.len() < hlen + 4 {
                 return bad;
             }
-            hlen += 4 + usize::from(u16::from_be_bytes([b[hlen + 2], b[hlen + 3]])) * 4;
+            hlen += 4 + usize::from(be16(b, hlen + 2..hlen + 4)) * 4;
         }
         if b.len() < hlen {
             return bad;
         }
-        if b[0] & 0x20 != 0 {
+        if b[field::VPXCC] & 0x20 != 0 {
             let pad = usize::from(b[b.len() - 1]);
             if pad == 0 || pad > b.len() - hlen {
                 return bad;
@@ -57,25 +73,25 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
     /// Always 2 for a checked packet.
     #[inline]
     pub fn version(&self) -> u8 {
-        self.b()[0] >> 6
+        self.b()[field::VPXCC] >> 6
     }
 
     /// Padding flag.
     #[inline]
     pub fn padding(&self) -> bool {
-        self.b()[0] & 0x20 != 0
+        self.b()[field::VPXCC] & 0x20 != 0
     }
 
     /// Header-extension flag.
     #[inline]
     pub fn extension(&self) -> bool {
-        self.b()[0] & 0x10 != 0
+        self.b()[field::VPXCC] & 0x10 != 0
     }
 
     /// Number of CSRC identifiers.
     #[inline]
     pub fn csrc_count(&self) -> u8 {
-        self.b()[0] & 0x0f
+        self.b()[field::VPXCC] & 0x0f
     }
 
     /// The `i`-th CSRC, if present.
@@ -85,40 +101,37 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
             return None;
         }
         let at = FIXED_HEADER_LEN + i * 4;
-        let b = self.b();
-        Some(u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]))
+        Some(be32(self.b(), at..at + 4))
     }
 
     /// Marker bit.
     #[inline]
     pub fn marker(&self) -> bool {
-        self.b()[1] & 0x80 != 0
+        self.b()[field::M_PT] & 0x80 != 0
     }
 
     /// Payload type.
     #[inline]
     pub fn payload_type(&self) -> u8 {
-        self.b()[1] & 0x7f
+        self.b()[field::M_PT] & 0x7f
     }
 
     /// 16-bit sequence number.
     #[inline]
     pub fn sequence(&self) -> u16 {
-        u16::from_be_bytes([self.b()[2], self.b()[3]])
+        be16(self.b(), field::SEQUENCE)
     }
 
     /// Timestamp.
     #[inline]
     pub fn timestamp(&self) -> u32 {
-        let b = self.b();
-        u32::from_be_bytes([b[4], b[5], b[6], b[7]])
+        be32(self.b(), field::TIMESTAMP)
     }
 
     /// Synchronisation source.
     #[inline]
     pub fn ssrc(&self) -> u32 {
-        let b = self.b();
-        u32::from_be_bytes([b[8], b[9], b[10], b[11]])
+        be32(self.b(), field::SSRC)
     }
 
     /// The extension's profile word and data, if the X bit is set.
@@ -130,7 +143,7 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
         let at = FIXED_HEADER_LEN + usize::from(self.csrc_count()) * 4;
         let b = self.b();
         Some((
-            u16::from_be_bytes([b[at], b[at + 1]]),
+            be16(b, at..at + 2),
             &b[at + 4..usize::from(self.header_len)],
         ))
     }
@@ -163,19 +176,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> RtpPacket<T> {
     /// Sets the sequence number (the UDP checksum is NOT updated).
     #[inline]
     pub fn set_sequence(&mut self, seq: u16) {
-        self.buffer.as_mut()[2..4].copy_from_slice(&seq.to_be_bytes());
+        set_be16(self.buffer.as_mut(), field::SEQUENCE, seq);
     }
 
     /// Sets the timestamp (the UDP checksum is NOT updated).
     #[inline]
     pub fn set_timestamp(&mut self, ts: u32) {
-        self.buffer.as_mut()[4..8].copy_from_slice(&ts.to_be_bytes());
+        set_be32(self.buffer.as_mut(), field::TIMESTAMP, ts);
     }
 
     /// Sets the SSRC (the UDP checksum is NOT updated).
     #[inline]
     pub fn set_ssrc(&mut self, ssrc: u32) {
-        self.buffer.as_mut()[8..12].copy_from_slice(&ssrc.to_be_bytes());
+        set_be32(self.buffer.as_mut(), field::SSRC, ssrc);
     }
 }
 

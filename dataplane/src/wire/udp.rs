@@ -1,10 +1,24 @@
 //! UDP header view and checksum (with the IPv4/IPv6 pseudo-header).
 
 use super::checksum::Accum;
+use super::field::{be16, set_be16};
 use super::DropReason;
 
+/// Where each field of the header is.
+pub mod field {
+    use crate::wire::field::Field;
+    /// Source port.
+    pub const SRC_PORT: Field = 0..2;
+    /// Destination port.
+    pub const DST_PORT: Field = 2..4;
+    /// Length of header and payload.
+    pub const LENGTH: Field = 4..6;
+    /// Checksum (0 = none, IPv4 only).
+    pub const CHECKSUM: Field = 6..8;
+}
+
 /// Length of the UDP header.
-pub const HEADER_LEN: usize = 8;
+pub const HEADER_LEN: usize = field::CHECKSUM.end;
 
 /// The pseudo-header sum for UDP over IPv4 or IPv6 (`src`/`dst` are the 4-
 /// or 16-byte addresses). The IPv6 form (32-bit length, 24 zero bits, next
@@ -41,7 +55,7 @@ impl<T: AsRef<[u8]>> UdpDatagram<T> {
         if b.len() < HEADER_LEN {
             return Err(DropReason::UdpBadLength);
         }
-        let len = usize::from(u16::from_be_bytes([b[4], b[5]]));
+        let len = usize::from(be16(b, field::LENGTH));
         if len < HEADER_LEN || len > b.len() {
             return Err(DropReason::UdpBadLength);
         }
@@ -56,19 +70,19 @@ impl<T: AsRef<[u8]>> UdpDatagram<T> {
     /// Source port.
     #[inline]
     pub fn src_port(&self) -> u16 {
-        u16::from_be_bytes([self.b()[0], self.b()[1]])
+        be16(self.b(), field::SRC_PORT)
     }
 
     /// Destination port.
     #[inline]
     pub fn dst_port(&self) -> u16 {
-        u16::from_be_bytes([self.b()[2], self.b()[3]])
+        be16(self.b(), field::DST_PORT)
     }
 
     /// The length field (header + payload).
     #[inline]
     pub fn len(&self) -> u16 {
-        u16::from_be_bytes([self.b()[4], self.b()[5]])
+        be16(self.b(), field::LENGTH)
     }
 
     /// Always false: a checked datagram has at least its header.
@@ -80,7 +94,7 @@ impl<T: AsRef<[u8]>> UdpDatagram<T> {
     /// The checksum field (0 = none, allowed on IPv4 only).
     #[inline]
     pub fn checksum(&self) -> u16 {
-        u16::from_be_bytes([self.b()[6], self.b()[7]])
+        be16(self.b(), field::CHECKSUM)
     }
 
     /// Header and payload: the bytes the checksum covers.
@@ -121,19 +135,40 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpDatagram<T> {
     /// Sets the source port. The checksum is NOT updated.
     #[inline]
     pub fn set_src_port(&mut self, port: u16) {
-        self.buffer.as_mut()[0..2].copy_from_slice(&port.to_be_bytes());
+        set_be16(self.buffer.as_mut(), field::SRC_PORT, port);
     }
 
     /// Sets the destination port. The checksum is NOT updated.
     #[inline]
     pub fn set_dst_port(&mut self, port: u16) {
-        self.buffer.as_mut()[2..4].copy_from_slice(&port.to_be_bytes());
+        set_be16(self.buffer.as_mut(), field::DST_PORT, port);
     }
 
     /// Stores a checksum.
     #[inline]
     pub fn set_checksum(&mut self, check: u16) {
-        self.buffer.as_mut()[6..8].copy_from_slice(&check.to_be_bytes());
+        set_be16(self.buffer.as_mut(), field::CHECKSUM, check);
+    }
+
+    /// The UDP payload, writable.
+    #[inline]
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        let end = usize::from(self.len());
+        &mut self.buffer.as_mut()[HEADER_LEN..end]
+    }
+
+    /// Updates the checksum for covered words that changed by `delta`
+    /// (RFC 1624: the sum of the new words minus the old ones), without
+    /// reading the payload. A zero checksum (none) stays zero; a computed
+    /// zero is stored as 0xffff (RFC 768). The one place the rewriter and
+    /// the renumberer both adjust it.
+    #[inline]
+    pub fn adjust_checksum(&mut self, delta: Accum) {
+        let check = self.checksum();
+        if check != 0 {
+            let c = Accum::from_checksum(check).add_accum(delta).checksum();
+            self.set_checksum(if c == 0 { 0xffff } else { c });
+        }
     }
 
     /// Recomputes the checksum from scratch.

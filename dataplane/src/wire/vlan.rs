@@ -1,7 +1,17 @@
 //! 802.1Q tag view: the 4 bytes after a 0x8100 TPID (TCI, then the inner
 //! ethertype). One tag is supported; stacked tags are dropped as QinQ.
 
+use super::field::{be16, set_be16};
 use super::DropReason;
+
+/// Where each field is, from the TCI (the bytes after the TPID).
+pub mod field {
+    use crate::wire::field::Field;
+    /// Tag control information: PCP, DEI, VID.
+    pub const TCI: Field = 0..2;
+    /// The encapsulated ethertype.
+    pub const ETHERTYPE: Field = 2..4;
+}
 
 /// Bytes a tag adds to a frame (TPID + TCI).
 pub const TAG_LEN: usize = 4;
@@ -18,7 +28,7 @@ impl<T: AsRef<[u8]>> VlanTag<T> {
     /// Wraps the bytes that follow a 0x8100 TPID.
     #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        if buffer.as_ref().len() < 4 {
+        if buffer.as_ref().len() < field::ETHERTYPE.end {
             return Err(DropReason::TooShort);
         }
         Ok(VlanTag { buffer })
@@ -27,8 +37,7 @@ impl<T: AsRef<[u8]>> VlanTag<T> {
     /// Tag control information: PCP (3 bits), DEI (1), VID (12).
     #[inline]
     pub fn tci(&self) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[0], b[1]])
+        be16(self.buffer.as_ref(), field::TCI)
     }
 
     /// VLAN ID (low 12 bits of the TCI).
@@ -52,14 +61,13 @@ impl<T: AsRef<[u8]>> VlanTag<T> {
     /// The ethertype of what the tag encapsulates.
     #[inline]
     pub fn ethertype(&self) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[2], b[3]])
+        be16(self.buffer.as_ref(), field::ETHERTYPE)
     }
 
     /// Everything after the tag.
     #[inline]
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[4..]
+        &self.buffer.as_ref()[field::ETHERTYPE.end..]
     }
 }
 
@@ -67,7 +75,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> VlanTag<T> {
     /// Replaces the whole TCI.
     #[inline]
     pub fn set_tci(&mut self, tci: u16) {
-        self.buffer.as_mut()[0..2].copy_from_slice(&tci.to_be_bytes());
+        set_be16(self.buffer.as_mut(), field::TCI, tci);
     }
 
     /// Replaces the VLAN ID, keeping PCP and DEI.

@@ -31,7 +31,7 @@ pub struct Arrival {
 pub fn judge(
     plan: &Plan,
     input: usize,
-    m: Mbuf,
+    mut m: Mbuf,
     rx_tsc: u64,
     c: &mut RxCounters,
     cache: &mut RouteCache,
@@ -77,10 +77,8 @@ pub fn judge(
             return Err(m);
         }
     }
-    let start = info.payload_offset as usize;
-    let end = start + info.payload_len as usize;
     let spec = stream.seq;
-    let sample = match data.get(start..end).map(|p| spec.extract(p)) {
+    let sample = match data.get(info.offsets.payload()).map(|p| spec.extract(p)) {
         Some(Ok(s)) => s,
         // An RTP header that does not parse is a bad header, not a bad
         // sequence field: it has its own drop reason.
@@ -93,6 +91,8 @@ pub fn judge(
             return Err(m);
         }
     };
+    // The one header walk: the renumberer and rewriter start from it.
+    m.set_frame_offsets(info.offsets);
     let verdict = if info.integrity == Integrity::Ok {
         Verdict::Good
     } else {

@@ -10,7 +10,7 @@ use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_
 use crate::merge::{Engine, Event, FreeReason, MergeConfig, SendInfo, Sink};
 use crate::rewrite::{Rewriter, RtpRenumber};
 use crate::stats::LatencyHistogram;
-use crate::wire::{parse_frame, L4Check};
+use crate::wire::FrameOffsets;
 
 /// Converts TSC ticks to nanoseconds with one multiply and shift.
 #[derive(Clone, Copy, Debug)]
@@ -66,18 +66,23 @@ impl StreamOut {
     }
 
     /// The rewriter for this stream's packets; on the first packet, fixes
-    /// the open source fields from `frame`.
+    /// the open source fields from `frame` (headers at `at`).
     #[inline]
-    fn rewriter<'r>(&'r mut self, plan: &'r StreamPlan, frame: &[u8]) -> &'r Rewriter {
+    fn rewriter<'r>(
+        &'r mut self,
+        plan: &'r StreamPlan,
+        frame: &[u8],
+        at: FrameOffsets,
+    ) -> &'r Rewriter {
         let spec = plan.rewriter.spec();
         if spec.src_ip.is_some() && spec.src_port.is_some() {
             return &plan.rewriter;
         }
         if self.latched.is_none() {
             let mut fixed = spec.clone();
-            if let Ok(info) = parse_frame(frame, L4Check::Skip) {
-                fixed.src_ip = fixed.src_ip.or(Some(info.src_ip));
-                fixed.src_port = fixed.src_port.or(Some(info.src_port));
+            if let Some((ip, port)) = at.source(frame) {
+                fixed.src_ip = fixed.src_ip.or(Some(ip));
+                fixed.src_port = fixed.src_port.or(Some(port));
             }
             self.latched = Some(
                 Rewriter::new(&fixed, plan.rewriter.src_mac())
@@ -269,19 +274,25 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
 impl Sink<Mbuf> for TxState<'_, '_, '_> {
     #[inline]
     fn send(&mut self, stream: usize, mut m: Mbuf, info: SendInfo) {
-        let (Some(plan), Some(out)) = (self.streams.get(stream), self.outs.get_mut(stream)) else {
+        let (Some(plan), Some(out), Some(at)) = (
+            self.streams.get(stream),
+            self.outs.get_mut(stream),
+            m.frame_offsets(),
+        ) else {
             self.counters.rewrite_errors += 1;
             self.free.push(m);
             return;
         };
+        // Renumbering keeps every offset; the rewriter (which may push or
+        // strip a tag) goes last, so both use what the rx parse found.
         if let Some(r) = out.renumber.as_mut() {
-            if r.apply(&mut m, info.ext_seq, info.epoch).is_err() {
+            if r.apply(&mut m, at, info.ext_seq, info.epoch).is_err() {
                 self.counters.rewrite_errors += 1;
                 self.free.push(m);
                 return;
             }
         }
-        if out.rewriter(plan, m.data()).apply(&mut m).is_err() {
+        if out.rewriter(plan, m.data(), at).apply(&mut m, at).is_err() {
             self.counters.rewrite_errors += 1;
             self.free.push(m);
             return;
