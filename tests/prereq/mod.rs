@@ -36,8 +36,22 @@ pub const E2E_WIRE: Suite = Suite {
     ],
 };
 
+/// `tests/ops.rs`: scraping the metrics page and checking it and the README's alert rules.
+pub const OPS_METRICS: Suite = Suite {
+    name: "ops metrics",
+    root: true,
+    tools: &["curl", "promtool"],
+};
+
+/// `tests/ops.rs`: the telemetry commands through DPDK's own client.
+pub const OPS_TELEMETRY: Suite = Suite {
+    name: "ops telemetry",
+    root: true,
+    tools: &["dpdk-telemetry.py", "python3"],
+};
+
 /// Every suite, for tests/setup_tools.rs.
-pub const ALL: &[Suite] = &[E2E_WIRE];
+pub const ALL: &[Suite] = &[E2E_WIRE, OPS_METRICS, OPS_TELEMETRY];
 
 /// Fails unless the machine has what `suite` needs.
 pub fn require(suite: &Suite) {
