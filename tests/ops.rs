@@ -19,8 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{drain_pipe, eal_memory_args, serial, wait_bounded, workdir, BIN};
-use prereq::{require, OPS_METRICS as METRICS, OPS_TELEMETRY as TELEMETRY};
-use testkit::{paced, FrameSpec, Scenario, StreamSpec};
+use prereq::{require, OPS_LIVE as LIVE, OPS_METRICS as METRICS, OPS_TELEMETRY as TELEMETRY};
+use testkit::pcap::{PcapWriter, TsResolution};
+use testkit::{paced, FrameSpec, Leg, Scenario, StreamSpec};
 
 /// How long any awaited state may take before the test gives up.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -60,19 +61,28 @@ impl Live {
     /// Starts the binary on pcap vdevs reading `inputs` (ports 0, 1) and
     /// writing `out` (port 2); `app` are the options after `--`.
     fn start(tag: &str, inputs: (&Path, &Path), out: &Path, app: &[&str]) -> Live {
+        let vdevs = [
+            format!("net_pcap0,rx_pcap={}", inputs.0.display()),
+            format!("net_pcap1,rx_pcap={}", inputs.1.display()),
+            format!("net_pcap2,tx_pcap={}", out.display()),
+        ];
+        Live::spawn(tag, &eal_memory_args(), &vdevs, app)
+    }
+
+    /// Starts the binary with EAL memory options `memory`, one `--vdev`
+    /// per `vdevs` entry, the test stream and `app`.
+    fn spawn(tag: &str, memory: &[String], vdevs: &[String], app: &[&str]) -> Live {
         let prefix = format!("mfops{tag}{}", std::process::id());
         let mut args: Vec<String> = ["-l", "0-1", "--no-pci", "--log-level=warn"]
             .iter()
             .map(|s| s.to_string())
             .collect();
         args.push(format!("--file-prefix={prefix}"));
-        args.extend(eal_memory_args());
-        args.push("--vdev".into());
-        args.push(format!("net_pcap0,rx_pcap={}", inputs.0.display()));
-        args.push("--vdev".into());
-        args.push(format!("net_pcap1,rx_pcap={}", inputs.1.display()));
-        args.push("--vdev".into());
-        args.push(format!("net_pcap2,tx_pcap={}", out.display()));
+        args.extend(memory.iter().cloned());
+        for v in vdevs {
+            args.push("--vdev".into());
+            args.push(v.clone());
+        }
         args.push("--".into());
         args.extend(
             [
@@ -528,4 +538,271 @@ fn events_json_must_be_a_regular_file() {
     );
     let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/mfopsev{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A veth pair for one test: the binary's af_packet port on one end,
+/// tcpreplay on the other. Deleted on drop.
+struct Veth {
+    dut: String,
+    feed: String,
+}
+
+impl Veth {
+    fn new(tag: &str) -> Veth {
+        let id = std::process::id() % 100_000;
+        let v = Veth {
+            dut: format!("mf{tag}{id}d"),
+            feed: format!("mf{tag}{id}f"),
+        };
+        let ip = |args: &[&str]| {
+            let st = Command::new("ip").args(args).status().expect("run ip");
+            assert!(st.success(), "ip {args:?}");
+        };
+        let _ = Command::new("ip")
+            .args(["link", "del", &v.dut])
+            .stderr(Stdio::null())
+            .status();
+        ip(&[
+            "link", "add", &v.dut, "type", "veth", "peer", "name", &v.feed,
+        ]);
+        for name in [&v.dut, &v.feed] {
+            // No IPv6 on the test link: its router solicitations would be noise.
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+            ip(&["link", "set", name, "up"]);
+        }
+        v
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.dut]).status();
+    }
+}
+
+/// One leg's packets `0..n` (both legs' specs as in [`both_legs`]) in its
+/// own file, for its own tcpreplay.
+fn leg_file(dir: &Path, leg: Leg, n: u64) -> PathBuf {
+    let spec = StreamSpec::rtp(
+        FrameSpec::multicast(
+            "10.0.1.1".parse().unwrap(),
+            "239.1.0.1".parse().unwrap(),
+            5000,
+        ),
+        FrameSpec::multicast(
+            "10.0.2.1".parse().unwrap(),
+            "239.2.0.1".parse().unwrap(),
+            5000,
+        ),
+    );
+    let mut sc = Scenario::new(spec);
+    sc.primary = paced(0..n, 0, 1_000_000);
+    sc.secondary = paced(0..n, 0, 1_000_000);
+    let file = dir.join(format!("{leg:?}.pcap"));
+    let mut w = PcapWriter::create(&file, TsResolution::Micro).unwrap();
+    for p in sc.leg_packets(leg) {
+        w.write_frame(p.ts_ns, &p.data).unwrap();
+    }
+    w.finish().unwrap();
+    file
+}
+
+/// tcpreplay of `file` onto `iface` at `pps`, killed on drop.
+struct Replay(Child);
+
+impl Replay {
+    fn start(iface: &str, file: &Path, pps: u32) -> Replay {
+        let child = Command::new("tcpreplay")
+            .args(["-q", "-i", iface, &format!("--pps={pps}")])
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tcpreplay");
+        Replay(child)
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// EAL memory for a run that a secondary process (dpdk-dumpcap) attaches
+/// to: hugepages, with their files kept (no --huge-unlink) so it can map them.
+fn shared_memory() -> Vec<String> {
+    let free = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("HugePages_Free:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    assert!(
+        free >= 128,
+        "dpdk-dumpcap attaches through shared hugepage memory: reserve hugepages (scripts/setup.sh or scripts/hugepages.sh); {free} free"
+    );
+    vec!["-m".into(), "256".into()]
+}
+
+/// The health the metrics page reports for the test stream, if any.
+fn health_of(page: &str) -> Option<&'static str> {
+    ["healthy", "partially_healthy", "unhealthy"].into_iter().find(|h| {
+        let series = format!(
+            "mcast_failover_stream_health{{stream=\"stream1\",output=\"239.10.0.1:5004\",groups=\"239.1.0.1:5000,239.2.0.1:5000\",state=\"{h}\"}}"
+        );
+        sample(page, &series) == Some(1.0)
+    })
+}
+
+/// Live traffic on both legs: the stream becomes healthy; with the
+/// secondary's source gone, partially healthy; with both gone, unhealthy.
+/// Meanwhile dpdk-dumpcap captures the output port and tshark reads the
+/// merged stream from the capture.
+#[test]
+fn live_health_follows_the_legs_and_dumpcap_captures_the_output() {
+    require(&LIVE);
+    let _turn = serial();
+    let dir = workdir("ops-live");
+    let veth = Veth::new("lv");
+    let pri = leg_file(&dir, Leg::Primary, 60_000);
+    let sec = leg_file(&dir, Leg::Secondary, 60_000);
+    let out = dir.join("out.pcap");
+    let vdevs = [
+        format!("net_af_packet0,iface={}", veth.dut),
+        format!("net_pcap1,tx_pcap={}", out.display()),
+    ];
+    let mut live = Live::spawn(
+        "live",
+        &shared_memory(),
+        &vdevs,
+        &[
+            "--primary-port",
+            "0",
+            "--secondary-port",
+            "0",
+            "--output-port",
+            "1",
+            // Two independent replays start at slightly different moments:
+            // a window and timeout far above that skew keep the primary's
+            // copy chosen, so the stream settles healthy.
+            "--max-delay",
+            "2000",
+            "--leg-timeout",
+            "2000",
+            "--health-hold",
+            "1",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let url = live.metrics_url();
+    let mut a = Replay::start(&veth.feed, &pri, 1000);
+    let b = Replay::start(&veth.feed, &sec, 1000);
+    live.until("health healthy", |_| {
+        (health_of(&curl(&url)?)? == "healthy").then_some(())
+    });
+
+    // Capture the output port (1) while the traffic flows.
+    let cap = dir.join("cap.pcapng");
+    let mut dumpcap = Command::new("dpdk-dumpcap")
+        .arg(format!("--file-prefix={}", live.prefix))
+        .args(["-i", "1", "-c", "200", "-q", "-w"])
+        .arg(&cap)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dpdk-dumpcap");
+    let de = drain_pipe(dumpcap.stderr.take().unwrap());
+    let code = wait_bounded(&mut dumpcap, HANG_GUARD, "dpdk-dumpcap -c 200");
+    let dump_err = de.join().unwrap_or_default();
+    assert_eq!(code, Some(0), "dpdk-dumpcap: {dump_err}");
+    let fields = Command::new("tshark")
+        .args(["-r"])
+        .arg(&cap)
+        .args([
+            "-d",
+            "udp.port==5004,rtp",
+            "-T",
+            "fields",
+            "-e",
+            "ip.dst",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "rtp.seq",
+        ])
+        .output()
+        .expect("run tshark");
+    let text = String::from_utf8_lossy(&fields.stdout);
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    // dumpcap stops at the end of the burst that reached the count.
+    assert!(
+        rows.len() >= 200,
+        "dumpcap -c 200 captured {}\n{text}",
+        rows.len()
+    );
+    let mut seqs = Vec::new();
+    for r in &rows {
+        assert_eq!(
+            &r[..2],
+            &["239.10.0.1", "5004"],
+            "captured output packet {r:?}"
+        );
+        seqs.push(r[2].parse::<u32>().expect("RTP sequence number"));
+    }
+    assert!(
+        seqs.windows(2).all(|w| w[1] == (w[0] + 1) % 65_536),
+        "the captured output is one gapless sequence: {seqs:?}"
+    );
+
+    drop(b);
+    live.until("health partially_healthy", |_| {
+        (health_of(&curl(&url)?)? == "partially_healthy").then_some(())
+    });
+    a.0.kill().ok();
+    live.until("health unhealthy", |_| {
+        (health_of(&curl(&url)?)? == "unhealthy").then_some(())
+    });
+    drop(a);
+
+    let (code, stdout, stderr) = live.stop();
+    assert_eq!(code, Some(0), "exit after SIGTERM\n{stdout}\n{stderr}");
+    let health: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.split("health ").nth(1))
+        .filter_map(|h| h.split(' ').next())
+        .collect();
+    let at = |h: &str| {
+        health
+            .iter()
+            .position(|x| *x == h)
+            .unwrap_or_else(|| panic!("{h} in {health:?}"))
+    };
+    assert!(
+        at("healthy") < at("partially_healthy") && at("partially_healthy") < at("unhealthy"),
+        "{health:?}"
+    );
+    drop(veth);
+    for f in std::fs::read_dir("/dev/hugepages")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if f.file_name()
+            .to_string_lossy()
+            .starts_with(&live_prefix("live"))
+        {
+            let _ = std::fs::remove_file(f.path());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The EAL file prefix [`Live`] gives test `tag`.
+fn live_prefix(tag: &str) -> String {
+    format!("mfops{tag}{}", std::process::id())
 }

@@ -50,8 +50,16 @@ pub const OPS_TELEMETRY: Suite = Suite {
     tools: &["dpdk-telemetry.py", "python3"],
 };
 
+/// `tests/ops.rs`: live traffic on a veth pair (tcpreplay into an af_packet port), health
+/// polled on the metrics page, the output captured with dpdk-dumpcap and read with tshark.
+pub const OPS_LIVE: Suite = Suite {
+    name: "ops live traffic",
+    root: true,
+    tools: &["ip", "tcpreplay", "curl", "dpdk-dumpcap", "tshark"],
+};
+
 /// Every suite, for tests/setup_tools.rs.
-pub const ALL: &[Suite] = &[E2E_WIRE, OPS_METRICS, OPS_TELEMETRY];
+pub const ALL: &[Suite] = &[E2E_WIRE, OPS_METRICS, OPS_TELEMETRY, OPS_LIVE];
 
 /// Fails unless the machine has what `suite` needs.
 pub fn require(suite: &Suite) {
