@@ -21,7 +21,7 @@ PACKAGES=(
     tcpreplay tshark tcpdump ffmpeg iproute2 ethtool python3 valgrind
     linux-perf jq gstreamer1.0-tools gstreamer1.0-plugins-base
     gstreamer1.0-plugins-good pciutils kmod procps util-linux ca-certificates curl
-    prometheus
+    prometheus systemd
 )
 
 usage() {

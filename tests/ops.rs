@@ -19,7 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{drain_pipe, eal_memory_args, serial, wait_bounded, workdir, BIN};
-use prereq::{require, OPS_LIVE as LIVE, OPS_METRICS as METRICS, OPS_TELEMETRY as TELEMETRY};
+use prereq::{
+    require, OPS_LIVE as LIVE, OPS_METRICS as METRICS, OPS_SYSTEMD as SYSTEMD,
+    OPS_TELEMETRY as TELEMETRY,
+};
 use testkit::pcap::{PcapWriter, TsResolution};
 use testkit::{paced, FrameSpec, Leg, Scenario, StreamSpec};
 
@@ -805,4 +808,48 @@ fn live_health_follows_the_legs_and_dumpcap_captures_the_output() {
 /// The EAL file prefix [`Live`] gives test `tag`.
 fn live_prefix(tag: &str) -> String {
     format!("mfops{tag}{}", std::process::id())
+}
+
+/// packaging/mcast-failover.service passes `systemd-analyze verify` with no
+/// warning, pointed at the built binary and the example environment file,
+/// and has what a DPDK service needs.
+#[test]
+fn systemd_unit_verifies() {
+    require(&SYSTEMD);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("packaging/mcast-failover.service")).unwrap();
+    for line in [
+        "Requires=dev-hugepages.mount",
+        "After=dev-hugepages.mount network-online.target",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "Restart=on-failure",
+        "RestartPreventExitStatus=2",
+        "LimitMEMLOCK=infinity",
+        "EnvironmentFile=/etc/default/mcast-failover",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "unit has {line}");
+    }
+    let env = root.join("packaging/mcast-failover.env");
+    let text = std::fs::read_to_string(&env).unwrap();
+    for var in ["EAL_ARGS=", "CONFIG=", "APP_ARGS="] {
+        assert!(
+            text.lines().any(|l| l.starts_with(var)),
+            "env file sets {var}"
+        );
+    }
+    let dir = workdir("ops-systemd");
+    let local = unit
+        .replace("/usr/local/bin/mcast-failover", BIN)
+        .replace("/etc/default/mcast-failover", env.to_str().unwrap());
+    let file = dir.join("mcast-failover.service");
+    std::fs::write(&file, local).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .expect("run systemd-analyze");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "systemd-analyze verify: {err}");
+    assert!(err.trim().is_empty(), "systemd-analyze verify warns: {err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

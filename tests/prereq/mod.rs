@@ -58,8 +58,15 @@ pub const OPS_LIVE: Suite = Suite {
     tools: &["ip", "tcpreplay", "curl", "dpdk-dumpcap", "tshark"],
 };
 
+/// `tests/ops.rs`: the systemd unit in packaging/ checked by systemd itself.
+pub const OPS_SYSTEMD: Suite = Suite {
+    name: "ops systemd unit",
+    root: false,
+    tools: &["systemd-analyze"],
+};
+
 /// Every suite, for tests/setup_tools.rs.
-pub const ALL: &[Suite] = &[E2E_WIRE, OPS_METRICS, OPS_TELEMETRY, OPS_LIVE];
+pub const ALL: &[Suite] = &[E2E_WIRE, OPS_METRICS, OPS_TELEMETRY, OPS_LIVE, OPS_SYSTEMD];
 
 /// Fails unless the machine has what `suite` needs.
 pub fn require(suite: &Suite) {
