@@ -74,7 +74,7 @@ fn main() {
         .allowlist_var(
             "RTE_MBUF_F_.*|RTE_ETH_.*|RTE_MAX_LCORE|RTE_MAX_ETHPORTS|RTE_PKTMBUF_HEADROOM\
              |RTE_MBUF_DEFAULT_.*|RING_F_.*|RTE_RING_.*|SOCKET_ID_ANY|RTE_ETHER_.*\
-             |RTE_VER_.*|LCORE_ID_ANY|RTE_MEMPOOL_.*|RTE_LOG_.*",
+             |RTE_VER_.*|LCORE_ID_ANY|RTE_MEMPOOL_.*|RTE_LOG_.*|RTE_TEL_MAX_.*",
         )
         // DPDK's comments are not Rust docs (indented text would become doctests).
         .generate_comments(false)

@@ -20,7 +20,8 @@ PACKAGES=(
     dpdk dpdk-dev libdpdk-dev pkg-config libclang-dev build-essential
     tcpreplay tshark tcpdump ffmpeg iproute2 ethtool python3 valgrind
     linux-perf jq gstreamer1.0-tools gstreamer1.0-plugins-base
-    gstreamer1.0-plugins-good pciutils kmod procps util-linux ca-certificates
+    gstreamer1.0-plugins-good pciutils kmod procps util-linux ca-certificates curl
+    prometheus systemd
 )
 
 usage() {

@@ -1,19 +1,22 @@
 //! The run: configuration, EAL, ports, lcores, monitoring, shutdown.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use config::{AppConfig, ClockSource, ForwardMode, Parsed};
-use dataplane::dpdk::{DpdkError, Eal, Mempool, RxTimestamp, DEFAULT_DATA_ROOM};
+use dataplane::dpdk::{DpdkError, Eal, Mempool, Pdump, RxTimestamp, DEFAULT_DATA_ROOM};
 use dataplane::worker::{io, single, split, Clock, Shared};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::bringup::{self, OpenPort};
 use crate::events::EventLog;
+use crate::health::{HealthTracker, Sample};
 use crate::outfile::OutFile;
 use crate::report::Reporter;
 use crate::signals::Signals;
-use crate::{build_info, pcap_vdev, plan};
+use crate::view::{Snapshot, View};
+use crate::{build_info, metrics, pcap_vdev, plan, telemetry};
 
 /// Exit status for bad input of any kind.
 const EXIT_USAGE: i32 = 2;
@@ -22,6 +25,11 @@ const EXIT_FAILURE: i32 = 1;
 
 /// How often the main lcore looks at signals, duration and events.
 const TICK: Duration = Duration::from_millis(5);
+
+/// How often the main lcore refreshes the view the metrics endpoint and
+/// the telemetry commands read, and judges health (more often when
+/// `--stats-period` is shorter).
+const REFRESH: Duration = Duration::from_secs(1);
 
 fn fail(code: i32, msg: impl std::fmt::Display) -> i32 {
     eprintln!("mcast-failover: {msg}");
@@ -53,6 +61,19 @@ pub fn run(args: Vec<String>) -> i32 {
         Ok(f) => f,
         Err(e) => return fail(EXIT_USAGE, e),
     };
+    let events_json = match cfg
+        .events_json
+        .as_deref()
+        .map(crate::events::open_lines)
+        .transpose()
+    {
+        Ok(f) => f,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let outputs = Outputs {
+        stats_json: stats_json.as_ref(),
+        events_json,
+    };
     let max_frame = u32::from(DEFAULT_DATA_ROOM).saturating_sub(dpdk_sys::RTE_PKTMBUF_HEADROOM);
     if let Err(e) = pcap_vdev::check(&cfg.eal_args, max_frame) {
         return fail(EXIT_USAGE, e);
@@ -70,6 +91,15 @@ pub fn run(args: Vec<String>) -> i32 {
                 _ => EXIT_FAILURE,
             };
             return fail(code, format!("EAL initialisation failed: {e}"));
+        }
+    };
+    // Capture by dpdk-dumpcap needs the multi-process channel: with
+    // --no-huge (or --in-memory) there is none, and the run goes on without.
+    let _pdump = match Pdump::init(&eal) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            log::info!("packet capture (dpdk-dumpcap) not available: {e} (it needs hugepages and a --file-prefix)");
+            None
         }
     };
     println!(
@@ -118,15 +148,7 @@ pub fn run(args: Vec<String>) -> i32 {
         let ended = if cfg.forward_mode == ForwardMode::Io {
             (run_io(&eal, &cfg, &signals, &ports, &workers), None)
         } else {
-            run_merge(
-                &eal,
-                &cfg,
-                &signals,
-                &ports,
-                &pool,
-                &workers,
-                stats_json.as_ref(),
-            )
+            run_merge(&eal, &cfg, &signals, &ports, &pool, &workers, outputs)
         };
         // Dropping the ports stops and closes them, returning their mbufs.
         drop(ports);
@@ -277,6 +299,14 @@ fn worker_clock(
     }
 }
 
+/// The files a run writes, opened or checked before EAL starts.
+struct Outputs<'a> {
+    /// `--stats-json`.
+    stats_json: Option<&'a OutFile>,
+    /// `--events-json`, open for appending.
+    events_json: Option<std::fs::File>,
+}
+
 fn run_merge(
     eal: &Eal,
     cfg: &AppConfig,
@@ -284,8 +314,12 @@ fn run_merge(
     ports: &[OpenPort<'_>],
     pool: &Mempool<'_>,
     workers: &[u32],
-    stats_json: Option<&OutFile>,
+    files: Outputs<'_>,
 ) -> (i32, Option<Value>) {
+    let Outputs {
+        stats_json,
+        events_json,
+    } = files;
     let out = find(ports, cfg.output_port);
     let out_mac = match out.port.mac() {
         Ok(m) => m,
@@ -397,8 +431,42 @@ fn run_merge(
             (i.port, r.join("+"))
         })
         .collect();
-    let mut reporter = Reporter::new(roles, cfg.output_port, names.clone(), outputs);
+    let legs: Vec<Vec<(String, u16)>> = cfg
+        .streams
+        .iter()
+        .map(|s| {
+            s.legs
+                .iter()
+                .enumerate()
+                .map(|(l, a)| (a.to_string(), plan::leg_port(cfg, l)))
+                .collect()
+        })
+        .collect();
+    let mut reporter = Reporter::new(roles, cfg.output_port, names.clone(), outputs, legs);
+    let mut live = reporter.clone();
+    let view = Arc::new(View::new());
+    let mut health = HealthTracker::new(names.len(), cfg.health_hold);
     let mut events = EventLog::new(names, hz, start);
+    if let Some(f) = events_json {
+        events = events.with_lines(f);
+    }
+    let _metrics = match cfg.metrics_listen {
+        Some(addr) => match metrics::start(addr, view.clone()) {
+            Ok(srv) => {
+                println!("Metrics: http://{}/metrics", srv.addr());
+                Some(srv)
+            }
+            Err(e) => return (fail(EXIT_USAGE, e), None),
+        },
+        None => None,
+    };
+    if let Err(e) = telemetry::register(view.clone()) {
+        log::warn!("telemetry commands not registered: {e}");
+    }
+    let event_time = || match cfg.clock {
+        ClockSource::Tsc => eal.tsc().saturating_sub(start) as f64 / hz.max(1) as f64,
+        ClockSource::Capture => 0.0,
+    };
     let running = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let port_refs: Vec<_> = ports.iter().map(|p| &p.port).collect();
@@ -456,15 +524,29 @@ fn run_merge(
             return End::WorkerExited;
         }
         let mut mon = Monitor::new(cfg);
+        let refresh = cfg.stats_period.map_or(REFRESH, |p| p.min(REFRESH));
+        let mut next_refresh = Instant::now();
         let end = loop {
             events.drain(&shared);
             let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), expected);
             if let Some(e) = end {
                 break e;
             }
-            if due {
+            let now = Instant::now();
+            if due || now >= next_refresh {
+                next_refresh = now + refresh;
                 request_publish(&shared);
-                let v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
+                let mut v = live.snapshot(&shared, &port_refs, pool, &events, false);
+                judge_health(&mut health, &mut events, &v, now, event_time());
+                annotate_health(&health, &events, &mut v);
+                view.publish(Snapshot {
+                    json: v,
+                    residence: shared.layout.get_latency(&shared.board),
+                });
+            }
+            if due {
+                let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
+                annotate_health(&health, &events, &mut v);
                 Reporter::print(&v);
                 if let Some(f) = stats_json {
                     if let Err(e) = f.write_json(&v) {
@@ -495,13 +577,55 @@ fn run_merge(
     events.drain(&shared);
     events.finish();
     // Printed and written by the caller once the ports are closed.
-    let v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
+    let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
+    annotate_health(&health, &events, &mut v);
+    view.publish(Snapshot {
+        json: v.clone(),
+        residence: shared.layout.get_latency(&shared.board),
+    });
     let code = if failed.load(Ordering::Relaxed) || end == End::WorkerExited {
         EXIT_FAILURE
     } else {
         0
     };
     (code, Some(v))
+}
+
+/// Judges every stream's health from snapshot `v` taken at `now`, and
+/// logs the changes that have held long enough (`t_s`: their event time).
+fn judge_health(
+    health: &mut HealthTracker,
+    events: &mut EventLog,
+    v: &Value,
+    now: Instant,
+    t_s: f64,
+) {
+    for (i, st) in v["streams"].as_array().into_iter().flatten().enumerate() {
+        let legs = st["legs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let sample = Sample {
+            legs: legs.len(),
+            up: legs
+                .iter()
+                .filter(|l| l["up"].as_bool() == Some(true))
+                .count(),
+            substituted: st["substituted"].as_u64().unwrap_or(0),
+            unrecoverable: st["unrecoverable"].as_u64().unwrap_or(0),
+        };
+        if let Some(c) = health.observe(i, sample, now) {
+            events.health(c, t_s);
+        }
+    }
+}
+
+/// Writes each stream's reported health (and the latest events) into `v`.
+fn annotate_health(health: &HealthTracker, events: &EventLog, v: &mut Value) {
+    if let Some(list) = v["streams"].as_array_mut() {
+        for (i, st) in list.iter_mut().enumerate() {
+            st["health"] = json!(health.reported(i).map_or("unknown", |h| h.name()));
+        }
+    }
+    v["events"] = events.json();
+    v["events_total"] = json!(events.total);
 }
 
 fn run_io(

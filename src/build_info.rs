@@ -10,3 +10,13 @@ pub fn version() -> String {
         dataplane::dpdk::version()
     )
 }
+
+/// The same facts as labels, for the metrics' build info.
+pub fn labels() -> Vec<(&'static str, String)> {
+    vec![
+        ("version", env!("CARGO_PKG_VERSION").to_string()),
+        ("git", env!("MF_GIT_REV").to_string()),
+        ("dpdk_built", env!("MF_DPDK_VERSION").to_string()),
+        ("dpdk_running", dataplane::dpdk::version()),
+    ]
+}

@@ -1,10 +1,16 @@
 //! Merge events, moved from the workers' queue to the log and the JSON.
 
 use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use dataplane::merge::EventKind;
 use dataplane::worker::Shared;
 use serde_json::{json, Value};
+
+use crate::health::Change;
 
 /// Events kept for `--stats-json`.
 const KEEP: usize = 1000;
@@ -24,6 +30,30 @@ pub struct EventLog {
     window_start: std::time::Instant,
     logged_in_window: u32,
     suppressed: u64,
+    lines: Option<BufWriter<File>>,
+}
+
+/// Opens `--events-json FILE` for appending: created if missing (mode
+/// 0644), never through a symbolic link, and refused unless it is a regular
+/// file (a FIFO or device would block or misbehave).
+pub fn open_lines(path: &Path) -> Result<File, String> {
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| format!("--events-json {}: {e}", path.display()))?;
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("--events-json {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "--events-json {}: not a regular file",
+            path.display()
+        ));
+    }
+    Ok(f)
 }
 
 /// The event's tag and details; times in ticks of a clock at `hz`.
@@ -63,6 +93,24 @@ impl EventLog {
             window_start: std::time::Instant::now(),
             logged_in_window: 0,
             suppressed: 0,
+            lines: None,
+        }
+    }
+
+    /// Also appends every event to `file` as one JSON object a line.
+    pub fn with_lines(mut self, file: File) -> Self {
+        self.lines = Some(BufWriter::new(file));
+        self
+    }
+
+    /// Pushes buffered JSON lines to the file; on a write error the file
+    /// is given up with one warning (the log and the stats go on).
+    pub fn flush_lines(&mut self) {
+        if let Some(w) = &mut self.lines {
+            if let Err(e) = w.flush() {
+                log::warn!("--events-json: {e}: no more events written to it");
+                self.lines = None;
+            }
         }
     }
 
@@ -96,7 +144,11 @@ impl EventLog {
             self.total += 1;
             let t = ev.event.time.saturating_sub(self.start_tsc) as f64 / self.hz;
             let log_it = self.may_log();
-            let name = self.names.get(ev.stream).map(String::as_str).unwrap_or("?");
+            let name = self
+                .names
+                .get(ev.stream)
+                .cloned()
+                .unwrap_or_else(|| "?".into());
             let text = match ev.event.kind {
                 EventKind::Evidence { leg, depth, lag } => format!(
                     "leg {leg} evidence: reorder depth {depth}, lag {:.3} ms behind the first copy",
@@ -108,10 +160,7 @@ impl EventLog {
                 log::info!(target: "mcast_failover::event", "t={t:.3}s stream {name}: {text}");
             }
             let (tag, detail) = kind_tag(&ev.event.kind, self.hz);
-            if self.recent.len() == KEEP {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(json!({
+            self.keep(json!({
                 "t_s": (t * 1e6).round() / 1e6,
                 "stream": name,
                 "event": tag,
@@ -119,10 +168,49 @@ impl EventLog {
                 "text": text,
             }));
         }
+        self.flush_lines();
+    }
+
+    /// Logs a reported health change of a stream at event time `t_s`.
+    pub fn health(&mut self, c: Change, t_s: f64) {
+        self.total += 1;
+        let name = self
+            .names
+            .get(c.stream)
+            .cloned()
+            .unwrap_or_else(|| "?".into());
+        let from = c.from.map_or("unknown", |h| h.name());
+        let text = format!("health {} (was {from})", c.to.name());
+        if self.may_log() {
+            log::info!(target: "mcast_failover::event", "t={t_s:.3}s stream {name}: {text}");
+        }
+        self.keep(json!({
+            "t_s": (t_s * 1e6).round() / 1e6,
+            "stream": name,
+            "event": "health",
+            "detail": { "from": from, "to": c.to.name() },
+            "text": text,
+        }));
+        self.flush_lines();
+    }
+
+    fn keep(&mut self, record: Value) {
+        if let Some(w) = &mut self.lines {
+            let line = record.to_string() + "\n";
+            if let Err(e) = w.write_all(line.as_bytes()) {
+                log::warn!("--events-json: {e}: no more events written to it");
+                self.lines = None;
+            }
+        }
+        if self.recent.len() == KEEP {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(record);
     }
 
     /// Reports events suppressed since the last summary (call at exit).
     pub fn finish(&mut self) {
+        self.flush_lines();
         if self.suppressed > 0 {
             log::warn!(
                 target: "mcast_failover::event",

@@ -10,11 +10,15 @@ mod app;
 mod bringup;
 mod build_info;
 mod events;
+mod health;
+mod metrics;
 mod outfile;
 mod pcap_vdev;
 mod plan;
 mod report;
 mod signals;
+mod telemetry;
+mod view;
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))

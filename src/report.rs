@@ -14,11 +14,13 @@ use crate::events::EventLog;
 const TEXT_STREAMS: usize = 16;
 
 /// Builds snapshots and remembers the previous one for rates.
+#[derive(Clone)]
 pub struct Reporter {
     inputs: Vec<(u16, String)>,
     output: u16,
     names: Vec<String>,
     outputs: Vec<String>,
+    legs: Vec<Vec<(String, u16)>>,
     start: Instant,
     prev: Option<(Instant, u64, u64, u64, u64)>,
 }
@@ -80,18 +82,22 @@ fn u(v: &Value, k: &str) -> u64 {
 }
 
 impl Reporter {
-    /// A reporter for input ports `inputs` (id, role) and `output`.
+    /// A reporter for input ports `inputs` (id, role) and `output`;
+    /// stream `s` is named `names[s]`, goes to `outputs[s]` and has legs
+    /// `legs[s]` (group:port, input port).
     pub fn new(
         inputs: Vec<(u16, String)>,
         output: u16,
         names: Vec<String>,
         outputs: Vec<String>,
+        legs: Vec<Vec<(String, u16)>>,
     ) -> Self {
         Reporter {
             inputs,
             output,
             names,
             outputs,
+            legs,
             start: Instant::now(),
             prev: None,
         }
@@ -158,6 +164,10 @@ impl Reporter {
                         let mut lm = named(&LEG_NAMES, w);
                         lm.insert("up".into(), json!(w[0] != 0));
                         lm.insert("leg".into(), json!(l));
+                        if let Some((group, port)) = self.legs.get(s).and_then(|v| v.get(l)) {
+                            lm.insert("group".into(), json!(group));
+                            lm.insert("port".into(), json!(port));
+                        }
                         Value::Object(lm)
                     })
                     .collect();
@@ -291,9 +301,10 @@ impl Reporter {
         let ms = |v: &Value, k: &str| u(v, k) as f64 / 1e6;
         for s in streams.iter().take(TEXT_STREAMS) {
             o.push_str(&format!(
-                "  Stream {} -> {}: sent {} substituted {} unrecoverable {} (given up early, then arrived: {}) switches {} restarts {} held {}\n",
+                "  Stream {} -> {}: {} sent {} substituted {} unrecoverable {} (given up early, then arrived: {}) switches {} restarts {} held {}\n",
                 s["name"].as_str().unwrap_or(""),
                 s["output"].as_str().unwrap_or(""),
+                s["health"].as_str().unwrap_or("unknown"),
                 u(s, "sent"),
                 u(s, "substituted"),
                 u(s, "unrecoverable"),

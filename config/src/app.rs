@@ -10,7 +10,7 @@ use crate::global::AppConfig;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
     /// Run with this configuration.
-    Run(AppConfig),
+    Run(Box<AppConfig>),
     /// Print this help text to stdout and exit 0.
     Help(String),
     /// Print this version line to stdout and exit 0.

@@ -6,6 +6,7 @@
 //! the README's options table); read it as `AppConfig::NAME`. Checks that
 //! involve other options go in `resolve.rs`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use crate::limits::*;
 use crate::option::{options, FilePath, Float, Int, Parsed, Switch};
 use crate::stream::{FileStream, StreamConfig, StreamSettings};
 use crate::text::Text;
-use crate::values::{file_opt, int_opt, int_or, parsed_or, seconds_or_off, switch};
+use crate::values::{
+    file_opt, int_opt, int_or, parsed_opt, parsed_or, seconds_or, seconds_or_off, switch,
+};
 use model::{PortAddr, Reorder};
 
 options! {
@@ -98,6 +101,16 @@ options! {
         /// snooping, a replay, or the negative control of the membership test).
         no_membership: bool as Switch = switch();
             "", "Join nothing: no IGMP/MLD membership host on any port, even with --port-ip (networks without snooping, pcap replays) [default: a host on every port given a --port-ip]";
+        /// Where the Prometheus/OpenMetrics endpoint listens; `None` = no endpoint.
+        metrics_listen: Option<SocketAddr> as Parsed<SocketAddr> = parsed_opt();
+            "ADDR:PORT", "Serve Prometheus metrics on http://ADDR:PORT/metrics (port 0: any free port, printed at start) [default: off]";
+        /// How long a stream's health must hold before it is reported, so a
+        /// flapping leg does not spam events and alerts.
+        health_hold: Duration as Float = seconds_or(0.0, MAX_HEALTH_HOLD_S, DEFAULT_HEALTH_HOLD_S);
+            "S", format!("Report a stream's health (healthy, partially_healthy, unhealthy) only once it held S seconds, 0..={MAX_HEALTH_HOLD_S} [default: {DEFAULT_HEALTH_HOLD_S}]");
+        /// File the event log is appended to as JSON lines, for log shippers.
+        events_json: Option<PathBuf> as FilePath = file_opt();
+            "FILE", "Append every event (leg up/down, switch, gap, restart, health) to FILE as one JSON object a line [default: none]";
         /// Stop after this long; `None` = run until SIGINT/SIGTERM.
         duration: Option<Duration> as Float = seconds_or_off(0.0, MAX_DURATION_S);
             "S", "Stop after S seconds; 0 = run until SIGINT/SIGTERM [default: 0]";

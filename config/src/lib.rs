@@ -77,7 +77,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, Con
     match cli::split_and_parse(argv)? {
         cli::Request::Help(text) => Ok(Parsed::Help(text)),
         cli::Request::Version(text) => Ok(Parsed::Version(text)),
-        cli::Request::Run { eal_args, app } => resolve::resolve(eal_args, &app).map(Parsed::Run),
+        cli::Request::Run { eal_args, app } => {
+            resolve::resolve(eal_args, &app).map(|c| Parsed::Run(Box::new(c)))
+        }
     }
 }
 

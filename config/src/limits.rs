@@ -74,3 +74,8 @@ pub const MAX_DURATION_S: f64 = 1.0e9;
 /// Largest `--config` file read (16 MiB; a 10 000-stream file is < 2 MiB):
 /// reading stops there, so `--config /dev/zero` fails at once.
 pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Longest `--health-hold`: an hour (longer would hide real trouble).
+pub const MAX_HEALTH_HOLD_S: f64 = 3_600.0;
+/// Default `--health-hold` (seconds).
+pub const DEFAULT_HEALTH_HOLD_S: f64 = 3.0;

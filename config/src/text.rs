@@ -88,6 +88,19 @@ impl<'de> Visitor<'de> for LegVisitor {
     }
 }
 
+/// A listening address `ADDR:PORT` (`[v6]:PORT` for IPv6; port 0 lets the
+/// kernel choose one, which the binary prints).
+impl ParseText for SocketAddr {
+    fn parse_text(text: &str) -> Result<Self, String> {
+        text.trim().parse().map_err(|_| {
+            format!(
+                "bad listen address {} (want ADDR:PORT, e.g. 127.0.0.1:9105 or [::1]:9105)",
+                model::quoted(text)
+            )
+        })
+    }
+}
+
 impl ParseText for IpAddr {
     fn parse_text(text: &str) -> Result<Self, String> {
         text.trim()

@@ -134,6 +134,25 @@ pub(crate) fn seconds_or_off(min_s: f64, max_s: f64) -> Rule<f64, Option<Duratio
     })
 }
 
+/// A time in seconds in `min_s..=max_s` (0 allowed when `min_s` is 0), or
+/// `default_s`.
+pub(crate) fn seconds_or(min_s: f64, max_s: f64, default_s: f64) -> Rule<f64, Duration> {
+    Box::new(move |given| {
+        let s = match given {
+            None => default_s,
+            Some(val) => {
+                if !(val.v.is_finite() && val.v >= min_s && val.v <= max_s) {
+                    return Err(val.err(format_args!(
+                        "must be a time in seconds, {min_s} to {max_s}"
+                    )));
+                }
+                val.v
+            }
+        };
+        Ok(Duration::from_secs_f64(s))
+    })
+}
+
 /// A parsed value (already checked by its parser), or `default`.
 pub(crate) fn parsed_or<T: 'static>(default: T) -> Rule<Text<T>, T> {
     Box::new(move |given| Ok(given.map_or(default, |val| val.v.0)))

@@ -36,8 +36,37 @@ pub const E2E_WIRE: Suite = Suite {
     ],
 };
 
+/// `tests/ops.rs`: scraping the metrics page and checking it and the README's alert rules.
+pub const OPS_METRICS: Suite = Suite {
+    name: "ops metrics",
+    root: true,
+    tools: &["curl", "promtool"],
+};
+
+/// `tests/ops.rs`: the telemetry commands through DPDK's own client.
+pub const OPS_TELEMETRY: Suite = Suite {
+    name: "ops telemetry",
+    root: true,
+    tools: &["dpdk-telemetry.py", "python3"],
+};
+
+/// `tests/ops.rs`: live traffic on a veth pair (tcpreplay into an af_packet port), health
+/// polled on the metrics page, the output captured with dpdk-dumpcap and read with tshark.
+pub const OPS_LIVE: Suite = Suite {
+    name: "ops live traffic",
+    root: true,
+    tools: &["ip", "tcpreplay", "curl", "dpdk-dumpcap", "tshark"],
+};
+
+/// `tests/ops.rs`: the systemd unit in packaging/ checked by systemd itself.
+pub const OPS_SYSTEMD: Suite = Suite {
+    name: "ops systemd unit",
+    root: false,
+    tools: &["systemd-analyze"],
+};
+
 /// Every suite, for tests/setup_tools.rs.
-pub const ALL: &[Suite] = &[E2E_WIRE];
+pub const ALL: &[Suite] = &[E2E_WIRE, OPS_METRICS, OPS_TELEMETRY, OPS_LIVE, OPS_SYSTEMD];
 
 /// Fails unless the machine has what `suite` needs.
 pub fn require(suite: &Suite) {

@@ -12,7 +12,7 @@ pub fn run(args: &[&str]) -> Result<AppConfig, ConfigError> {
         .chain(args.iter().copied())
         .map(String::from);
     match config::parse_args(argv) {
-        Ok(Parsed::Run(cfg)) => Ok(cfg),
+        Ok(Parsed::Run(cfg)) => Ok(*cfg),
         Ok(other) => panic!("{args:?}: expected a run configuration, got {other:?}"),
         Err(e) => Err(e),
     }

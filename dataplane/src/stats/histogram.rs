@@ -119,6 +119,41 @@ impl LatencyHistogram {
         self.max
     }
 
+    /// Sum of the values recorded (wrapping; exact below 2^64).
+    pub fn sum(&self) -> u64 {
+        self.sum
+    }
+
+    /// Cumulative counts at real bucket edges: `(edge, values < edge)` for
+    /// `per_octave` edges per power of two (a divisor of 32; from 16 up,
+    /// the exact range contributes its powers of two), ascending, up to
+    /// 2^40 (everything above shares the last, open-ended bucket).
+    ///
+    /// Why: an exporter (Prometheus `le` buckets) must report counts that
+    /// are exact, never interpolated inside a bucket; every edge given here
+    /// is a lower bound of one of the histogram's own buckets, so the count
+    /// below it is a plain sum. Fewer edges than buckets keep a scrape small.
+    pub fn counts_below_edges(&self, per_octave: u32) -> Vec<(u64, u64)> {
+        let per = per_octave.clamp(1, SUB as u32) as usize;
+        let stride = (SUB as usize / per).max(1);
+        let mut out = Vec::new();
+        let mut below = 0u64;
+        for (i, n) in self.buckets.iter().enumerate() {
+            let edge_here = if (i as u64) < LINEAR {
+                i >= 16 && (i as u64).is_power_of_two()
+            } else {
+                (i - LINEAR as usize).is_multiple_of(stride)
+            };
+            // Values from 2^MAX_EXP up all share the last bucket: no edge
+            // above that one is exact.
+            if edge_here && Self::lower_bound(i) <= 1 << MAX_EXP {
+                out.push((Self::lower_bound(i), below));
+            }
+            below += n;
+        }
+        out
+    }
+
     /// Adds another histogram's values into this one.
     pub fn merge(&mut self, other: &LatencyHistogram) {
         for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
@@ -223,6 +258,34 @@ mod tests {
         assert_eq!(a.count(), 2);
         assert_eq!(a.quantile(0.5), 10);
         assert!(a.quantile(1.0) > 9_600);
+    }
+
+    #[test]
+    fn counts_below_edges_are_exact_at_bucket_edges() {
+        let mut h = LatencyHistogram::new();
+        let values = [5u64, 16, 31, 32, 63, 64, 95, 96, 1_000, 1_024, 1 << 41];
+        for v in values {
+            h.record(v);
+        }
+        let edges = h.counts_below_edges(2);
+        assert_eq!(edges[0], (16, 1));
+        assert_eq!(edges[1], (32, 3));
+        assert!(edges
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        for (e, below) in &edges {
+            let want = values.iter().filter(|v| **v < *e).count() as u64;
+            assert_eq!(*below, want, "edge {e}");
+            if *e < 1 << MAX_EXP {
+                let i = LatencyHistogram::index(*e);
+                assert_eq!(LatencyHistogram::lower_bound(i), *e);
+            }
+        }
+        // 64, 96, 128, 192, ...: two edges per power of two.
+        assert!(edges.iter().any(|(e, _)| *e == 96));
+        assert!(!edges.iter().any(|(e, _)| *e == 80));
+        assert_eq!(edges.last().map(|x| x.0), Some(1 << MAX_EXP));
+        assert_eq!(h.sum(), values.iter().sum::<u64>());
     }
 
     #[test]
