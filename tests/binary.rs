@@ -675,7 +675,7 @@ fn too_few_mbufs_for_an_infinite_pcap_exits_2() {
 /// starts: exit 2, one line naming the frame, no runtime directory left.
 #[test]
 fn a_jumbo_frame_in_an_infinite_pcap_exits_2_before_eal() {
-    let dir = scratch("jumbo");
+    let dir = workdir("jumbo");
     let (p, _) = rtp_pcaps(&dir, 10);
     let jumbo = dir.join("jumbo.pcap");
     let mut w = testkit::PcapWriter::create(&jumbo, testkit::TsResolution::Micro).unwrap();
@@ -722,7 +722,7 @@ fn a_jumbo_frame_in_an_infinite_pcap_exits_2_before_eal() {
 /// goes on undisturbed.
 #[test]
 fn a_second_instance_with_the_same_prefix_names_the_first() {
-    let dir = scratch("dup");
+    let dir = workdir("dup");
     let json = dir.join("first.json");
     let mut args = eal("dup");
     args.extend((0..3).map(|i| format!("--vdev=net_null{i}")));
@@ -761,7 +761,7 @@ fn a_second_instance_with_the_same_prefix_names_the_first() {
         .args(["-TERM", &first.id().to_string()])
         .status()
         .unwrap();
-    let status = wait_exit(&mut first, Duration::from_secs(300));
+    let status = wait_bounded(&mut first, Duration::from_secs(300));
     forget_prefix("dup");
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

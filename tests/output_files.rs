@@ -6,6 +6,7 @@
 // Each test crate uses only part of the shared harness.
 #[allow(dead_code)]
 mod common;
+mod support;
 
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::Path;
