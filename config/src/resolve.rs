@@ -178,7 +178,7 @@ fn output_spec(
     })
 }
 
-fn resolve_with(
+pub(crate) fn resolve_with(
     eal_args: Vec<String>,
     cli: &CliArgs,
     file: &FileConfig,
