@@ -32,7 +32,8 @@ Prepare this machine to build and test mcast-failover (Debian bookworm or
 similar; run as root or with sudo available):
   1. apt-get install (non-interactive) of: ${PACKAGES[*]}
      skipped entirely when all of them are already installed
-  2. rustfmt and clippy via rustup, if rustup is present and they are missing
+  2. rustfmt and clippy via rustup, if rustup is present and they are missing,
+     and cargo-fuzz (cargo install) for scripts/fuzz.sh
   3. hugepages: scripts/hugepages.sh --pages N --size 2M. A failure here is a
      warning, not an error: tests fall back to EAL --no-huge.
 
@@ -132,6 +133,23 @@ elif command -v cargo >/dev/null 2>&1; then
     done
 else
     say "warning: no Rust toolchain found (install it with rustup: https://rustup.rs)"
+fi
+
+# ---------------------------------------------------------------- cargo-fuzz
+# scripts/fuzz.sh (and so scripts/test.sh) runs the libFuzzer targets of
+# fuzz/ through cargo fuzz, on the stable toolchain (see fuzz.sh).
+CARGO_FUZZ_VERSION=0.13.2
+if command -v cargo >/dev/null 2>&1; then
+    if cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
+        say "rust: cargo-fuzz $CARGO_FUZZ_VERSION present"
+    else
+        say "rust: installing cargo-fuzz $CARGO_FUZZ_VERSION (a few minutes)"
+        fuzz_log=$(mktemp "${TMPDIR:-/tmp}/setup-cargo-fuzz.XXXXXX")
+        cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" >"$fuzz_log" 2>&1 \
+            || { tail -n 30 "$fuzz_log" >&2; rm -f "$fuzz_log"; die "cargo install cargo-fuzz failed"; }
+        rm -f "$fuzz_log"
+        say "rust: cargo-fuzz $CARGO_FUZZ_VERSION installed"
+    fi
 fi
 
 # ---------------------------------------------------------------- hugepages

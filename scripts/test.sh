@@ -17,6 +17,8 @@ Runs, from the repository root, every step even after a failure:
   2. cargo clippy --workspace --all-targets -- -D warnings
   3. cargo test --workspace --no-fail-fast [CARGO_TEST_ARGS...]
      (the test profile builds at opt-level 2, see Cargo.toml)
+  4. scripts/fuzz.sh --seconds 5: every fuzz target briefly on its stored
+     corpus (a crash fails the step)
 and ends with one summary: each failed step, each failing test binary and
 the failing tests in it (the full output is above it).
 
@@ -50,7 +52,7 @@ step() {
     local name=$1 start rc
     shift
     STEPS=$((STEPS + 1))
-    printf '\n==> [%d/3] %s\n' "$STEPS" "$name"
+    printf '\n==> [%d/4] %s\n' "$STEPS" "$name"
     start=$SECONDS
     set +e
     "$@" 2>&1 | tee "$LOG"
@@ -79,6 +81,8 @@ if ! step "cargo test --workspace --no-fail-fast${EXTRA[*]:+ ${EXTRA[*]}}" \
         END { for (b in failed) printf "  %s (%s):%s\n", b, failed[b], fails[b] }
     ' "$LOG")
 fi
+
+step "scripts/fuzz.sh --seconds 5" "$ROOT/scripts/fuzz.sh" --seconds 5 || true
 
 printf '\n%s: summary after %ds\n' "$PROG" $((SECONDS - TOTAL_START))
 if [[ ${#FAILED[@]} -eq 0 ]]; then

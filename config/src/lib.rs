@@ -83,6 +83,27 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, Con
     }
 }
 
+/// [`parse_args`] with `toml` as the text of the `--config` file, named
+/// `name` in messages (any `--config` in `argv` is ignored).
+///
+/// Why: the fuzz target of the whole resolver feeds millions of files, and
+/// one temporary file per input would cost more than the parse; the checks
+/// and messages are those of a real file.
+pub fn parse_args_with_toml<I: IntoIterator<Item = String>>(
+    argv: I,
+    toml: &str,
+    name: &str,
+) -> Result<Parsed, ConfigError> {
+    match cli::split_and_parse(argv)? {
+        cli::Request::Help(text) => Ok(Parsed::Help(text)),
+        cli::Request::Version(text) => Ok(Parsed::Version(text)),
+        cli::Request::Run { eal_args, app } => {
+            let file = file::parse(toml, name)?;
+            resolve::resolve_with(eal_args, &app, &file, name).map(Parsed::Run)
+        }
+    }
+}
+
 /// The `--help` text (also what `Parsed::Help` carries).
 pub fn help_text() -> String {
     cli::help_text()

@@ -253,7 +253,7 @@ fn check_port_ips(
     Ok(())
 }
 
-fn resolve_with(
+pub(crate) fn resolve_with(
     eal_args: Vec<String>,
     cli: &CliArgs,
     file: &FileConfig,
