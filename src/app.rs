@@ -4,11 +4,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use config::{AppConfig, ClockSource, ForwardMode, Parsed};
-use dataplane::dpdk::{DpdkError, Eal, Mempool, RxTimestamp};
+use dataplane::dpdk::{DpdkError, Eal, MbufRing, Mempool, RxTimestamp, SOCKET_ANY};
+use dataplane::membership::Host;
 use dataplane::worker::{io, single, split, Clock, Shared};
 
 use crate::bringup::{self, OpenPort};
 use crate::events::EventLog;
+use crate::membership::{self, Membership};
 use crate::report::{write_json, Reporter};
 use crate::signals::Signals;
 use crate::{build_info, plan};
@@ -295,6 +297,59 @@ fn run_merge(
             }
         }
     };
+    // Membership: per input port with a host, a ring from its worker to the
+    // main lcore and a tx queue the main lcore owns.
+    let mut rings = Vec::new();
+    for i in &plan.inputs {
+        if !i.membership {
+            rings.push(None);
+            continue;
+        }
+        match MbufRing::new(
+            eal,
+            &format!("mf_ctl{}", i.port),
+            membership::RING_CAPACITY,
+            SOCKET_ANY,
+        ) {
+            Ok(r) => rings.push(Some(r)),
+            Err(e) => return fail(EXIT_FAILURE, format!("port {} control ring: {e}", i.port)),
+        }
+    }
+    let mut ctl = Vec::new();
+    let mut memb = Membership::new();
+    for (i, ring) in plan.inputs.iter().zip(&rings) {
+        let Some(ring) = ring else {
+            ctl.push(None);
+            continue;
+        };
+        let p = &find(ports, i.port).port;
+        let q = u16::from(i.port == cfg.output_port);
+        let (txq, prod, cons) = match (p.tx_queue(q), ring.producer(), ring.consumer()) {
+            (Ok(t), Ok(pr), Ok(c)) => (t, pr, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return fail(
+                    EXIT_FAILURE,
+                    format!("port {} membership host: {e}", i.port),
+                )
+            }
+        };
+        let mac = match p.mac() {
+            Ok(m) => m,
+            Err(e) => return fail(EXIT_FAILURE, format!("port {}: {e}", i.port)),
+        };
+        let (v4, v6) = membership::addresses(cfg, i.port);
+        let seed = u64::from(i.port) ^ u64::from(std::process::id()) << 16 ^ eal.tsc();
+        let host = Host::new(mac, v4, v6, &membership::joins(cfg, i.port), seed);
+        memb.add(i.port, host, txq, cons);
+        ctl.push(Some(prod));
+    }
+    for port in cfg.input_ports() {
+        if !cfg.no_membership && !membership::enabled(cfg, port) {
+            log::warn!(
+                "input port {port} has no --port-ip: it joins no group, so a switch with IGMP/MLD snooping forwards it nothing (give --port-ip {port}=ADDR, or --no-membership where no switch snoops)"
+            );
+        }
+    }
     for s in &cfg.streams {
         let legs: Vec<String> = s
             .legs
@@ -363,19 +418,21 @@ fn run_merge(
             if nb <= 1 {
                 let (plan, shared) = (&plan, &shared);
                 joins.push(s.spawn(workers[0], move || {
-                    worker_done(single::run(plan, shared, rxqs, txq, out_rx))
+                    worker_done(single::run(plan, shared, rxqs, ctl, txq, out_rx))
                 })?);
             } else {
                 let per_lane = plan.inputs.len().div_ceil(rx_lanes);
                 let mut first = 0;
                 let mut rest = rxqs;
+                let mut rest_ctl = ctl;
                 for (lane, &lcore) in workers.iter().enumerate().take(rx_lanes) {
                     let take = per_lane.min(rest.len());
                     let mine: Vec<_> = rest.drain(..take).collect();
+                    let my_ctl: Vec<_> = rest_ctl.drain(..take).collect();
                     let (plan, shared, handoff) = (&plan, &shared, &handoff);
                     let f = first;
                     joins.push(s.spawn(lcore, move || {
-                        worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine))
+                        worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine, my_ctl))
                     })?);
                     first += take;
                 }
@@ -398,13 +455,17 @@ fn run_merge(
         let mut mon = Monitor::new(cfg);
         let end = loop {
             events.drain(&shared);
+            memb.service(pool);
             let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), expected);
             if let Some(e) = end {
                 break e;
             }
             if due {
                 request_publish(&shared);
-                let v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
+                let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
+                if !memb.is_empty() {
+                    v["membership"] = memb.json();
+                }
                 reporter.print(&v);
                 if let Some(p) = &cfg.stats_json {
                     if let Err(e) = write_json(p, &v) {
@@ -432,9 +493,15 @@ fn run_merge(
         }
         end
     });
+    // Clean exit: leave every group while the ports are still up.
+    memb.leave(pool);
     events.drain(&shared);
     events.finish();
-    let v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
+    let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
+    if !memb.is_empty() {
+        v["membership"] = memb.json();
+    }
+    drop(memb);
     reporter.print(&v);
     if let Some(p) = &cfg.stats_json {
         if let Err(e) = write_json(p, &v) {
