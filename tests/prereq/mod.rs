@@ -36,8 +36,16 @@ pub const E2E_WIRE: Suite = Suite {
     ],
 };
 
+/// `tests/membership.rs`: the membership host against a Linux bridge with IGMP/MLD snooping
+/// and a querier, a paced sender behind it, tshark dissecting the reports.
+pub const MEMBERSHIP: Suite = Suite {
+    name: "membership",
+    root: true,
+    tools: &["ip", "bridge", "nsenter", "ethtool", "tshark", "python3"],
+};
+
 /// Every suite, for tests/setup_tools.rs.
-pub const ALL: &[Suite] = &[E2E_WIRE];
+pub const ALL: &[Suite] = &[E2E_WIRE, MEMBERSHIP];
 
 /// Fails unless the machine has what `suite` needs.
 pub fn require(suite: &Suite) {
