@@ -5,13 +5,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use config::{AppConfig, ClockSource, ForwardMode, Parsed};
-use dataplane::dpdk::{DpdkError, Eal, Mempool, Pdump, RxTimestamp, DEFAULT_DATA_ROOM};
+use dataplane::dpdk::{
+    DpdkError, Eal, MbufRing, Mempool, Pdump, RxTimestamp, DEFAULT_DATA_ROOM, SOCKET_ANY,
+};
+use dataplane::membership::Host;
 use dataplane::worker::{io, single, split, Clock, Shared};
 use serde_json::{json, Value};
 
 use crate::bringup::{self, OpenPort};
 use crate::events::EventLog;
 use crate::health::{HealthTracker, Sample};
+use crate::membership::{self, Membership};
 use crate::outfile::OutFile;
 use crate::report::Reporter;
 use crate::signals::Signals;
@@ -389,6 +393,67 @@ fn run_merge(
             }
         }
     };
+    // Membership: per input port with a host, a ring from its worker to the
+    // main lcore and a tx queue the main lcore owns.
+    let mut rings = Vec::new();
+    for i in &plan.inputs {
+        if !i.membership {
+            rings.push(None);
+            continue;
+        }
+        match MbufRing::new(
+            eal,
+            &format!("mf_ctl{}", i.port),
+            membership::RING_CAPACITY,
+            SOCKET_ANY,
+        ) {
+            Ok(r) => rings.push(Some(r)),
+            Err(e) => {
+                return (
+                    fail(EXIT_FAILURE, format!("port {} control ring: {e}", i.port)),
+                    None,
+                )
+            }
+        }
+    }
+    let mut ctl = Vec::new();
+    let mut memb = Membership::new();
+    for (i, ring) in plan.inputs.iter().zip(&rings) {
+        let Some(ring) = ring else {
+            ctl.push(None);
+            continue;
+        };
+        let p = &find(ports, i.port).port;
+        let q = u16::from(i.port == cfg.output_port);
+        let (txq, prod, cons) = match (p.tx_queue(q), ring.producer(), ring.consumer()) {
+            (Ok(t), Ok(pr), Ok(c)) => (t, pr, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return (
+                    fail(
+                        EXIT_FAILURE,
+                        format!("port {} membership host: {e}", i.port),
+                    ),
+                    None,
+                )
+            }
+        };
+        let mac = match p.mac() {
+            Ok(m) => m,
+            Err(e) => return (fail(EXIT_FAILURE, format!("port {}: {e}", i.port)), None),
+        };
+        let (v4, v6) = membership::addresses(cfg, i.port);
+        let seed = u64::from(i.port) ^ u64::from(std::process::id()) << 16 ^ eal.tsc();
+        let host = Host::new(mac, v4, v6, &membership::joins(cfg, i.port), seed);
+        memb.add(i.port, host, txq, cons);
+        ctl.push(Some(prod));
+    }
+    for port in cfg.input_ports() {
+        if !cfg.no_membership && !membership::enabled(cfg, port) {
+            log::warn!(
+                "input port {port} has no --port-ip: it joins no group, so a switch with IGMP/MLD snooping forwards it nothing (give --port-ip {port}=ADDR, or --no-membership where no switch snoops)"
+            );
+        }
+    }
     for s in &cfg.streams {
         let legs: Vec<String> = s
             .legs
@@ -491,19 +556,21 @@ fn run_merge(
             if nb <= 1 {
                 let (plan, shared) = (&plan, &shared);
                 joins.push(s.spawn(workers[0], move || {
-                    worker_done(single::run(plan, shared, rxqs, txq, out_rx))
+                    worker_done(single::run(plan, shared, rxqs, ctl, txq, out_rx))
                 })?);
             } else {
                 let per_lane = plan.inputs.len().div_ceil(rx_lanes);
                 let mut first = 0;
                 let mut rest = rxqs;
+                let mut rest_ctl = ctl;
                 for (lane, &lcore) in workers.iter().enumerate().take(rx_lanes) {
                     let take = per_lane.min(rest.len());
                     let mine: Vec<_> = rest.drain(..take).collect();
+                    let my_ctl: Vec<_> = rest_ctl.drain(..take).collect();
                     let (plan, shared, handoff) = (&plan, &shared, &handoff);
                     let f = first;
                     joins.push(s.spawn(lcore, move || {
-                        worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine))
+                        worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine, my_ctl))
                     })?);
                     first += take;
                 }
@@ -528,6 +595,7 @@ fn run_merge(
         let mut next_refresh = Instant::now();
         let end = loop {
             events.drain(&shared);
+            memb.service(pool);
             let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), expected);
             if let Some(e) = end {
                 break e;
@@ -547,6 +615,9 @@ fn run_merge(
             if due {
                 let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
                 annotate_health(&health, &events, &mut v);
+                if !memb.is_empty() {
+                    v["membership"] = memb.json();
+                }
                 Reporter::print(&v);
                 if let Some(f) = stats_json {
                     if let Err(e) = f.write_json(&v) {
@@ -574,11 +645,17 @@ fn run_merge(
         }
         end
     });
+    // Clean exit: leave every group while the ports are still up.
+    memb.leave(pool);
     events.drain(&shared);
     events.finish();
     // Printed and written by the caller once the ports are closed.
     let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
     annotate_health(&health, &events, &mut v);
+    if !memb.is_empty() {
+        v["membership"] = memb.json();
+    }
+    drop(memb);
     view.publish(Snapshot {
         json: v.clone(),
         residence: shared.layout.get_latency(&shared.board),

@@ -142,8 +142,12 @@ pub fn open_ports<'a>(
     for id in used_ports(cfg) {
         let mut port =
             Port::new(eal, id).map_err(|e| PortError::Failed(format!("port {id}: {e}")))?;
+        // The main lcore's membership host sends on its own tx queue: queue
+        // 0 of an input port, queue 1 when the port is also the output.
+        let own_txq =
+            id == cfg.output_port && inputs.contains(&id) && crate::membership::enabled(cfg, id);
         let setup = port
-            .configure(1, 1, cfg.rxd, cfg.txd, pool)
+            .configure(1, 1 + u16::from(own_txq), cfg.rxd, cfg.txd, pool)
             .map_err(|e| match e {
                 // The driver refused our sizes: bad input, not a fault.
                 DpdkError::Call { errno, .. } if errno == libc::EINVAL => {
@@ -153,6 +157,9 @@ pub fn open_ports<'a>(
                      see --total-num-mbufs)"
                 ))
                 }
+                DpdkError::InvalidArgument(m) if own_txq => PortError::Refused(format!(
+                    "{m}: port {id} is an input with --port-ip and the output, so its membership host needs a second tx queue (net_af_packet: qpairs=2), or use another output port"
+                )),
                 e => PortError::Failed(format!("port {id}: {e}")),
             })?;
         let failed = |e: DpdkError| PortError::Failed(format!("port {id}: {e}"));

@@ -11,6 +11,7 @@ mod bringup;
 mod build_info;
 mod events;
 mod health;
+mod membership;
 mod metrics;
 mod outfile;
 mod pcap_vdev;

@@ -56,6 +56,7 @@ pub fn build(
         .map(|port| InputPlan {
             port,
             hw_l4_check: hw_l4(port),
+            membership: crate::membership::enabled(cfg, port),
         })
         .collect();
     let mut classifier = Classifier::new();

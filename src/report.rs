@@ -52,6 +52,8 @@ fn rx_json(c: &RxCounters) -> Value {
         c.wrong_source,
         c.multi_segment,
         c.handoff_full,
+        c.to_control,
+        c.control_full,
     ];
     let mut m = named(&RxCounters::SCALARS, &scalars);
     let drops: Map<String, Value> = DropReason::ALL
@@ -263,6 +265,32 @@ impl Reporter {
                 u(&inp["nic"], "imissed"),
                 u(&inp["nic"], "rx_nombuf"),
                 u(&inp["nic"], "ierrors"),
+            ));
+        }
+        for m in v["membership"].as_array().into_iter().flatten() {
+            let fams: Vec<String> = m["families"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    format!(
+                        "{} from {} mode {} querier {}",
+                        f["protocol"].as_str().unwrap_or(""),
+                        f["source"].as_str().unwrap_or(""),
+                        f["compat"].as_str().unwrap_or(""),
+                        f["querier"].as_str().unwrap_or("none"),
+                    )
+                })
+                .collect();
+            o.push_str(&format!(
+                "  Membership port {}: reports {} leaves {} queries general {} group {} source {} [{}]\n",
+                m["port"],
+                u(m, "reports_sent"),
+                u(m, "leaves_sent"),
+                u(m, "general_queries"),
+                u(m, "group_queries"),
+                u(m, "source_queries"),
+                fams.join("; "),
             ));
         }
         let tx = &v["output"]["tx"];

@@ -99,7 +99,7 @@ pub fn parse_args_with_toml<I: IntoIterator<Item = String>>(
         cli::Request::Version(text) => Ok(Parsed::Version(text)),
         cli::Request::Run { eal_args, app } => {
             let file = file::parse(toml, name)?;
-            resolve::resolve_with(eal_args, &app, &file, name).map(Parsed::Run)
+            resolve::resolve_with(eal_args, &app, &file, name).map(|c| Parsed::Run(Box::new(c)))
         }
     }
 }

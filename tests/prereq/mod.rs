@@ -66,7 +66,22 @@ pub const OPS_SYSTEMD: Suite = Suite {
 };
 
 /// Every suite, for tests/setup_tools.rs.
-pub const ALL: &[Suite] = &[E2E_WIRE, OPS_METRICS, OPS_TELEMETRY, OPS_LIVE, OPS_SYSTEMD];
+pub const ALL: &[Suite] = &[
+    E2E_WIRE,
+    MEMBERSHIP,
+    OPS_METRICS,
+    OPS_TELEMETRY,
+    OPS_LIVE,
+    OPS_SYSTEMD,
+];
+
+/// `tests/membership.rs`: the membership host against a Linux bridge with IGMP/MLD snooping
+/// and a querier, a paced sender behind it, tshark dissecting the reports.
+pub const MEMBERSHIP: Suite = Suite {
+    name: "membership",
+    root: true,
+    tools: &["ip", "bridge", "nsenter", "ethtool", "tshark", "python3"],
+};
 
 /// Fails unless the machine has what `suite` needs.
 pub fn require(suite: &Suite) {

@@ -362,8 +362,8 @@ impl Host {
     pub fn on_query(&mut self, now: u64, q: &Query) {
         let v6 = q.querier.is_ipv6();
         let Some(fi) = self.fams.iter().position(|f| f.v6 == v6) else {
-            // No group of that family here: count it and ignore it.
-            self.count_query(q);
+            // No group of that family here: not ours to answer.
+            self.counters.other_messages += 1;
             return;
         };
         self.count_query(q);

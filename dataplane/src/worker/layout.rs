@@ -30,13 +30,17 @@ pub struct RxCounters {
     /// Split layout only: judged packets the handoff queue to the tx lcore
     /// had no room for; freed.
     pub handoff_full: u64,
+    /// IGMP/MLD frames handed to the port's membership host.
+    pub to_control: u64,
+    /// IGMP/MLD frames the ring to the membership host had no room for; freed.
+    pub control_full: u64,
     /// Dropped by the frame parser, per [`DropReason`].
     pub drops: [u64; DropReason::COUNT],
 }
 
 impl RxCounters {
     /// Names of the scalar words, in board order (drops follow).
-    pub const SCALARS: [&'static str; 8] = [
+    pub const SCALARS: [&'static str; 10] = [
         "packets",
         "bytes",
         "bursts",
@@ -45,6 +49,8 @@ impl RxCounters {
         "wrong_source",
         "multi_segment",
         "handoff_full",
+        "to_control",
+        "control_full",
     ];
     /// Words on the board.
     pub const WORDS: usize = Self::SCALARS.len() + DropReason::COUNT;
@@ -59,6 +65,8 @@ impl RxCounters {
             self.wrong_source,
             self.multi_segment,
             self.handoff_full,
+            self.to_control,
+            self.control_full,
         ];
         out[..s.len()].copy_from_slice(&s);
         out[s.len()..Self::WORDS].copy_from_slice(&self.drops);
@@ -75,6 +83,8 @@ impl RxCounters {
             wrong_source: words[5],
             multi_segment: words[6],
             handoff_full: words[7],
+            to_control: words[8],
+            control_full: words[9],
             ..Default::default()
         };
         c.drops
@@ -89,6 +99,8 @@ impl RxCounters {
             + self.wrong_source
             + self.multi_segment
             + self.handoff_full
+            + self.to_control
+            + self.control_full
             + self.drops.iter().sum::<u64>()
     }
 }

@@ -39,6 +39,9 @@ pub struct InputPlan {
     pub port: u16,
     /// The port verifies UDP checksums in hardware (mbuf flags are valid).
     pub hw_l4_check: bool,
+    /// A membership host runs for this port: its IGMP/MLD frames go to the
+    /// main lcore instead of being dropped.
+    pub membership: bool,
 }
 
 /// Everything the lcores share read-only, fixed at start-up.

@@ -4,7 +4,7 @@
 use super::classify::{Route, RouteCache};
 use super::layout::RxCounters;
 use super::plan::Plan;
-use crate::dpdk::{HwCksum, Mbuf};
+use crate::dpdk::{HwCksum, Mbuf, RingProducer};
 use crate::merge::Verdict;
 use crate::seq::{Extract, SeqSample, SeqSpec};
 use crate::wire::{parse_frame, DropReason, Integrity, L4Check};
@@ -24,9 +24,47 @@ pub struct Arrival {
     pub rx_tsc: u64,
 }
 
+/// A packet the merge does not take.
+#[derive(Debug)]
+pub enum Rejected {
+    /// Counted; the caller frees it.
+    Drop(Mbuf),
+    /// IGMP, or IPv6 with an extension header (MLD rides behind a
+    /// Hop-by-Hop header), on an input with a membership host: for the
+    /// main lcore ([`hand_over`]); not yet counted.
+    Control(Mbuf),
+}
+
+/// The worker's end of the ring to an input's membership host (`None`: the
+/// input has none).
+pub type ControlRing<'r, 'eal> = Option<RingProducer<'r, 'eal>>;
+
+/// Hands a [`Rejected::Control`] frame to the membership host: one ring
+/// enqueue, no lock, no system call. A full ring (the main lcore is behind)
+/// costs the frame, counted `control_full`; the frame comes back to be freed.
+#[inline]
+pub fn hand_over(ring: &mut ControlRing<'_, '_>, m: Mbuf, c: &mut RxCounters) -> Option<Mbuf> {
+    match ring {
+        Some(r) => match r.enqueue(m) {
+            Ok(()) => {
+                c.to_control += 1;
+                None
+            }
+            Err(m) => {
+                c.control_full += 1;
+                Some(m)
+            }
+        },
+        None => {
+            c.drops[DropReason::Igmp.index()] += 1;
+            Some(m)
+        }
+    }
+}
+
 /// Judges one packet from input `input` of `plan`: an [`Arrival`] for the
-/// merge engine, or the packet back in `Err` after counting why it is not
-/// merged (the caller frees it).
+/// merge engine, or the packet back in `Err` (counted and to be freed, or
+/// for the membership host).
 #[inline]
 pub fn judge(
     plan: &Plan,
@@ -35,14 +73,14 @@ pub fn judge(
     rx_tsc: u64,
     c: &mut RxCounters,
     cache: &mut RouteCache,
-) -> Result<Arrival, Mbuf> {
+) -> Result<Arrival, Rejected> {
     let inp = plan.inputs[input];
     c.packets += 1;
     // The whole frame: a chained mbuf's first segment holds only part.
     c.bytes += u64::from(m.pkt_len());
     if !m.is_contiguous() {
         c.multi_segment += 1;
-        return Err(m);
+        return Err(Rejected::Drop(m));
     }
     let l4 = if !plan.verify_udp {
         L4Check::Skip
@@ -58,9 +96,12 @@ pub fn judge(
     let data = m.data();
     let info = match parse_frame(data, l4) {
         Ok(i) => i,
+        Err(DropReason::Igmp | DropReason::Ipv6ExtHeader) if inp.membership => {
+            return Err(Rejected::Control(m));
+        }
         Err(reason) => {
             c.drops[reason.index()] += 1;
-            return Err(m);
+            return Err(Rejected::Drop(m));
         }
     };
     let Some(route) = plan
@@ -68,13 +109,13 @@ pub fn judge(
         .lookup_cached(cache, inp.port, info.dst_ip, info.dst_port)
     else {
         c.unknown_flow += 1;
-        return Err(m);
+        return Err(Rejected::Drop(m));
     };
     let stream = &plan.streams[route.stream as usize];
     if let Some(Some(src)) = stream.sources.get(route.leg as usize) {
         if *src != info.src_ip {
             c.wrong_source += 1;
-            return Err(m);
+            return Err(Rejected::Drop(m));
         }
     }
     let spec = stream.seq;
@@ -84,11 +125,11 @@ pub fn judge(
         // sequence field: it has its own drop reason.
         Some(Err(_)) if spec == SeqSpec::Rtp => {
             c.drops[DropReason::RtpBadHeader.index()] += 1;
-            return Err(m);
+            return Err(Rejected::Drop(m));
         }
         _ => {
             c.bad_seq += 1;
-            return Err(m);
+            return Err(Rejected::Drop(m));
         }
     };
     // The one header walk: the renumberer and rewriter start from it.

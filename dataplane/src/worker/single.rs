@@ -7,7 +7,7 @@ use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
-use super::rx::judge;
+use super::rx::{hand_over, judge, ControlRing, Rejected};
 use super::tx::{self, publish_requested, TxState};
 use crate::dpdk::{tsc, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
@@ -15,14 +15,17 @@ use crate::stats::LatencyHistogram;
 /// Runs the merge on this lcore until `shared.stop`, then drains: every
 /// held packet is sent in order or freed, the tx batch flushed, and the
 /// final counters published. `rxqs[i]` must be the queue of
-/// `plan.inputs[i]`; `out_rx`, when given, is drained and freed.
+/// `plan.inputs[i]` and `ctl[i]` the ring to its membership host, if any;
+/// `out_rx`, when given, is drained and freed.
 pub fn run(
     plan: &Plan,
     shared: &Shared,
     mut rxqs: Vec<RxQueue<'_, '_>>,
+    mut ctl: Vec<ControlRing<'_, '_>>,
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
 ) -> Result<(), String> {
+    ctl.resize_with(rxqs.len(), || None);
     let mut engine = tx::engine_for(plan)?;
     let mut tx = TxState::new(plan, shared, txq);
     let mut rxc = vec![RxCounters::default(); rxqs.len()];
@@ -62,7 +65,12 @@ pub fn run(
                         now,
                         &mut tx,
                     ),
-                    Err(m) => tx.free.push(m),
+                    Err(Rejected::Drop(m)) => tx.free.push(m),
+                    Err(Rejected::Control(m)) => {
+                        if let Some(m) = hand_over(&mut ctl[i], m, &mut rxc[i]) {
+                            tx.free.push(m);
+                        }
+                    }
                 }
             }
         }

@@ -20,7 +20,7 @@ use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
-use super::rx::{judge, Arrival};
+use super::rx::{hand_over, judge, Arrival, ControlRing, Rejected};
 use super::tx::{self, publish_requested, TxState};
 use crate::dpdk::{tsc, FreeBatch, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
@@ -49,7 +49,8 @@ impl Handoff {
 }
 
 /// An rx lcore: polls `rxqs` (inputs `first..first + rxqs.len()` of the
-/// plan) and pushes judged packets to queue `lane` until stopped.
+/// plan) and pushes judged packets to queue `lane` until stopped; `ctl[i]`
+/// is the ring to `rxqs[i]`'s membership host, if any.
 pub fn rx_loop(
     plan: &Plan,
     shared: &Shared,
@@ -57,7 +58,9 @@ pub fn rx_loop(
     lane: usize,
     first: usize,
     mut rxqs: Vec<RxQueue<'_, '_>>,
+    mut ctl: Vec<ControlRing<'_, '_>>,
 ) -> Result<(), String> {
+    ctl.resize_with(rxqs.len(), || None);
     let q = handoff
         .queues
         .get(lane)
@@ -97,7 +100,12 @@ pub fn rx_loop(
                             free.push(a.mbuf);
                         }
                     }
-                    Err(m) => free.push(m),
+                    Err(Rejected::Drop(m)) => free.push(m),
+                    Err(Rejected::Control(m)) => {
+                        if let Some(m) = hand_over(&mut ctl[i], m, &mut rxc[i]) {
+                            free.push(m);
+                        }
+                    }
                 }
             }
         }

@@ -1,0 +1,650 @@
+//! The membership host against a real switch: a Linux bridge with IGMP/MLD snooping and its
+//! own querier (IGMPv3 / MLDv2, 1 s query interval, 3 s membership interval), `mcast_flood
+//! off` on the device's bridge port so it gets only the groups it joined, a paced sender of
+//! two source-specific legs behind the bridge, and the binary on `net_af_packet` on the
+//! device's veth.
+//!
+//! What a network engineer would check, asserted here:
+//! * `bridge mdb show` lists the device's port for each group, with the leg's source;
+//! * the stream keeps flowing for the whole send (about five membership intervals): every
+//!   packet the sender sent is merged and sent, so the queries were answered;
+//! * after a clean exit the entries are gone (the leave), and the device sent leaves;
+//! * tshark dissects every report and leave the device sent, checksums good, no
+//!   malformed-packet or warning-level expert info;
+//! * negative control: the same run with `--no-membership` and a temporary MDB entry made
+//!   by hand, which the bridge ages out: the stream stops part way.
+//!
+//! Bounded by packet counts and state polling with hang guards, never by timing assertions.
+//! Needs root and the tools of `prereq::MEMBERSHIP` (scripts/setup.sh installs them).
+
+mod prereq;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
+
+/// Runs take turns: each busy-polls a DPDK lcore.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The sender's rate, packets per second per leg.
+const RATE: u64 = 200;
+/// Four 3 s membership intervals at RATE: what must flow after the stream starts.
+const INTERVALS_OF_PACKETS: u64 = 4 * 3 * RATE;
+/// The sender stops by itself after this many packets (the test stops it much earlier).
+const SENDER_MAX: u64 = 100 * RATE;
+
+/// Hang guard for any wait on state (never an assertion on time).
+const GUARD: Duration = Duration::from_secs(60);
+
+/// The addresses of one address family's case.
+struct Family {
+    tag: &'static str,
+    /// Legs as the binary's --stream takes them, and the sender's leg specs.
+    legs: [(&'static str, &'static str); 2],
+    output: &'static str,
+    /// (address/prefix) of the sender's two sources on its veth.
+    src_addrs: [&'static str; 2],
+    port_ip: &'static str,
+    /// tshark: the device's messages, and their checksum status field.
+    from_device: &'static str,
+    checksum_field: &'static str,
+}
+
+const IGMP: Family = Family {
+    tag: "igmp",
+    legs: [
+        ("232.1.1.1:5000", "192.0.2.1"),
+        ("232.2.1.1:5000", "198.51.100.1"),
+    ],
+    output: "239.10.0.1:5004",
+    src_addrs: ["192.0.2.1/24", "198.51.100.1/24"],
+    port_ip: "0=192.0.2.10/24",
+    from_device: "ip.src == 192.0.2.10 && igmp",
+    checksum_field: "igmp.checksum.status",
+};
+
+const MLD: Family = Family {
+    tag: "mld",
+    legs: [
+        ("[ff3e::8000:1]:5000", "2001:db8::1"),
+        ("[ff3e::8000:2]:5000", "2001:db8:1::1"),
+    ],
+    output: "[ff3e::10]:5004",
+    src_addrs: ["2001:db8::1/64", "2001:db8:1::1/64"],
+    port_ip: "0=fe80::10",
+    from_device: "ipv6.src == fe80::10 && icmpv6",
+    checksum_field: "icmpv6.checksum.status",
+};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `nsenter --net=/run/netns/NS -- args...` as a command.
+fn in_ns(ns: &str, args: &[&str]) -> Command {
+    let mut c = Command::new("nsenter");
+    c.arg(format!("--net=/run/netns/{ns}")).arg("--").args(args);
+    c
+}
+
+/// Runs a command in `ns` and returns its stdout; panics with its stderr on failure.
+fn sh(ns: &str, args: &[&str]) -> String {
+    let out = in_ns(ns, args).output().expect("run nsenter");
+    assert!(
+        out.status.success(),
+        "in {ns}: {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().expect("run ip");
+    assert!(st.success(), "ip {args:?} failed");
+}
+
+/// The bridge, device and source namespaces of one case; removed on drop.
+struct Topo {
+    br: String,
+    dev: String,
+    src: String,
+}
+
+impl Topo {
+    fn up(tag: &str) -> Topo {
+        let id = format!("{}{}", std::process::id() % 100_000, tag);
+        let t = Topo {
+            br: format!("mfmbr-{id}"),
+            dev: format!("mfmdev-{id}"),
+            src: format!("mfmsrc-{id}"),
+        };
+        for ns in [&t.br, &t.dev, &t.src] {
+            ip(&["netns", "add", ns]);
+            sh(ns, &["ip", "link", "set", "lo", "up"]);
+        }
+        // The device's kernel must not join anything itself: no IPv6 there.
+        sh(
+            &t.dev,
+            &["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+        );
+        sh(
+            &t.br,
+            &[
+                "ip",
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "1",
+                "mcast_querier",
+                "1",
+                "mcast_igmp_version",
+                "3",
+                "mcast_mld_version",
+                "2",
+                "mcast_query_interval",
+                "100",
+                "mcast_query_response_interval",
+                "50",
+                "mcast_membership_interval",
+                "300",
+                "mcast_querier_interval",
+                "300",
+                "mcast_last_member_interval",
+                "20",
+                "mcast_startup_query_interval",
+                "25",
+            ],
+        );
+        ip(&[
+            "link", "add", "bsrc", "netns", &t.br, "type", "veth", "peer", "name", "src0", "netns",
+            &t.src,
+        ]);
+        ip(&[
+            "link", "add", "bdev", "netns", &t.br, "type", "veth", "peer", "name", "dev0", "netns",
+            &t.dev,
+        ]);
+        for p in ["bsrc", "bdev"] {
+            sh(&t.br, &["ip", "link", "set", p, "master", "br0"]);
+        }
+        // Unregistered multicast is not flooded to the device: it gets what it joined.
+        sh(
+            &t.br,
+            &["bridge", "link", "set", "dev", "bdev", "mcast_flood", "off"],
+        );
+        for p in ["br0", "bsrc", "bdev"] {
+            sh(&t.br, &["ip", "link", "set", p, "up"]);
+        }
+        sh(&t.dev, &["ip", "link", "set", "dev0", "up"]);
+        // A real sender puts full UDP checksums on the wire (veth would leave them partial).
+        sh(&t.src, &["ethtool", "-K", "src0", "tx", "off"]);
+        sh(&t.src, &["ip", "link", "set", "src0", "up"]);
+        t
+    }
+
+    fn mdb(&self) -> Vec<Value> {
+        let text = sh(&self.br, &["bridge", "-j", "mdb", "show", "dev", "br0"]);
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d["mdb"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// The device port's MDB entries as (group, source or "").
+    fn device_entries(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .mdb()
+            .iter()
+            .filter(|e| e["port"] == "bdev")
+            .map(|e| {
+                (
+                    e["grp"].as_str().unwrap_or("").to_string(),
+                    e["src"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Topo {
+    fn drop(&mut self) {
+        for ns in [&self.br, &self.dev, &self.src] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// Polls `cond` until it holds; panics (with `what` and `detail`) after the hang guard.
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool, detail: impl Fn() -> String) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < GUARD,
+            "gave up waiting for {what}: {}",
+            detail()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read_json(p: &Path) -> Value {
+    std::fs::read_to_string(p)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// The control's stand-in for a member: (re)makes the temporary entries by hand (iproute2
+/// 6.1 has no `mdb replace`: delete, then add).
+fn refresh_by_hand(t: &Topo, fam: &Family) {
+    for (g, _) in &fam.legs {
+        let grp = g.rsplit_once(':').unwrap().0.trim_matches(['[', ']']);
+        let entry = ["dev", "br0", "port", "bdev", "grp", grp];
+        let _ = in_ns(&t.br, &["bridge", "mdb", "del"])
+            .args(entry)
+            .stderr(Stdio::null())
+            .status();
+        let mut add = vec!["bridge", "mdb", "add"];
+        add.extend(entry);
+        add.push("temp");
+        sh(&t.br, &add);
+    }
+}
+
+fn sent(stats: &Value) -> u64 {
+    stats["streams"][0]["sent"].as_u64().unwrap_or(0)
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = r.read_to_string(&mut s);
+        s
+    })
+}
+
+fn stop(child: &mut Child, what: &str) -> Option<i32> {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let t0 = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            return st.code();
+        }
+        if t0.elapsed() > GUARD {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not stop on SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What one run saw.
+struct Run {
+    /// Output packets after the stream reached the device.
+    flowed: u64,
+    stats: Value,
+    stdout: String,
+    joined: Vec<(String, String)>,
+    after_exit: Vec<(String, String)>,
+    capture: PathBuf,
+    dir: PathBuf,
+}
+
+/// Sets up the topology, runs the device (with or without its membership host) and the
+/// sender, and collects what the bridge and the device said.
+fn run(fam: &Family, membership: bool) -> Run {
+    prereq::require(&prereq::MEMBERSHIP);
+    let tag = format!("{}{}", fam.tag, if membership { "" } else { "-ctl" });
+    let t = Topo::up(&tag);
+    let dir = std::env::temp_dir().join(format!("mf-membership-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for a in fam.src_addrs {
+        sh(&t.src, &["ip", "addr", "add", a, "dev", "src0", "nodad"]);
+    }
+
+    // tshark on the device's bridge port: IGMP, and IPv6 with a Hop-by-Hop header (MLD).
+    let capture = dir.join("membership.pcapng");
+    let mut tshark = in_ns(
+        &t.br,
+        &[
+            "tshark",
+            "-q",
+            "-i",
+            "bdev",
+            "-f",
+            "igmp or (ip6 and ip6[6] == 0)",
+            "-w",
+            capture.to_str().unwrap(),
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start tshark");
+    let tshark_err = tshark.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = std::io::BufReader::new(tshark_err);
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut r, &mut line).unwrap_or(0) > 0 {
+            if line.contains("Capturing on") {
+                let _ = tx.send(());
+            }
+            line.clear();
+        }
+    });
+    rx.recv_timeout(GUARD)
+        .expect("tshark never started capturing");
+
+    let stream = format!(
+        "{}@{},{}@{}={}",
+        fam.legs[0].0, fam.legs[0].1, fam.legs[1].0, fam.legs[1].1, fam.output
+    );
+    let stats = dir.join("stats.json");
+    let out = dir.join("out.pcap");
+    let mut args: Vec<String> = [
+        "-l",
+        "0-1",
+        "--no-pci",
+        "--no-huge",
+        "-m",
+        "256",
+        "--log-level=warn",
+        "--file-prefix",
+        &format!("mfm{}{tag}", std::process::id()),
+        "--vdev",
+        "net_af_packet0,iface=dev0",
+        "--vdev",
+        &format!("net_pcap1,tx_pcap={}", out.display()),
+        "--",
+        "--primary-port",
+        "0",
+        "--secondary-port",
+        "0",
+        "--output-port",
+        "1",
+        "--stream",
+        &stream,
+        "--stats-period",
+        "0.2",
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if membership {
+        args.extend(["--port-ip".into(), fam.port_ip.into()]);
+    } else {
+        args.push("--no-membership".into());
+    }
+    let mut dev = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", t.dev))
+        .arg("--")
+        .arg(BIN)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mcast-failover");
+    let so = drain(dev.stdout.take().unwrap());
+    let se = drain(dev.stderr.take().unwrap());
+    wait_for("the device's first stats", || stats.exists(), String::new);
+
+    let want: Vec<(String, String)> = {
+        let mut w: Vec<(String, String)> = fam
+            .legs
+            .iter()
+            .flat_map(|(g, s)| {
+                let grp = g.rsplit_once(':').unwrap().0.trim_matches(['[', ']']);
+                [
+                    (grp.to_string(), String::new()),
+                    (grp.to_string(), s.to_string()),
+                ]
+            })
+            .collect();
+        w.sort();
+        w
+    };
+    let joined = if membership {
+        wait_for(
+            "the bridge to list the device's port for each group and source",
+            || want.iter().all(|e| t.device_entries().contains(e)),
+            || format!("{:?}", t.mdb()),
+        );
+        t.device_entries()
+    } else {
+        refresh_by_hand(&t, fam);
+        t.device_entries()
+    };
+
+    // The sender: paced, every leg from its own source, for longer than the test needs;
+    // stopped at the end.
+    let mut sender = in_ns(&t.src, &["python3"])
+        .arg(repo().join("scripts/lib/mcast_send.py"))
+        .args(["src0", &SENDER_MAX.to_string(), &RATE.to_string()])
+        .args(fam.legs.iter().map(|(g, s)| format!("{g}@{s}")))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the sender");
+    // The bridge forwards once its querier has settled in (some seconds after it comes
+    // up): the stream starts when the first packet is out.
+    let now_sent = || sent(&read_json(&stats));
+    wait_for(
+        "the stream to reach the device",
+        || {
+            if !membership {
+                refresh_by_hand(&t, fam);
+            }
+            now_sent() > 0
+        },
+        || format!("{:?}", t.mdb()),
+    );
+    let first = now_sent();
+    let flowed = if membership {
+        // Four membership intervals' worth of packets: the entries outlive their interval
+        // only if the queries are answered.
+        let t0 = Instant::now();
+        while now_sent() < first + INTERVALS_OF_PACKETS && t0.elapsed() < GUARD {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        now_sent() - first
+    } else {
+        // Nobody refreshes the entry any more: wait until the output stops moving (state,
+        // polled) while the sender keeps sending.
+        let mut last = (now_sent(), Instant::now());
+        let t0 = Instant::now();
+        while t0.elapsed() < GUARD && now_sent() < first + INTERVALS_OF_PACKETS {
+            let n = now_sent();
+            if n != last.0 {
+                last = (n, Instant::now());
+            } else if last.1.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            sender.try_wait().expect("sender").is_none(),
+            "the sender ended: the stop proves nothing"
+        );
+        now_sent() - first
+    };
+    let _ = sender.kill();
+    let _ = sender.wait();
+    let code = stop(&mut dev, "mcast-failover");
+    let stdout = so.join().unwrap_or_default();
+    let stderr = se.join().unwrap_or_default();
+    assert_eq!(code, Some(0), "device exit\n{stdout}\n{stderr}");
+    let after_exit = if membership {
+        wait_for(
+            "the device's MDB entries to go after its leave",
+            || t.device_entries().is_empty(),
+            || format!("{:?}", t.mdb()),
+        );
+        t.device_entries()
+    } else {
+        t.device_entries()
+    };
+    let tc = stop(&mut tshark, "tshark");
+    assert!(tc.is_some(), "tshark was killed");
+    Run {
+        flowed,
+        stats: read_json(&stats),
+        stdout: format!("{stdout}\n{stderr}"),
+        joined,
+        after_exit,
+        capture,
+        dir,
+    }
+}
+
+/// tshark's view of the device's messages: (frames, frames with a good checksum,
+/// malformed or warning/error expert items).
+fn dissect(fam: &Family, capture: &Path) -> (u64, u64, u64, String) {
+    let cap = capture.to_str().unwrap();
+    let out = Command::new("tshark")
+        .args([
+            "-r",
+            cap,
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-Y",
+            fam.from_device,
+            "-T",
+            "fields",
+            "-e",
+            fam.checksum_field,
+        ])
+        .output()
+        .expect("run tshark");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let frames = text.lines().count() as u64;
+    let good = text.lines().filter(|l| l.trim() == "1").count() as u64;
+    let bad_filter = format!(
+        "({}) && (_ws.malformed || _ws.expert.severity >= 0x00600000)",
+        fam.from_device
+    );
+    let out = Command::new("tshark")
+        .args(["-r", cap, "-o", "ip.check_checksum:TRUE", "-Y", &bad_filter])
+        .output()
+        .expect("run tshark");
+    let bad_text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let summary = Command::new("tshark")
+        .args(["-r", cap, "-Y", fam.from_device])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    (frames, good, bad_text.lines().count() as u64, summary)
+}
+
+fn keeps_flowing(fam: &Family) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let r = run(fam, true);
+    let ctx = || format!("{}\nstats: {}", r.stdout, r.stats);
+    println!("bridge mdb (device port) while running: {:?}", r.joined);
+    let m = &r.stats["membership"][0];
+    let n = |k: &str| m[k].as_u64().unwrap_or_else(|| panic!("no {k}\n{}", ctx()));
+    // The stream went on for four membership intervals: the queries were answered.
+    assert!(
+        r.flowed >= INTERVALS_OF_PACKETS,
+        "only {} packets after the start\n{}",
+        r.flowed,
+        ctx()
+    );
+    assert_eq!(
+        r.stats["streams"][0]["unrecoverable"].as_u64(),
+        Some(0),
+        "{}",
+        ctx()
+    );
+    let queries = n("general_queries");
+    assert!(queries >= 3, "queries heard {queries}\n{}", ctx());
+    assert!(
+        n("reports_sent") > queries,
+        "every general query is answered, besides the unsolicited reports\n{}",
+        ctx()
+    );
+    assert_eq!(n("leaves_sent"), 2, "robustness 2 leaves\n{}", ctx());
+    assert_eq!(
+        n("tx_refused") + n("no_mbuf") + n("malformed"),
+        0,
+        "{}",
+        ctx()
+    );
+    assert_eq!(
+        m["families"][0]["compat"]
+            .as_str()
+            .map(|s| s.ends_with('2') || s.ends_with('3')),
+        Some(true),
+        "{}",
+        ctx()
+    );
+    assert!(m["families"][0]["querier"].is_string(), "{}", ctx());
+    assert!(r.after_exit.is_empty(), "entries left: {:?}", r.after_exit);
+    let (frames, good, bad, summary) = dissect(fam, &r.capture);
+    println!("tshark: {frames} device frames\n{summary}");
+    assert_eq!(
+        frames,
+        n("reports_sent") + n("leaves_sent"),
+        "tshark saw every message the device sent\n{summary}"
+    );
+    assert_eq!(good, frames, "checksums tshark calls good\n{summary}");
+    assert_eq!(bad, 0, "malformed or expert warnings\n{summary}");
+    let _ = std::fs::remove_dir_all(&r.dir);
+}
+
+#[test]
+fn igmpv3_membership_keeps_a_snooped_stream_flowing() {
+    keeps_flowing(&IGMP);
+}
+
+#[test]
+fn mldv2_membership_keeps_a_snooped_stream_flowing() {
+    keeps_flowing(&MLD);
+}
+
+/// Negative control: without the membership host the bridge's entry (made by hand) ages out
+/// and the stream stops part way; the device sent no report.
+#[test]
+fn without_membership_the_snooped_stream_stops() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let r = run(&IGMP, false);
+    let ctx = || format!("{}\nstats: {}", r.stdout, r.stats);
+    assert_eq!(r.joined.len(), 2, "hand-made entries {:?}", r.joined);
+    assert!(
+        sent(&r.stats) > 0,
+        "the hand-made entry let the start through\n{}",
+        ctx()
+    );
+    assert!(
+        r.flowed < INTERVALS_OF_PACKETS / 2,
+        "{} packets: the stream went on without anyone answering the queries\n{}",
+        r.flowed,
+        ctx()
+    );
+    assert!(r.after_exit.is_empty(), "entries left: {:?}", r.after_exit);
+    assert!(r.stats["membership"].is_null(), "{}", ctx());
+    let (frames, _, _, summary) = dissect(&IGMP, &r.capture);
+    assert_eq!(frames, 0, "the device sent IGMP\n{summary}");
+    let _ = std::fs::remove_dir_all(&r.dir);
+}
