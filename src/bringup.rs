@@ -208,7 +208,7 @@ mod tests {
         .to_vec();
         args.extend(extra.iter().map(|s| s.to_string()));
         match config::parse_args(args) {
-            Ok(config::Parsed::Run(c)) => c,
+            Ok(config::Parsed::Run(c)) => *c,
             _ => panic!("bad test config {extra:?}"),
         }
     }
