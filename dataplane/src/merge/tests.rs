@@ -786,3 +786,24 @@ fn auto_waits_max_delay_while_evidence_is_silent() {
     e.poll(P + MD, &mut r);
     assert_eq!(r.seqs(), vec![0, 1, 2]);
 }
+
+/// Issue 17: with every leg down (no leg preferred) the primary's copy is
+/// not a substitute: `substituted` counted every such send.
+#[test]
+fn primary_copies_sent_while_every_leg_is_down_are_not_substituted() {
+    let mut c = cfg(Mode::Primary);
+    c.leg_timeout = MD / 10;
+    let mut e = engine(c);
+    let mut r = Rec::default();
+    put(&mut e, &mut r, 0, 0, 0);
+    // 1 is lost; 2 waits for it while the primary times out.
+    put(&mut e, &mut r, 0, 2, 10);
+    e.poll(10 + c.leg_timeout + 1, &mut r);
+    assert!(!e.leg_is_up(0, 0) && !e.leg_is_up(0, 1));
+    e.poll(10 + MD + 1, &mut r);
+    e.drain(10 * MD, &mut r);
+    assert_eq!(r.seqs(), [0, 2]);
+    assert_eq!(r.legs(), [0, 0]);
+    assert_eq!(e.counters(0).substituted, 0);
+    all_back(&r, 2);
+}

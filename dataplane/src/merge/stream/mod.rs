@@ -331,7 +331,9 @@ impl StreamState {
             self.rotate(pos, now, sink);
         }
         store.slots.set_passed(&self.region, pos, Passed::Sent);
-        let preferred = self.preferred == Some(info.leg);
+        // With every leg down no leg is preferred: the priority order
+        // decides, so the primary's copy is never counted `substituted`.
+        let preferred = self.preferred.unwrap_or(0) == info.leg;
         self.books.send(sink, self.index, handle, info, preferred);
     }
 
