@@ -825,8 +825,94 @@ def cmd_report(a):
         " (1, 5, 15 min). A load above ~1 means other work shared the 2 vCPUs with the"
         " benchmark and the figures are pessimistic and noisier for both tools."
     )
+    # The merge-policy before/after section (cmd_policy) is kept across regenerations.
+    kept = policy_section(a.out)
     with open(a.out, "w") as f:
-        f.write("\n".join(o) + "\n")
+        f.write("\n".join(o) + "\n" + (("\n" + kept + "\n") if kept else ""))
+
+
+POLICY_BEGIN = "<!-- merge-policy:begin (scripts/bench-policy.sh) -->"
+POLICY_END = "<!-- merge-policy:end -->"
+
+
+def policy_section(path):
+    """The marked merge-policy section of an existing report, or ''."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return ""
+    i, j = text.find(POLICY_BEGIN), text.find(POLICY_END)
+    return text[i:j + len(POLICY_END)] if 0 <= i < j else ""
+
+
+def callgrind_figures(path):
+    """{mode: instructions per input packet} from callgrind-merge.sh's output."""
+    out = {}
+    try:
+        for line in open(path):
+            m = re.match(r"merge (\S+)\s+clean 2-leg: ([0-9.]+) instructions", line)
+            if m:
+                out[m.group(1)] = float(m.group(2))
+    except OSError:
+        pass
+    return out
+
+
+def cmd_policy(a):
+    before = {(r["scenario"], r["engine"]): r for r in gst_rows(a.before)}
+    after = {(r["scenario"], r["engine"]): r for r in gst_rows(a.after)}
+    if not after:
+        die(f"{a.after}: no ROW lines")
+    o = [POLICY_BEGIN, "## Merge policy before / after learned evidence (issue 11)\n"]
+    o.append(
+        "Both runs: `" + a.command + "` (before: the binary of commit " + a.before_commit +
+        ", --primary-reorder did not exist as auto and every missing copy waited --max-delay;"
+        " after: this tree, default `--primary-reorder auto`). Residence = output capture time -"
+        " capture time of the first copy of the packet on either leg; `p99 pri`/`p99 bak` over"
+        " the packets whose primary copy was / was not on the wire. Wall-clock figures on a shared"
+        " 2-vCPU machine: compare rows within one run.\n"
+    )
+    o.append("| scenario | engine | lost before | lost after | p50 ms before | p50 after | p99 ms before | p99 after | max ms before | max after | p99 bak before | p99 bak after |")
+    o.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (sc, eng), r in after.items():
+        b = before.get((sc, eng), {})
+        g = lambda d, k: d.get(k, "-")
+        o.append(
+            f"| {sc} | {eng} | {g(b, 'lost')} | {r['lost']} | {g(b, 'delay_p50_ms')} | {r['delay_p50_ms']}"
+            f" | {g(b, 'delay_p99_ms')} | {r['delay_p99_ms']} | {g(b, 'delay_max_ms')} | {r['delay_max_ms']}"
+            f" | {g(b, 'delay_p99_backup_ms')} | {r['delay_p99_backup_ms']} |"
+        )
+    o.append("")
+    no_skew = {"baseline", "loss2", "common", "burst40", "reorder5"}
+    for eng in ("mcast-failover", "mf-hitless"):
+        rows = [r for (sc, e), r in after.items() if e == eng and sc in no_skew]
+        if rows:
+            worst = max(float(r["delay_p99_ms"]) for r in rows)
+            lost = sum(int(r["lost"]) for r in rows)
+            o.append(f"- {eng}: worst p99 without skew ({', '.join(sorted(no_skew))}) {worst} ms"
+                     f" (target <= 1 ms: {'reached' if worst <= 1.0 else 'not reached'}); lost {lost}")
+    o.append("")
+    cb, ca = callgrind_figures(a.cg_before), callgrind_figures(a.cg_after)
+    if ca:
+        o.append("Instructions per input packet of the merge engine, clean 2-leg stream (`scripts/callgrind-merge.sh`,"
+                 " valgrind callgrind; before = commit " + a.before_commit + "):\n")
+        o.append("| mode | before | after | after / before |")
+        o.append("|---|---|---|---|")
+        for m, v in ca.items():
+            bv = cb.get(m)
+            ratio = "-" if not bv else f"{v / bv:.3f}"
+            o.append(f"| {m} | {bv if bv else '-'} | {v} | {ratio} |")
+        o.append("")
+    o.append(POLICY_END)
+    section = "\n".join(o)
+    try:
+        text = open(a.out).read()
+    except OSError:
+        text = ""
+    old = policy_section(a.out)
+    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(a.out, "w") as f:
+        f.write(text)
 
 
 def main():
@@ -863,6 +949,14 @@ def main():
     cg.add_argument("--stats", required=True)
     mr = sub.add_parser("max-rate")
     mr.add_argument("n", type=int)
+    po = sub.add_parser("policy")
+    po.add_argument("out")
+    po.add_argument("--before", required=True)
+    po.add_argument("--after", required=True)
+    po.add_argument("--cg-before", default="")
+    po.add_argument("--cg-after", default="")
+    po.add_argument("--command", required=True)
+    po.add_argument("--before-commit", required=True)
     p = sub.add_parser("report")
     p.add_argument("results")
     p.add_argument("out")
@@ -871,7 +965,8 @@ def main():
     a = ap.parse_args()
     {"toml": cmd_toml, "rate": cmd_rate, "pad": cmd_pad, "interleave": cmd_interleave,
      "tcpreplay": cmd_tcpreplay, "callgrind": cmd_callgrind, "report": cmd_report,
-     "max-rate": lambda a: print(max_rate_for(max(1, a.n)))}[a.cmd](a)
+     "max-rate": lambda a: print(max_rate_for(max(1, a.n))),
+     "policy": cmd_policy}[a.cmd](a)
 
 
 if __name__ == "__main__":
