@@ -71,8 +71,8 @@ fn lag_of(kind: Kind, i: usize) -> u64 {
         Kind::Ramp => match i {
             0..=499 => 0,
             500..=1499 => (i - 500) * 40 * T / 1000,
-            1500..=1999 => 40 * T,
-            2000..=2999 => 40 * T - (i - 2000) * 40 * T / 1000,
+            1500..=2999 => 40 * T,
+            3000..=3999 => 40 * T - (i - 3000) * 40 * T / 1000,
             _ => 0,
         },
         Kind::Step if (1000..2000).contains(&i) => 40 * T,
@@ -99,7 +99,7 @@ fn generate(seed: u64, kind: Kind) -> Schedule {
         Mode::Hitless
     };
     let n = if adapt {
-        4000
+        5500
     } else {
         rng.gen_range(80..=600usize)
     };
@@ -151,7 +151,7 @@ fn generate(seed: u64, kind: Kind) -> Schedule {
                     // One displaced packet in 16 on leg 0, never at a
                     // position whose arrival times are sampled (so the skew
                     // percentiles show the lag alone).
-                    if l == 0 && d > 0 && i % 16 == 7 && !(start + i as u64).is_multiple_of(8) {
+                    if l == 0 && d > 0 && i % 16 == 7 && !(start + i as u64).is_multiple_of(32) {
                         t += d * T + T / 2;
                     }
                 }
@@ -210,7 +210,7 @@ impl Sink<u64> for Rec {
 struct Outcome {
     lost_early: u64,
     missing: Vec<usize>,
-    /// Recent skew p50 (ticks) at packets 1900 and 3990 (adaptation kinds).
+    /// Recent skew p50 (ticks) at packets 2900 and 5400 (adaptation kinds).
     skew_p50_at: Vec<u64>,
 }
 
@@ -220,7 +220,7 @@ fn run(seed: u64, kind: Kind) -> Result<Outcome, String> {
     let mut e: Engine<u64> = Engine::new(&[s.config])?;
     let mut rec = Rec::default();
     let mut skew_p50_at = Vec::new();
-    let probes = [1900usize, 3990];
+    let probes = [2900usize, 5400];
     for (h, c) in s.copies.iter().enumerate() {
         e.poll(c.t, &mut rec);
         if probes.get(skew_p50_at.len()).is_some_and(|&p| c.idx >= p) && c.leg == 1 {

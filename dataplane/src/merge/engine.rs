@@ -3,7 +3,7 @@
 use super::config::MergeConfig;
 use super::counters::StreamCounters;
 use super::output::{FreeReason, Sink};
-use super::stream::{Arrival, EvidenceFigures, Store, StreamState};
+use super::stream::{EvidenceFigures, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
 use crate::seq::SeqSample;
 use crate::slots::{Packet, SlotClock, SlotTable, Verdict};
@@ -111,13 +111,15 @@ impl<H> Engine<H> {
             st.invalid_leg(handle, sink);
             return;
         }
+        // The stamp is taken where a copy is held or sampled (the fast
+        // paths mostly need none).
         let copy = Packet {
             handle,
-            stamp: self.store.clock.stamp(now),
+            stamp: 0,
             span: sample.span.max(1),
             verdict,
         };
-        st.insert(&mut self.store, sample, Arrival { leg, now, copy }, sink);
+        st.insert(&mut self.store, sample, (leg, now), copy, sink);
         if st.wake != NEVER {
             self.wheel.arm(stream, st.wake);
             st.wake = NEVER;

@@ -688,31 +688,29 @@ fn both(e: &mut Engine<u64>, r: &mut Rec, from: u64, to: u64, lag: u64) {
 fn auto_primary_loss_sends_the_secondary_after_the_learned_lag_not_max_delay() {
     let mut e = engine(cfg_auto(Mode::Primary));
     let mut r = Rec::default();
-    both(&mut e, &mut r, 0, 64, 3);
-    // The primary loses 64; the secondary's copy comes 3 ticks after the
+    // One position in 32 is sampled: 320 packets give 10 lag samples.
+    both(&mut e, &mut r, 0, 320, 3);
+    // The primary loses 320; the secondary's copy comes 3 ticks after the
     // primary's would have.
-    put(&mut e, &mut r, 1, 64, 64 * P + 3);
-    assert_eq!(
-        r.sent.len(),
-        64,
-        "not yet: the primary may still be 0 ticks late"
-    );
+    put(&mut e, &mut r, 1, 320, 320 * P + 3);
+    assert_eq!(r.sent.len(), 320, "not yet: the primary may still come");
     // Learned: the primary is never behind the first copy; margin 10.
-    e.poll(64 * P + 3 + 9, &mut r);
-    assert_eq!(r.sent.len(), 64);
-    e.poll(64 * P + 3 + 10, &mut r);
-    assert_eq!(r.sent.len(), 65);
-    assert_eq!(r.sent[64].1.leg, 1);
-    // The primary's copy itself still wins whenever it comes in time (72
+    e.poll(320 * P + 3 + 9, &mut r);
+    assert_eq!(r.sent.len(), 320);
+    e.poll(320 * P + 3 + 10, &mut r);
+    assert_eq!(r.sent.len(), 321);
+    assert_eq!(r.sent[320].1.leg, 1);
+    // The primary's copy itself still wins whenever it comes in time (352
     // is a sampled position: the lag is learned from it).
-    both(&mut e, &mut r, 65, 72, 3);
-    put(&mut e, &mut r, 1, 72, 72 * P);
-    put(&mut e, &mut r, 0, 72, 72 * P + 5);
-    assert_eq!(r.sent[72].1.leg, 0);
+    both(&mut e, &mut r, 321, 352, 3);
+    put(&mut e, &mut r, 1, 352, 352 * P);
+    put(&mut e, &mut r, 0, 352, 352 * P + 5);
+    assert_eq!(r.sent[352].1.leg, 0);
     let ev = e.evidence(0);
     assert_eq!(ev.lag[0], 5, "primary once 5 ticks behind the secondary");
     assert_eq!(ev.lag[1], 3);
     assert_eq!(ev.depth, [0; MAX_LEGS]);
+    assert_eq!(ev.skew_max, 5);
     assert_eq!(e.counters(0).lost_early, 0);
 }
 

@@ -51,7 +51,7 @@ impl StreamState {
             if sampled {
                 self.sample_lag(store, leg, pos, a.now, true);
             }
-            self.behind(store, pos, a, sink);
+            self.behind(store, pos, leg, a.copy, sink);
             return;
         }
         let good = a.copy.verdict == Verdict::Good;

@@ -167,13 +167,16 @@ impl StreamState {
 
     // ---------------------------------------------------------------- insert
 
-    /// Takes one copy; sends / frees whatever that makes ready.
+    /// Takes one copy, received on `leg` at `now`; sends / frees whatever
+    /// that makes ready. (The fast paths use the parts; the slow path
+    /// takes them as one [`Arrival`].)
     #[inline(always)]
     pub(super) fn insert<H>(
         &mut self,
         store: &mut Store<H>,
         sample: SeqSample,
-        a: Arrival<H>,
+        (leg, now): (usize, u64),
+        copy: Packet<H>,
         sink: &mut impl Sink<H>,
     ) {
         // Fast paths (the common cases on healthy legs): a good copy of the
@@ -181,10 +184,9 @@ impl StreamState {
         // cursor is freed. Both need the leg up, on the current epoch and
         // with no restart candidate; anything else takes the full path.
         // They count and free through the same calls as the slow path.
-        let leg = a.leg;
         let ls = &self.leg[leg];
         let cur = self.ep.cur;
-        if a.copy.verdict == Verdict::Good
+        if copy.verdict == Verdict::Good
             && sample.source == cur.source
             && ls.epoch == cur.id
             && ls.up
@@ -207,40 +209,37 @@ impl StreamState {
                 if after(pos, self.high) {
                     self.high = pos;
                 }
-                self.books.received(leg);
-                self.books.judged(leg, Verdict::Good);
-                self.refresh(leg, a.now);
+                self.books.took_good(leg);
+                self.refresh(leg, now);
                 self.note_position(leg, pos);
                 self.cursor = pos.wrapping_add(1);
                 if Evidence::sampled(pos) {
                     // Not held, so the slot keeps this copy's arrival for
                     // the other legs' lag samples.
-                    store
-                        .slots
-                        .stamp_empty(&self.region, leg, pos, a.copy.stamp);
+                    let stamp = store.clock.stamp(now);
+                    store.slots.stamp_empty(&self.region, leg, pos, stamp);
                 }
                 let info = SendInfo {
                     leg,
                     ext_seq: pos,
-                    rx_time: a.now,
+                    rx_time: now,
                     epoch: cur.id,
                 };
-                self.emit(store, pos, a.copy.handle, info, a.now, sink);
+                self.emit(store, pos, copy.handle, info, now, sink);
                 return;
             }
             if d < 0 && d >= -(self.rules.cap as i64) {
-                self.books.received(leg);
-                self.books.judged(leg, Verdict::Good);
-                self.refresh(leg, a.now);
+                self.books.took_good(leg);
+                self.refresh(leg, now);
                 self.note_position(leg, pos);
                 if Evidence::sampled(pos) {
-                    self.sample_lag(store, leg, pos, a.now, true);
+                    self.sample_lag(store, leg, pos, now, true);
                 }
-                self.behind(store, pos, a, sink);
+                self.behind(store, pos, leg, copy, sink);
                 return;
             }
         }
-        self.insert_slow(store, sample, a, sink);
+        self.insert_slow(store, sample, Arrival { leg, now, copy }, sink);
     }
 
     /// Everything but the two fast paths: new legs, waiting copies, gaps,
@@ -251,11 +250,12 @@ impl StreamState {
         &mut self,
         store: &mut Store<H>,
         sample: SeqSample,
-        a: Arrival<H>,
+        mut a: Arrival<H>,
         sink: &mut impl Sink<H>,
     ) {
         let leg = a.leg;
         let now = a.now;
+        a.copy.stamp = store.clock.stamp(now);
         self.books.received(leg);
         if sample.bits != self.rules.bits {
             self.books
@@ -342,10 +342,11 @@ impl StreamState {
         &mut self,
         store: &mut Store<H>,
         pos: u64,
-        a: Arrival<H>,
+        leg: usize,
+        copy: Packet<H>,
         sink: &mut impl Sink<H>,
     ) {
-        let why = if a.copy.verdict == Verdict::Corrupt {
+        let why = if copy.verdict == Verdict::Corrupt {
             FreeReason::Corrupt
         } else {
             match store.slots.passed(&self.region, pos) {
@@ -358,6 +359,6 @@ impl StreamState {
                 }
             }
         };
-        self.books.free(sink, a.leg, a.copy.handle, why);
+        self.books.free(sink, leg, copy.handle, why);
     }
 }
