@@ -965,7 +965,8 @@ def main():
     a = ap.parse_args()
     {"toml": cmd_toml, "rate": cmd_rate, "pad": cmd_pad, "interleave": cmd_interleave,
      "tcpreplay": cmd_tcpreplay, "callgrind": cmd_callgrind, "report": cmd_report,
-     "policy": cmd_policy, "max-rate": lambda a: print(max_rate_for(max(1, a.n)))}[a.cmd](a)
+     "max-rate": lambda a: print(max_rate_for(max(1, a.n))),
+     "policy": cmd_policy}[a.cmd](a)
 
 
 if __name__ == "__main__":
