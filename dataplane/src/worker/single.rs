@@ -7,7 +7,7 @@ use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
-use super::rx::judge;
+use super::rx::{judge, merge};
 use super::tx::{self, publish_requested, TxState};
 use crate::dpdk::{tsc, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
@@ -53,15 +53,9 @@ pub fn run(
                 }
                 let now = tx.now;
                 match judge(plan, i, m, now, &mut rxc[i], &mut cache) {
-                    Ok(a) => engine.insert(
-                        a.route.stream as usize,
-                        a.route.leg as usize,
-                        a.sample,
-                        a.verdict,
-                        a.mbuf,
-                        now,
-                        &mut tx,
-                    ),
+                    Ok(a) => {
+                        merge(&mut engine, a, now, &mut tx);
+                    }
                     Err(m) => tx.free.push(m),
                 }
             }
