@@ -262,8 +262,11 @@ fn harness_detects_an_outage_without_the_merger() {
         n("lost") >= refused,
         "tshark did not count the outage as lost:\n{out}"
     );
+    // Seconds of missing MPEG-TS either damage what the client decodes or cost it frames;
+    // which one depends on where the outage falls (it may even swallow the source's own
+    // damaged frames, so the client-minus-source error count can be 0).
     assert!(
-        n("decode_errors") >= 1,
+        n("client_decode_errors") >= 1 || n("video_frames") < n("source_video_frames"),
         "decoding missed the outage:\n{out}"
     );
     assert!(

@@ -6,6 +6,7 @@
 //! module holds the only safe wrappers over `dpdk-sys`, and `worker` the
 //! lcore loops that join the two; both need the `dpdk` feature (default).
 
+pub mod admit;
 pub mod membership;
 pub mod merge;
 pub mod rewrite;

@@ -261,23 +261,39 @@ def cmd_callgrind(a):
                      "calls_per_packet": None if calls is None else round(calls / pkts, 3),
                      "note": note})
 
+    run = one(lambda f: f == "dataplane::worker::single::run")
+
+    def inlined(pattern, callees):
+        """Self cost of the worker loop's lines from files matching `pattern`
+        (code inlined into it) plus its calls to functions matching `callees`."""
+        files = re.compile(pattern)
+        own = sum(v for (f, fil), v in self_cost.items() if f == run and fil and files.search(fil))
+        return own + sum(v for (f, c), v in call_cost.items() if f == run and c and re.match(callees, c))
+
+    judge = one(lambda f: f == "dataplane::worker::rx::judge")
+    if judge:
+        row("judge (rx: validate, classify, read seq), inclusive", incl[judge], calls_to[judge])
+    elif run:
+        # judge and the admission step (deferred UDP checksum) inlined into the loop.
+        row("rx stage: judge + admit (validate, classify, read seq, UDP checksum of the copies that may be sent)",
+            inlined(r"/dataplane/src/(wire/|worker/rx\.rs|admit\.rs|seq/spec\.rs)",
+                    r"dataplane::(wire|worker::rx|admit|seq::spec)::|<model::seq::SeqSpec as dataplane::seq"),
+            None, "inlined in the worker loop: its wire/, rx.rs, admit.rs, seq/spec.rs code and calls")
     fns = [
-        ("judge (rx: validate, classify, read seq), inclusive", lambda f: f == "dataplane::worker::rx::judge", ""),
         ("  parse_frame (Ethernet/IP/UDP/RTP views), inclusive", lambda f: f == "dataplane::wire::frame::parse_frame", ""),
         ("    udp_integrity (IPv4 header + UDP checksum over the 1336-byte datagram)", lambda f: f == "dataplane::wire::frame::udp_integrity", ""),
-        ("  SeqSpec::extract", lambda f: f == "dataplane::seq::spec::SeqSpec::extract", ""),
+        ("  checksum sums (IPv4 headers, and the UDP datagrams verified), inclusive",
+         lambda f: f == "dataplane::wire::checksum::sum_native", ""),
+        ("  SeqSpec::extract", lambda f: f in ("dataplane::seq::spec::SeqSpec::extract",
+                                               "<model::seq::SeqSpec as dataplane::seq::spec::Extract>::extract"), ""),
     ]
     for label, pred, note in fns:
         f = one(pred)
         if f:
             row(label, incl[f], calls_to[f], note)
-    run = one(lambda f: f == "dataplane::worker::single::run")
     if run:
-        eng_files = re.compile(r"/dataplane/src/(merge|slots|seq)/")
-        eng = sum(v for (f, fil), v in self_cost.items() if f == run and fil and eng_files.search(fil))
-        eng += sum(v for (f, c), v in call_cost.items()
-                   if f == run and c and re.match(r"dataplane::(merge|slots|seq)::", c))
-        row("Engine::insert (inlined in the worker loop: its merge/, slots/, seq/ code and calls)", eng, None,
+        row("Engine::insert (inlined in the worker loop: its merge/, slots/, seq/ code and calls)",
+            inlined(r"/dataplane/src/(merge|slots|seq/extend)", r"dataplane::(merge|slots|seq::extend)::"), None,
             "excludes std-library helpers inlined from those lines")
     send = one(lambda f: "as dataplane::merge::output::Sink" in f and f.endswith("::send") and "TxState" in f)
     if send:

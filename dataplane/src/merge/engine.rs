@@ -126,6 +126,21 @@ impl<H> Engine<H> {
         }
     }
 
+    /// Whether a copy of `sample` on `leg` may still be sent. False only
+    /// when it cannot be, whatever its integrity: it is behind the output
+    /// cursor (its position was sent or given up) on a healthy leg of the
+    /// current epoch. Such a copy need not be verified: handed in as
+    /// [`Verdict::Good`] it is freed and counted as a duplicate (or a late
+    /// copy) and refreshes its leg, like any intact copy there; handed in
+    /// as corrupt it is freed too. Why: on a clean pair half the copies are
+    /// duplicates, and the UDP checksum over each was most of the rx cost.
+    #[inline(always)]
+    pub fn wants(&self, stream: usize, leg: usize, sample: &SeqSample) -> bool {
+        self.streams
+            .get(stream)
+            .is_none_or(|st| st.wants(leg, sample))
+    }
+
     /// Fires the deadlines due at `now`: overdue gaps are skipped (or the
     /// waiting secondary copy sent), silent legs declared down. Cost grows
     /// with what is due, not with the number of streams.

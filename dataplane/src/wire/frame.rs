@@ -22,6 +22,10 @@ use super::DropReason;
 pub enum L4Check {
     /// Verify it in software (pseudo-header + whole datagram).
     Software,
+    /// Verify it in software, but not now: the frame's integrity is
+    /// [`Integrity::Pending`] (unless the field is zero) and [`verify_udp`]
+    /// runs later, only for the copies that may be sent.
+    Deferred,
     /// The NIC verified it; `good` is its verdict.
     Hardware {
         /// True when the NIC found the checksum correct.
@@ -42,6 +46,10 @@ pub enum Integrity {
     BadIpChecksum,
     /// The UDP checksum is wrong, or zero on IPv6 (where it is mandatory).
     BadUdpChecksum,
+    /// Everything but the UDP checksum holds; that one is still to be
+    /// verified ([`L4Check::Deferred`], then [`verify_udp`]). Such a frame
+    /// must not be sent before it is.
+    Pending,
 }
 
 /// Where the headers of a frame that passed [`parse_frame`] are: the one
@@ -301,6 +309,7 @@ fn parse_ipv6(
 fn udp_integrity(dgram: &UdpDatagram<&[u8]>, l4: L4Check, src: &[u8], dst: &[u8]) -> Integrity {
     let good = match l4 {
         L4Check::Software => dgram.verify_checksum(udp::pseudo_header(src, dst, dgram.len())),
+        L4Check::Deferred => return Integrity::Pending,
         L4Check::Hardware { good } => good,
         L4Check::Skip => true,
     };
@@ -309,6 +318,31 @@ fn udp_integrity(dgram: &UdpDatagram<&[u8]>, l4: L4Check, src: &[u8], dst: &[u8]
     } else {
         Integrity::BadUdpChecksum
     }
+}
+
+/// The deferred half of [`parse_frame`] with [`L4Check::Software`]: true
+/// when the UDP checksum of `frame` (headers at `at`, as `parse_frame`
+/// found them) holds over the pseudo-header and the whole datagram. False
+/// too when `at` does not fit `frame`. Only for a frame whose checksum field
+/// is not zero (`parse_frame` judged the zero cases already).
+#[inline]
+pub fn verify_udp(frame: &[u8], at: FrameOffsets) -> bool {
+    if !at.fits(frame) {
+        return false;
+    }
+    let ip = &frame[at.l3()..];
+    let pseudo = if at.is_v6() {
+        match Ipv6Packet::new_checked(ip) {
+            Ok(p) => udp::pseudo_header(&p.src_bytes(), &p.dst_bytes(), at.udp_len() as u16),
+            Err(_) => return false,
+        }
+    } else {
+        match Ipv4Packet::new_checked(ip) {
+            Ok(p) => udp::pseudo_header(&p.src_bytes(), &p.dst_bytes(), at.udp_len() as u16),
+            Err(_) => return false,
+        }
+    };
+    UdpDatagram::new_checked(&frame[at.l4()..]).is_ok_and(|d| d.verify_checksum(pseudo))
 }
 
 // Offsets fit in u8: l3 <= 18, l4 <= 18 + 60.

@@ -31,7 +31,7 @@ mod frame_tests;
 pub(crate) mod testframe;
 
 pub use ethernet::EthernetFrame;
-pub use frame::{parse_frame, FrameInfo, FrameOffsets, Integrity, L4Check};
+pub use frame::{parse_frame, verify_udp, FrameInfo, FrameOffsets, Integrity, L4Check};
 pub use ipv4::Ipv4Packet;
 pub use ipv6::Ipv6Packet;
 pub use reason::DropReason;

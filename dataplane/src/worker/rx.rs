@@ -4,10 +4,11 @@
 use super::classify::{Route, RouteCache};
 use super::layout::RxCounters;
 use super::plan::Plan;
+use crate::admit::{admit, Checksum, Judged};
 use crate::dpdk::{HwCksum, Mbuf, RingProducer};
-use crate::merge::Verdict;
+use crate::merge::{Engine, Sink};
 use crate::seq::{Extract, SeqSample, SeqSpec};
-use crate::wire::{parse_frame, DropReason, Integrity, L4Check};
+use crate::wire::{parse_frame, verify_udp, DropReason, FrameOffsets, Integrity, L4Check};
 
 /// A packet ready for the merge engine.
 #[derive(Debug)]
@@ -16,8 +17,11 @@ pub struct Arrival {
     pub route: Route,
     /// Its sequence number (not yet extended).
     pub sample: SeqSample,
-    /// Whether its checksums held.
-    pub verdict: Verdict,
+    /// Whether its checksums held ([`Integrity::Pending`]: the software UDP
+    /// checksum is left to [`merge`], for copies that may be sent).
+    pub integrity: Integrity,
+    /// Where its headers are (also stored in the mbuf for the tx side).
+    pub offsets: FrameOffsets,
     /// The packet.
     pub mbuf: Mbuf,
     /// TSC when its burst was received.
@@ -62,6 +66,27 @@ pub fn hand_over(ring: &mut ControlRing<'_, '_>, m: Mbuf, c: &mut RxCounters) ->
     }
 }
 
+/// Hands a judged packet to the engine at `now` (see [`crate::admit`]):
+/// its UDP checksum, if still pending, is verified only when the engine
+/// may send it. Used by every layout, so the rule is in one place.
+#[inline(always)]
+pub fn merge(
+    engine: &mut Engine<Mbuf>,
+    a: Arrival,
+    now: u64,
+    sink: &mut impl Sink<Mbuf>,
+) -> Checksum {
+    let at = a.offsets;
+    let copy = Judged {
+        stream: a.route.stream as usize,
+        leg: a.route.leg as usize,
+        sample: a.sample,
+        integrity: a.integrity,
+        handle: a.mbuf,
+    };
+    admit(engine, copy, now, sink, |m| verify_udp(m.data(), at))
+}
+
 /// Judges one packet from input `input` of `plan`: an [`Arrival`] for the
 /// merge engine, or the packet back in `Err` (counted and to be freed, or
 /// for the membership host).
@@ -88,10 +113,10 @@ pub fn judge(
         match m.l4_cksum() {
             HwCksum::Good => L4Check::Hardware { good: true },
             HwCksum::Bad => L4Check::Hardware { good: false },
-            _ => L4Check::Software,
+            _ => L4Check::Deferred,
         }
     } else {
-        L4Check::Software
+        L4Check::Deferred
     };
     let data = m.data();
     let info = match parse_frame(data, l4) {
@@ -134,15 +159,11 @@ pub fn judge(
     };
     // The one header walk: the renumberer and rewriter start from it.
     m.set_frame_offsets(info.offsets);
-    let verdict = if info.integrity == Integrity::Ok {
-        Verdict::Good
-    } else {
-        Verdict::Corrupt
-    };
     Ok(Arrival {
         route,
         sample,
-        verdict,
+        integrity: info.integrity,
+        offsets: info.offsets,
         mbuf: m,
         rx_tsc,
     })

@@ -7,7 +7,7 @@ use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
-use super::rx::{hand_over, judge, ControlRing, Rejected};
+use super::rx::{hand_over, judge, merge, ControlRing, Rejected};
 use super::tx::{self, publish_requested, TxState};
 use crate::dpdk::{tsc, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
@@ -56,15 +56,9 @@ pub fn run(
                 }
                 let now = tx.now;
                 match judge(plan, i, m, now, &mut rxc[i], &mut cache) {
-                    Ok(a) => engine.insert(
-                        a.route.stream as usize,
-                        a.route.leg as usize,
-                        a.sample,
-                        a.verdict,
-                        a.mbuf,
-                        now,
-                        &mut tx,
-                    ),
+                    Ok(a) => {
+                        merge(&mut engine, a, now, &mut tx);
+                    }
                     Err(Rejected::Drop(m)) => tx.free.push(m),
                     Err(Rejected::Control(m)) => {
                         if let Some(m) = hand_over(&mut ctl[i], m, &mut rxc[i]) {

@@ -20,7 +20,7 @@ use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
-use super::rx::{hand_over, judge, Arrival, ControlRing, Rejected};
+use super::rx::{hand_over, judge, merge, Arrival, ControlRing, Rejected};
 use super::tx::{self, publish_requested, TxState};
 use crate::dpdk::{tsc, FreeBatch, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
@@ -150,15 +150,8 @@ pub fn tx_loop(
                 // The engine wants time that never goes back; rx lcores'
                 // stamps interleave, so keep the running maximum.
                 tx.advance_to(&mut engine, a.rx_tsc);
-                engine.insert(
-                    a.route.stream as usize,
-                    a.route.leg as usize,
-                    a.sample,
-                    a.verdict,
-                    a.mbuf,
-                    tx.now,
-                    &mut tx,
-                );
+                let now = tx.now;
+                merge(&mut engine, a, now, &mut tx);
             }
         }
         tx.service(&mut engine, &mut out_rx, &mut batch);

@@ -165,6 +165,29 @@ impl StreamState {
         }
     }
 
+    /// False when a copy of `sample` on `leg` can only be freed whatever
+    /// its checksum says: the case `insert`'s behind-the-cursor fast path
+    /// takes (a healthy leg of the current epoch, its position already sent
+    /// or given up). See [`Engine::wants`](super::Engine::wants).
+    #[inline(always)]
+    pub(super) fn wants(&self, leg: usize, sample: &SeqSample) -> bool {
+        let cur = self.ep.cur;
+        let healthy = self.leg.get(leg).is_some_and(|ls| {
+            ls.epoch == cur.id && ls.up && ls.cand.count == 0 && leg < self.rules.legs
+        });
+        if !(healthy
+            && sample.source == cur.source
+            && sample.bits == self.rules.bits
+            && !sample.heartbeat
+            && self.ep.started)
+        {
+            return true;
+        }
+        let raw = extend(sample.value, self.rules.bits, cur.raw_high);
+        let d = raw.wrapping_add(cur.offset).wrapping_sub(self.cursor) as i64;
+        !(d < 0 && d >= -(self.rules.cap as i64))
+    }
+
     // ---------------------------------------------------------------- insert
 
     /// Takes one copy, received on `leg` at `now`; sends / frees whatever
