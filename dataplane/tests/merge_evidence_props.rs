@@ -151,7 +151,7 @@ fn generate(seed: u64, kind: Kind) -> Schedule {
                     // One displaced packet in 16 on leg 0, never at a
                     // position whose arrival times are sampled (so the skew
                     // percentiles show the lag alone).
-                    if l == 0 && d > 0 && i % 16 == 7 && !(start + i as u64).is_multiple_of(32) {
+                    if l == 0 && d > 0 && i % 16 == 7 && !(start + i as u64).is_multiple_of(8) {
                         t += d * T + T / 2;
                     }
                 }

@@ -20,12 +20,12 @@ use crate::merge::MAX_LEGS;
 pub(in crate::merge) const WINDOW: u64 = 1024;
 /// One position in `SAMPLE_EVERY` has its copies' arrival times compared
 /// across legs (cheap on the clean path; plenty for a running estimate).
-pub(in crate::merge) const SAMPLE_EVERY: u64 = 32;
+pub(in crate::merge) const SAMPLE_EVERY: u64 = 8;
 /// Delivered packets (for the depth) and lag samples (for the lag) a leg
 /// needs before its evidence is used; before that only `max_delay` counts.
 pub(in crate::merge) const MIN_EVIDENCE: u64 = 8;
 /// Recent skew samples kept per stream for the published percentiles
-/// (32 samples: the last 1024 positions).
+/// (32 samples: the last 256 positions).
 const RECENT: usize = 32;
 
 /// The largest value seen in the current and the previous window.
