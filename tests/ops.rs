@@ -19,14 +19,22 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{drain_pipe, eal_memory_args, serial, workdir, BIN};
+use common::{serial, BIN};
 use prereq::{
     require, OPS_LIVE as LIVE, OPS_METRICS as METRICS, OPS_SYSTEMD as SYSTEMD,
     OPS_TELEMETRY as TELEMETRY,
 };
-use support::wait_bounded;
+use support::{drain_pipe, eal_memory_args, free_hugepages, workdir};
 use testkit::pcap::{PcapWriter, TsResolution};
 use testkit::{paced, FrameSpec, Leg, Scenario, StreamSpec};
+
+/// Waits for `child` within the hang guard; its exit code.
+fn wait_bounded(child: &mut Child, what: &str) -> Option<i32> {
+    match support::wait_bounded(child, HANG_GUARD) {
+        Some(st) => st.code(),
+        None => panic!("hang guard: {what} still running after {HANG_GUARD:?}: killed"),
+    }
+}
 
 /// How long any awaited state may take before the test gives up.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -168,14 +176,7 @@ impl Live {
         // Through kill(1), so the test needs no unsafe code.
         let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(st.success());
-        let code = wait_bounded(&mut self.child, HANG_GUARD)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{} did not finish within {:?}: killed",
-                    "mcast-failover after SIGTERM", HANG_GUARD
-                )
-            })
-            .code();
+        let code = wait_bounded(&mut self.child, "mcast-failover after SIGTERM");
         let err = self.stderr.take().unwrap().join().unwrap_or_default();
         let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{}", self.prefix));
         (code, self.stdout(), err)
@@ -645,14 +646,7 @@ impl Drop for Replay {
 /// EAL memory for a run that a secondary process (dpdk-dumpcap) attaches
 /// to: hugepages, with their files kept (no --huge-unlink) so it can map them.
 fn shared_memory() -> Vec<String> {
-    let free = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("HugePages_Free:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
+    let free = free_hugepages();
     assert!(
         free >= 128,
         "dpdk-dumpcap attaches through shared hugepage memory: reserve hugepages (scripts/setup.sh or scripts/hugepages.sh); {free} free"
@@ -729,14 +723,7 @@ fn live_health_follows_the_legs_and_dumpcap_captures_the_output() {
         .spawn()
         .expect("start dpdk-dumpcap");
     let de = drain_pipe(dumpcap.stderr.take().unwrap());
-    let code = wait_bounded(&mut dumpcap, HANG_GUARD)
-        .unwrap_or_else(|| {
-            panic!(
-                "{} did not finish within {:?}: killed",
-                "dpdk-dumpcap -c 200", HANG_GUARD
-            )
-        })
-        .code();
+    let code = wait_bounded(&mut dumpcap, "dpdk-dumpcap -c 200");
     let dump_err = de.join().unwrap_or_default();
     assert_eq!(code, Some(0), "dpdk-dumpcap: {dump_err}");
     let fields = Command::new("tshark")
