@@ -117,6 +117,16 @@ fn accept_loop(
                 0,
                 "Retry-After: 1\r\n",
             ));
+            // Take what the client already sent, so the close is a FIN
+            // after the answer rather than a reset that may discard it.
+            let _ = conn.shutdown(Shutdown::Write);
+            let mut sink = [0u8; 4096];
+            // Bounded, so a client that keeps sending cannot hold the acceptor.
+            for _ in 0..16 {
+                if !matches!(conn.read(&mut sink), Ok(n) if n > 0) {
+                    break;
+                }
+            }
             continue;
         }
         let (page, act) = (page.clone(), active.clone());
@@ -331,7 +341,10 @@ mod tests {
         while srv.active() == 0 {
             std::thread::yield_now();
         }
-        let refused = get(srv.addr(), b"GET /metrics HTTP/1.1\r\n\r\n");
+        // Read before sending: the answer comes at accept, whatever the request.
+        let mut c = TcpStream::connect(srv.addr()).unwrap();
+        let mut refused = String::new();
+        c.read_to_string(&mut refused).unwrap();
         assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
         drop(held);
         while srv.active() != 0 {
