@@ -112,6 +112,49 @@ fn ns_as_seconds(ns: u64) -> String {
         .to_string()
 }
 
+/// How a board word is exported: counters are cumulative (`_total`);
+/// words that are a state now (a skew, a depth, a lag) are gauges, and
+/// nanoseconds are exported in seconds.
+struct Word {
+    metric: String,
+    kind: &'static str,
+    nanos: bool,
+}
+
+impl Word {
+    fn of(group: &str, name: &str) -> Word {
+        if let Some(base) = name.strip_suffix("_ns") {
+            return Word {
+                metric: format!("{group}_{base}_seconds"),
+                kind: "gauge",
+                nanos: true,
+            };
+        }
+        let gauge = name.contains("depth") || name.starts_with("skew") || name.starts_with("lag");
+        Word {
+            metric: if gauge {
+                format!("{group}_{name}")
+            } else {
+                format!("{group}_{name}_total")
+            },
+            kind: if gauge { "gauge" } else { "counter" },
+            nanos: false,
+        }
+    }
+
+    /// The sample value of `name` in `obj`, as text.
+    fn value(&self, obj: &Value, name: &str) -> String {
+        let x = &obj[name];
+        match (self.nanos, x.as_u64(), x.as_i64()) {
+            (true, Some(n), _) => ns_as_seconds(n),
+            (true, None, Some(n)) => format!("-{}", ns_as_seconds(n.unsigned_abs())),
+            (false, Some(n), _) => n.to_string(),
+            (false, None, Some(n)) => n.to_string(),
+            _ => "0".to_string(),
+        }
+    }
+}
+
 /// Renders the whole page.
 pub fn render(snap: &Snapshot, build: &[(&str, String)]) -> String {
     let v = &snap.json;
@@ -133,10 +176,10 @@ pub fn render(snap: &Snapshot, build: &[(&str, String)]) -> String {
 
     let streams = arr(&v["streams"]);
     for name in STREAM_NAMES.iter().filter(|n| **n != "held") {
-        let metric = format!("stream_{name}_total");
-        f.head(&metric, "counter", stream_help(name));
+        let w = Word::of("stream", name);
+        f.head(&w.metric, w.kind, stream_help(name));
         for st in streams {
-            f.sample(&metric, &labels(&stream_labels(st)), u(st, name));
+            f.sample(&w.metric, &labels(&stream_labels(st)), w.value(st, name));
         }
     }
     f.head(
@@ -189,15 +232,16 @@ pub fn render(snap: &Snapshot, build: &[(&str, String)]) -> String {
         }
     }
     for name in LEG_NAMES.iter().filter(|n| **n != "up") {
-        let metric = format!("leg_{name}_total");
-        f.head(
-            &metric,
-            "counter",
-            &format!("Packets of the leg counted {name}"),
-        );
+        let w = Word::of("leg", name);
+        let help = if w.kind == "counter" {
+            format!("Packets of the leg counted {name}")
+        } else {
+            format!("The leg's {name} now")
+        };
+        f.head(&w.metric, w.kind, &help);
         for st in streams {
             for leg in arr(&st["legs"]) {
-                f.sample(&metric, &leg_labels(st, leg), u(leg, name));
+                f.sample(&w.metric, &leg_labels(st, leg), w.value(leg, name));
             }
         }
     }
@@ -307,6 +351,28 @@ mod tests {
         assert_eq!(ns_as_seconds(63), "0.000000063");
         assert_eq!(ns_as_seconds(1_500_000_000), "1.5");
         assert_eq!(ns_as_seconds(2_000_000_000), "2");
+    }
+
+    #[test]
+    fn counters_gauges_and_nanoseconds() {
+        let c = Word::of("stream", "sent");
+        assert_eq!(
+            (c.metric.as_str(), c.kind),
+            ("stream_sent_total", "counter")
+        );
+        let g = Word::of("stream", "reorder_depth");
+        assert_eq!(
+            (g.metric.as_str(), g.kind),
+            ("stream_reorder_depth", "gauge")
+        );
+        let ns = Word::of("leg", "skew_p99_ns");
+        assert_eq!(
+            (ns.metric.as_str(), ns.kind),
+            ("leg_skew_p99_seconds", "gauge")
+        );
+        let v = json!({"skew_p99_ns": 1_500_000, "lag_ns": -2_000});
+        assert_eq!(ns.value(&v, "skew_p99_ns"), "0.0015");
+        assert_eq!(Word::of("leg", "lag_ns").value(&v, "lag_ns"), "-0.000002");
     }
 
     #[test]
