@@ -141,10 +141,9 @@ pub fn events(v: &Value, param: &str) -> Option<TelReply> {
         .iter()
         .map(|e| {
             format!(
-                "t={}s {} {}: {}",
+                "t={}s {}: {}",
                 e["t_s"].as_f64().unwrap_or(0.0),
                 s(e, "stream"),
-                s(e, "event"),
                 s(e, "text")
             )
         })
@@ -232,7 +231,7 @@ mod tests {
         assert_eq!(get(&p, "nic_ipackets"), &TelValue::U64s(vec![6, 0]));
         assert_eq!(
             events(&v, "1"),
-            Some(TelReply::Strs(vec!["t=1.5s a leg_up: leg 1 up".into()]))
+            Some(TelReply::Strs(vec!["t=1.5s a: leg 1 up".into()]))
         );
         assert_eq!(events(&v, "x"), None);
     }
