@@ -12,7 +12,7 @@
 #![no_main]
 
 use dataplane::merge::{
-    Engine, Event, EventKind, FreeReason, MergeConfig, Mode, SendInfo, Sink, Verdict,
+    Engine, Event, EventKind, FreeReason, MergeConfig, Mode, Reorder, SendInfo, Sink, Verdict,
 };
 use dataplane::seq::SeqSample;
 use libfuzzer_sys::fuzz_target;
@@ -103,7 +103,12 @@ fuzz_target!(|data: &[u8]| {
         leg_timeout: 4_000,
         restart_after: 3,
         seq_bits: 16,
-        primary_reorder: (head & 8 != 0).then_some(u32::from(head >> 4)),
+        reorder: match head >> 6 {
+            0 => Reorder::Off,
+            1 => Reorder::Fixed(u32::from((head >> 3) & 7)),
+            _ => Reorder::Auto,
+        },
+        margin: u64::from(head & 8) * 8,
     };
     let mut e: Engine<u64> = Engine::new(&[cfg, cfg]).expect("valid config");
     let mut r = Rec::default();

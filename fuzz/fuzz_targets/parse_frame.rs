@@ -16,11 +16,10 @@ fuzz_target!(|data: &[u8]| {
     for l4 in policies {
         let r = parse_frame(data, l4);
         if let Ok(info) = r {
-            let l3 = usize::from(info.l3_offset);
-            let l4o = usize::from(info.l4_offset);
-            let start = usize::from(info.payload_offset);
-            let end = start + usize::from(info.payload_len);
-            assert!(14 <= l3 && l3 < l4o && l4o + 8 == start && end <= data.len());
+            let o = info.offsets;
+            let (l3, l4o, payload) = (o.l3(), o.l4(), o.payload());
+            assert!(14 <= l3 && l3 < l4o && l4o + 8 == payload.start && payload.end <= data.len());
+            assert!(o.fits(data));
             if l4 == (L4Check::Hardware { good: false }) && info.integrity == Integrity::Ok {
                 // Only a zero (absent) IPv4 UDP checksum escapes the NIC's verdict.
                 assert!(data[l4o + 6] == 0 && data[l4o + 7] == 0);
@@ -28,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         }
         // Whether a frame parses does not depend on the checksum policy;
         // only its integrity verdict does.
-        let shape = r.map(|i| (i.dst_ip, i.dst_port, i.payload_offset, i.payload_len));
+        let shape = r.map(|i| (i.dst_ip, i.dst_port, i.offsets));
         match &parsed {
             None => parsed = Some(shape),
             Some(first) => assert_eq!(*first, shape),
