@@ -42,6 +42,19 @@ pub fn run(args: Vec<String>) -> i32 {
         }
         Err(e) => return fail(e.exit_code(), e),
     };
+    for w in &cfg.warnings {
+        log::warn!("{w}");
+    }
+    if cfg.print_sdp {
+        for s in &cfg.streams {
+            let media = s.sdp.as_ref().map(|d| (&d.media, d.attributes.as_slice()));
+            print!(
+                "{}",
+                config::sdp::output_sdp(&s.name, s.out.dst(), s.out.src_ip, s.out.ttl, media)
+            );
+        }
+        return 0;
+    }
     let signals = match Signals::install() {
         Ok(s) => s,
         Err(e) => return fail(EXIT_FAILURE, e),

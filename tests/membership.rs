@@ -407,11 +407,7 @@ fn run(fam: &Family, membership: bool) -> Run {
         .expect("start mcast-failover");
     let so = drain(dev.stdout.take().unwrap());
     let se = drain(dev.stderr.take().unwrap());
-    wait_for(
-        "the device's first stats",
-        || stats.exists(),
-        String::new,
-    );
+    wait_for("the device's first stats", || stats.exists(), String::new);
 
     let want: Vec<(String, String)> = {
         let mut w: Vec<(String, String)> = fam
@@ -549,14 +545,7 @@ fn dissect(fam: &Family, capture: &Path) -> (u64, u64, u64, String) {
         fam.from_device
     );
     let out = Command::new("tshark")
-        .args([
-            "-r",
-            cap,
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-Y",
-            &bad_filter,
-        ])
+        .args(["-r", cap, "-o", "ip.check_checksum:TRUE", "-Y", &bad_filter])
         .output()
         .expect("run tshark");
     let bad_text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -52,6 +52,8 @@ options! {
         /// port and family. A port with one runs a membership host (unless
         /// `no_membership`); a source-specific leg requires one.
         port_ips: Vec<PortAddr>,
+        /// Things to tell the operator at start (e.g. a single-leg SDP).
+        warnings: Vec<String>,
     }
     public {
         /// DPDK port id receiving the primary leg(s).
@@ -98,6 +100,9 @@ options! {
         /// snooping, a replay, or the negative control of the membership test).
         no_membership: bool as Switch = switch();
             "", "Join nothing: no IGMP/MLD membership host on any port, even with --port-ip (networks without snooping, pcap replays) [default: a host on every port given a --port-ip]";
+        /// Print each stream's output SDP and exit, to configure the next receiver.
+        print_sdp: bool as Switch = switch();
+            "", "Print the SDP of each stream's output (one leg: the output group and port, source --out-src-ip, the first leg's media attributes) to stdout and exit [default: off]";
         /// Stop after this long; `None` = run until SIGINT/SIGTERM.
         duration: Option<Duration> as Float = seconds_or_off(0.0, MAX_DURATION_S);
             "S", "Stop after S seconds; 0 = run until SIGINT/SIGTERM [default: 0]";
