@@ -45,6 +45,21 @@ pub fn run(args: Vec<String>) -> i32 {
     for w in &cfg.warnings {
         log::warn!("{w}");
     }
+    if cfg.print_streams {
+        for s in &cfg.streams {
+            let legs: Vec<String> = s
+                .legs
+                .iter()
+                .zip(&s.sources)
+                .map(|(a, src)| match src {
+                    Some(src) => format!("{a}@{src}"),
+                    None => a.to_string(),
+                })
+                .collect();
+            println!("{} {}={}", s.name, legs.join(","), s.out.dst());
+        }
+        return 0;
+    }
     if cfg.print_sdp {
         for s in &cfg.streams {
             let media = s.sdp.as_ref().map(|d| (&d.media, d.attributes.as_slice()));
