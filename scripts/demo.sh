@@ -40,6 +40,7 @@ KEEP=0
 WORKDIR=""
 MAX_DELAY=50
 LEG_TIMEOUT=200
+SDP=""
 VIDEO_RATE=1200k
 # Constant-rate transport stream (null-packet padded, like broadcast): ~190 RTP packets/s.
 MUXRATE=2000000
@@ -68,6 +69,10 @@ options:
                        (negative control: the checks must then report the loss)
   --out-src-port P     UDP source port of the output (default $OUT_SRC_PORT; 'keep' = the chosen
                        copy's, which differs per leg here, so the output flips between two flows)
+  --sdp FILE           take the legs from an SDP (a=group:DUP, see examples/demo-dup.sdp)
+                       instead of --stream: the device runs with --sdp FILE=OUT, and the
+                       sources send to the groups the SDP names (its sources, if any, must be
+                       the demo's $MF_PRI_SRC_IP and $MF_SEC_SRC_IP)
   --max-delay MS       passed to mcast-failover (default $MAX_DELAY)
   --leg-timeout MS     passed to mcast-failover (default $LEG_TIMEOUT)
   --workdir DIR        write logs, captures and the reassembled TS here (default: temp dir)
@@ -91,6 +96,7 @@ while [ $# -gt 0 ]; do
         --force-failures) FORCE_FAILURES=1; shift ;;
         --out-src-port) OUT_SRC_PORT=${2:-}; shift 2 ;;
         --max-delay) MAX_DELAY=${2:-}; shift 2 ;;
+        --sdp) SDP=${2:-}; shift 2 ;;
         --leg-timeout) LEG_TIMEOUT=${2:-}; shift 2 ;;
         --workdir) WORKDIR=${2:-}; KEEP=1; shift 2 ;;
         --keep) KEEP=1; shift ;;
@@ -117,6 +123,29 @@ elif [ -z "$BINARY" ]; then
     [ -n "$BINARY" ] || { echo "demo.sh: no mcast-failover binary; build it (cargo build --release) or pass --binary" >&2; exit 3; }
 fi
 [ -x "$BINARY" ] || { echo "demo.sh: binary '$BINARY' is not executable" >&2; exit 3; }
+
+# --sdp: the binary resolves the SDP (one parser) and says which legs it found.
+if [ -n "$SDP" ]; then
+    [ "$ENGINE" = mcast-failover ] || die_usage "--sdp needs --engine mcast-failover"
+    [ -r "$SDP" ] || die_usage "--sdp: cannot read '$SDP'"
+    SDP=$(cd "$(dirname "$SDP")" && pwd)/$(basename "$SDP")
+    line=$("$BINARY" -- --sdp "$SDP=$OUT" --no-membership --print-streams) \
+        || die_usage "--sdp '$SDP': refused by mcast-failover (above)"
+    legs=${line#* }
+    legs=${legs%%=*}
+    pri_leg=${legs%%,*}
+    sec_leg=${legs#*,}
+    [[ $legs == *,* && $sec_leg != *,* ]] || die_usage "--sdp '$SDP': the demo needs exactly two legs, the SDP gives '$legs'"
+    PRI=${pri_leg%%@*}
+    SEC=${sec_leg%%@*}
+    for pair in "$pri_leg:$MF_PRI_SRC_IP" "$sec_leg:$MF_SEC_SRC_IP"; do
+        leg=${pair%:*}
+        if [[ $leg == *@* && ${leg#*@} != "${pair##*:}" ]]; then
+            die_usage "--sdp '$SDP': leg $leg names a source the demo does not send from (${pair##*:})"
+        fi
+    done
+    echo "SDP $SDP: legs $pri_leg (primary), $sec_leg (secondary)"
+fi
 
 # Without a merger in the path (testpmd, io) the output is the primary leg unchanged and a
 # failed primary is a real outage: check against the primary group and inject no failures.
@@ -173,10 +202,16 @@ if [ "$ENGINE" = testpmd ]; then
     READY_RE='packet forwarding - ports='
 else
     DEV_CMD=("$BINARY" "${EAL[@]}" -- --primary-port 0 --secondary-port 1 --output-port 2
-        --stream "$PRI,$SEC=$OUT" --out-src-ip "$OUT_SRC_IP" --forward-mode "$MODE"
+        --out-src-ip "$OUT_SRC_IP" --forward-mode "$MODE"
         --max-delay "$MAX_DELAY" --leg-timeout "$LEG_TIMEOUT" --stats-period 1
         --stats-json "$STATS_JSON" --duration $((DURATION + 30)))
     [ "$OUT_SRC_PORT" != keep ] && DEV_CMD+=(--out-src-port "$OUT_SRC_PORT")
+    if [ -n "$SDP" ]; then
+        # Straight veths, no snooping switch: nothing to join.
+        DEV_CMD+=(--sdp "$SDP=$OUT" --no-membership)
+    else
+        DEV_CMD+=(--stream "$PRI,$SEC=$OUT")
+    fi
 fi
 echo "device: nsenter --net=/run/netns/$MF_NS_DEV ${DEV_CMD[*]}"
 RUST_LOG=${RUST_LOG:-info} in_netns "$MF_NS_DEV" "${DEV_CMD[@]}" </dev/null >"$DEVICE_LOG" 2>&1 &

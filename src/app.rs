@@ -54,6 +54,34 @@ pub fn run(args: Vec<String>) -> i32 {
         }
         Err(e) => return fail(e.exit_code(), e),
     };
+    for w in &cfg.warnings {
+        log::warn!("{w}");
+    }
+    if cfg.print_streams {
+        for s in &cfg.streams {
+            let legs: Vec<String> = s
+                .legs
+                .iter()
+                .zip(&s.sources)
+                .map(|(a, src)| match src {
+                    Some(src) => format!("{a}@{src}"),
+                    None => a.to_string(),
+                })
+                .collect();
+            println!("{} {}={}", s.name, legs.join(","), s.out.dst());
+        }
+        return 0;
+    }
+    if cfg.print_sdp {
+        for s in &cfg.streams {
+            let media = s.sdp.as_ref().map(|d| (&d.media, d.attributes.as_slice()));
+            print!(
+                "{}",
+                config::sdp::output_sdp(&s.name, s.out.dst(), s.out.src_ip, s.out.ttl, media)
+            );
+        }
+        return 0;
+    }
     // Output files are checked before anything starts: a path that cannot
     // be written is bad input, not a failure found after the whole run.
     let stats_json = match cfg

@@ -35,6 +35,7 @@ const STREAM_SECONDS: u64 = 20;
 /// demo.sh waits on state, so a slow machine only makes it slower.
 const DEADLINE: Duration = Duration::from_secs(STREAM_SECONDS + 600);
 
+/// Runs demo.sh with `args`, bounded by DEADLINE; returns (exit code, full output).
 fn run_demo(args: &[&str], work: &Path) -> (i32, String) {
     let out_path = work.join("demo.out");
     let out = std::fs::File::create(&out_path).expect("create demo.out");
@@ -101,6 +102,44 @@ fn failover_on_the_wire_is_seamless() {
         ],
         &work,
     );
+    assert_seamless(code, &out);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The same run configured by one SDP file (RFC 7104 DUP, source-specific legs) instead of
+/// --stream: the demo takes its groups from what the binary resolved the SDP to.
+#[test]
+fn failover_configured_from_an_sdp_is_seamless() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    prereq::require(&prereq::E2E_WIRE);
+    let work = workdir("sdp");
+    let binary = env!("CARGO_BIN_EXE_mcast-failover");
+    let duration = STREAM_SECONDS.to_string();
+    let sdp = repo().join("examples/demo-dup.sdp");
+    let (code, out) = run_demo(
+        &[
+            "--binary",
+            binary,
+            "--duration",
+            &duration,
+            "--sdp",
+            sdp.to_str().unwrap(),
+        ],
+        &work,
+    );
+    assert!(
+        out.contains(
+            "legs 239.1.1.1:5000@192.168.201.1 (primary), 239.2.2.2:5000@192.168.202.1 (secondary)"
+        ),
+        "the demo did not take its legs from the SDP:\n{out}"
+    );
+    assert_seamless(code, &out);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// What a viewer of the virtual group would check after a run with both paths failing in turn.
+fn assert_seamless(code: i32, out: &str) {
+    let out = out.to_string();
     let f = result_fields(&out);
     let n = |k: &str| num(&f, k, &out);
 
@@ -216,7 +255,6 @@ fn failover_on_the_wire_is_seamless() {
         "demo.sh verdict:\n{out}"
     );
     assert_eq!(code, 0, "demo.sh exit status:\n{out}");
-    let _ = std::fs::remove_dir_all(&work);
 }
 
 /// Negative control: the same harness with a plain forwarder (dpdk-testpmd io, primary leg

@@ -87,6 +87,14 @@ pub(crate) struct CliArgs {
     pub streams: Vec<String>,
 
     #[arg(
+        long = "sdp",
+        value_name = "FILE=OUT_GROUP:PORT",
+        action = ArgAction::Append,
+        help = "A stream whose legs come from an SDP file: the media an a=group:DUP names (RFC 7104, by a=mid) in its order, each leg's group from c=, port from m=, source from a=source-filter: incl (RFC 4570); IPv4 or IPv6; one media without DUP gives a one-leg stream (warned). =OUT_GROUP:PORT is the output; repeatable [default: none]"
+    )]
+    pub sdps: Vec<String>,
+
+    #[arg(
         long = "port-ip",
         value_name = "PORT=ADDR[/PREFIX]",
         action = ArgAction::Append,

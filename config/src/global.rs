@@ -55,6 +55,8 @@ options! {
         /// port and family. A port with one runs a membership host (unless
         /// `no_membership`); a source-specific leg requires one.
         port_ips: Vec<PortAddr>,
+        /// Things to tell the operator at start (e.g. a single-leg SDP).
+        warnings: Vec<String>,
     }
     public {
         /// DPDK port id receiving the primary leg(s).
@@ -111,6 +113,12 @@ options! {
         /// File the event log is appended to as JSON lines, for log shippers.
         events_json: Option<PathBuf> as FilePath = file_opt();
             "FILE", "Append every event (leg up/down, switch, gap, restart, health) to FILE as one JSON object a line [default: none]";
+        /// Print each stream's output SDP and exit, to configure the next receiver.
+        print_sdp: bool as Switch = switch();
+            "", "Print the SDP of each stream's output (one leg: the output group and port, source --out-src-ip, the first leg's media attributes) to stdout and exit [default: off]";
+        /// Print each stream as a `--stream` value and exit (what an SDP resolved to).
+        print_streams: bool as Switch = switch();
+            "", "Print each stream as NAME LEG,LEG=OUT in --stream syntax (legs with @SRC when source-specific) and exit: what --sdp and --config resolved to [default: off]";
         /// Stop after this long; `None` = run until SIGINT/SIGTERM.
         duration: Option<Duration> as Float = seconds_or_off(0.0, MAX_DURATION_S);
             "S", "Stop after S seconds; 0 = run until SIGINT/SIGTERM [default: 0]";

@@ -41,6 +41,7 @@ pub mod limits;
 mod option;
 mod overlap;
 mod resolve;
+pub mod sdp;
 mod skew_class;
 mod stream;
 mod text;

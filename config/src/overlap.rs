@@ -32,14 +32,18 @@ pub(crate) fn leg_side(leg: usize, split_ports: bool) -> u8 {
     u8::from(!(split_ports && leg == 0))
 }
 
-/// Checks one stream's own addresses: leg count, duplicates, one family.
+/// Checks one stream's own addresses: leg count (at least `min_legs`: 1
+/// for a stream from a single-leg SDP, else [`MIN_LEGS`]), duplicates, one
+/// family.
 pub(crate) fn check_addresses(
     legs: &[SocketAddr],
     output: SocketAddr,
     label: &str,
     split_ports: bool,
+    min_legs: usize,
 ) -> Result<(), ConfigError> {
-    if legs.len() < MIN_LEGS || legs.len() > MAX_LEGS {
+    let min = min_legs.min(MIN_LEGS);
+    if legs.len() < min || legs.len() > MAX_LEGS {
         return Err(ConfigError::new(format!(
             "{label}: {} legs, a stream needs {MIN_LEGS}..={MAX_LEGS}",
             legs.len()

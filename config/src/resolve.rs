@@ -89,6 +89,38 @@ struct RawStream {
     output: SocketAddr,
     overrides: Option<StreamSettings>,
     label: String,
+    sdp: Option<crate::sdp::Sdp>,
+}
+
+/// Reads and parses an SDP file; `shown` names it in errors as
+/// `FILE:LINE: reason`.
+fn load_sdp(path: &Path, shown: &str) -> Result<crate::sdp::Sdp, ConfigError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(crate::sdp::MAX_SDP_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| ConfigError::new(format!("{shown}: cannot read: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ConfigError::new(format!("{shown}: cannot read: not UTF-8 text")))?;
+    crate::sdp::parse(&text).map_err(|e| {
+        let place = if e.line == 0 {
+            shown.to_string()
+        } else {
+            format!("{shown}:{}", e.line)
+        };
+        ConfigError::new(format!("{place}: {}", model::clip(&e.reason)))
+    })
+}
+
+/// The legs (with sources) of an SDP.
+fn sdp_legs(sdp: &crate::sdp::Sdp) -> (Vec<SocketAddr>, Vec<Option<IpAddr>>) {
+    (
+        sdp.legs.iter().map(|l| l.group).collect(),
+        sdp.legs.iter().map(|l| l.source).collect(),
+    )
 }
 
 /// Parses a `--stream LEG,LEG[,...]=OUT` value (a leg is
@@ -125,21 +157,59 @@ pub(crate) fn resolve(eal_args: Vec<String>, cli: &CliArgs) -> Result<AppConfig,
     resolve_with(eal_args, cli, &file, &file_name)
 }
 
-/// The streams of the file, then those of `--stream` flags, not yet resolved.
-fn raw_streams(cli: &CliArgs, file: &FileConfig, f: &str) -> Result<Vec<RawStream>, ConfigError> {
+/// The streams of the file, then those of `--stream` and `--sdp` flags, not
+/// yet resolved; SDP warnings go to `warnings`.
+fn raw_streams(
+    cli: &CliArgs,
+    file: &FileConfig,
+    f: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<RawStream>, ConfigError> {
     let mut raw = Vec::new();
     for (i, s) in file.streams.iter().enumerate() {
         let label = match &s.name {
             Some(name) => format!("{f} [[stream]] {:?}", model::clip(name)),
             None => format!("{f} [[stream]] #{}", i + 1),
         };
+        let (legs, sources, sdp) = match &s.sdp {
+            Some(path) => {
+                if !s.legs.is_empty() {
+                    return Err(ConfigError::new(format!(
+                        "{label}: give legs or sdp, not both"
+                    )));
+                }
+                // Relative to the configuration file's directory.
+                let base = cli.config.as_deref().and_then(Path::parent);
+                let full = base.map_or_else(|| path.clone(), |b| b.join(path));
+                let shown = model::clip(&path.display().to_string()).into_owned();
+                let sdp = load_sdp(&full, &shown)?;
+                warnings.extend(
+                    sdp.warnings
+                        .iter()
+                        .map(|w| format!("{label}: {shown}: {w}")),
+                );
+                let (l, s) = sdp_legs(&sdp);
+                (l, s, Some(sdp))
+            }
+            None if s.legs.is_empty() => {
+                return Err(ConfigError::new(format!(
+                    "{label}: no legs (give legs = [\"GROUP:PORT\", ...] or sdp = \"FILE\")"
+                )))
+            }
+            None => (
+                s.legs.iter().map(|l| l.group).collect(),
+                s.legs.iter().map(|l| l.source).collect(),
+                None,
+            ),
+        };
         raw.push(RawStream {
             name: s.name.clone(),
-            legs: s.legs.iter().map(|l| l.group).collect(),
-            sources: s.legs.iter().map(|l| l.source).collect(),
+            legs,
+            sources,
             output: s.output.0 .0,
             overrides: Some(s.settings()),
             label,
+            sdp,
         });
     }
     for spec in &cli.streams {
@@ -151,6 +221,32 @@ fn raw_streams(cli: &CliArgs, file: &FileConfig, f: &str) -> Result<Vec<RawStrea
             output,
             overrides: None,
             label: format!("--stream '{}'", model::clip(spec)),
+            sdp: None,
+        });
+    }
+    for spec in &cli.sdps {
+        let shown = model::clip(spec).into_owned();
+        let (file, output) = spec
+            .rsplit_once('=')
+            .and_then(|(f, o)| Group::parse_text(o).ok().map(|g| (f, g.0)))
+            .ok_or_else(|| {
+                ConfigError::new(format!(
+                    "--sdp '{shown}': expected FILE=OUT_GROUP:PORT (the output the legs merge to)"
+                ))
+            })?;
+        let file_shown = model::clip(file).into_owned();
+        let sdp = load_sdp(Path::new(file), &file_shown)?;
+        let label = format!("--sdp '{shown}'");
+        warnings.extend(sdp.warnings.iter().map(|w| format!("{label}: {w}")));
+        let (legs, sources) = sdp_legs(&sdp);
+        raw.push(RawStream {
+            name: None,
+            legs,
+            sources,
+            output,
+            overrides: None,
+            label,
+            sdp: Some(sdp),
         });
     }
     Ok(raw)
@@ -283,12 +379,14 @@ pub(crate) fn resolve_with(
     let file_mode = file.forward_mode.and_then(|m| m.0.merge_mode());
 
     let split_ports = g.primary_port != g.secondary_port;
-    let raw = raw_streams(cli, file, f)?;
+    let mut warnings = Vec::new();
+    let raw = raw_streams(cli, file, f, &mut warnings)?;
     let mut streams: Vec<StreamConfig> = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
         let name = r.name.clone().unwrap_or_else(|| format!("stream{}", i + 1));
         check_name(&name, &r.label)?;
-        check_addresses(&r.legs, r.output, &r.label, split_ports)?;
+        let min_legs = if r.sdp.is_some() { 1 } else { usize::MAX };
+        check_addresses(&r.legs, r.output, &r.label, split_ports, min_legs)?;
         let mut layers = Vec::new();
         if let Some(o) = &r.overrides {
             layers.push((r.label.as_str(), o));
@@ -309,6 +407,7 @@ pub(crate) fn resolve_with(
             name,
             legs: r.legs.clone(),
             sources: r.sources.clone(),
+            sdp: r.sdp.clone(),
             out,
             mode,
             slots,
@@ -339,6 +438,7 @@ pub(crate) fn resolve_with(
         verify_udp_checksum: !g.no_udp_csum_check,
         config_file: cli.config.as_deref().map(Path::to_path_buf),
         port_ips,
+        warnings,
     };
     Ok(AppConfig::assemble(g, extra))
 }

@@ -28,7 +28,9 @@ options! {
     /// One `[[stream]]` table.
     file FileStream {
         name: Option<String>,
+        #[serde(default)]
         legs: Vec<LegText>,
+        sdp: Option<std::path::PathBuf>,
         output: Text<Group>,
     }
     /// One merged stream: its input legs in priority order and its output.
@@ -50,6 +52,9 @@ options! {
         /// Where the merged stream goes (`out.dst()`, same family as the
         /// legs) and how its headers are rewritten.
         out: OutputSpec,
+        /// The SDP the legs came from (`--sdp`, `sdp = "FILE"`), for the
+        /// output's own SDP (`--print-sdp`) and the log.
+        sdp: Option<crate::sdp::Sdp>,
         /// Primary-preferred or first-wins selection.
         mode: MergeMode,
         /// Slot-table capacity per leg; a power of two that covers the window.

@@ -931,3 +931,57 @@ fn primary_reorder_is_auto_by_default_and_takes_n_or_off() {
         &["primary-reorder", "'16385'"],
     );
 }
+
+#[test]
+fn sdp_files_give_the_legs() {
+    let ex = |f: &str| format!("{}/../examples/{f}", env!("CARGO_MANIFEST_DIR"));
+    let spec = format!("{}=239.10.0.1:5004", ex("st2110-20-dup.sdp"));
+    let cfg = ok(&["--", "--sdp", &spec, "--no-membership"]);
+    let s = &cfg.streams[0];
+    assert_eq!(
+        s.legs,
+        vec![sa("239.100.10.1:50000"), sa("239.200.10.1:50000")]
+    );
+    assert_eq!(s.sources[1], Some("192.168.2.10".parse().unwrap()));
+    assert!(cfg.warnings.is_empty());
+    let spec = format!("{}=[ff3e::10]:5004", ex("st2110-30-dup-ipv6.sdp"));
+    let cfg = ok(&[
+        "--",
+        "--sdp",
+        &spec,
+        "--port-ip",
+        "0=fe80::10",
+        "--port-ip",
+        "1=fe80::11",
+    ]);
+    assert_eq!(cfg.streams[0].legs[0], sa("[ff3e::8000:1]:5004"));
+    // A single leg: one-leg stream, warned.
+    let spec = format!("{}=239.10.0.1:5004", ex("single-leg.sdp"));
+    let cfg = ok(&["--", "--sdp", &spec]);
+    assert_eq!(cfg.streams[0].legs.len(), 1);
+    assert_eq!(cfg.warnings.len(), 1);
+    assert!(cfg.warnings[0].contains("one-leg"), "{:?}", cfg.warnings);
+    // Errors: no output, unreadable file, FILE:LINE: reason.
+    err(
+        &["--", "--sdp", &ex("single-leg.sdp")],
+        &["--sdp", "FILE=OUT_GROUP:PORT"],
+    );
+    err(
+        &["--", "--sdp", "/nonexistent.sdp=239.10.0.1:5004"],
+        &["/nonexistent.sdp: cannot read"],
+    );
+    let dir = std::env::temp_dir().join(format!("mf-sdp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.sdp");
+    std::fs::write(
+        &bad,
+        "v=0\ns=x\nt=0 0\nm=video 5000 RTP/AVP 96\nc=IN IP4 10.1.1.1\n",
+    )
+    .unwrap();
+    let e = err(
+        &["--", "--sdp", &format!("{}=239.10.0.1:5004", bad.display())],
+        &["bad.sdp:5:", "not a multicast group"],
+    );
+    assert!(e.starts_with(&bad.display().to_string()), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -245,7 +245,11 @@ fn unknown_keys_are_refused_with_their_line() {
     );
     file_err(
         "[[stream]]\nname = \"x\"\n",
-        &["{}:1:", "missing field `legs`"],
+        &["{}:1:", "missing field `output`"],
+    );
+    file_err(
+        "[[stream]]\nname = \"x\"\noutput = \"239.10.0.1:5000\"\n",
+        &["[[stream]] \"x\": no legs", "sdp = "],
     );
 }
 
@@ -459,4 +463,39 @@ output = "239.10.0.1:5004"
         &["--", "--config", &path, "--port-ip", "0=192.0.2.10"],
         &["input port 1"],
     );
+}
+
+#[test]
+fn a_stream_table_may_take_its_legs_from_an_sdp() {
+    let dir = tempdir_with_sdp();
+    let toml = dir.join("c.toml");
+    std::fs::write(
+        &toml,
+        "no_membership = true\n[[stream]]\nname = \"aes67\"\nsdp = \"a.sdp\"\noutput = \"239.10.0.9:5004\"\n",
+    )
+    .unwrap();
+    let cfg = ok(&["--", "--config", toml.to_str().unwrap()]);
+    assert_eq!(cfg.streams[0].legs.len(), 2);
+    assert_eq!(cfg.streams[0].legs[1].port(), 5006);
+    std::fs::write(
+        &toml,
+        "[[stream]]\nsdp = \"a.sdp\"\nlegs = [\"239.1.1.1:5000\", \"239.2.1.1:5000\"]\noutput = \"239.10.0.9:5004\"\n",
+    )
+    .unwrap();
+    err(
+        &["--", "--config", toml.to_str().unwrap()],
+        &["legs or sdp, not both"],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempdir_with_sdp() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mf-sdp-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.sdp"),
+        include_str!("../../examples/aes67-dup-same-group.sdp"),
+    )
+    .unwrap();
+    dir
 }

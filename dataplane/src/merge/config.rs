@@ -1,6 +1,6 @@
 //! Per-stream merge settings.
 
-use model::limits::{max_restart_after, MAX_SLOTS, MIN_LEGS, MIN_SLOTS};
+use model::limits::{max_restart_after, MAX_SLOTS, MIN_SLOTS};
 
 /// Largest number of legs (copies) per stream.
 pub use model::limits::MAX_LEGS;
@@ -74,11 +74,11 @@ impl MergeConfig {
     /// ambiguous (ST 2022-7 Annex A uses the RTP timestamp there; this
     /// engine refuses such a window instead).
     pub fn validate(&self) -> Result<(), String> {
-        if !(MIN_LEGS..=MAX_LEGS).contains(&self.legs) {
-            return Err(format!(
-                "legs {} out of range ({MIN_LEGS}..={MAX_LEGS})",
-                self.legs
-            ));
+        // One leg is allowed here (a single-leg SDP: a re-addressed relay
+        // with nothing to fail over to); the configuration asks for
+        // MIN_LEGS from --stream and TOML.
+        if !(1..=MAX_LEGS).contains(&self.legs) {
+            return Err(format!("legs {} out of range (1..={MAX_LEGS})", self.legs));
         }
         if !self.capacity.is_power_of_two() || self.capacity < MIN_SLOTS as usize {
             return Err(format!(
@@ -138,7 +138,7 @@ mod tests {
     fn refusals_name_the_value() {
         let d = MergeConfig::default();
         let cases = [
-            (MergeConfig { legs: 1, ..d }, "legs 1"),
+            (MergeConfig { legs: 0, ..d }, "legs 0"),
             (MergeConfig { legs: 5, ..d }, "legs 5"),
             (MergeConfig { capacity: 500, ..d }, "slots 500"),
             (
