@@ -777,3 +777,46 @@ fn a_second_instance_with_the_same_prefix_names_the_first() {
     assert!(still_running && kill.success());
     assert_eq!(status.and_then(|s| s.code()), Some(0), "first instance");
 }
+
+/// `--print-sdp` from an SDP-configured stream: the SDP a downstream receiver is configured
+/// from is one leg on the virtual group, sourced from `--out-src-ip`, with the first leg's
+/// media; `--print-streams` shows what the SDP resolved to. Both exit 0 before any EAL set-up.
+#[test]
+fn print_sdp_and_print_streams_describe_an_sdp_configured_stream() {
+    let sdp = support::repo().join("examples/demo-dup.sdp");
+    let spec = format!("{}=239.10.10.10:5004", sdp.display());
+    let base = [
+        "--",
+        "--sdp",
+        &spec,
+        "--no-membership",
+        "--out-src-ip",
+        "192.168.203.1",
+    ];
+    let mut args = base.to_vec();
+    args.push("--print-sdp");
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let parsed = config::sdp::parse(&printed).unwrap_or_else(|e| panic!("{e:?}\n{printed}"));
+    assert_eq!(parsed.legs.len(), 1, "{printed}");
+    assert_eq!(parsed.legs[0].group, "239.10.10.10:5004".parse().unwrap());
+    assert_eq!(
+        parsed.legs[0].source,
+        Some("192.168.203.1".parse().unwrap()),
+        "{printed}"
+    );
+    assert!(printed.contains("a=rtpmap:33 MP2T/90000"), "{printed}");
+
+    let mut args = base.to_vec();
+    args.push("--print-streams");
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert!(
+        line.contains(
+            "239.1.1.1:5000@192.168.201.1,239.2.2.2:5000@192.168.202.1=239.10.10.10:5004"
+        ),
+        "{line}"
+    );
+}
