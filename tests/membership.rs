@@ -18,8 +18,8 @@
 //! Needs root and the tools of `prereq::MEMBERSHIP` (scripts/setup.sh installs them).
 
 mod prereq;
+mod support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -267,30 +267,13 @@ fn sent(stats: &Value) -> u64 {
     stats["streams"][0]["sent"].as_u64().unwrap_or(0)
 }
 
-fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = r.read_to_string(&mut s);
-        s
-    })
-}
-
 fn stop(child: &mut Child, what: &str) -> Option<i32> {
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
-    let t0 = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            return st.code();
-        }
-        if t0.elapsed() > GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not stop on SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::wait_bounded(child, GUARD)
+        .unwrap_or_else(|| panic!("{what} did not stop on SIGINT"))
+        .code()
 }
 
 /// What one run saw.
@@ -405,8 +388,8 @@ fn run(fam: &Family, membership: bool) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start mcast-failover");
-    let so = drain(dev.stdout.take().unwrap());
-    let se = drain(dev.stderr.take().unwrap());
+    let so = support::drain_pipe(dev.stdout.take().unwrap());
+    let se = support::drain_pipe(dev.stderr.take().unwrap());
     wait_for("the device's first stats", || stats.exists(), String::new);
 
     let want: Vec<(String, String)> = {
