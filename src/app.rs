@@ -59,15 +59,7 @@ pub fn run(args: Vec<String>) -> i32 {
     }
     if cfg.print_streams {
         for s in &cfg.streams {
-            let legs: Vec<String> = s
-                .legs
-                .iter()
-                .zip(&s.sources)
-                .map(|(a, src)| match src {
-                    Some(src) => format!("{a}@{src}"),
-                    None => a.to_string(),
-                })
-                .collect();
+            let legs = leg_texts(s);
             println!("{} {}={}", s.name, legs.join(","), s.out.dst());
         }
         return 0;
@@ -483,15 +475,7 @@ fn run_merge(
         }
     }
     for s in &cfg.streams {
-        let legs: Vec<String> = s
-            .legs
-            .iter()
-            .zip(&s.sources)
-            .map(|(a, src)| match src {
-                Some(src) => format!("{a}@{src}"),
-                None => a.to_string(),
-            })
-            .collect();
+        let legs = leg_texts(s);
         println!(
             "Stream {}: legs [{}] -> {} mode {} seq {} max-delay {:?} leg-timeout {:?} slots {}",
             s.name,
@@ -804,6 +788,19 @@ fn run_io(
         Ok(_) => EXIT_FAILURE,
         Err(e) => fail(EXIT_FAILURE, e),
     }
+}
+
+/// A stream's legs as `--stream` writes them: `GROUP:PORT`, with `@SOURCE` when the leg is
+/// source-specific.
+fn leg_texts(s: &config::StreamConfig) -> Vec<String> {
+    s.legs
+        .iter()
+        .zip(&s.sources)
+        .map(|(a, src)| match src {
+            Some(src) => format!("{a}@{src}"),
+            None => a.to_string(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
