@@ -514,15 +514,8 @@ fn events_json_must_be_a_regular_file() {
         (link.to_str().unwrap(), "--events-json"),
     ] {
         let out = Command::new(BIN)
-            .args([
-                "-l",
-                "0-1",
-                "--no-pci",
-                "--no-huge",
-                "-m",
-                "256",
-                "--log-level=warn",
-            ])
+            .args(["-l", "0-1", "--no-pci", "--log-level=warn"])
+            .args(eal_memory_args())
             .arg(format!("--file-prefix=mfopsev{}", std::process::id()))
             .args([
                 "--vdev",
