@@ -12,36 +12,14 @@ use std::hint::black_box;
 use std::num::NonZeroU64;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use dataplane::merge::{Engine, Event, FreeReason, MergeConfig, Mode, SendInfo, Sink};
+use dataplane::merge::record::Tally;
+use dataplane::merge::{Engine, MergeConfig, Mode};
 use dataplane::seq::SeqSample;
 use dataplane::slots::Verdict;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 type Handle = NonZeroU64;
-
-/// Counts what the engine hands back (a worker would fill tx / free bursts).
-#[derive(Default)]
-struct Count {
-    sent: u64,
-    freed: u64,
-    events: u64,
-}
-
-impl Sink<Handle> for Count {
-    #[inline]
-    fn send(&mut self, _stream: usize, handle: Handle, info: SendInfo) {
-        self.sent = self.sent.wrapping_add(handle.get() ^ info.ext_seq);
-    }
-    #[inline]
-    fn free(&mut self, handle: Handle, _why: FreeReason) {
-        self.freed = self.freed.wrapping_add(handle.get());
-    }
-    #[inline]
-    fn event(&mut self, _stream: usize, _event: Event) {
-        self.events += 1;
-    }
-}
 
 /// Packet period and path skew in ticks (ns): 1 Mpps per stream.
 const PERIOD: u64 = 1_000;
@@ -89,7 +67,7 @@ fn clean(c: &mut Criterion) {
     g.throughput(Throughput::Elements(2 * BATCH));
     for mode in [Mode::Primary, Mode::Hitless] {
         let mut e: Engine<Handle> = Engine::new(&[config(mode)]).unwrap();
-        let mut sink = Count::default();
+        let mut sink = Tally::default();
         let mut f = Feed {
             seq: 0,
             now: 1,
@@ -126,7 +104,7 @@ fn lossy(c: &mut Criterion) {
         .collect();
     for mode in [Mode::Primary, Mode::Hitless] {
         let mut e: Engine<Handle> = Engine::new(&[config(mode)]).unwrap();
-        let mut sink = Count::default();
+        let mut sink = Tally::default();
         let mut f = Feed {
             seq: 0,
             now: 1,
@@ -165,7 +143,7 @@ fn many_streams(c: &mut Criterion) {
     for mode in [Mode::Primary, Mode::Hitless] {
         let configs = vec![config(mode); STREAMS];
         let mut e: Engine<Handle> = Engine::new(&configs).unwrap();
-        let mut sink = Count::default();
+        let mut sink = Tally::default();
         let mut f = Feed {
             seq: 0,
             now: 1,

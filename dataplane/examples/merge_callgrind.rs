@@ -6,29 +6,13 @@
 
 use std::num::NonZeroU64;
 
-use dataplane::merge::{Engine, Event, FreeReason, MergeConfig, Mode, SendInfo, Sink};
+use dataplane::merge::record::Tally;
+use dataplane::merge::{Engine, MergeConfig, Mode};
 use dataplane::seq::SeqSample;
 use dataplane::slots::Verdict;
 
-#[derive(Default)]
-struct Count {
-    sum: u64,
-}
-
-impl Sink<NonZeroU64> for Count {
-    #[inline]
-    fn send(&mut self, _stream: usize, handle: NonZeroU64, info: SendInfo) {
-        self.sum = self.sum.wrapping_add(handle.get() ^ info.ext_seq);
-    }
-    #[inline]
-    fn free(&mut self, handle: NonZeroU64, _why: FreeReason) {
-        self.sum = self.sum.wrapping_add(handle.get());
-    }
-    fn event(&mut self, _stream: usize, _event: Event) {}
-}
-
 #[inline(never)]
-fn run(e: &mut Engine<NonZeroU64>, sink: &mut Count, packets: u64) {
+fn run(e: &mut Engine<NonZeroU64>, sink: &mut Tally, packets: u64) {
     let mut now = 1u64;
     let mut id = 0u64;
     for seq in 0..packets {
@@ -81,7 +65,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut sink = Count::default();
+    let mut sink = Tally::default();
     run(&mut e, &mut sink, packets);
     println!("inputs {} checksum {}", 2 * packets, sink.sum);
 }

@@ -11,9 +11,8 @@
 use std::net::IpAddr;
 
 use dataplane::admit::{admit, Checksum, Judged};
-use dataplane::merge::{
-    Engine, Event, FreeReason, MergeConfig, Mode, Reorder, SendInfo, Sink, Verdict,
-};
+use dataplane::merge::record::Recorder;
+use dataplane::merge::{Engine, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::{Extract, SeqSpec};
 use dataplane::wire::{parse_frame, verify_udp, FrameOffsets, Integrity, L4Check};
 use proptest::prelude::*;
@@ -22,21 +21,7 @@ use testkit::{build_rtp_frame, FrameSpec, RtpFields};
 /// A handle: arrival number, leg, wire frame, where its headers are.
 type Handle = (usize, usize, Vec<u8>, FrameOffsets);
 
-#[derive(Default)]
-struct Collect {
-    sent: Vec<Handle>,
-    freed: Vec<usize>,
-}
-
-impl Sink<Handle> for Collect {
-    fn send(&mut self, _stream: usize, h: Handle, _info: SendInfo) {
-        self.sent.push(h);
-    }
-    fn free(&mut self, h: Handle, _why: FreeReason) {
-        self.freed.push(h.0);
-    }
-    fn event(&mut self, _stream: usize, _event: Event) {}
-}
+type Collect = Recorder<Handle>;
 
 fn frame(leg: usize, seq: u16) -> Vec<u8> {
     let src: IpAddr = format!("10.0.{}.1", leg + 1).parse().unwrap();
@@ -130,9 +115,14 @@ fn run(copies: &[Copy], hitless: bool, deferred: bool) -> (Collect, Vec<Checksum
 fn check(copies: &[Copy], hitless: bool) -> Vec<Checksum> {
     let (eager, _) = run(copies, hitless, false);
     let (lazy, done) = run(copies, hitless, true);
-    let bytes = |c: &Collect| c.sent.iter().map(|h| h.2.clone()).collect::<Vec<_>>();
+    let bytes = |c: &Collect| {
+        c.sent
+            .iter()
+            .map(|x| x.handle.2.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(bytes(&lazy), bytes(&eager), "deferred output differs");
-    for (id, _, f, _) in &lazy.sent {
+    for (id, _, f, _) in lazy.sent.iter().map(|x| &x.handle) {
         testkit::checksum::verify_checksums(f)
             .unwrap_or_else(|e| panic!("copy {id} sent corrupt: {e}"));
         assert_ne!(done[*id], Checksum::Skipped, "copy {id} sent unverified");
@@ -184,7 +174,8 @@ fn corrupt_first_is_caught_and_corrupt_second_is_not_even_checked() {
         assert_eq!(done[2], Checksum::Verified);
         assert_eq!(done[3], Checksum::Skipped);
         let (lazy, _) = run(&c, hitless, true);
-        let sent: Vec<(usize, usize)> = lazy.sent.iter().map(|h| (h.0, h.1)).collect();
+        let sent: Vec<(usize, usize)> =
+            lazy.sent.iter().map(|x| (x.handle.0, x.handle.1)).collect();
         assert_eq!(sent, [(1, 1), (2, 0)], "hitless {hitless}");
     }
 }

@@ -23,9 +23,8 @@
 //! The default runs a few thousand cases; `scripts/evidence-props.sh` runs
 //! the 10^5-case sweep (`evidence_sweep_1e5`, ignored by default).
 
-use dataplane::merge::{
-    Engine, Event, FreeReason, MergeConfig, Mode, Reorder, SendInfo, Sink, Verdict,
-};
+use dataplane::merge::record::{Recorder, Trace};
+use dataplane::merge::{Engine, FreeReason, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::SeqSample;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -190,21 +189,7 @@ fn generate(seed: u64, kind: Kind) -> Schedule {
     }
 }
 
-#[derive(Default)]
-struct Rec {
-    sent: Vec<(u64, SendInfo)>,
-    freed: Vec<(u64, FreeReason)>,
-}
-
-impl Sink<u64> for Rec {
-    fn send(&mut self, _stream: usize, handle: u64, info: SendInfo) {
-        self.sent.push((handle, info));
-    }
-    fn free(&mut self, handle: u64, why: FreeReason) {
-        self.freed.push((handle, why));
-    }
-    fn event(&mut self, _stream: usize, _event: Event) {}
-}
+type Rec = Recorder<u64>;
 
 /// What a run produced, for the kind-specific checks.
 struct Outcome {
@@ -242,24 +227,19 @@ fn run(seed: u64, kind: Kind) -> Result<Outcome, String> {
     e.drain(end, &mut rec);
 
     let mut back = vec![0u8; s.copies.len()];
-    for h in rec
-        .sent
-        .iter()
-        .map(|x| x.0)
-        .chain(rec.freed.iter().map(|x| x.0))
-    {
+    for &h in rec.returned() {
         back[h as usize] += 1;
     }
     if !back.iter().all(|&b| b == 1) {
         return Err(ctx("a handle not back exactly once"));
     }
-    if rec.sent.iter().any(|(h, _)| s.copies[*h as usize].corrupt) {
+    if rec.sent.iter().any(|x| s.copies[x.handle as usize].corrupt) {
         return Err(ctx("corrupt copy sent"));
     }
     let sent: Vec<usize> = rec
         .sent
         .iter()
-        .map(|(h, _)| s.copies[*h as usize].idx)
+        .map(|x| s.copies[x.handle as usize].idx)
         .collect();
     if !sent.windows(2).all(|w| w[0] < w[1]) {
         return Err(ctx("output out of order or duplicated"));
@@ -400,21 +380,11 @@ fn trace() {
     };
     let s = generate(seed, kind);
     println!("{:?}", s.config);
-    struct Tr<'a>(&'a [Copy]);
-    impl Sink<u64> for Tr<'_> {
-        fn send(&mut self, _s: usize, h: u64, i: SendInfo) {
-            println!("    SEND idx {} leg {}", self.0[h as usize].idx, i.leg);
-        }
-        fn free(&mut self, h: u64, why: FreeReason) {
-            let c = self.0[h as usize];
-            println!("    free idx {} leg {} {why:?}", c.idx, c.leg);
-        }
-        fn event(&mut self, _s: usize, e: Event) {
-            println!("    event {e}");
-        }
-    }
     let mut e: Engine<u64> = Engine::new(&[s.config]).unwrap();
-    let mut tr = Tr(&s.copies);
+    let mut tr = Trace::new(|h: &u64| {
+        let c = s.copies[*h as usize];
+        format!("idx {} leg {}", c.idx, c.leg)
+    });
     for (h, c) in s.copies.iter().enumerate().take(400) {
         e.poll(c.t, &mut tr);
         println!(

@@ -17,9 +17,8 @@
 //! * every handle handed in comes back exactly once (sent or freed), and the
 //!   counters account for every packet.
 
-use dataplane::merge::{
-    Engine, Event, FreeReason, MergeConfig, Mode, Reorder, SendInfo, Sink, Verdict,
-};
+use dataplane::merge::record::{Recorder, Sent, Trace};
+use dataplane::merge::{Engine, FreeReason, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::SeqSample;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -290,22 +289,7 @@ fn generate(seed: u64, legs: usize, mode: Mode, with_restart: bool) -> (Scenario
     (sc, copies)
 }
 
-#[derive(Default)]
-struct Rec {
-    sent: Vec<(u64, SendInfo)>,
-    freed: Vec<(u64, FreeReason)>,
-}
-
-impl Sink<u64> for Rec {
-    fn send(&mut self, stream: usize, handle: u64, info: SendInfo) {
-        assert_eq!(stream, 0);
-        self.sent.push((handle, info));
-    }
-    fn free(&mut self, handle: u64, why: FreeReason) {
-        self.freed.push((handle, why));
-    }
-    fn event(&mut self, _stream: usize, _event: Event) {}
-}
+type Rec = Recorder<u64>;
 
 fn check(seed: u64, legs: usize, mode: Mode, with_restart: bool) -> Result<(), TestCaseError> {
     check_with(seed, legs, mode, with_restart, None)
@@ -338,12 +322,7 @@ fn check_with(
 
     // Every handle back exactly once.
     let mut back = vec![0u8; copies.len()];
-    for h in rec
-        .sent
-        .iter()
-        .map(|x| x.0)
-        .chain(rec.freed.iter().map(|x| x.0))
-    {
+    for &h in rec.returned() {
         back[h as usize] += 1;
     }
     prop_assert!(
@@ -361,9 +340,18 @@ fn check_with(
     );
 
     // Never a corrupt copy, never a heartbeat; heartbeats all freed as such.
-    for (h, _) in &rec.sent {
-        prop_assert!(!copies[*h as usize].corrupt, "corrupt copy sent: {}", ctx());
-        prop_assert!(!copies[*h as usize].heartbeat, "heartbeat sent: {}", ctx());
+    for x in &rec.sent {
+        prop_assert_eq!(x.stream, 0);
+        prop_assert!(
+            !copies[x.handle as usize].corrupt,
+            "corrupt copy sent: {}",
+            ctx()
+        );
+        prop_assert!(
+            !copies[x.handle as usize].heartbeat,
+            "heartbeat sent: {}",
+            ctx()
+        );
     }
     for (h, why) in &rec.freed {
         prop_assert_eq!(copies[*h as usize].heartbeat, *why == FreeReason::Heartbeat);
@@ -380,14 +368,18 @@ fn check_with(
         }
     }
     // In order; no duplicates.
-    let sent_idx: Vec<usize> = rec.sent.iter().map(|x| all[x.0 as usize].idx).collect();
+    let sent_idx: Vec<usize> = rec
+        .sent
+        .iter()
+        .map(|x| all[x.handle as usize].idx)
+        .collect();
     prop_assert!(
         sent_idx.windows(2).all(|w| w[0] < w[1]),
         "output out of order or duplicated {:?}: {}",
         sent_idx,
         ctx()
     );
-    let ext: Vec<u64> = rec.sent.iter().map(|x| x.1.ext_seq).collect();
+    let ext: Vec<u64> = rec.ext_seqs();
     prop_assert!(
         ext.windows(2).all(|w| (w[1].wrapping_sub(w[0]) as i64) > 0),
         "ext_seq not increasing (modulo 2^64): {}",
@@ -482,7 +474,13 @@ fn check_primary_used(
         .filter(|c| c.leg == 0 && !c.corrupt && !zone(c.idx))
         .map(|c| c.t)
         .collect();
-    for (k, &(h, info)) in rec.sent.iter().enumerate() {
+    for (
+        k,
+        &Sent {
+            handle: h, info, ..
+        },
+    ) in rec.sent.iter().enumerate()
+    {
         let i = sent_idx[k];
         if info.leg == 0 || zone(i) {
             continue;
@@ -598,24 +596,11 @@ fn replay() {
     let restart = env("RESTART", "0") == "1";
     let (sc, copies) = generate(seed, legs, mode, restart);
     println!("{sc:?}");
-    struct Trace<'a>(&'a [Copy]);
-    impl Sink<u64> for Trace<'_> {
-        fn send(&mut self, _s: usize, h: u64, i: SendInfo) {
-            println!(
-                "    SEND idx {} leg {} ext {}",
-                self.0[h as usize].idx, i.leg, i.ext_seq
-            );
-        }
-        fn free(&mut self, h: u64, why: FreeReason) {
-            let c = self.0[h as usize];
-            println!("    free idx {} leg {} {:?}", c.idx, c.leg, why);
-        }
-        fn event(&mut self, _s: usize, e: Event) {
-            println!("    event {e}");
-        }
-    }
     let mut e: Engine<u64> = Engine::new(&[sc.config(None)]).unwrap();
-    let mut tr = Trace(&copies);
+    let mut tr = Trace::new(|h: &u64| {
+        let c = copies[*h as usize];
+        format!("idx {} leg {}", c.idx, c.leg)
+    });
     for (h, c) in copies.iter().enumerate() {
         e.poll(c.t, &mut tr);
         println!(

@@ -10,9 +10,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use dataplane::merge::{
-    Engine, Event, FreeReason, MergeConfig, Mode, Reorder, SendInfo, Sink, Verdict,
-};
+use dataplane::merge::record::{Recorder, Sent};
+use dataplane::merge::{Engine, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::rewrite::{OutputSpec, Rewriter, VlanAction};
 use dataplane::seq::{Extract, SeqSpec};
 use dataplane::wire::{parse_frame, Integrity, L4Check};
@@ -26,21 +25,7 @@ const OUT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x99];
 /// A handle is (leg, wire frame).
 type Handle = (usize, Vec<u8>);
 
-#[derive(Default)]
-struct Collect {
-    sent: Vec<(Handle, SendInfo)>,
-    freed: usize,
-}
-
-impl Sink<Handle> for Collect {
-    fn send(&mut self, _stream: usize, h: Handle, info: SendInfo) {
-        self.sent.push((h, info));
-    }
-    fn free(&mut self, _h: Handle, _why: FreeReason) {
-        self.freed += 1;
-    }
-    fn event(&mut self, _stream: usize, _event: Event) {}
-}
+type Collect = Recorder<Handle>;
 
 fn leg_spec(leg: usize) -> FrameSpec {
     let src: IpAddr = format!("10.0.{}.1", leg + 1).parse().unwrap();
@@ -176,10 +161,10 @@ proptest! {
         engine.drain(now + 1_000_000, &mut sink);
 
         // Every handle back exactly once.
-        prop_assert_eq!(sink.sent.len() + sink.freed, given);
+        prop_assert_eq!(sink.returned().count(), given);
         // Output = sorted union of intact arrivals (from the first one seen:
         // the first arrival fixes the start; earlier ones can only be late).
-        let out_seqs: Vec<u16> = sink.sent.iter().map(|((_, f), _)| {
+        let out_seqs: Vec<u16> = sink.sent.iter().map(|Sent { handle: (_, f), .. }| {
             testkit::parse_rtp(f).unwrap().seq
         }).collect();
         let first = out_seqs.first().copied();
@@ -197,7 +182,7 @@ proptest! {
         } else {
             prop_assert!(intact.is_empty());
         }
-        for ((leg, f), info) in &sink.sent {
+        for Sent { handle: (leg, f), info, .. } in &sink.sent {
             prop_assert_eq!(*leg, info.leg);
             let mut out = f.clone();
             let at = parse_frame(&out, L4Check::Skip).unwrap().offsets;

@@ -30,6 +30,7 @@ mod config;
 mod counters;
 mod engine;
 mod output;
+pub mod record;
 mod stream;
 mod wheel;
 

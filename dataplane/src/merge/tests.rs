@@ -3,37 +3,7 @@
 use super::*;
 use crate::seq::SeqSample;
 
-#[derive(Default)]
-struct Rec {
-    sent: Vec<(u64, SendInfo)>,
-    freed: Vec<(u64, FreeReason)>,
-    events: Vec<EventKind>,
-}
-
-impl Sink<u64> for Rec {
-    fn send(&mut self, _stream: usize, handle: u64, info: SendInfo) {
-        self.sent.push((handle, info));
-    }
-    fn free(&mut self, handle: u64, why: FreeReason) {
-        self.freed.push((handle, why));
-    }
-    fn event(&mut self, _stream: usize, event: Event) {
-        self.events.push(event.kind);
-    }
-}
-
-impl Rec {
-    /// Wire sequence numbers sent, in order.
-    fn seqs(&self) -> Vec<u64> {
-        self.sent.iter().map(|(_, i)| i.ext_seq & 0xFFFF).collect()
-    }
-    fn legs(&self) -> Vec<usize> {
-        self.sent.iter().map(|(_, i)| i.leg).collect()
-    }
-    fn freed_as(&self, why: FreeReason) -> usize {
-        self.freed.iter().filter(|(_, w)| *w == why).count()
-    }
-}
+type Rec = record::Recorder<u64>;
 
 const MD: u64 = 1_000;
 const LT: u64 = 10_000;
@@ -80,12 +50,7 @@ fn put_bad(e: &mut Engine<u64>, r: &mut Rec, leg: usize, seq: u64, t: u64) {
 
 /// Every handle given in came back exactly once.
 fn all_back(r: &Rec, given: usize) {
-    let mut ids: Vec<u64> = r
-        .sent
-        .iter()
-        .map(|x| x.0)
-        .chain(r.freed.iter().map(|x| x.0))
-        .collect();
+    let mut ids: Vec<u64> = r.returned().copied().collect();
     let n = ids.len();
     ids.sort();
     ids.dedup();
@@ -102,7 +67,7 @@ fn primary_clean_sends_each_packet_on_primary_arrival() {
         put(&mut e, &mut r, 0, 1000 + i, t);
         // Sent the moment the primary's copy arrived.
         assert_eq!(r.sent.len() as u64, i + 1);
-        assert_eq!(r.sent.last().unwrap().1.rx_time, t);
+        assert_eq!(r.sent.last().unwrap().info.rx_time, t);
         put(&mut e, &mut r, 1, 1000 + i, t + 30);
     }
     assert_eq!(r.seqs(), (1000..1100).collect::<Vec<_>>());
@@ -177,7 +142,7 @@ fn corrupt_primary_copy_is_replaced_at_once() {
     put_bad(&mut e, &mut r, 0, 2, 30); // corrupt first, then secondary: at once
     put(&mut e, &mut r, 1, 2, 40);
     assert_eq!(r.legs(), vec![0, 1, 1]);
-    assert!(r.sent.iter().all(|(h, _)| *h != h_bad()));
+    assert!(r.sent.iter().all(|x| x.handle != h_bad()));
     assert_eq!(e.counters(0).legs[0].corrupt_dropped, 2);
     all_back(&r, 5);
 }
@@ -202,8 +167,10 @@ fn silent_primary_goes_down_then_secondary_flows_at_once_and_switches_back() {
         t += 100;
     }
     assert!(!e.leg_is_up(0, 0));
-    assert!(r.events.contains(&EventKind::LegDown { leg: 0 }));
-    assert!(r.events.contains(&EventKind::Switch { from: 0, to: 1 }));
+    assert!(r.event_kinds().contains(&EventKind::LegDown { leg: 0 }));
+    assert!(r
+        .event_kinds()
+        .contains(&EventKind::Switch { from: 0, to: 1 }));
     // Once down, a secondary packet is sent the moment it arrives.
     let n = r.sent.len();
     put(&mut e, &mut r, 1, seq, t);
@@ -212,8 +179,10 @@ fn silent_primary_goes_down_then_secondary_flows_at_once_and_switches_back() {
     // Primary returns: up at its first good packet, preferred again.
     put(&mut e, &mut r, 0, seq + 1, t + 100);
     assert!(e.leg_is_up(0, 0));
-    assert!(r.events.contains(&EventKind::Switch { from: 1, to: 0 }));
-    assert_eq!(r.sent.last().unwrap().1.leg, 0);
+    assert!(r
+        .event_kinds()
+        .contains(&EventKind::Switch { from: 1, to: 0 }));
+    assert_eq!(r.sent.last().unwrap().info.leg, 0);
     assert_eq!(e.counters(0).switches, 2);
 }
 
@@ -251,8 +220,8 @@ fn loss_on_every_leg_is_skipped_as_gap_and_never_stalls() {
         assert_eq!(r.seqs(), want);
         assert_eq!(e.counters(0).unrecoverable, 3);
         assert_eq!(e.counters(0).gaps, 1);
-        let gap = r
-            .events
+        let kinds = r.event_kinds();
+        let gap = kinds
             .iter()
             .find(|k| matches!(k, EventKind::Gap { .. }))
             .unwrap();
@@ -274,7 +243,7 @@ fn rollover_is_seamless() {
     }
     let want: Vec<u64> = (0..200).map(|i| (65_470 + i) & 0xFFFF).collect();
     assert_eq!(r.seqs(), want);
-    let ext: Vec<u64> = r.sent.iter().map(|x| x.1.ext_seq).collect();
+    let ext: Vec<u64> = r.sent.iter().map(|x| x.info.ext_seq).collect();
     assert!(ext.windows(2).all(|w| w[1] == w[0] + 1));
     assert_eq!(e.counters(0).restarts, 0);
 }
@@ -319,7 +288,7 @@ fn window_overrun_moves_window_and_counts_what_it_passes() {
     assert_eq!(e.counters(0).unrecoverable, 1);
     assert_eq!(e.counters(0).overruns, 1);
     assert_eq!(
-        r.events
+        r.event_kinds()
             .iter()
             .filter(|k| matches!(k, EventKind::Gap { count: 1, .. }))
             .count(),
@@ -380,11 +349,11 @@ fn ssrc_restart_on_legs_at_different_moments_neither_duplicates_nor_stalls() {
             given += 1;
         }
         e.poll(1_000_000, &mut r);
-        let ids: Vec<u64> = r.sent.iter().map(|(h, _)| h % 1_000_000_000).collect();
+        let ids: Vec<u64> = r.sent.iter().map(|x| x.handle % 1_000_000_000).collect();
         assert_eq!(ids, (0..200).collect::<Vec<_>>(), "{mode:?} lag {lag_leg}");
         assert_eq!(e.counters(0).restarts, 1);
         assert_eq!(e.counters(0).unrecoverable, 0);
-        let ep: Vec<u32> = r.sent.iter().map(|x| x.1.epoch).collect();
+        let ep: Vec<u32> = r.sent.iter().map(|x| x.info.epoch).collect();
         assert!(ep[..100].iter().all(|&x| x == 0) && ep[100..].iter().all(|&x| x == 1));
         all_back(&r, given);
     }
@@ -419,12 +388,12 @@ fn sequence_step_back_held_for_k_packets_resynchronises() {
         );
     }
     e.poll(1_000_000, &mut r);
-    let ids: Vec<u64> = r.sent.iter().map(|x| x.0).collect();
+    let ids: Vec<u64> = r.sent.iter().map(|x| x.handle).collect();
     assert_eq!(ids, (0..120).collect::<Vec<_>>());
     assert_eq!(e.counters(0).restarts, 1);
     assert_eq!(e.counters(0).unrecoverable, 0);
     // The merged sequence jumps by the epoch margin (max(4, 64 / 8)).
-    assert_eq!(r.sent[50].1.ext_seq, r.sent[49].1.ext_seq + 1 + 8);
+    assert_eq!(r.sent[50].info.ext_seq, r.sent[49].info.ext_seq + 1 + 8);
     all_back(&r, 240);
 }
 
@@ -446,7 +415,7 @@ fn heartbeats_refresh_liveness_and_are_freed() {
     e.insert(0, 0, mold(103, 2), Verdict::Good, 3, 10, &mut r);
     e.insert(0, 1, mold(103, 2), Verdict::Good, 4, 11, &mut r);
     assert_eq!(
-        r.sent.iter().map(|x| x.1.ext_seq).collect::<Vec<_>>(),
+        r.sent.iter().map(|x| x.info.ext_seq).collect::<Vec<_>>(),
         vec![100, 103]
     );
     // Only heartbeats for a long time: legs stay up, nothing is sent.
@@ -459,7 +428,7 @@ fn heartbeats_refresh_liveness_and_are_freed() {
     assert_eq!(r.sent.len(), 2);
     assert_eq!(r.freed_as(FreeReason::Heartbeat), 98);
     e.insert(0, 0, mold(105, 1), Verdict::Good, 9, 50_000, &mut r);
-    assert_eq!(r.sent.last().unwrap().1.ext_seq, 105);
+    assert_eq!(r.sent.last().unwrap().info.ext_seq, 105);
     assert_eq!(e.counters(0).unrecoverable, 0);
 }
 
@@ -478,7 +447,7 @@ fn moldudp64_lost_packet_counts_its_messages() {
     }
     e.poll(10 + MD, &mut r);
     assert_eq!(
-        r.sent.iter().map(|x| x.1.ext_seq).collect::<Vec<_>>(),
+        r.sent.iter().map(|x| x.info.ext_seq).collect::<Vec<_>>(),
         vec![0, 4, 12, 16]
     );
     assert_eq!(e.counters(0).unrecoverable, 4);
@@ -538,7 +507,7 @@ fn deadlines_touch_only_streams_with_news() {
     e.insert(500, 1, rtp(2, 7), Verdict::Good, 9999, 10, &mut r);
     assert_eq!(e.next_deadline(500), 10 + MD);
     e.poll(10 + MD + MD / 64, &mut r);
-    assert_eq!(r.sent.last().unwrap().0, 9999);
+    assert_eq!(r.sent.last().unwrap().handle, 9999);
     assert_eq!(e.counters(500).unrecoverable, 1);
     assert_eq!(e.counters(499).unrecoverable, 0);
 }
@@ -699,13 +668,13 @@ fn auto_primary_loss_sends_the_secondary_after_the_learned_lag_not_max_delay() {
     assert_eq!(r.sent.len(), 320);
     e.poll(320 * P + 3 + 10, &mut r);
     assert_eq!(r.sent.len(), 321);
-    assert_eq!(r.sent[320].1.leg, 1);
+    assert_eq!(r.sent[320].info.leg, 1);
     // The primary's copy itself still wins whenever it comes in time (352
     // is a sampled position: the lag is learned from it).
     both(&mut e, &mut r, 321, 352, 3);
     put(&mut e, &mut r, 1, 352, 352 * P);
     put(&mut e, &mut r, 0, 352, 352 * P + 5);
-    assert_eq!(r.sent[352].1.leg, 0);
+    assert_eq!(r.sent[352].info.leg, 0);
     let ev = e.evidence(0);
     assert_eq!(ev.lag[0], 5, "primary once 5 ticks behind the secondary");
     assert_eq!(ev.lag[1], 3);
@@ -732,7 +701,7 @@ fn auto_common_loss_is_skipped_once_both_legs_moved_past_it() {
         let c = e.counters(0);
         assert_eq!((c.unrecoverable, c.gaps, c.lost_early), (1, 1, 0));
         assert!(r
-            .events
+            .event_kinds()
             .iter()
             .any(|k| matches!(k, EventKind::Gap { count: 1, .. })));
     }
