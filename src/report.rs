@@ -43,19 +43,7 @@ fn named(names: &[&str], words: &[u64]) -> Map<String, Value> {
 }
 
 fn rx_json(c: &RxCounters) -> Value {
-    let scalars = [
-        c.packets,
-        c.bytes,
-        c.bursts,
-        c.unknown_flow,
-        c.bad_seq,
-        c.wrong_source,
-        c.multi_segment,
-        c.handoff_full,
-        c.to_control,
-        c.control_full,
-    ];
-    let mut m = named(&RxCounters::SCALARS, &scalars);
+    let mut m = named(&RxCounters::NAMES, &c.to_words());
     let drops: Map<String, Value> = DropReason::ALL
         .iter()
         .map(|r| (r.name().to_string(), json!(c.drops[r.index()])))
@@ -66,17 +54,7 @@ fn rx_json(c: &RxCounters) -> Value {
 }
 
 fn tx_json(c: &TxCounters) -> Value {
-    Value::Object(named(
-        &TxCounters::NAMES,
-        &[
-            c.packets,
-            c.bytes,
-            c.bursts,
-            c.nic_refused,
-            c.rewrite_errors,
-            c.output_rx_drained,
-        ],
-    ))
+    Value::Object(named(&TxCounters::NAMES, &c.to_words()))
 }
 
 fn u(v: &Value, k: &str) -> u64 {
@@ -151,11 +129,12 @@ impl Reporter {
             .map(|s| {
                 let f = layout.get_stream(board, s);
                 let mut m = named(&STREAM_NAMES, &f.stream);
-                sent += f.stream[0];
-                subst += f.stream[1];
-                unrec += f.stream[2];
-                switches += f.stream[4];
-                restarts += f.stream[5];
+                let c = f.counters();
+                sent += c.sent;
+                subst += c.substituted;
+                unrec += c.unrecoverable;
+                switches += c.switches;
+                restarts += c.restarts;
                 m.insert("name".into(), json!(self.names.get(s)));
                 m.insert("output".into(), json!(self.outputs.get(s)));
                 let legs: Vec<Value> = f
@@ -164,7 +143,7 @@ impl Reporter {
                     .enumerate()
                     .map(|(l, w)| {
                         let mut lm = named(&LEG_NAMES, w);
-                        lm.insert("up".into(), json!(w[0] != 0));
+                        lm.insert("up".into(), json!(f.leg_status(l).up != 0));
                         lm.insert("leg".into(), json!(l));
                         if let Some((group, port)) = self.legs.get(s).and_then(|v| v.get(l)) {
                             lm.insert("group".into(), json!(group));

@@ -253,7 +253,7 @@ pub fn render(snap: &Snapshot, build: &[(&str, String)]) -> String {
             ("role", s(i, "role").to_string()),
         ])
     };
-    for name in RxCounters::SCALARS {
+    for name in RxCounters::NAMES {
         let metric = format!("input_{name}_total");
         f.head(
             &metric,

@@ -10,6 +10,8 @@
 
 mod board;
 mod histogram;
+mod words;
 
 pub use board::Board;
 pub use histogram::LatencyHistogram;
+pub use words::concat_names;

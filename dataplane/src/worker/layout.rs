@@ -6,92 +6,47 @@
 //! sides so they cannot drift apart.
 
 use crate::merge::{EvidenceFigures, LegCounters, StreamCounters};
-use crate::stats::{Board, LatencyHistogram};
+use crate::stats::{concat_names, Board, LatencyHistogram};
 use crate::wire::DropReason;
 
-/// Per input port: what arrived and why some of it was not merged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RxCounters {
-    /// Packets taken from the port.
-    pub packets: u64,
-    /// Their bytes.
-    pub bytes: u64,
-    /// Bursts that returned at least one packet.
-    pub bursts: u64,
-    /// Valid UDP that belongs to no configured stream and leg.
-    pub unknown_flow: u64,
-    /// Belongs to a stream but its sequence field could not be read.
-    pub bad_seq: u64,
-    /// To a source-filtered leg's group from another sender (SSM): dropped
-    /// before the merge.
-    pub wrong_source: u64,
-    /// Chained (multi-segment) mbufs, which the merge does not handle.
-    pub multi_segment: u64,
-    /// Split layout only: judged packets the handoff queue to the tx lcore
-    /// had no room for; freed.
-    pub handoff_full: u64,
-    /// IGMP/MLD frames handed to the port's membership host.
-    pub to_control: u64,
-    /// IGMP/MLD frames the ring to the membership host had no room for; freed.
-    pub control_full: u64,
-    /// Dropped by the frame parser, per [`DropReason`].
-    pub drops: [u64; DropReason::COUNT],
+crate::counter_group! {
+    /// Per input port: what arrived and why some of it was not merged.
+    pub struct RxCounters {
+        /// Packets taken from the port.
+        packets,
+        /// Their bytes.
+        bytes,
+        /// Bursts that returned at least one packet.
+        bursts,
+        /// Valid UDP that belongs to no configured stream and leg.
+        unknown_flow,
+        /// Belongs to a stream but its sequence field could not be read.
+        bad_seq,
+        /// To a source-filtered leg's group from another sender (SSM):
+        /// dropped before the merge.
+        wrong_source,
+        /// Chained (multi-segment) mbufs, which the merge does not handle.
+        multi_segment,
+        /// Split layout only: judged packets the handoff queue to the tx
+        /// lcore had no room for; freed.
+        handoff_full,
+        /// IGMP/MLD frames handed to the port's membership host.
+        to_control,
+        /// IGMP/MLD frames the ring to the membership host had no room
+        /// for; freed.
+        control_full,
+    }
+    extra {
+        /// Dropped by the frame parser, per [`DropReason`] (board words
+        /// after the counters, named by `DropReason::name`).
+        drops: [u64; DropReason::COUNT],
+    }
 }
 
+/// Board words of one input port: its counters, then its drops.
+const RX_WORDS: usize = RxCounters::WORDS + DropReason::COUNT;
+
 impl RxCounters {
-    /// Names of the scalar words, in board order (drops follow).
-    pub const SCALARS: [&'static str; 10] = [
-        "packets",
-        "bytes",
-        "bursts",
-        "unknown_flow",
-        "bad_seq",
-        "wrong_source",
-        "multi_segment",
-        "handoff_full",
-        "to_control",
-        "control_full",
-    ];
-    /// Words on the board.
-    pub const WORDS: usize = Self::SCALARS.len() + DropReason::COUNT;
-
-    fn write(&self, out: &mut [u64]) {
-        let s = [
-            self.packets,
-            self.bytes,
-            self.bursts,
-            self.unknown_flow,
-            self.bad_seq,
-            self.wrong_source,
-            self.multi_segment,
-            self.handoff_full,
-            self.to_control,
-            self.control_full,
-        ];
-        out[..s.len()].copy_from_slice(&s);
-        out[s.len()..Self::WORDS].copy_from_slice(&self.drops);
-    }
-
-    /// Rebuilds counters from board words.
-    pub fn read(words: &[u64]) -> Self {
-        let mut c = RxCounters {
-            packets: words[0],
-            bytes: words[1],
-            bursts: words[2],
-            unknown_flow: words[3],
-            bad_seq: words[4],
-            wrong_source: words[5],
-            multi_segment: words[6],
-            handoff_full: words[7],
-            to_control: words[8],
-            control_full: words[9],
-            ..Default::default()
-        };
-        c.drops
-            .copy_from_slice(&words[Self::SCALARS.len()..Self::WORDS]);
-        c
-    }
-
     /// Every packet not handed to the merge engine.
     pub fn not_merged(&self) -> u64 {
         self.unknown_flow
@@ -105,120 +60,66 @@ impl RxCounters {
     }
 }
 
-/// The transmit side.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TxCounters {
-    /// Packets the output port accepted.
-    pub packets: u64,
-    /// Their bytes.
-    pub bytes: u64,
-    /// Bursts handed to the port.
-    pub bursts: u64,
-    /// Packets the port refused after the bounded retries; freed.
-    pub nic_refused: u64,
-    /// Packets the header rewrite could not handle; freed.
-    pub rewrite_errors: u64,
-    /// Packets received on the output port (drained and freed).
-    pub output_rx_drained: u64,
-}
-
-impl TxCounters {
-    /// Names of the words, in board order.
-    pub const NAMES: [&'static str; 6] = [
-        "packets",
-        "bytes",
-        "bursts",
-        "nic_refused",
-        "rewrite_errors",
-        "output_rx_drained",
-    ];
-    /// Words on the board.
-    pub const WORDS: usize = Self::NAMES.len();
-
-    fn write(&self, out: &mut [u64]) {
-        out[..Self::WORDS].copy_from_slice(&[
-            self.packets,
-            self.bytes,
-            self.bursts,
-            self.nic_refused,
-            self.rewrite_errors,
-            self.output_rx_drained,
-        ]);
-    }
-
-    /// Rebuilds counters from board words.
-    pub fn read(w: &[u64]) -> Self {
-        TxCounters {
-            packets: w[0],
-            bytes: w[1],
-            bursts: w[2],
-            nic_refused: w[3],
-            rewrite_errors: w[4],
-            output_rx_drained: w[5],
-        }
+crate::counter_group! {
+    /// The transmit side.
+    pub struct TxCounters {
+        /// Packets the output port accepted.
+        packets,
+        /// Their bytes.
+        bytes,
+        /// Bursts handed to the port.
+        bursts,
+        /// Packets the port refused after the bounded retries; freed.
+        nic_refused,
+        /// Packets the header rewrite could not handle; freed.
+        rewrite_errors,
+        /// Packets received on the output port (drained and freed).
+        output_rx_drained,
     }
 }
 
-/// Names of a leg's words, in board order (the last two are the learned
-/// evidence: reorder depth in positions, lag behind the first copy in ns).
-pub const LEG_NAMES: [&str; 15] = [
-    "up",
-    "received",
-    "good",
-    "corrupt",
-    "used",
-    "duplicates",
-    "late",
-    "corrupt_dropped",
-    "out_of_order",
-    "wild",
-    "stale",
-    "heartbeats",
-    "invalid",
-    "reorder_depth",
-    "lag_ns",
-];
-
-/// Names of a stream's own words, in board order (legs follow). The
-/// `skew_*` words are the learned inter-leg skew over the recent samples
-/// (how long after a packet's first copy another leg's copy came), in ns.
-pub const STREAM_NAMES: [&str; 15] = [
-    "sent",
-    "substituted",
-    "unrecoverable",
-    "gaps",
-    "switches",
-    "restarts",
-    "overruns",
-    "held",
-    "lost_early",
-    "skew_samples",
-    "skew_min_ns",
-    "skew_p50_ns",
-    "skew_p99_ns",
-    "skew_max_ns",
-    "skew_jitter_ns",
-];
-
-fn leg_words(up: bool, c: &LegCounters, depth: u64, lag_ns: u64) -> [u64; LEG_NAMES.len()] {
-    [
-        up as u64,
-        c.received,
-        c.good,
-        c.corrupt,
-        c.used,
-        c.duplicates,
-        c.late,
-        c.corrupt_dropped,
-        c.out_of_order,
-        c.wild,
-        c.stale,
-        c.heartbeats,
-        c.invalid,
-        depth,
+crate::counter_group! {
+    /// A leg's board words besides the engine's [`LegCounters`]: its state
+    /// and its learned evidence.
+    pub struct LegStatus {
+        /// 1 while the leg is up.
+        up,
+        /// Learned reorder depth (positions).
+        reorder_depth,
+        /// Learned lag behind the first copy (ns).
         lag_ns,
-    ]
+    }
 }
+
+crate::counter_group! {
+    /// A stream's board words besides the engine's [`StreamCounters`]:
+    /// what it holds and its learned inter-leg skew over the recent samples
+    /// (how long after a packet's first copy another leg's copy came), in ns.
+    pub struct StreamStatus {
+        /// Copies held in the slot tables.
+        held,
+        /// Skew samples behind the figures (0: no evidence yet).
+        skew_samples,
+        /// Smallest recent skew.
+        skew_min_ns,
+        /// Median recent skew.
+        skew_p50_ns,
+        /// 99th percentile of the recent skew.
+        skew_p99_ns,
+        /// Largest recent skew.
+        skew_max_ns,
+        /// Smoothed change between consecutive skew samples.
+        skew_jitter_ns,
+    }
+}
+
+/// Names of a leg's words, in board order.
+pub const LEG_NAMES: [&str; LegStatus::WORDS + LegCounters::WORDS] =
+    concat_names(&[&LegStatus::NAMES, &LegCounters::NAMES]);
+
+/// Names of a stream's own words, in board order (legs follow).
+pub const STREAM_NAMES: [&str; StreamCounters::WORDS + StreamStatus::WORDS] =
+    concat_names(&[&StreamCounters::NAMES, &StreamStatus::NAMES]);
 
 /// Offsets of every counter group on the board.
 #[derive(Clone, Debug)]
@@ -241,11 +142,34 @@ pub struct StreamFigures {
     pub legs: Vec<Vec<u64>>,
 }
 
+impl StreamFigures {
+    /// The engine's counters, legs included.
+    pub fn counters(&self) -> StreamCounters {
+        let mut c = StreamCounters::from_words(&self.stream);
+        for (l, w) in self.legs.iter().enumerate().take(c.legs.len()) {
+            c.legs[l] = LegCounters::from_words(w.get(LegStatus::WORDS..).unwrap_or(&[]));
+        }
+        c
+    }
+
+    /// What the stream holds and its learned skew.
+    pub fn status(&self) -> StreamStatus {
+        StreamStatus::from_words(self.stream.get(StreamCounters::WORDS..).unwrap_or(&[]))
+    }
+
+    /// Leg `l`'s state and evidence (defaults for a leg it does not have).
+    pub fn leg_status(&self, l: usize) -> LegStatus {
+        self.legs
+            .get(l)
+            .map_or_else(LegStatus::default, |w| LegStatus::from_words(w))
+    }
+}
+
 impl Layout {
     /// A layout for `inputs` input ports and streams with `legs[i]` legs.
     pub fn new(inputs: usize, legs: &[usize]) -> Self {
         let rx_at = 0;
-        let tx_at = rx_at + inputs * RxCounters::WORDS;
+        let tx_at = rx_at + inputs * RX_WORDS;
         let hist_at = tx_at + TxCounters::WORDS;
         let mut at = hist_at + LatencyHistogram::WORDS;
         let mut stream_at = Vec::with_capacity(legs.len());
@@ -289,30 +213,31 @@ impl Layout {
         if i >= self.inputs {
             return;
         }
-        let mut w = [0u64; RxCounters::WORDS];
-        c.write(&mut w);
-        board.publish(self.rx_at + i * RxCounters::WORDS, &w);
+        let mut w = [0u64; RX_WORDS];
+        w[..RxCounters::WORDS].copy_from_slice(&c.to_words());
+        w[RxCounters::WORDS..].copy_from_slice(&c.drops);
+        board.publish(self.rx_at + i * RX_WORDS, &w);
     }
 
     /// Reads input port `i`'s counters.
     pub fn get_rx(&self, board: &Board, i: usize) -> RxCounters {
-        let mut w = [0u64; RxCounters::WORDS];
-        board.read(self.rx_at + i * RxCounters::WORDS, &mut w);
-        RxCounters::read(&w)
+        let mut w = [0u64; RX_WORDS];
+        board.read(self.rx_at + i * RX_WORDS, &mut w);
+        let mut c = RxCounters::from_words(&w);
+        c.drops.copy_from_slice(&w[RxCounters::WORDS..]);
+        c
     }
 
     /// Publishes the transmit counters.
     pub fn put_tx(&self, board: &Board, c: &TxCounters) {
-        let mut w = [0u64; TxCounters::WORDS];
-        c.write(&mut w);
-        board.publish(self.tx_at, &w);
+        board.publish(self.tx_at, &c.to_words());
     }
 
     /// Reads the transmit counters.
     pub fn get_tx(&self, board: &Board) -> TxCounters {
         let mut w = [0u64; TxCounters::WORDS];
         board.read(self.tx_at, &mut w);
-        TxCounters::read(&w)
+        TxCounters::from_words(&w)
     }
 
     /// Publishes the residence-time histogram (`scratch` must hold
@@ -347,29 +272,26 @@ impl Layout {
         let Some(&at) = self.stream_at.get(s) else {
             return;
         };
-        board.publish(
-            at,
-            &[
-                c.sent,
-                c.substituted,
-                c.unrecoverable,
-                c.gaps,
-                c.switches,
-                c.restarts,
-                c.overruns,
-                held as u64,
-                c.lost_early,
-                ev.skew_samples,
-                ns(ev.skew_min),
-                ns(ev.skew_p50),
-                ns(ev.skew_p99),
-                ns(ev.skew_max),
-                ns(ev.jitter),
-            ],
-        );
+        let status = StreamStatus {
+            held: held as u64,
+            skew_samples: ev.skew_samples,
+            skew_min_ns: ns(ev.skew_min),
+            skew_p50_ns: ns(ev.skew_p50),
+            skew_p99_ns: ns(ev.skew_p99),
+            skew_max_ns: ns(ev.skew_max),
+            skew_jitter_ns: ns(ev.jitter),
+        };
+        board.publish(at, &c.to_words());
+        board.publish(at + StreamCounters::WORDS, &status.to_words());
         let mut at = at + STREAM_NAMES.len();
         for (l, leg) in c.legs.iter().enumerate().take(self.legs[s]) {
-            board.publish(at, &leg_words(up(l), leg, ev.depth[l], ns(ev.lag[l])));
+            let status = LegStatus {
+                up: u64::from(up(l)),
+                reorder_depth: ev.depth[l],
+                lag_ns: ns(ev.lag[l]),
+            };
+            board.publish(at, &status.to_words());
+            board.publish(at + LegStatus::WORDS, &leg.to_words());
             at += LEG_NAMES.len();
         }
     }
@@ -442,12 +364,12 @@ mod tests {
         ev.lag[1] = 5;
         layout.put_stream(&board, 1, (&c, &ev), 6, |l| l != 1, |t| t * 1000);
         let f = layout.get_stream(&board, 1);
-        assert_eq!(f.stream[0], 10);
-        assert_eq!(f.stream[7], 6);
+        assert_eq!(f.counters(), c);
+        assert_eq!(f.status().held, 6);
         assert_eq!(f.legs.len(), 3);
-        assert_eq!(f.legs[1][0], 0, "leg 1 down");
-        assert_eq!(f.legs[2][0], 1, "leg 2 up");
-        assert_eq!(f.legs[2][4], 4, "leg 2 used");
+        assert_eq!(f.leg_status(1).up, 0, "leg 1 down");
+        assert_eq!(f.leg_status(2).up, 1, "leg 2 up");
+        assert_eq!(f.counters().legs[2].used, 4, "leg 2 used");
         let name = |n: &str| STREAM_NAMES.iter().position(|x| *x == n).unwrap();
         let leg = |n: &str| LEG_NAMES.iter().position(|x| *x == n).unwrap();
         assert_eq!(f.stream[name("skew_p99_ns")], 21_000);
