@@ -7,42 +7,12 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dataplane::rewrite::{FrameBuf, OutputSpec, Rewriter, RtpRenumber, VlanAction};
+use dataplane::rewrite::{FrameBuf, Headroom, OutputSpec, Rewriter, RtpRenumber, VlanAction};
 use dataplane::wire::{
     checksum, parse_frame, udp, FrameOffsets, Integrity, Ipv4Packet, L4Check, UdpDatagram,
 };
 
 const RTP_LEN: usize = 1370;
-
-/// An mbuf-like buffer: fixed headroom in front so VLAN push/strip does not
-/// move the payload (what the DPDK mbuf does).
-struct Headroom {
-    mem: Vec<u8>,
-    start: usize,
-}
-
-impl FrameBuf for Headroom {
-    fn bytes(&self) -> &[u8] {
-        &self.mem[self.start..]
-    }
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.mem[self.start..]
-    }
-    fn prepend(&mut self, n: usize) -> bool {
-        if n > self.start {
-            return false;
-        }
-        self.start -= n;
-        true
-    }
-    fn trim_front(&mut self, n: usize) -> bool {
-        if n > self.mem.len() - self.start {
-            return false;
-        }
-        self.start += n;
-        true
-    }
-}
 
 fn rtp_payload() -> Vec<u8> {
     let mut p = vec![0x80, 96, 0x12, 0x34, 0, 0, 0x10, 0, 0xca, 0xfe, 0xba, 0xbe];
@@ -170,9 +140,7 @@ fn bench_rewrite(c: &mut Criterion) {
         // Push then strip: two applies per iteration.
         let push = Rewriter::new(&spec(v6, VlanAction::Set(7)), SRC_MAC).unwrap();
         let strip = Rewriter::new(&spec(v6, VlanAction::Strip), SRC_MAC).unwrap();
-        let mut mem = vec![0u8; 128];
-        mem.extend_from_slice(&frame(v6, None));
-        let mut hb = Headroom { mem, start: 128 };
+        let mut hb = Headroom::new(&frame(v6, None), 128);
         let untagged = offsets(hb.bytes());
         let tagged = offsets(&frame(v6, Some(7)));
         g.bench_function(format!("{name}_push_then_strip_2_applies"), |b| {

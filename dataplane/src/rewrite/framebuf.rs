@@ -44,3 +44,50 @@ impl FrameBuf for Vec<u8> {
         true
     }
 }
+
+/// A heap frame with fixed headroom in front, as a DPDK mbuf has: a VLAN
+/// push or strip moves only the start, never the payload, and fails when
+/// the headroom is used up (what the mbuf does). Why: tests and benchmarks
+/// must see the mbuf's behaviour and cost, which `Vec<u8>`'s
+/// grow-anything `prepend` does not have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Headroom {
+    mem: Vec<u8>,
+    start: usize,
+}
+
+impl Headroom {
+    /// `frame` behind `headroom` filler bytes (0xee, so a rewrite that
+    /// forgets to write a prepended byte shows).
+    pub fn new(frame: &[u8], headroom: usize) -> Self {
+        let mut mem = vec![0xee; headroom];
+        mem.extend_from_slice(frame);
+        Headroom {
+            mem,
+            start: headroom,
+        }
+    }
+}
+
+impl FrameBuf for Headroom {
+    fn bytes(&self) -> &[u8] {
+        &self.mem[self.start..]
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.mem[self.start..]
+    }
+    fn prepend(&mut self, n: usize) -> bool {
+        if n > self.start {
+            return false;
+        }
+        self.start -= n;
+        true
+    }
+    fn trim_front(&mut self, n: usize) -> bool {
+        if n > self.mem.len() - self.start {
+            return false;
+        }
+        self.start += n;
+        true
+    }
+}

@@ -32,7 +32,7 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
-pub use framebuf::FrameBuf;
+pub use framebuf::{FrameBuf, Headroom};
 pub use renumber::RtpRenumber;
 pub use rewriter::Rewriter;
 pub use spec::{OutputSpec, RewriteError, VlanAction};

@@ -36,47 +36,6 @@ fn renumber<B: FrameBuf>(
     rn.apply(b, a, ext_seq, epoch)
 }
 
-/// An mbuf-like buffer: data after a fixed headroom, prepend fails when the
-/// headroom is used up.
-struct Headroom {
-    mem: Vec<u8>,
-    start: usize,
-}
-
-impl Headroom {
-    fn new(frame: &[u8], headroom: usize) -> Self {
-        let mut mem = vec![0xee; headroom];
-        mem.extend_from_slice(frame);
-        Headroom {
-            mem,
-            start: headroom,
-        }
-    }
-}
-
-impl FrameBuf for Headroom {
-    fn bytes(&self) -> &[u8] {
-        &self.mem[self.start..]
-    }
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.mem[self.start..]
-    }
-    fn prepend(&mut self, n: usize) -> bool {
-        if n > self.start {
-            return false;
-        }
-        self.start -= n;
-        true
-    }
-    fn trim_front(&mut self, n: usize) -> bool {
-        if n > self.mem.len() - self.start {
-            return false;
-        }
-        self.start += n;
-        true
-    }
-}
-
 /// The frame a correct rewrite must produce, built from scratch.
 fn expected(t: &TestFrame, spec: &OutputSpec, src_mac: [u8; 6]) -> Vec<u8> {
     let mut f = expected_frame(t, spec).build();

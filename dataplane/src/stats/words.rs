@@ -51,7 +51,7 @@ macro_rules! counter_group {
             pub const WORDS: usize = Self::NAMES.len();
 
             /// The counters in board order.
-            pub fn to_words(&self) -> [u64; Self::WORDS] {
+            pub fn to_words(self) -> [u64; Self::WORDS] {
                 [$(self.$field),*]
             }
 
@@ -90,7 +90,7 @@ pub const fn concat_names<const N: usize>(parts: &[&[&'static str]]) -> [&'stati
 mod tests {
     crate::counter_group! {
         /// Test group.
-        struct G {
+        pub struct G {
             /// a.
             a,
             /// b.
