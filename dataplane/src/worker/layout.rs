@@ -123,7 +123,7 @@ pub const STREAM_NAMES: [&str; StreamCounters::WORDS + StreamStatus::WORDS] =
 
 /// Offsets of every counter group on the board.
 #[derive(Clone, Debug)]
-pub struct Layout {
+pub struct BoardLayout {
     inputs: usize,
     legs: Vec<usize>,
     stream_at: Vec<usize>,
@@ -165,7 +165,7 @@ impl StreamFigures {
     }
 }
 
-impl Layout {
+impl BoardLayout {
     /// A layout for `inputs` input ports and streams with `legs[i]` legs.
     pub fn new(inputs: usize, legs: &[usize]) -> Self {
         let rx_at = 0;
@@ -177,7 +177,7 @@ impl Layout {
             stream_at.push(at);
             at += STREAM_NAMES.len() + n * LEG_NAMES.len();
         }
-        Layout {
+        BoardLayout {
             inputs,
             legs: legs.to_vec(),
             stream_at,
@@ -321,7 +321,7 @@ mod tests {
 
     #[test]
     fn roundtrip_every_group() {
-        let layout = Layout::new(2, &[2, 3]);
+        let layout = BoardLayout::new(2, &[2, 3]);
         let board = layout.board();
         let mut rx = RxCounters {
             packets: 5,

@@ -15,6 +15,7 @@ pub mod classify;
 pub mod io;
 pub mod layout;
 pub mod plan;
+pub mod poll;
 mod publish;
 pub mod rx;
 pub mod single;
@@ -22,5 +23,5 @@ pub mod split;
 pub mod tx;
 
 pub use classify::{Classifier, Route};
-pub use layout::{Layout, RxCounters, TxCounters, LEG_NAMES, STREAM_NAMES};
+pub use layout::{BoardLayout, RxCounters, TxCounters, LEG_NAMES, STREAM_NAMES};
 pub use plan::{Clock, InputPlan, Plan, Shared, StreamEvent, StreamPlan};

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crossbeam_queue::ArrayQueue;
 
 use super::classify::Classifier;
-use super::layout::Layout;
+use super::layout::BoardLayout;
 use crate::dpdk::{Mbuf, RxTimestamp};
-use crate::merge::{Event, MergeConfig};
+use crate::merge::{Engine, Event, MergeConfig};
 use crate::rewrite::Rewriter;
 use crate::seq::SeqSpec;
 use crate::stats::Board;
@@ -103,9 +103,16 @@ impl Clock {
 
 impl Plan {
     /// The stats layout matching this plan.
-    pub fn layout(&self) -> Layout {
+    pub fn layout(&self) -> BoardLayout {
         let legs: Vec<usize> = self.streams.iter().map(|s| s.merge.legs).collect();
-        Layout::new(self.inputs.len(), &legs)
+        BoardLayout::new(self.inputs.len(), &legs)
+    }
+
+    /// The merge engine for this plan's streams: every slot table is
+    /// allocated here, before the loop starts, so the loop never allocates.
+    pub fn engine(&self) -> Result<Engine<Mbuf>, String> {
+        let configs: Vec<MergeConfig> = self.streams.iter().map(|s| s.merge).collect();
+        Engine::new(&configs)
     }
 }
 
@@ -133,7 +140,7 @@ pub struct Shared {
     /// Counters published by the workers.
     pub board: Board,
     /// Where each counter is on `board`.
-    pub layout: Layout,
+    pub layout: BoardLayout,
     /// Merge events for the log (bounded; overflow counted).
     pub events: ArrayQueue<StreamEvent>,
     /// Events that did not fit in `events`.

@@ -1,5 +1,7 @@
 //! Copying a worker's counters onto the stats board.
 
+use std::sync::atomic::Ordering;
+
 use super::layout::{RxCounters, TxCounters};
 use super::plan::Shared;
 use super::tx::TicksToNs;
@@ -36,5 +38,30 @@ pub fn tx<H>(
             |leg| engine.leg_is_up(s, leg),
             |t| to_ns.ns(t),
         );
+    }
+}
+
+/// Which of the main lcore's publish requests a worker last served.
+///
+/// Why: the main lcore asks for fresh figures by bumping
+/// `Shared::publish_request`; each worker checks once per loop (one
+/// relaxed load) and publishes only when the number moved, so publishing
+/// costs nothing between requests and needs no lock.
+#[derive(Debug, Default)]
+pub struct Requests {
+    served: u64,
+}
+
+impl Requests {
+    /// True (once) when the main lcore asked for a publication since the
+    /// last one this worker served.
+    #[inline]
+    pub fn due(&mut self, shared: &Shared) -> bool {
+        let want = shared.publish_request.load(Ordering::Relaxed);
+        if want == self.served {
+            return false;
+        }
+        self.served = want;
+        true
     }
 }

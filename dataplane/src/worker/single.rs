@@ -3,13 +3,14 @@
 //! This is the layout of a 2-core machine (`--nb-cores 1`): the main lcore
 //! keeps the stats and the signals, the worker runs this loop.
 
-use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
-use super::publish;
-use super::rx::{hand_over, judge, merge, ControlRing, Rejected};
-use super::tx::{self, publish_requested, TxState};
-use crate::dpdk::{tsc, RxBatch, RxQueue, TxQueue};
+use super::poll::{RxStage, RxTarget};
+use super::publish::Requests;
+use super::rx::{merge, Arrival, ControlRing};
+use super::tx::TxState;
+use crate::dpdk::{Mbuf, RxQueue, TxQueue};
+use crate::merge::Engine;
 use crate::stats::LatencyHistogram;
 
 /// Runs the merge on this lcore until `shared.stop`, then drains: every
@@ -26,59 +27,64 @@ pub fn run(
     mut out_rx: Option<RxQueue<'_, '_>>,
 ) -> Result<(), String> {
     ctl.resize_with(rxqs.len(), || None);
-    let mut engine = tx::engine_for(plan)?;
-    let mut tx = TxState::new(plan, shared, txq);
-    let mut rxc = vec![RxCounters::default(); rxqs.len()];
-    let mut batch = RxBatch::new(plan.burst);
-    let mut cache = RouteCache::default();
+    let mut inline = Inline {
+        engine: plan.engine()?,
+        tx: TxState::new(plan, shared, txq),
+    };
+    let mut rx = RxStage::new(plan, 0, rxqs.len());
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
-    let mut served = 0u64;
+    let mut requests = Requests::default();
 
     while !shared.stopping() {
-        for (i, q) in rxqs.iter_mut().enumerate() {
-            if q.rx_burst(&mut batch) == 0 {
-                continue;
-            }
-            if !plan.clock.is_capture() {
-                tx.now = tsc().max(tx.now);
-            }
-            rxc[i].bursts += 1;
-            let ahead = plan.rx_prefetch;
-            for k in 0..ahead {
-                batch.prefetch_data(k);
-            }
-            while let Some(m) = batch.pop() {
-                if ahead > 0 {
-                    batch.prefetch_data(ahead - 1);
-                }
-                if let Some(t) = plan.clock.capture_time(&m) {
-                    tx.advance_to(&mut engine, t);
-                }
-                let now = tx.now;
-                match judge(plan, i, m, now, &mut rxc[i], &mut cache) {
-                    Ok(a) => {
-                        merge(&mut engine, a, now, &mut tx);
-                    }
-                    Err(Rejected::Drop(m)) => tx.free.push(m),
-                    Err(Rejected::Control(m)) => {
-                        if let Some(m) = hand_over(&mut ctl[i], m, &mut rxc[i]) {
-                            tx.free.push(m);
-                        }
-                    }
-                }
-            }
-        }
-        tx.service(&mut engine, &mut out_rx, &mut batch);
-        if let Some(req) = publish_requested(shared, served) {
-            served = req;
-            publish::rx(shared, 0, &rxc);
-            tx.publish(&engine, &mut scratch);
+        rx.poll(plan, &mut rxqs, &mut ctl, &mut inline);
+        let Inline { engine, tx } = &mut inline;
+        tx.service(engine, &mut out_rx, rx.scratch());
+        if requests.due(shared) {
+            rx.publish(shared);
+            tx.publish(engine, &mut scratch);
             shared.board.commit();
         }
     }
 
-    tx.finish(&mut engine, &mut scratch);
-    publish::rx(shared, 0, &rxc);
+    let Inline { engine, tx } = &mut inline;
+    tx.finish(engine, &mut scratch);
+    rx.publish(shared);
     shared.board.commit();
     Ok(())
+}
+
+/// The one-lcore target: each judged packet meets the engine at once.
+struct Inline<'q, 'p, 'a> {
+    engine: Engine<Mbuf>,
+    tx: TxState<'q, 'p, 'a>,
+}
+
+impl RxTarget for Inline<'_, '_, '_> {
+    #[inline(always)]
+    fn burst_arrived(&mut self) {
+        self.tx.tick();
+    }
+
+    /// Fires the deadlines due before `t` first, so the packet meets the
+    /// engine in the state it had at `t`.
+    #[inline(always)]
+    fn packet_time(&mut self, t: u64) {
+        self.tx.advance_to(&mut self.engine, t);
+    }
+
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        self.tx.now()
+    }
+
+    #[inline(always)]
+    fn accept(&mut self, a: Arrival, _c: &mut RxCounters) {
+        let now = self.tx.now();
+        merge(&mut self.engine, a, now, &mut self.tx);
+    }
+
+    #[inline(always)]
+    fn discard(&mut self, m: Mbuf) {
+        self.tx.discard(m);
+    }
 }

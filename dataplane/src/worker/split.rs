@@ -16,13 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 
-use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
-use super::publish;
-use super::rx::{hand_over, judge, merge, Arrival, ControlRing, Rejected};
-use super::tx::{self, publish_requested, TxState};
-use crate::dpdk::{tsc, FreeBatch, RxBatch, RxQueue, TxQueue};
+use super::poll::{RxStage, RxTarget};
+use super::publish::Requests;
+use super::rx::{merge, Arrival, ControlRing};
+use super::tx::TxState;
+use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
 
 /// Capacity of each rx -> tx queue, in packets.
@@ -61,65 +61,69 @@ pub fn rx_loop(
     mut ctl: Vec<ControlRing<'_, '_>>,
 ) -> Result<(), String> {
     ctl.resize_with(rxqs.len(), || None);
-    let q = handoff
+    let queue = handoff
         .queues
         .get(lane)
         .ok_or_else(|| format!("no handoff queue {lane}"))?;
-    let mut rxc = vec![RxCounters::default(); rxqs.len()];
-    let mut batch = RxBatch::new(plan.burst);
-    let mut cache = RouteCache::default();
-    let mut free = FreeBatch::new();
-    let mut served = 0u64;
-    let mut now = 0u64;
+    let mut rx = RxStage::new(plan, first, rxqs.len());
+    let mut lane = Lane {
+        queue,
+        free: FreeBatch::new(),
+        now: 0,
+    };
+    let mut requests = Requests::default();
     while !shared.stopping() {
-        for (i, rq) in rxqs.iter_mut().enumerate() {
-            if rq.rx_burst(&mut batch) == 0 {
-                continue;
-            }
-            // Capture clock: each packet's own time (the last one seen if a
-            // packet carries none); TSC: one reading per burst.
-            if !plan.clock.is_capture() {
-                now = tsc().max(now);
-            }
-            rxc[i].bursts += 1;
-            let ahead = plan.rx_prefetch;
-            for k in 0..ahead {
-                batch.prefetch_data(k);
-            }
-            while let Some(m) = batch.pop() {
-                if ahead > 0 {
-                    batch.prefetch_data(ahead - 1);
-                }
-                if let Some(t) = plan.clock.capture_time(&m) {
-                    now = now.max(t);
-                }
-                match judge(plan, first + i, m, now, &mut rxc[i], &mut cache) {
-                    Ok(a) => {
-                        if let Err(a) = q.push(a) {
-                            rxc[i].handoff_full += 1;
-                            free.push(a.mbuf);
-                        }
-                    }
-                    Err(Rejected::Drop(m)) => free.push(m),
-                    Err(Rejected::Control(m)) => {
-                        if let Some(m) = hand_over(&mut ctl[i], m, &mut rxc[i]) {
-                            free.push(m);
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(req) = publish_requested(shared, served) {
-            served = req;
-            publish::rx(shared, first, &rxc);
+        rx.poll(plan, &mut rxqs, &mut ctl, &mut lane);
+        if requests.due(shared) {
+            rx.publish(shared);
             shared.board.commit();
         }
     }
-    free.flush();
-    publish::rx(shared, first, &rxc);
+    lane.free.flush();
+    rx.publish(shared);
     shared.board.commit();
     handoff.rx_done.fetch_add(1, Ordering::Release);
     Ok(())
+}
+
+/// An rx lcore's target: judged packets go to its queue to the tx lcore.
+struct Lane<'h> {
+    queue: &'h ArrayQueue<Arrival>,
+    free: FreeBatch,
+    /// The latest time seen (never goes back).
+    now: u64,
+}
+
+impl RxTarget for Lane<'_> {
+    #[inline(always)]
+    fn burst_arrived(&mut self) {
+        self.now = tsc().max(self.now);
+    }
+
+    /// Only the tx lcore fires deadlines; here time just moves on.
+    #[inline(always)]
+    fn packet_time(&mut self, t: u64) {
+        self.now = self.now.max(t);
+    }
+
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// A full queue (the tx lcore is behind) costs the packet, counted.
+    #[inline(always)]
+    fn accept(&mut self, a: Arrival, c: &mut RxCounters) {
+        if let Err(a) = self.queue.push(a) {
+            c.handoff_full += 1;
+            self.free.push(a.mbuf);
+        }
+    }
+
+    #[inline(always)]
+    fn discard(&mut self, m: Mbuf) {
+        self.free.push(m);
+    }
 }
 
 /// The tx lcore: takes judged packets from every queue, merges, rewrites
@@ -132,11 +136,11 @@ pub fn tx_loop(
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
 ) -> Result<(), String> {
-    let mut engine = tx::engine_for(plan)?;
+    let mut engine = plan.engine()?;
     let mut tx = TxState::new(plan, shared, txq);
     let mut batch = RxBatch::new(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
-    let mut served = 0u64;
+    let mut requests = Requests::default();
     let lanes = handoff.queues.len();
     loop {
         // Read before draining: if every rx lcore had finished, nothing
@@ -150,13 +154,12 @@ pub fn tx_loop(
                 // The engine wants time that never goes back; rx lcores'
                 // stamps interleave, so keep the running maximum.
                 tx.advance_to(&mut engine, a.rx_tsc);
-                let now = tx.now;
+                let now = tx.now();
                 merge(&mut engine, a, now, &mut tx);
             }
         }
         tx.service(&mut engine, &mut out_rx, &mut batch);
-        if let Some(req) = publish_requested(shared, served) {
-            served = req;
+        if requests.due(shared) {
             tx.publish(&engine, &mut scratch);
             shared.board.commit();
         }

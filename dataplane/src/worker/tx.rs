@@ -1,13 +1,11 @@
 //! The transmit stage: the merge engine's [`Sink`] on a real port.
 
-use std::sync::atomic::Ordering;
-
 use super::io::TX_RETRIES;
 use super::layout::TxCounters;
 use super::plan::{Plan, Shared, StreamEvent, StreamPlan};
 use super::publish;
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
-use crate::merge::{Engine, Event, FreeReason, MergeConfig, SendInfo, Sink};
+use crate::merge::{Engine, Event, FreeReason, SendInfo, Sink};
 use crate::rewrite::{Rewriter, RtpRenumber};
 use crate::stats::LatencyHistogram;
 use crate::wire::FrameOffsets;
@@ -96,30 +94,30 @@ impl StreamOut {
 /// Everything the tx side owns, apart from the engine itself.
 pub struct TxState<'q, 'p, 'a> {
     /// Output queue.
-    pub txq: TxQueue<'p, 'a>,
+    txq: TxQueue<'p, 'a>,
     /// Packets waiting for the next tx burst.
-    pub batch: TxBatch,
+    batch: TxBatch,
     /// Packets waiting to be bulk-freed.
-    pub free: FreeBatch,
+    free: FreeBatch,
     /// Per-stream output state.
-    pub outs: Vec<StreamOut>,
+    outs: Vec<StreamOut>,
     /// Residence time (rx burst TSC to the tx burst that sent it), ns.
-    pub latency: LatencyHistogram,
+    latency: LatencyHistogram,
     /// Rx TSC of each packet in `batch`, in the same order (capacity
     /// allocated once: [`MAX_BURST`]).
-    pub rx_times: Vec<u64>,
+    rx_times: Vec<u64>,
     /// Counters.
-    pub counters: TxCounters,
+    counters: TxCounters,
     /// Conversion for the histogram.
-    pub to_ns: TicksToNs,
+    to_ns: TicksToNs,
     /// Stream plans (rewriters).
-    pub streams: &'q [StreamPlan],
+    streams: &'q [StreamPlan],
     /// Where events go.
-    pub shared: &'q Shared,
+    shared: &'q Shared,
     /// "Now" in clock ticks (set before each engine call; never goes back).
-    pub now: u64,
+    now: u64,
     /// Time comes from the packets ([`super::Clock::Capture`]): never read the TSC.
-    pub capture: bool,
+    capture: bool,
     /// Under the capture clock, how far time moves between two polls while
     /// it catches up with a later packet (1/16 of the shortest max-delay or
     /// leg-timeout), so a deadline fires within this of its due time.
@@ -130,12 +128,6 @@ pub struct TxState<'q, 'p, 'a> {
 /// hour of silence jumps the rest of the way at once: by then every
 /// deadline has long fired).
 const CAPTURE_CATCH_UP_POLLS: u64 = 4096;
-
-/// The merge engine for a plan's streams (all memory allocated here).
-pub fn engine_for(plan: &Plan) -> Result<Engine<Mbuf>, String> {
-    let configs: Vec<MergeConfig> = plan.streams.iter().map(|s| s.merge).collect();
-    Engine::new(&configs)
-}
 
 impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     /// Tx state for `plan` sending on `txq`.
@@ -161,6 +153,25 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
                 .min()
                 .map_or(1, |t| (t / 16).max(1)),
         }
+    }
+
+    /// "Now" in clock ticks: the time the next packet is stamped with.
+    #[inline(always)]
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// A burst arrived under the TSC clock: "now" becomes the TSC (never
+    /// going back).
+    #[inline(always)]
+    pub fn tick(&mut self) {
+        self.now = tsc().max(self.now);
+    }
+
+    /// Frees `m` with the next bulk free (a packet the merge never took).
+    #[inline(always)]
+    pub fn discard(&mut self, m: Mbuf) {
+        self.free.push(m);
     }
 
     /// Moves "now" to `t` if that is later. Under the capture clock, the
@@ -321,12 +332,6 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
     fn event(&mut self, stream: usize, event: Event) {
         self.shared.push_event(StreamEvent { stream, event });
     }
-}
-
-/// Publishes when the main lcore asked for it; returns the request served.
-pub fn publish_requested(shared: &Shared, served: u64) -> Option<u64> {
-    let want = shared.publish_request.load(Ordering::Relaxed);
-    (want != served).then_some(want)
 }
 
 #[cfg(test)]

@@ -1,0 +1,115 @@
+//! The rx step every layout runs: poll each input, stamp the burst, judge
+//! each packet and hand it on. Written once so the one-lcore and split
+//! layouts cannot drift apart; what differs (where a judged packet goes,
+//! how time moves) is the [`RxTarget`] a layout passes in.
+
+use super::classify::RouteCache;
+use super::layout::RxCounters;
+use super::plan::{Plan, Shared};
+use super::publish;
+use super::rx::{hand_over, judge, Arrival, ControlRing, Rejected};
+use crate::dpdk::{Mbuf, RxBatch, RxQueue};
+
+/// Where the rx step's results go, and whose clock it reads.
+///
+/// Why a trait: the one-lcore layout merges each packet at once (and,
+/// under the capture clock, fires the deadlines due before it), while an
+/// rx lcore of the split layout queues it for the tx lcore; the polling,
+/// prefetching, judging and counting around them are the same.
+pub trait RxTarget {
+    /// A burst arrived under the TSC clock: read the TSC once for it.
+    fn burst_arrived(&mut self);
+    /// A packet carries capture time `t`: move the clock to it.
+    fn packet_time(&mut self, t: u64);
+    /// The time to stamp the next packet with.
+    fn now(&self) -> u64;
+    /// A judged packet, from the input counted in `c`.
+    fn accept(&mut self, a: Arrival, c: &mut RxCounters);
+    /// A packet that goes nowhere: freed in the next bulk free.
+    fn discard(&mut self, m: Mbuf);
+}
+
+/// The rx side of a worker: its inputs' counters, its burst and its route
+/// cache, allocated once.
+pub struct RxStage {
+    /// The plan index of this stage's first input.
+    first: usize,
+    /// Counters of inputs `first..first + counters.len()`.
+    counters: Vec<RxCounters>,
+    /// The burst being judged.
+    batch: RxBatch,
+    /// Last classifier answer.
+    cache: RouteCache,
+}
+
+impl RxStage {
+    /// The rx side for `inputs` inputs of `plan` starting at `first`.
+    pub fn new(plan: &Plan, first: usize, inputs: usize) -> Self {
+        RxStage {
+            first,
+            counters: vec![RxCounters::default(); inputs],
+            batch: RxBatch::new(plan.burst),
+            cache: RouteCache::default(),
+        }
+    }
+
+    /// Polls each of `rxqs` once (`rxqs[i]` is input `first + i`, and
+    /// `ctl[i]` the ring to its membership host) and hands every packet to
+    /// `target`. Membership frames go to the host; everything else is
+    /// judged, counted, and accepted or discarded.
+    #[inline]
+    pub fn poll(
+        &mut self,
+        plan: &Plan,
+        rxqs: &mut [RxQueue<'_, '_>],
+        ctl: &mut [ControlRing<'_, '_>],
+        target: &mut impl RxTarget,
+    ) {
+        let capture = plan.clock.is_capture();
+        let ahead = plan.rx_prefetch;
+        for (i, (q, ring)) in rxqs.iter_mut().zip(ctl.iter_mut()).enumerate() {
+            if q.rx_burst(&mut self.batch) == 0 {
+                continue;
+            }
+            // TSC: one reading per burst. Capture clock: each packet's own
+            // time (the last one seen if a packet carries none).
+            if !capture {
+                target.burst_arrived();
+            }
+            let c = &mut self.counters[i];
+            c.bursts += 1;
+            for k in 0..ahead {
+                self.batch.prefetch_data(k);
+            }
+            while let Some(m) = self.batch.pop() {
+                if ahead > 0 {
+                    self.batch.prefetch_data(ahead - 1);
+                }
+                if let Some(t) = plan.clock.capture_time(&m) {
+                    target.packet_time(t);
+                }
+                match judge(plan, self.first + i, m, target.now(), c, &mut self.cache) {
+                    Ok(a) => target.accept(a, c),
+                    Err(Rejected::Drop(m)) => target.discard(m),
+                    Err(Rejected::Control(m)) => {
+                        if let Some(m) = hand_over(ring, m, c) {
+                            target.discard(m);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies this stage's input counters onto the board (the caller
+    /// commits).
+    pub fn publish(&self, shared: &Shared) {
+        publish::rx(shared, self.first, &self.counters);
+    }
+
+    /// The burst buffer, empty between polls: scratch for draining the
+    /// output port.
+    pub fn scratch(&mut self) -> &mut RxBatch {
+        &mut self.batch
+    }
+}
