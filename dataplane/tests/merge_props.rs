@@ -379,6 +379,32 @@ fn check_with(
         sent_idx,
         ctx()
     );
+    // SendInfo::epoch labels the copy's own source epoch; in epoch 0 the
+    // merged position is the wire sequence.
+    let mask = if sc.bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << sc.bits) - 1
+    };
+    for x in &rec.sent {
+        let c = &all[x.handle as usize];
+        let new_source = sc.restart_at().is_some_and(|r| c.idx >= r);
+        if x.info.epoch == 0 {
+            prop_assert_eq!(
+                x.info.ext_seq & mask,
+                sc.sample(c.idx).value,
+                "epoch 0 ext_seq is not the wire sequence: {}",
+                ctx()
+            );
+        } else {
+            prop_assert!(
+                new_source,
+                "old source's copy labelled epoch {}: {}",
+                x.info.epoch,
+                ctx()
+            );
+        }
+    }
     let ext: Vec<u64> = rec.ext_seqs();
     prop_assert!(
         ext.windows(2).all(|w| (w[1].wrapping_sub(w[0]) as i64) > 0),

@@ -63,11 +63,14 @@ impl Sink<u64> for Rec {
             );
         }
         self.last_sent[stream] = Some(info.ext_seq);
-        // Not checked: SendInfo's promise that in epoch 0 `ext_seq` is the
-        // wire sequence. A new source's copy taken on a leg before the
-        // restart is confirmed goes out labelled epoch 0 at an old-epoch
-        // position (corpus/merge_engine/epoch-label reproduces it).
-        let _ = seq;
+        // SendInfo's promise: before any restart (epoch 0) `ext_seq` is the
+        // wire sequence (corpus/merge_engine/epoch-label once broke it).
+        if info.epoch == 0 {
+            assert_eq!(
+                info.ext_seq as u16, seq,
+                "stream {stream}: epoch 0 ext_seq is not the wire sequence"
+            );
+        }
         self.sent[stream].push(seq);
         self.sends[stream] += 1;
     }

@@ -359,6 +359,100 @@ fn ssrc_restart_on_legs_at_different_moments_neither_duplicates_nor_stalls() {
     }
 }
 
+/// `SendInfo::epoch` promise: in epoch 0 `ext_seq` is the wire sequence.
+fn epoch_labels_hold(r: &Rec) {
+    for x in &r.sent {
+        if x.info.epoch == 0 {
+            assert_eq!(
+                x.info.ext_seq & 0xFFFF,
+                x.handle % 1_000_000_000,
+                "epoch 0 ext_seq is not the wire sequence: {x:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn restart_joining_leg_held_below_the_run_is_labelled_new_epoch() {
+    // fuzz/corpus/merge_engine/epoch-label: leg 1 starts source 1 at 17;
+    // source 2 then comes as 46 (leg 0), 5 (leg 1), 6, 55 (leg 0). Leg 0's
+    // run confirms the restart; leg 1's held 5 joins below leg 0's lowest
+    // (6), i.e. in the boundary, and was labelled epoch 0 at position 25.
+    let mut c = cfg(Mode::Hitless);
+    c.legs = 3;
+    c.restart_after = 3;
+    let mut e = engine(c);
+    let mut r = Rec::default();
+    let steps = [
+        (1, 17, 1, 1),
+        (0, 46, 2, 20),
+        (1, 5, 2, 21),
+        (0, 6, 2, 22),
+        (0, 55, 2, 48),
+    ];
+    for (leg, seq, src, t) in steps {
+        e.insert(0, leg, rtp(seq, src), Verdict::Good, h(leg, seq), t, &mut r);
+        e.poll(t, &mut r);
+    }
+    e.drain(100, &mut r);
+    all_back(&r, steps.len());
+    assert_eq!(e.counters(0).restarts, 1);
+    epoch_labels_hold(&r);
+    let sent: Vec<(u64, u32)> = r
+        .sent
+        .iter()
+        .map(|x| (x.handle % 1_000_000_000, x.info.epoch))
+        .collect();
+    assert_eq!(sent, [(17, 0), (5, 1), (6, 1), (46, 1), (55, 1)]);
+}
+
+#[test]
+fn restart_head_lost_on_the_first_leg_comes_from_the_other_labelled_new_epoch() {
+    // Source A 1000.. for 50 packets, then source B 50..; leg 0 loses B's
+    // first two packets, leg 1 lags 3 packets: its 50 and 51 arrive after
+    // leg 0 confirmed the restart, in the boundary below the new epoch's
+    // start. They go out in order, labelled epoch 1.
+    for mode in [Mode::Primary, Mode::Hitless] {
+        let mut e = engine(cfg(mode));
+        let mut r = Rec::default();
+        let wire = |i: u64| if i < 50 { (1000 + i, 0xA) } else { (i, 0xB) };
+        let mut evs = Vec::new();
+        for i in 0..100u64 {
+            for leg in 0..2usize {
+                if leg == 0 && (50..52).contains(&i) {
+                    continue;
+                }
+                evs.push((
+                    i * 100 + if leg == 1 { 300 } else { 0 } + leg as u64,
+                    leg,
+                    i,
+                ));
+            }
+        }
+        evs.sort();
+        let given = evs.len();
+        for (t, leg, i) in evs {
+            e.poll(t, &mut r);
+            let (seq, src) = wire(i);
+            e.insert(0, leg, rtp(seq, src), Verdict::Good, h(leg, seq), t, &mut r);
+        }
+        e.poll(1_000_000, &mut r);
+        e.drain(1_000_000, &mut r);
+        all_back(&r, given);
+        assert_eq!(e.counters(0).restarts, 1, "{mode:?}");
+        epoch_labels_hold(&r);
+        let got: Vec<(u64, u32)> = r
+            .sent
+            .iter()
+            .map(|x| (x.handle % 1_000_000_000, x.info.epoch))
+            .collect();
+        let want: Vec<(u64, u32)> = (0..100u64)
+            .map(|i| (wire(i).0, u32::from(i >= 50)))
+            .collect();
+        assert_eq!(got, want, "{mode:?}");
+    }
+}
+
 #[test]
 fn sequence_step_back_held_for_k_packets_resynchronises() {
     // Same SSRC, sequence jumps back by 20000 (a restarted encoder).

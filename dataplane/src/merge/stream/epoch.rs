@@ -39,6 +39,14 @@ pub(super) struct Epochs {
     /// Positions `boundary_lo..epoch_start` separate the two epochs.
     pub boundary_lo: u64,
     pub epoch_start: u64,
+    /// Lowest boundary position a copy of the current epoch took (its
+    /// head, lost on the first-restarting leg); `epoch_start` if none.
+    /// Positions before it belong to the previous epoch: what labels a
+    /// sent copy's epoch ([`SendInfo::epoch`](crate::merge::SendInfo)).
+    pub head_lo: u64,
+    /// Highest boundary position a copy of the previous epoch took (its
+    /// tail); `boundary_lo - 1` if none. The head never goes below it.
+    pub tail_hi: u64,
     /// A leg joined the current epoch during this insert.
     pub joined: bool,
     /// Where this stream's restart candidates are kept in `Store::held`.
@@ -53,6 +61,8 @@ impl Epochs {
             prev: None,
             boundary_lo: 0,
             epoch_start: 0,
+            head_lo: 0,
+            tail_hi: 0,
             joined: false,
             held_base,
         }
@@ -82,6 +92,8 @@ impl StreamState {
         };
         ep.boundary_lo = raw;
         ep.epoch_start = raw;
+        ep.head_lo = raw;
+        ep.tail_hi = raw.wrapping_sub(1);
         self.cursor = raw;
         self.high = raw.wrapping_sub(1);
         for l in &mut self.leg {
@@ -109,6 +121,9 @@ impl StreamState {
             let raw = extend(s.value, bits, cur.raw_high);
             let pos = raw.wrapping_add(cur.offset);
             if self.in_range(pos) {
+                if !self.claim_head(pos) {
+                    return Class::Stale;
+                }
                 if after(raw, cur.raw_high) {
                     self.ep.cur.raw_high = raw;
                 }
@@ -122,8 +137,11 @@ impl StreamState {
             if s.source == p.source {
                 let raw = extend(s.value, bits, p.raw_high);
                 let pos = raw.wrapping_add(p.offset);
-                if after(self.ep.epoch_start, pos) {
+                if after(self.ep.head_lo, pos) {
                     if self.in_range(pos) {
+                        if after(pos, self.ep.tail_hi) {
+                            self.ep.tail_hi = pos;
+                        }
                         return Class::At(pos);
                     }
                 } else if on_prev && pos.wrapping_sub(self.ep.epoch_start) < 2 * self.rules.cap {
@@ -134,7 +152,7 @@ impl StreamState {
         if !on_cur && s.source == cur.source {
             let raw = extend(s.value, bits, cur.raw_high);
             let pos = raw.wrapping_add(cur.offset);
-            if self.in_range(pos) {
+            if self.in_range(pos) && self.claim_head(pos) {
                 // This leg has restarted too: it joins the current epoch.
                 self.leg[leg].epoch = cur.id;
                 self.ep.joined = true;
@@ -249,6 +267,8 @@ impl StreamState {
         ep.prev = Some(ep.cur);
         ep.boundary_lo = self.high.wrapping_add(1);
         ep.epoch_start = start;
+        ep.head_lo = start;
+        ep.tail_hi = self.high;
         ep.cur = Epoch {
             id: ep.cur.id.wrapping_add(1),
             source: c.source,
@@ -316,7 +336,28 @@ impl StreamState {
             self.alive(a.leg, a.now, sink);
         }
         let pos = raw.wrapping_add(self.ep.cur.offset);
+        if !self.claim_head(pos) {
+            // Below the old epoch's tail: the two would share a position.
+            self.books
+                .free(sink, a.leg, a.copy.handle, FreeReason::Stale);
+            return;
+        }
         self.place(store, pos, a, sink);
+    }
+
+    /// A copy of the current epoch at `pos`: in the boundary, it moves the
+    /// head down to `pos` unless the previous epoch's tail has been placed
+    /// there (false: the copy cannot be told apart from the old epoch's).
+    #[inline]
+    fn claim_head(&mut self, pos: u64) -> bool {
+        if self.ep.prev.is_none() || !after(self.ep.head_lo, pos) {
+            return true;
+        }
+        if !after(pos, self.ep.tail_hi) {
+            return false;
+        }
+        self.ep.head_lo = pos;
+        true
     }
 
     #[inline]
@@ -341,7 +382,7 @@ impl StreamState {
     #[inline]
     pub(super) fn epoch_of(&self, p: u64) -> u32 {
         match self.ep.prev {
-            Some(pe) if after(self.ep.epoch_start, p) => pe.id,
+            Some(pe) if after(self.ep.head_lo, p) => pe.id,
             _ => self.ep.cur.id,
         }
     }
