@@ -75,9 +75,29 @@ fn kind_tag(k: &EventKind, hz: f64) -> (&'static str, Value) {
             "source_restart",
             json!({ "leg": leg, "epoch": epoch, "source": source, "first_seq": first_seq }),
         ),
-        EventKind::Gap { first_seq, count } => {
-            ("gap", json!({ "first_seq": first_seq, "count": count }))
-        }
+        EventKind::Gap {
+            first_seq,
+            count,
+            wire_seq,
+            how,
+        } => (
+            "gap",
+            json!({
+                "first_seq": first_seq,
+                "count": count,
+                "wire_first": wire_seq,
+                "wire_last": wire_seq.wrapping_add(count.saturating_sub(1)),
+                "resolved": how.name(),
+            }),
+        ),
+        EventKind::FillRequest {
+            first_seq,
+            count,
+            wire_seq,
+        } => (
+            "fill_request",
+            json!({ "first_seq": first_seq, "count": count, "wire_first": wire_seq }),
+        ),
     }
 }
 
