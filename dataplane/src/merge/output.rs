@@ -106,6 +106,9 @@ pub enum EventKind {
         wire_seq: u64,
         /// How it ended.
         how: GapHow,
+        /// Ticks from the request to this resolution (0 when not
+        /// requested): the gap-fill hold.
+        waited: u64,
     },
     /// Gap fill: the stream asks the request server for `count` sequence
     /// numbers from `wire_seq` and holds them for up to `fill_timeout`.
@@ -235,6 +238,7 @@ mod tests {
             count: 3,
             wire_seq: 7,
             how: GapHow::Lost,
+            waited: 0,
         };
         assert_eq!(
             g.to_string(),
@@ -245,6 +249,7 @@ mod tests {
             count: 3,
             wire_seq: 7,
             how: GapHow::Filled,
+            waited: 9,
         };
         assert_eq!(f.to_string(), "gap: 3 from seq 7 filled by retransmission");
         let r = EventKind::SourceRestart {

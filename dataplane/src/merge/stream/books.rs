@@ -115,6 +115,7 @@ impl Books {
                     count: gap.count,
                     wire_seq: gap.wire,
                     how: gap.how,
+                    waited: gap.waited,
                 },
             },
         );
@@ -211,4 +212,6 @@ pub(in crate::merge) struct GapLine {
     pub wire: u64,
     /// How it ended (`Lost` for a request).
     pub how: GapHow,
+    /// Ticks since the request (0 if none).
+    pub waited: u64,
 }

@@ -366,6 +366,10 @@ impl StreamState {
                 count: gap.count,
                 wire: self.wire_seq(gap.first),
                 how: gap.how,
+                waited: match gap.how {
+                    GapHow::TimedOut => now.saturating_sub(self.fill.asked),
+                    _ => 0,
+                },
             };
             self.books.gap(sink, self.index, now, line);
             gap.count = 0;

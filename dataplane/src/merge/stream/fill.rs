@@ -48,6 +48,8 @@ pub(super) struct FillRange {
     pub first: u64,
     pub end: u64,
     pub deadline: u64,
+    /// When it was asked for.
+    pub asked: u64,
     /// Positions of the range skipped (not retransmitted in time).
     pub skipped: u64,
 }
@@ -86,6 +88,7 @@ impl StreamState {
             first,
             end,
             deadline,
+            asked: now,
             skipped: 0,
         };
         let line = GapLine {
@@ -93,6 +96,7 @@ impl StreamState {
             count: end.wrapping_sub(first),
             wire: self.wire_seq(first),
             how: GapHow::Lost,
+            waited: 0,
         };
         self.books.fill_requested(sink, self.index, now, line);
         self.request(deadline);
@@ -127,6 +131,7 @@ impl StreamState {
                 count: f.end.wrapping_sub(f.first),
                 wire: self.wire_seq(f.first),
                 how: GapHow::Filled,
+                waited: now.saturating_sub(f.asked),
             };
             self.books.gap(sink, self.index, now, line);
         }
