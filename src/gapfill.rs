@@ -70,6 +70,8 @@ struct InFlight {
     seq: u64,
     count: u64,
     until: Instant,
+    sent_at: Instant,
+    answered: bool,
 }
 
 /// What the request path did (reported in the stats JSON as `gap_fill`).
@@ -91,6 +93,13 @@ pub struct FillFigures {
     pub malformed: u64,
     /// Retransmissions dropped for want of an mbuf or queue room.
     pub dropped: u64,
+    /// Requests answered (first retransmission of its range received).
+    pub answered: u64,
+    /// Sum and largest of request -> first answer, in microseconds (wall
+    /// clock, on the main lcore).
+    pub rtt_sum_us: u64,
+    /// See `rtt_sum_us`.
+    pub rtt_max_us: u64,
 }
 
 /// The main lcore's gap-fill requester.
@@ -199,6 +208,8 @@ impl Requester {
                     seq: ask.seq,
                     count: ask.count,
                     until: now + p.hold,
+                    sent_at: now,
+                    answered: false,
                 });
             }
             Err(e) => {
@@ -224,6 +235,18 @@ impl Requester {
                 f.malformed += 1;
                 continue;
             };
+            if let Some(i) = self.inflight.iter_mut().find(|i| {
+                !i.answered
+                    && i.stream == stream
+                    && sample.value >= i.seq
+                    && sample.value < i.seq.saturating_add(i.count)
+            }) {
+                i.answered = true;
+                let us = i.sent_at.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+                f.answered += 1;
+                f.rtt_sum_us += us;
+                f.rtt_max_us = f.rtt_max_us.max(us);
+            }
             let Some(frame) = udp_frame(from, p.leg0, payload) else {
                 f.malformed += 1;
                 continue;
@@ -269,6 +292,9 @@ impl Requester {
             "dropped": f.dropped,
             "asks_lost": shared.fill_asks_lost.load(std::sync::atomic::Ordering::Relaxed),
             "in_flight": self.inflight.len(),
+            "answered": f.answered,
+            "rtt_ms_mean": if f.answered > 0 { f.rtt_sum_us as f64 / f.answered as f64 / 1e3 } else { 0.0 },
+            "rtt_ms_max": f.rtt_max_us as f64 / 1e3,
         })
     }
 }
