@@ -1,7 +1,8 @@
 //! Gap fill by re-request through the real binary (issue 16, item 2): a
 //! MoldUDP64 stream loses the same messages on both legs; the binary asks
 //! `testkit`'s `mf-moldserver` (a real request server, serving from the
-//! recorded stream over UDP on loopback) for them and puts the
+//! recorded stream over UDP, in its own network namespace behind a veth
+//! pair this test creates) for them and puts the
 //! retransmissions in place. Asserted: the output carries the complete
 //! feed, each message once and in order; `filled` > 0, nothing
 //! unrecoverable; the gap line says `filled` with the session and the
@@ -18,9 +19,9 @@
 // Each test crate uses only part of the shared harness.
 #[allow(dead_code)]
 mod common;
+mod prereq;
 mod support;
 
-use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -41,6 +42,61 @@ fn moldserver() -> std::path::PathBuf {
         .expect("cargo build mf-moldserver");
     assert!(status.success(), "cannot build mf-moldserver");
     dir.join("mf-moldserver")
+}
+
+/// A network namespace joined to this one by a veth pair: `host` here,
+/// `peer` inside; deleted (with the pair) on drop.
+struct Netns {
+    name: String,
+    host: String,
+    peer: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    fn up() -> Netns {
+        let id = std::process::id() % 200 + 20;
+        let ns = Netns {
+            name: format!("mfgf{}", std::process::id()),
+            host: format!("10.201.{id}.1"),
+            peer: format!("10.201.{id}.2"),
+        };
+        let (h, p) = (format!("gfh{id}"), format!("gfs{id}"));
+        let _ = Command::new("ip").args(["netns", "del", &ns.name]).status();
+        let _ = Command::new("ip").args(["link", "del", &h]).status();
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "link", "add", &h, "type", "veth", "peer", "name", &p, "netns", &ns.name,
+        ]);
+        ip(&["addr", "add", &format!("{}/30", ns.host), "dev", &h]);
+        ip(&["link", "set", &h, "up"]);
+        let peer_addr = format!("{}/30", ns.peer);
+        for args in [
+            vec!["addr", "add", &peer_addr, "dev", &p],
+            vec!["link", "set", &p, "up"],
+            vec!["link", "set", "lo", "up"],
+        ] {
+            ip(&[&["-n", ns.name.as_str()][..], &args[..]].concat());
+        }
+        ns
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its end of the pair, and so the pair.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
 }
 
 /// Kills the server we started when the test ends (pass or panic).
@@ -80,13 +136,15 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
             .expect("write recording");
     }
     w.finish().expect("finish recording");
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    prereq::require(&prereq::GAP_FILL);
+    let server_bin = moldserver();
+    let ns = Netns::up();
+    let listen = format!("{}:7001", ns.peer);
     let server = Server(
-        Command::new(moldserver())
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", ns.name))
+            .arg("--")
+            .arg(&server_bin)
             .args([
                 "--pcap",
                 rec.to_str().expect("utf-8 path"),
@@ -95,10 +153,28 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start mf-moldserver"),
     );
+    // The server says it is listening (after its bind) before the binary
+    // starts, so no request can meet a closed port.
+    let mut server = server;
+    let err = server.0.stderr.take().expect("server stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(err), &mut line);
+        let _ = tx.send(line);
+    });
+    let ready = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("mf-moldserver did not start (hang guard)");
+    assert!(
+        ready.contains("packets of session"),
+        "mf-moldserver: {ready}"
+    );
+    eprint!("{ready}");
 
     let extra = [
         "--seq",
@@ -114,6 +190,7 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
     ];
     let o = run_pcap("gap-fill", &sc, &extra, 3.0);
     drop(server);
+    drop(ns);
 
     // The complete feed: every message once, in order.
     let seqs: Vec<u64> = o
@@ -152,7 +229,7 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
     }
     let gf = &o.stats["gap_fill"];
     println!(
-        "gap-fill round trip (request sent -> first retransmission received, main lcore, loopback): mean {} ms, max {} ms over {} requests",
+        "gap-fill round trip (request sent -> first retransmission received, main lcore, over the veth): mean {} ms, max {} ms over {} requests",
         gf["rtt_ms_mean"], gf["rtt_ms_max"], gf["answered"]
     );
     let _ = std::fs::remove_dir_all(&dir);
