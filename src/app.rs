@@ -523,6 +523,10 @@ fn run_merge(
     let mut live = reporter.clone();
     let view = Arc::new(View::new());
     let mut health = HealthTracker::new(names.len(), cfg.health_hold);
+    let mut requester = match crate::gapfill::Requester::new(cfg) {
+        Ok(r) => r,
+        Err(e) => return (fail(EXIT_USAGE, e), None),
+    };
     let mut events = EventLog::new(names, hz, start);
     if let Some(f) = events_json {
         events = events.with_lines(f);
@@ -607,6 +611,7 @@ fn run_merge(
         let mut next_refresh = Instant::now();
         let end = loop {
             events.drain(&shared);
+            requester.service(&shared, pool);
             memb.service(pool);
             let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), expected);
             if let Some(e) = end {
@@ -619,6 +624,9 @@ fn run_merge(
                 let mut v = live.snapshot(&shared, &port_refs, pool, &events, false);
                 judge_health(&mut health, &mut events, &v, now, event_time());
                 annotate_health(&health, &events, &mut v);
+                if !requester.is_empty() {
+                    v["gap_fill"] = requester.json(&shared);
+                }
                 view.publish(Snapshot {
                     json: v,
                     residence: shared.layout.get_latency(&shared.board),
@@ -627,6 +635,9 @@ fn run_merge(
             if due {
                 let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, false);
                 annotate_health(&health, &events, &mut v);
+                if !requester.is_empty() {
+                    v["gap_fill"] = requester.json(&shared);
+                }
                 if !memb.is_empty() {
                     v["membership"] = memb.json();
                 }
@@ -657,6 +668,8 @@ fn run_merge(
         }
         end
     });
+    // Retransmissions the stopped tx stage never took go back to the pool.
+    while shared.refills.pop().is_some() {}
     // Clean exit: leave every group while the ports are still up.
     memb.leave(pool);
     events.drain(&shared);
@@ -664,6 +677,9 @@ fn run_merge(
     // Printed and written by the caller once the ports are closed.
     let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, true);
     annotate_health(&health, &events, &mut v);
+    if !requester.is_empty() {
+        v["gap_fill"] = requester.json(&shared);
+    }
     if !memb.is_empty() {
         v["membership"] = memb.json();
     }

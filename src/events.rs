@@ -75,9 +75,31 @@ fn kind_tag(k: &EventKind, hz: f64) -> (&'static str, Value) {
             "source_restart",
             json!({ "leg": leg, "epoch": epoch, "source": source, "first_seq": first_seq }),
         ),
-        EventKind::Gap { first_seq, count } => {
-            ("gap", json!({ "first_seq": first_seq, "count": count }))
-        }
+        EventKind::Gap {
+            first_seq,
+            count,
+            wire_seq,
+            how,
+            waited,
+        } => (
+            "gap",
+            json!({
+                "first_seq": first_seq,
+                "count": count,
+                "wire_first": wire_seq,
+                "wire_last": wire_seq.wrapping_add(count.saturating_sub(1)),
+                "resolved": how.name(),
+                "fill_wait_ms": waited as f64 * 1e3 / hz,
+            }),
+        ),
+        EventKind::FillRequest {
+            first_seq,
+            count,
+            wire_seq,
+        } => (
+            "fill_request",
+            json!({ "first_seq": first_seq, "count": count, "wire_first": wire_seq }),
+        ),
     }
 }
 
@@ -159,7 +181,13 @@ impl EventLog {
             if log_it {
                 log::info!(target: "mcast_failover::event", "t={t:.3}s stream {name}: {text}");
             }
-            let (tag, detail) = kind_tag(&ev.event.kind, self.hz);
+            let (tag, mut detail) = kind_tag(&ev.event.kind, self.hz);
+            if let (Some(id), EventKind::Gap { .. } | EventKind::FillRequest { .. }) =
+                (ev.session, ev.event.kind)
+            {
+                // The MoldUDP64 session, as text (it is ASCII on the wire).
+                detail["session"] = json!(String::from_utf8_lossy(&id).trim_end().to_string());
+            }
             self.keep(json!({
                 "t_s": (t * 1e6).round() / 1e6,
                 "stream": name,

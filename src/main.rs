@@ -10,6 +10,7 @@ mod app;
 mod bringup;
 mod build_info;
 mod events;
+mod gapfill;
 mod health;
 mod membership;
 mod metrics;

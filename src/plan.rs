@@ -24,6 +24,10 @@ pub fn merge_config(s: &StreamConfig, hz: u64) -> MergeConfig {
         restart_after: s.restart_after,
         seq_bits: s.seq.bits(),
         reorder: s.primary_reorder,
+        fill_timeout: match s.mold_request {
+            Some(_) => ticks(s.gap_fill_timeout, hz).max(1),
+            None => 0,
+        },
         margin: ticks(
             Duration::from_micros(config::limits::EVIDENCE_MARGIN_US),
             hz,

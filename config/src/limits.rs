@@ -27,6 +27,11 @@ pub const MAX_MAX_DELAY_MS: f64 = 10_000.0;
 pub const DEFAULT_LEG_TIMEOUT_MS: f64 = 200.0;
 /// Largest accepted leg timeout (60 s).
 pub const MAX_LEG_TIMEOUT_MS: f64 = 60_000.0;
+/// Default hold of a re-requested range (gap fill): a request server on
+/// the same site answers within a few ms.
+pub const DEFAULT_GAP_FILL_TIMEOUT_MS: f64 = 20.0;
+/// Largest accepted gap-fill hold (1 s): the whole stream waits meanwhile.
+pub const MAX_GAP_FILL_TIMEOUT_MS: f64 = 1_000.0;
 /// Default number of consecutive out-of-window packets that prove a source restart.
 pub const DEFAULT_RESTART_AFTER: u32 = 20;
 

@@ -9,7 +9,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-use model::{MacAddr, MergeMode, OutputSpec, PortAddr};
+use model::{MacAddr, MergeMode, OutputSpec, PortAddr, SeqSpec};
+use std::time::Duration;
 
 use crate::addr::family;
 use crate::cli::CliArgs;
@@ -27,11 +28,13 @@ use crate::text::{Group, LegText, ParseText};
 /// window and `restart-after`) or the smallest power of two holding
 /// `max_delay x max_rate` packets and four times `restart_after`.
 fn slots_for(s: &stream::Values, shown: &stream::Shown, label: &str) -> Result<u32, ConfigError> {
-    let need = (s.max_delay.as_secs_f64() * f64::from(s.max_rate))
-        .ceil()
-        .max(1.0) as u64;
+    // With gap fill a range may be held max-delay, then gap-fill-timeout.
+    let hold = s.max_delay
+        + s.mold_request
+            .map_or(Duration::ZERO, |_| s.gap_fill_timeout);
+    let need = (hold.as_secs_f64() * f64::from(s.max_rate)).ceil().max(1.0) as u64;
     let limit = s.seq.max_slots();
-    let max_delay_ms = s.max_delay.as_nanos() as f64 / 1e6;
+    let max_delay_ms = hold.as_nanos() as f64 / 1e6;
     let window = format!(
         "a {max_delay_ms} ms window at {} pps needs {need} slots",
         s.max_rate
@@ -396,6 +399,14 @@ pub(crate) fn resolve_with(
         // A receiver class gives max-delay its value unless one is given.
         if let (Some(class), None) = (s.class, &shown.max_delay) {
             s.max_delay = class.max_delay();
+        }
+        if let (Some(_), Some(given)) = (s.mold_request, &shown.mold_request) {
+            if s.seq != SeqSpec::MoldUdp64 {
+                return Err(ConfigError::new(format!(
+                    "{given}: gap fill by re-request needs seq moldudp64 (the stream reads {})",
+                    s.seq
+                )));
+            }
         }
         let slots = slots_for(&s, &shown, &r.label)?;
         let out = output_spec(&s, &shown, r.output, &r.label)?;

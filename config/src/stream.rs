@@ -17,6 +17,7 @@ use crate::skew_class::SkewClass;
 use crate::text::{Group, LegText, Text};
 use crate::values::{
     int_opt, int_or, millis_or, parsed_opt, parsed_or, power_of_two_opt, switch, unicast_opt,
+    unicast_socket_opt,
 };
 
 options! {
@@ -83,6 +84,13 @@ options! {
         /// restart does not show downstream (gaps stay gaps).
         renumber: bool as Switch = switch();
             "", "RTP only: rewrite sequence numbers and SSRC so a source restart does not show downstream: the output keeps one SSRC and continues at its last sequence number + 1. Within one source, packets the merge skipped stay gaps (receivers still see the loss); timestamps are kept [default: off]";
+        /// MoldUDP64 request server: a range missing on every leg is asked
+        /// for here (gap fill by re-request) instead of being skipped.
+        mold_request: Option<SocketAddr> as Parsed<SocketAddr> = unicast_socket_opt();
+            "ADDR:PORT", "MoldUDP64 only: request server (unicast UDP) asked for a range of messages missing on every leg; its retransmissions are put in place, in order, if they come within --gap-fill-timeout [default: none, such a range is skipped]";
+        /// How long a re-requested range is held for its retransmission.
+        gap_fill_timeout: Duration as Float = millis_or(MAX_GAP_FILL_TIMEOUT_MS, DEFAULT_GAP_FILL_TIMEOUT_MS);
+            "MS", format!("With --mold-request: the longest the stream is held (ms) for a requested range's retransmission before it is skipped, <={MAX_GAP_FILL_TIMEOUT_MS} [default: {DEFAULT_GAP_FILL_TIMEOUT_MS}]");
     }
     internal {
         mode: Option<MergeMode> as FileOnly<Parsed<MergeMode>> = parsed_opt();

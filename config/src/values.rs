@@ -5,7 +5,7 @@
 //! default.
 
 use std::fmt::Display;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -173,6 +173,22 @@ pub(crate) fn unicast_opt() -> Rule<Text<IpAddr>, Option<IpAddr>> {
                     Err(val.err("a source address must be a unicast address"))
                 } else {
                     Ok(ip)
+                }
+            })
+            .transpose()
+    })
+}
+
+/// A unicast UDP destination (a server to ask), or `None`.
+pub(crate) fn unicast_socket_opt() -> Rule<Text<SocketAddr>, Option<SocketAddr>> {
+    Box::new(|given| {
+        given
+            .map(|val| {
+                let a = val.v.0;
+                if a.ip().is_multicast() || a.ip().is_unspecified() || a.port() == 0 {
+                    Err(val.err("must be a unicast ADDR:PORT with a port > 0"))
+                } else {
+                    Ok(a)
                 }
             })
             .transpose()

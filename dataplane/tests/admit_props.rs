@@ -56,6 +56,7 @@ fn engine(hitless: bool) -> Engine<Handle> {
         // The default policy: copies given up on evidence as well as on time.
         reorder: Reorder::Auto,
         margin: 0,
+        fill_timeout: 0,
     };
     Engine::new(&[cfg]).unwrap()
 }

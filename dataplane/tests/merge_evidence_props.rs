@@ -180,6 +180,7 @@ fn generate(seed: u64, kind: Kind) -> Schedule {
         seq_bits: 16,
         reorder: Reorder::Auto,
         margin: MARGIN,
+        fill_timeout: 0,
     };
     Schedule {
         config,

@@ -121,6 +121,7 @@ impl Scenario {
             seq_bits: self.bits,
             reorder: primary_reorder.map_or(Reorder::Off, Reorder::Fixed),
             margin: 0,
+            fill_timeout: 0,
         }
     }
 

@@ -104,6 +104,7 @@ proptest! {
             seq_bits: 16,
             reorder: Reorder::Off,
             margin: 0,
+            fill_timeout: 0,
         };
         let mut engine: Engine<Handle> = Engine::new(&[cfg]).unwrap();
         let mut sink = Collect::default();

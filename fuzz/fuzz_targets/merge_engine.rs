@@ -112,6 +112,7 @@ fuzz_target!(|data: &[u8]| {
             _ => Reorder::Auto,
         },
         margin: u64::from(head & 8) * 8,
+        fill_timeout: 0,
     };
     let mut e: Engine<u64> = Engine::new(&[cfg, cfg]).expect("valid config");
     let mut r = Rec::default();

@@ -73,7 +73,15 @@ pub const ALL: &[Suite] = &[
     OPS_TELEMETRY,
     OPS_LIVE,
     OPS_SYSTEMD,
+    GAP_FILL,
 ];
+
+/// `tests/gap_fill.rs`: the request server in its own namespace behind a veth pair.
+pub const GAP_FILL: Suite = Suite {
+    name: "gap_fill",
+    root: true,
+    tools: &["ip", "nsenter"],
+};
 
 /// `tests/membership.rs`: the membership host against a Linux bridge with IGMP/MLD snooping
 /// and a querier, a paced sender behind it, tshark dissecting the reports.

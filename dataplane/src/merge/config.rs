@@ -45,6 +45,12 @@ pub struct MergeConfig {
     /// Slack added to a leg's learned lag before a copy is given up on
     /// time evidence (`Auto` only), in ticks.
     pub margin: u64,
+    /// Gap fill by re-request (MoldUDP64): how long a range missing on
+    /// every leg is held, once it would be given up, for the retransmission
+    /// the stream asked for ([`EventKind::FillRequest`](super::EventKind)).
+    /// 0 = no gap fill (the range is skipped at once, as without a request
+    /// server). In ticks.
+    pub fill_timeout: u64,
 }
 
 impl Default for MergeConfig {
@@ -62,6 +68,7 @@ impl Default for MergeConfig {
             seq_bits: 16,
             reorder: Reorder::Auto,
             margin: model::limits::EVIDENCE_MARGIN_US * 1_000,
+            fill_timeout: 0,
         }
     }
 }
@@ -107,6 +114,7 @@ impl MergeConfig {
         if self.max_delay > u64::MAX / 8
             || self.leg_timeout > u64::MAX / 8
             || self.margin > u64::MAX / 8
+            || self.fill_timeout > u64::MAX / 8
         {
             return Err(format!(
                 "max delay {} / leg timeout {} too large",

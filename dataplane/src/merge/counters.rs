@@ -63,6 +63,23 @@ pub struct StreamCounters {
     /// what an estimate that had not yet caught up cost. Also counted
     /// `unrecoverable` and the copy `late`.
     lost_early,
+    /// Gap fill: ranges missing on every leg asked of the request server
+    /// (one per range, never repeated).
+    fill_requested,
+    /// Gap fill: requested ranges whose every sequence number was
+    /// retransmitted in time and sent in place.
+    filled,
+    /// Gap fill: requested ranges not completely retransmitted within
+    /// `fill_timeout` (what was missing is also counted `unrecoverable`).
+    fill_timed_out,
+    /// Gap fill: retransmitted packets sent in place (also in `sent`).
+    fill_sent,
+    /// Gap fill: retransmitted packets that arrived after their range was
+    /// given up (or sent from a leg): freed, never sent out of order.
+    late_fill,
+    /// Gap fill: retransmitted packets for no requested range (another
+    /// session, a heartbeat, beyond the range, a second copy): freed.
+    fill_stray,
 }
 extra {
     /// Per leg.

@@ -3,7 +3,7 @@
 use super::config::MergeConfig;
 use super::counters::StreamCounters;
 use super::output::{FreeReason, Sink};
-use super::stream::{EvidenceFigures, Store, StreamState};
+use super::stream::{fill_slots_for, EvidenceFigures, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
 use crate::seq::SeqSample;
 use crate::slots::{Packet, SlotClock, SlotTable, Verdict};
@@ -35,19 +35,27 @@ impl<H> Engine<H> {
         let shapes: Vec<(usize, usize)> = configs.iter().map(|c| (c.legs, c.capacity)).collect();
         let (slots, regions) = SlotTable::new(&shapes)?;
         let mut held_total = 0usize;
+        let mut fill_total = 0usize;
         let mut streams = Vec::with_capacity(configs.len());
         for (i, c) in configs.iter().enumerate() {
-            streams.push(StreamState::new(i, c, regions[i], held_total));
+            streams.push(StreamState::new(i, c, regions[i], (held_total, fill_total)));
             held_total += c.legs * c.restart_after as usize;
+            fill_total += fill_slots_for(c);
         }
         let mut held = Vec::with_capacity(held_total);
         held.resize_with(held_total, || None);
+        let mut fills = Vec::with_capacity(fill_total);
+        fills.resize_with(fill_total, || None);
         // The slot clock must tell ages of held copies apart: a few
         // max_delays in the rings, up to 4 x max(leg_timeout, max_delay)
         // for restart candidates.
         let horizon = configs
             .iter()
-            .map(|c| c.max_delay.max(c.leg_timeout).saturating_mul(8))
+            .map(|c| {
+                (c.max_delay + c.fill_timeout)
+                    .max(c.leg_timeout)
+                    .saturating_mul(8)
+            })
             .max()
             .unwrap_or(1)
             .max(1);
@@ -62,7 +70,7 @@ impl<H> Engine<H> {
         let granularity = (shortest / 16).max(1);
         let longest = configs
             .iter()
-            .map(|c| c.max_delay.max(c.leg_timeout))
+            .map(|c| (c.max_delay + c.fill_timeout).max(c.leg_timeout))
             .max()
             .unwrap_or(0);
         let buckets = ((longest / granularity).saturating_add(2)).clamp(16, 1 << 16) as usize;
@@ -77,6 +85,7 @@ impl<H> Engine<H> {
             store: Store {
                 slots,
                 held,
+                fills,
                 clock: SlotClock::for_horizon(horizon),
             },
             slot_bytes,
@@ -120,6 +129,37 @@ impl<H> Engine<H> {
             verdict,
         };
         st.insert(&mut self.store, sample, (leg, now), copy, sink);
+        if st.wake != NEVER {
+            self.wheel.arm(stream, st.wake);
+            st.wake = NEVER;
+        }
+    }
+
+    /// Hands in a retransmitted packet of `stream` (gap fill: a MoldUDP64
+    /// packet from the request server, already judged intact) at `now`.
+    /// It is held for its place in the stream's open requested range and
+    /// sent there; one behind the cursor is freed as `late_fill`, anything
+    /// else (no range asked, beyond it, another session) as `fill_stray`.
+    /// Never panics; never sends out of order.
+    pub fn fill(
+        &mut self,
+        stream: usize,
+        sample: SeqSample,
+        handle: H,
+        now: u64,
+        sink: &mut impl Sink<H>,
+    ) {
+        let Some(st) = self.streams.get_mut(stream) else {
+            sink.free(handle, FreeReason::Invalid);
+            return;
+        };
+        let copy = Packet {
+            handle,
+            stamp: 0,
+            span: sample.span.max(1),
+            verdict: Verdict::Good,
+        };
+        st.take_fill(&mut self.store, sample, copy, now, sink);
         if st.wake != NEVER {
             self.wheel.arm(stream, st.wake);
             st.wake = NEVER;

@@ -38,9 +38,11 @@ pub use crate::slots::Verdict;
 pub use config::{MergeConfig, Mode, Reorder, MAX_LEGS};
 pub use counters::{LegCounters, StreamCounters};
 pub use engine::Engine;
-pub use output::{Event, EventKind, FreeReason, SendInfo, Sink};
-pub use stream::EvidenceFigures;
+pub use output::{Event, EventKind, FreeReason, GapHow, SendInfo, Sink};
+pub use stream::{EvidenceFigures, FILL_SLOTS};
 pub use wheel::NEVER;
 
+#[cfg(test)]
+mod fill_tests;
 #[cfg(test)]
 mod tests;

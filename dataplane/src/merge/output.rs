@@ -93,15 +93,63 @@ pub enum EventKind {
         /// Learned lag behind the first copy of a packet (caller ticks).
         lag: u64,
     },
-    /// Sequence numbers missing on every leg past `max_delay`, on evidence
-    /// (every live leg moved past them), or pushed out of the window:
-    /// skipped, never sent.
+    /// A run of sequence numbers missing on every leg, resolved: skipped
+    /// (past `max_delay`, on evidence, pushed out of the window, or its
+    /// re-request timed out), or put in place from a retransmission.
     Gap {
+        /// First missing merged-sequence position.
+        first_seq: u64,
+        /// How many sequence numbers (MoldUDP64: messages).
+        count: u64,
+        /// The first one's sequence number on the wire (the position minus
+        /// its epoch's offset; for 16/32-bit formats, extended).
+        wire_seq: u64,
+        /// How it ended.
+        how: GapHow,
+        /// Ticks from the request to this resolution (0 when not
+        /// requested): the gap-fill hold.
+        waited: u64,
+    },
+    /// Gap fill: the stream asks the request server for `count` sequence
+    /// numbers from `wire_seq` and holds them for up to `fill_timeout`.
+    /// Reported once per range (never repeated for a range already asked).
+    FillRequest {
         /// First missing merged-sequence position.
         first_seq: u64,
         /// How many.
         count: u64,
+        /// The first one's sequence number on the wire.
+        wire_seq: u64,
     },
+}
+
+/// How a [`EventKind::Gap`] was resolved.
+///
+/// Why: the trading desk needs to tell a loss the device could not help
+/// (`Lost`), one it tried to repair (`TimedOut`) and one it repaired
+/// (`Filled`) apart, from one line per gap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GapHow {
+    /// Skipped without a re-request (none configured, a boundary, a forced
+    /// window move).
+    Lost,
+    /// Re-requested, but not (completely) retransmitted within
+    /// `fill_timeout`: these sequence numbers were skipped.
+    TimedOut,
+    /// Re-requested and every sequence number of it retransmitted and sent
+    /// in place.
+    Filled,
+}
+
+impl GapHow {
+    /// The name used in logs and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            GapHow::Lost => "lost",
+            GapHow::TimedOut => "timed_out",
+            GapHow::Filled => "filled",
+        }
+    }
 }
 
 impl fmt::Display for EventKind {
@@ -123,9 +171,32 @@ impl fmt::Display for EventKind {
                 f,
                 "leg {leg} evidence: reorder depth {depth}, lag {lag} ticks behind the first copy"
             ),
-            EventKind::Gap { first_seq, count } => write!(
+            EventKind::Gap {
+                first_seq,
+                count,
+                how: GapHow::Filled,
+                ..
+            } => write!(
                 f,
-                "gap: {count} unrecoverable from seq {first_seq} (missing on every leg)"
+                "gap: {count} from seq {first_seq} filled by retransmission"
+            ),
+            EventKind::Gap {
+                first_seq,
+                count,
+                how,
+                ..
+            } => write!(
+                f,
+                "gap: {count} unrecoverable from seq {first_seq} (missing on every leg, {})",
+                how.name()
+            ),
+            EventKind::FillRequest {
+                first_seq,
+                count,
+                wire_seq,
+            } => write!(
+                f,
+                "gap fill: requested {count} from seq {first_seq} (wire {wire_seq})"
             ),
         }
     }
@@ -165,11 +236,22 @@ mod tests {
         let g = EventKind::Gap {
             first_seq: 7,
             count: 3,
+            wire_seq: 7,
+            how: GapHow::Lost,
+            waited: 0,
         };
         assert_eq!(
             g.to_string(),
-            "gap: 3 unrecoverable from seq 7 (missing on every leg)"
+            "gap: 3 unrecoverable from seq 7 (missing on every leg, lost)"
         );
+        let f = EventKind::Gap {
+            first_seq: 7,
+            count: 3,
+            wire_seq: 7,
+            how: GapHow::Filled,
+            waited: 9,
+        };
+        assert_eq!(f.to_string(), "gap: 3 from seq 7 filled by retransmission");
         let r = EventKind::SourceRestart {
             leg: 1,
             epoch: 2,

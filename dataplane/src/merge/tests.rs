@@ -19,6 +19,7 @@ fn cfg(mode: Mode) -> MergeConfig {
         seq_bits: 16,
         reorder: Reorder::Off,
         margin: 0,
+        fill_timeout: 0,
     }
 }
 
@@ -225,7 +226,9 @@ fn loss_on_every_leg_is_skipped_as_gap_and_never_stalls() {
             .iter()
             .find(|k| matches!(k, EventKind::Gap { .. }))
             .unwrap();
-        assert!(matches!(gap, EventKind::Gap { count: 3, first_seq } if first_seq & 0xFFFF == 7));
+        assert!(
+            matches!(gap, EventKind::Gap { count: 3, first_seq, .. } if first_seq & 0xFFFF == 7)
+        );
         // Late copies of the skipped packets are freed as late.
         put(&mut e, &mut r, 1, 8, 5000);
         assert_eq!(r.freed.last().unwrap().1, FreeReason::Late);
@@ -734,6 +737,7 @@ fn cfg_auto(mode: Mode) -> MergeConfig {
     MergeConfig {
         reorder: Reorder::Auto,
         margin: 10,
+        fill_timeout: 0,
         ..cfg(mode)
     }
 }

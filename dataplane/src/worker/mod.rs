@@ -24,4 +24,6 @@ pub mod tx;
 
 pub use classify::{Classifier, Route};
 pub use layout::{BoardLayout, RxCounters, TxCounters, LEG_NAMES, STREAM_NAMES};
-pub use plan::{Clock, InputPlan, Plan, Shared, StreamEvent, StreamPlan};
+pub use plan::{
+    Clock, FillAsk, InputPlan, Plan, Refill, Shared, StreamEvent, StreamPlan, FILL_QUEUE,
+};

@@ -9,6 +9,7 @@ use super::layout::BoardLayout;
 use crate::dpdk::{Mbuf, RxTimestamp};
 use crate::merge::{Engine, Event, MergeConfig};
 use crate::rewrite::Rewriter;
+use crate::seq::SeqSample;
 use crate::seq::SeqSpec;
 use crate::stats::Board;
 
@@ -123,7 +124,41 @@ pub struct StreamEvent {
     pub stream: usize,
     /// What happened (time in TSC ticks).
     pub event: Event,
+    /// The stream's MoldUDP64 session as last sent (gap-fill streams only),
+    /// for the request and the gap lines.
+    pub session: Option<[u8; 10]>,
 }
+
+/// Gap fill: a range the tx stage asks the request server for (the main
+/// lcore sends the request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FillAsk {
+    /// Stream index.
+    pub stream: usize,
+    /// MoldUDP64 session of the range.
+    pub session: [u8; 10],
+    /// First sequence number on the wire.
+    pub seq: u64,
+    /// Message count.
+    pub count: u64,
+    /// When the request was decided (TSC ticks), for the gap-fill latency.
+    pub time: u64,
+}
+
+/// Gap fill: one retransmitted packet on its way to the tx stage, already
+/// framed (headers and `FrameOffsets` set, checksums correct) and read.
+#[derive(Debug)]
+pub struct Refill {
+    /// Stream index.
+    pub stream: usize,
+    /// Its sequence sample.
+    pub sample: SeqSample,
+    /// The frame.
+    pub mbuf: Mbuf,
+}
+
+/// Capacity of each gap-fill queue.
+pub const FILL_QUEUE: usize = 1024;
 
 /// State shared between the main lcore and the workers at run time.
 ///
@@ -145,6 +180,14 @@ pub struct Shared {
     pub events: ArrayQueue<StreamEvent>,
     /// Events that did not fit in `events`.
     pub events_lost: AtomicU64,
+    /// Gap fill: ranges to ask for, tx stage -> main lcore (bounded; a
+    /// request that does not fit is counted and its range times out).
+    pub fill_asks: ArrayQueue<FillAsk>,
+    /// Requests that did not fit in `fill_asks`.
+    pub fill_asks_lost: AtomicU64,
+    /// Gap fill: retransmissions, main lcore -> tx stage (bounded; the
+    /// main lcore frees what does not fit).
+    pub refills: ArrayQueue<Refill>,
     /// Number of worker publications expected per request (1 with one
     /// lcore; rx lcores + tx lcore when split).
     pub publishers: usize,
@@ -161,6 +204,9 @@ impl Shared {
             layout,
             events: ArrayQueue::new(4096),
             events_lost: AtomicU64::new(0),
+            fill_asks: ArrayQueue::new(FILL_QUEUE),
+            fill_asks_lost: AtomicU64::new(0),
+            refills: ArrayQueue::new(FILL_QUEUE),
             publishers: publishers.max(1),
         }
     }
@@ -169,6 +215,13 @@ impl Shared {
     #[inline]
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Hands a gap-fill request to the main lcore (never blocks).
+    pub fn push_fill_ask(&self, ask: FillAsk) {
+        if self.fill_asks.push(ask).is_err() {
+            self.fill_asks_lost.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Hands an event to the main lcore (never blocks).

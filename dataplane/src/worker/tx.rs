@@ -2,10 +2,10 @@
 
 use super::io::TX_RETRIES;
 use super::layout::TxCounters;
-use super::plan::{Plan, Shared, StreamEvent, StreamPlan};
+use super::plan::{FillAsk, Plan, Shared, StreamEvent, StreamPlan};
 use super::publish;
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
-use crate::merge::{Engine, Event, FreeReason, SendInfo, Sink};
+use crate::merge::{Engine, Event, EventKind, FreeReason, SendInfo, Sink};
 use crate::rewrite::{Rewriter, RtpRenumber};
 use crate::stats::LatencyHistogram;
 use crate::wire::FrameOffsets;
@@ -49,6 +49,9 @@ pub struct StreamOut {
     /// substitution, which receivers (SSM filters, RTP source tracking per
     /// RFC 3550 §8.2) treat as another stream. Built once per stream.
     pub latched: Option<Rewriter>,
+    /// Gap-fill streams: the MoldUDP64 session of the last epoch sent and
+    /// that epoch (read from the first packet sent of each epoch).
+    pub session: Option<([u8; 10], u32)>,
 }
 
 impl StreamOut {
@@ -59,6 +62,7 @@ impl StreamOut {
             .map(|s| StreamOut {
                 renumber: s.renumber.then(|| RtpRenumber::new(None)),
                 latched: None,
+                session: None,
             })
             .collect()
     }
@@ -218,6 +222,13 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     ) {
         self.now = self.clock_now();
         engine.poll(self.now, self);
+        // Gap fill: retransmissions the main lcore received (a burst at most).
+        for _ in 0..MAX_BURST {
+            let Some(r) = self.shared.refills.pop() else {
+                break;
+            };
+            engine.fill(r.stream, r.sample, r.mbuf, self.now, self);
+        }
         self.flush();
         if let Some(q) = out_rx.as_mut() {
             let n = q.rx_burst(scratch);
@@ -294,6 +305,14 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
             self.free.push(m);
             return;
         };
+        if plan.merge.fill_timeout > 0 && out.session.is_none_or(|(_, e)| e != info.epoch) {
+            // Once per epoch: the session a gap-fill request names.
+            if let Some(p) = m.data().get(at.payload()).and_then(|p| p.get(..10)) {
+                let mut id = [0u8; 10];
+                id.copy_from_slice(p);
+                out.session = Some((id, info.epoch));
+            }
+        }
         // Renumbering keeps every offset; the rewriter (which may push or
         // strip a tag) goes last, so both use what the rx parse found.
         if let Some(r) = out.renumber.as_mut() {
@@ -330,7 +349,31 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
     }
 
     fn event(&mut self, stream: usize, event: Event) {
-        self.shared.push_event(StreamEvent { stream, event });
+        let session = self
+            .outs
+            .get(stream)
+            .and_then(|o| o.session)
+            .map(|(id, _)| id);
+        if let (
+            EventKind::FillRequest {
+                wire_seq, count, ..
+            },
+            Some(id),
+        ) = (event.kind, session)
+        {
+            self.shared.push_fill_ask(FillAsk {
+                stream,
+                session: id,
+                seq: wire_seq,
+                count,
+                time: event.time,
+            });
+        }
+        self.shared.push_event(StreamEvent {
+            stream,
+            event,
+            session,
+        });
     }
 }
 

@@ -8,7 +8,7 @@
 //! exactly one of the outcomes" holds by construction.
 
 use super::super::counters::StreamCounters;
-use super::super::output::{Event, EventKind, FreeReason, SendInfo, Sink};
+use super::super::output::{Event, EventKind, FreeReason, GapHow, SendInfo, Sink};
 use crate::slots::Verdict;
 
 /// Counters of one stream and the calls that change them.
@@ -99,24 +99,87 @@ impl Books {
         self.counters.unrecoverable += n;
     }
 
-    /// The end of a run of unrecoverable positions: one `Gap` event.
+    /// The end of a run of missing positions: one `Gap` event saying how
+    /// it was resolved (the unrecoverable ones also count in `gaps`).
     #[inline]
-    pub fn gap<H>(
-        &mut self,
-        sink: &mut impl Sink<H>,
-        stream: usize,
-        time: u64,
-        first_seq: u64,
-        count: u64,
-    ) {
-        self.counters.gaps += 1;
+    pub fn gap<H>(&mut self, sink: &mut impl Sink<H>, stream: usize, time: u64, gap: GapLine) {
+        if gap.how != GapHow::Filled {
+            self.counters.gaps += 1;
+        }
         sink.event(
             stream,
             Event {
                 time,
-                kind: EventKind::Gap { first_seq, count },
+                kind: EventKind::Gap {
+                    first_seq: gap.first,
+                    count: gap.count,
+                    wire_seq: gap.wire,
+                    how: gap.how,
+                    waited: gap.waited,
+                },
             },
         );
+    }
+
+    /// A range missing on every leg is asked for (one `FillRequest`).
+    #[inline]
+    pub fn fill_requested<H>(
+        &mut self,
+        sink: &mut impl Sink<H>,
+        stream: usize,
+        time: u64,
+        range: GapLine,
+    ) {
+        self.counters.fill_requested += 1;
+        sink.event(
+            stream,
+            Event {
+                time,
+                kind: EventKind::FillRequest {
+                    first_seq: range.first,
+                    count: range.count,
+                    wire_seq: range.wire,
+                },
+            },
+        );
+    }
+
+    /// A requested range ended: completely filled or not.
+    #[inline]
+    pub fn fill_closed(&mut self, complete: bool) {
+        if complete {
+            self.counters.filled += 1;
+        } else {
+            self.counters.fill_timed_out += 1;
+        }
+    }
+
+    /// Sends a retransmitted copy in its place (no leg's copy: counted
+    /// `sent` and `fill_sent`, never on a leg).
+    #[inline]
+    pub fn send_fill<H>(
+        &mut self,
+        sink: &mut impl Sink<H>,
+        stream: usize,
+        handle: H,
+        info: SendInfo,
+    ) {
+        self.counters.sent += 1;
+        self.counters.fill_sent += 1;
+        sink.send(stream, handle, info);
+    }
+
+    /// Gives back a retransmitted copy that is not sent: `late` (its range
+    /// was given up or sent already) or stray (anything else).
+    #[inline]
+    pub fn free_fill<H>(&mut self, sink: &mut impl Sink<H>, handle: H, late: bool) {
+        if late {
+            self.counters.late_fill += 1;
+            sink.free(handle, FreeReason::Late);
+        } else {
+            self.counters.fill_stray += 1;
+            sink.free(handle, FreeReason::Duplicate);
+        }
     }
 
     /// The preferred leg changed.
@@ -136,4 +199,19 @@ impl Books {
     pub fn overrun(&mut self) {
         self.counters.overruns += 1;
     }
+}
+
+/// A run of positions for a `Gap` or `FillRequest` event.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::merge) struct GapLine {
+    /// First position.
+    pub first: u64,
+    /// How many.
+    pub count: u64,
+    /// The first one's wire sequence number.
+    pub wire: u64,
+    /// How it ended (`Lost` for a request).
+    pub how: GapHow,
+    /// Ticks since the request (0 if none).
+    pub waited: u64,
 }

@@ -1,10 +1,11 @@
 //! The output cursor: placing copies in the rings, choosing what goes out
 //! next, skipping what cannot, and the shutdown drain.
 
+use super::books::GapLine;
 use super::evidence::{Evidence, Expect};
 use super::{after, Arrival, Store, StreamState};
 use crate::merge::config::{Mode, Reorder};
-use crate::merge::output::{FreeReason, SendInfo, Sink};
+use crate::merge::output::{FreeReason, GapHow, SendInfo, Sink};
 use crate::slots::{Passed, Verdict};
 
 /// What the cursor does next.
@@ -16,14 +17,29 @@ enum Step {
     /// The same, on evidence before `max_delay` (a copy arriving later is
     /// a premature loss).
     GiveUp(u64),
+    /// Gap fill: ask for the positions up to (excluding) this one and hold
+    /// them for up to `fill_timeout`.
+    Request(u64),
+    /// Send the retransmitted copy held at this fill entry.
+    SendFill(usize),
     Idle,
 }
 
 /// A run of unrecoverable positions being skipped (one `Gap` event).
-#[derive(Default)]
 struct GapRun {
     first: u64,
     count: u64,
+    how: GapHow,
+}
+
+impl Default for GapRun {
+    fn default() -> Self {
+        GapRun {
+            first: 0,
+            count: 0,
+            how: GapHow::Lost,
+        }
+    }
 }
 
 impl StreamState {
@@ -129,6 +145,13 @@ impl StreamState {
     #[inline]
     fn decide<H>(&self, store: &Store<H>, now: u64, forced: bool) -> Step {
         let p = self.cursor;
+        if self.fill.covers(p) {
+            // A retransmission of this position goes first: the legs' copies
+            // (if any came since) are the same packet.
+            if let Some(i) = self.fill_at(store, p) {
+                return Step::SendFill(i);
+            }
+        }
         let mode = self.rules.mode;
         let mut best: Option<usize> = None;
         let mut any = false;
@@ -188,6 +211,28 @@ impl StreamState {
                 }
             };
         }
+        if self.fill.covers(p) {
+            // Asked for: wait for the retransmission until the deadline,
+            // then skip what is still missing up to the next copy held.
+            if now < self.fill.deadline {
+                return Step::Wait(self.fill.deadline);
+            }
+            let mut to = self.fill.end;
+            if let Some((q, _)) = self.first_seen_from(store, p, now) {
+                if after(to, q) {
+                    to = q;
+                }
+            }
+            if let Some(q) = self.next_fill_after(store, p) {
+                if after(to, q) {
+                    to = q;
+                }
+            }
+            if any || to == p {
+                to = p.wrapping_add(1);
+            }
+            return Step::SkipTo(to);
+        }
         if !any && self.in_boundary(p) && self.boundary_settled() {
             // Between two epochs and no leg can still fill it: skip at once
             // (silently). While a leg has not restarted yet, or has not yet
@@ -205,7 +250,11 @@ impl StreamState {
         };
         let to = if any { p.wrapping_add(1) } else { q };
         if age >= self.rules.max_delay {
-            return Step::SkipTo(to);
+            return if self.may_request(p) {
+                Step::Request(to)
+            } else {
+                Step::SkipTo(to)
+            };
         }
         let cap = now.saturating_sub(age).saturating_add(self.rules.max_delay);
         if self.rules.reorder != Reorder::Auto || self.in_boundary(p) {
@@ -218,6 +267,7 @@ impl StreamState {
         // whatever the skew does, while a time bound could be.
         let at = if any { p } else { q.wrapping_sub(1) };
         match self.expected_by(store, at, 0..self.rules.legs, None, now) {
+            0 if self.may_request(p) => Step::Request(to),
             0 => Step::GiveUp(to),
             until => Step::Wait(until.min(cap)),
         }
@@ -260,6 +310,7 @@ impl StreamState {
     ) {
         let mut gap = GapRun::default();
         loop {
+            self.close_fill_if_passed(store, now, sink);
             let forced = force_below.is_some_and(|f| after(f, self.cursor));
             let step = if self.held == 0 {
                 if forced {
@@ -281,9 +332,20 @@ impl StreamState {
                         Some(f) if forced && after(q, f) => f,
                         _ => q,
                     };
-                    self.skip_to(store, q, Passed::Skipped, &mut gap, sink);
+                    self.skip_to(store, q, (Passed::Skipped, now), &mut gap, sink);
                 }
-                Step::GiveUp(q) => self.skip_to(store, q, Passed::GivenUp, &mut gap, sink),
+                Step::GiveUp(q) => {
+                    self.skip_to(store, q, (Passed::GivenUp, now), &mut gap, sink);
+                }
+                Step::SendFill(i) => {
+                    self.flush_gap(&mut gap, now, sink);
+                    self.send_fill(store, i, now, sink);
+                }
+                Step::Request(q) => {
+                    self.flush_gap(&mut gap, now, sink);
+                    self.open_fill(q, now, sink);
+                    return;
+                }
                 Step::Wait(t) => {
                     self.flush_gap(&mut gap, now, sink);
                     self.request(t);
@@ -299,7 +361,17 @@ impl StreamState {
 
     fn flush_gap<H>(&mut self, gap: &mut GapRun, now: u64, sink: &mut impl Sink<H>) {
         if gap.count > 0 {
-            self.books.gap(sink, self.index, now, gap.first, gap.count);
+            let line = GapLine {
+                first: gap.first,
+                count: gap.count,
+                wire: self.wire_seq(gap.first),
+                how: gap.how,
+                waited: match gap.how {
+                    GapHow::TimedOut => now.saturating_sub(self.fill.asked),
+                    _ => 0,
+                },
+            };
+            self.books.gap(sink, self.index, now, line);
             gap.count = 0;
         }
     }
@@ -310,16 +382,29 @@ impl StreamState {
         &mut self,
         store: &mut Store<H>,
         q: u64,
-        how: Passed,
+        (how, now): (Passed, u64),
         gap: &mut GapRun,
         sink: &mut impl Sink<H>,
     ) {
         let n = q.wrapping_sub(self.cursor);
         let visit = n.min(self.rules.cap);
+        let run_how = if self.fill.covers(self.cursor) {
+            GapHow::TimedOut
+        } else {
+            GapHow::Lost
+        };
+        if gap.count > 0 && gap.how != run_how {
+            self.flush_gap(gap, now, sink);
+        }
         for k in 0..visit {
             let p = self.cursor.wrapping_add(k);
             store.slots.set_passed(&self.region, p, how);
             self.free_position(store, p, sink);
+            if self.fill.covers(p) {
+                // Retransmissions are only held inside the open range.
+                self.fill.skipped += 1;
+                self.free_fill_at(store, p, true, sink);
+            }
         }
         // Unrecoverable: every skipped position outside an epoch boundary.
         let mut counted = n;
@@ -337,6 +422,7 @@ impl StreamState {
         if counted > 0 {
             if gap.count == 0 {
                 gap.first = self.cursor;
+                gap.how = run_how;
             }
             gap.count += counted;
             self.books.unrecoverable(counted);
@@ -346,7 +432,12 @@ impl StreamState {
 
     /// Frees every copy held at `p` (the cursor is leaving it unsent).
     #[inline]
-    fn free_position<H>(&mut self, store: &mut Store<H>, p: u64, sink: &mut impl Sink<H>) {
+    pub(super) fn free_position<H>(
+        &mut self,
+        store: &mut Store<H>,
+        p: u64,
+        sink: &mut impl Sink<H>,
+    ) {
         for l in 0..self.rules.legs {
             if self.leg[l].held == 0 {
                 continue;
@@ -392,6 +483,9 @@ impl StreamState {
                 store.slots.set_passed(&self.region, q, Passed::Skipped);
                 if self.held > 0 {
                     self.free_position(store, q, sink);
+                    if self.fill.open {
+                        self.free_fill_at(store, q, false, sink);
+                    }
                 }
             }
             self.cursor = self.cursor.wrapping_add(extra);
@@ -412,6 +506,8 @@ impl StreamState {
         for l in 0..self.rules.legs {
             self.drop_candidate(store, l, sink);
         }
+        self.close_fill_if_passed(store, now, sink);
+        self.drop_fills(store, sink);
         self.wake = super::NEVER;
     }
 }

@@ -21,6 +21,7 @@ mod books;
 mod cursor;
 mod epoch;
 mod evidence;
+mod fill;
 mod health;
 
 use super::config::{MergeConfig, Mode, Reorder, MAX_LEGS};
@@ -33,6 +34,8 @@ use books::Books;
 use epoch::Epochs;
 use evidence::Evidence;
 pub use evidence::EvidenceFigures;
+use fill::FillRange;
+pub use fill::{slots_for as fill_slots_for, FILL_SLOTS};
 use health::LegState;
 
 /// One copy being handed in: which leg, when, and the copy itself.
@@ -58,6 +61,9 @@ pub(super) type Held<H> = Option<(u64, Packet<H>)>;
 pub(super) struct Store<H> {
     pub slots: SlotTable<H>,
     pub held: Vec<Held<H>>,
+    /// Retransmitted copies waiting for the cursor ([`FILL_SLOTS`] per
+    /// stream with gap fill): (position, copy).
+    pub fills: Vec<Held<H>>,
     pub clock: SlotClock,
 }
 
@@ -73,6 +79,7 @@ struct Rules {
     bits: u32,
     reorder: Reorder,
     margin: u64,
+    fill_timeout: u64,
 }
 
 #[inline]
@@ -96,12 +103,22 @@ pub(super) struct StreamState {
     leg: [LegState; MAX_LEGS],
     ev: Evidence,
     books: Books,
+    /// The range asked of the request server, if one is open.
+    fill: FillRange,
+    /// This stream's first entry in `Store::fills` and how many it has.
+    fill_base: usize,
+    fill_slots: usize,
     /// Earliest time this stream asked to be serviced (NEVER if none).
     pub wake: u64,
 }
 
 impl StreamState {
-    pub(super) fn new(index: usize, c: &MergeConfig, region: Region, held_base: usize) -> Self {
+    pub(super) fn new(
+        index: usize,
+        c: &MergeConfig,
+        region: Region,
+        (held_base, fill_base): (usize, usize),
+    ) -> Self {
         Self {
             index,
             rules: Rules {
@@ -114,6 +131,7 @@ impl StreamState {
                 bits: c.seq_bits,
                 reorder: c.reorder,
                 margin: c.margin,
+                fill_timeout: c.fill_timeout,
             },
             region,
             cursor: 0,
@@ -124,6 +142,9 @@ impl StreamState {
             leg: [LegState::default(); MAX_LEGS],
             ev: Evidence::new(c.capacity as u64),
             books: Books::default(),
+            fill: FillRange::default(),
+            fill_base,
+            fill_slots: fill::slots_for(c),
             wake: NEVER,
         }
     }

@@ -1,0 +1,236 @@
+//! Gap fill by re-request through the real binary (issue 16, item 2): a
+//! MoldUDP64 stream loses the same messages on both legs; the binary asks
+//! `testkit`'s `mf-moldserver` (a real request server, serving from the
+//! recorded stream over UDP, in its own network namespace behind a veth
+//! pair this test creates) for them and puts the
+//! retransmissions in place. Asserted: the output carries the complete
+//! feed, each message once and in order; `filled` > 0, nothing
+//! unrecoverable; the gap line says `filled` with the session and the
+//! sequence range. The request round trip the binary measured is printed
+//! (a figure, not a pass/fail bound).
+//!
+//! The legs are `net_pcap` files under `--clock capture`: the loss sits a
+//! few packets before the end of the files, so the request is decided
+//! (max-delay in capture time) while the files still play, and the capture
+//! clock stops with the last packet: the 1 s gap-fill hold can only end by
+//! the retransmission, whatever the machine's speed (the run's
+//! `--duration` is the hang guard).
+
+// Each test crate uses only part of the shared harness.
+#[allow(dead_code)]
+mod common;
+mod prereq;
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use testkit::moldudp64::parse_moldudp64;
+use testkit::parse_udp;
+use testkit::pcap::{PcapWriter, TsResolution};
+use testkit::scenario::{Leg, LegPacket, PayloadKind};
+
+const SESSION: [u8; 10] = *b"TESTSESS01";
+
+/// Builds `mf-moldserver` (testkit) next to the binary under test; its path.
+fn moldserver() -> std::path::PathBuf {
+    let dir = Path::new(BIN).parent().expect("target dir");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "testkit", "--bin", "mf-moldserver"])
+        .status()
+        .expect("cargo build mf-moldserver");
+    assert!(status.success(), "cannot build mf-moldserver");
+    dir.join("mf-moldserver")
+}
+
+/// A network namespace joined to this one by a veth pair: `host` here,
+/// `peer` inside; deleted (with the pair) on drop.
+struct Netns {
+    name: String,
+    host: String,
+    peer: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    fn up() -> Netns {
+        let id = std::process::id() % 200 + 20;
+        let ns = Netns {
+            name: format!("mfgf{}", std::process::id()),
+            host: format!("10.201.{id}.1"),
+            peer: format!("10.201.{id}.2"),
+        };
+        let (h, p) = (format!("gfh{id}"), format!("gfs{id}"));
+        let _ = Command::new("ip").args(["netns", "del", &ns.name]).status();
+        let _ = Command::new("ip").args(["link", "del", &h]).status();
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "link", "add", &h, "type", "veth", "peer", "name", &p, "netns", &ns.name,
+        ]);
+        ip(&["addr", "add", &format!("{}/30", ns.host), "dev", &h]);
+        ip(&["link", "set", &h, "up"]);
+        let peer_addr = format!("{}/30", ns.peer);
+        for args in [
+            vec!["addr", "add", &peer_addr, "dev", &p],
+            vec!["link", "set", &p, "up"],
+            vec!["link", "set", "lo", "up"],
+        ] {
+            ip(&[&["-n", ns.name.as_str()][..], &args[..]].concat());
+        }
+        ns
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its end of the pair, and so the pair.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Kills the server we started when the test ends (pass or panic).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn loss_on_both_legs_is_filled_from_the_request_server() {
+    let mut sc = scenario();
+    sc.streams[0].payload = PayloadKind::MoldUdp64 {
+        session: SESSION,
+        msg_len: 32,
+    };
+    let all: Vec<u64> = (1..=200).collect();
+    let lost = [150u64, 190, 191, 192];
+    let t = |seq: u64| seq * 1_000_000; // 1 ms apart
+    let kept: Vec<LegPacket> = all
+        .iter()
+        .filter(|s| !lost.contains(s))
+        .map(|&s| LegPacket::new(s, t(s)))
+        .collect();
+    sc.primary = kept.clone();
+    sc.secondary = kept;
+
+    let dir = support::workdir("gap-fill-rec");
+    // The server's recording: the complete feed, as the primary sent it.
+    let rec = dir.join("recorded.pcap");
+    let mut w = PcapWriter::create(&rec, TsResolution::Micro).expect("create recording");
+    for &s in &all {
+        w.write_frame(t(s), &sc.frame(Leg::Primary, &LegPacket::new(s, t(s))))
+            .expect("write recording");
+    }
+    w.finish().expect("finish recording");
+    prereq::require(&prereq::GAP_FILL);
+    let server_bin = moldserver();
+    let ns = Netns::up();
+    let listen = format!("{}:7001", ns.peer);
+    let server = Server(
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", ns.name))
+            .arg("--")
+            .arg(&server_bin)
+            .args([
+                "--pcap",
+                rec.to_str().expect("utf-8 path"),
+                "--listen",
+                &listen,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start mf-moldserver"),
+    );
+    // The server says it is listening (after its bind) before the binary
+    // starts, so no request can meet a closed port.
+    let mut server = server;
+    let err = server.0.stderr.take().expect("server stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(err), &mut line);
+        let _ = tx.send(line);
+    });
+    let ready = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("mf-moldserver did not start (hang guard)");
+    assert!(
+        ready.contains("packets of session"),
+        "mf-moldserver: {ready}"
+    );
+    eprint!("{ready}");
+
+    let extra = [
+        "--seq",
+        "moldudp64",
+        "--max-delay",
+        "5",
+        "--primary-reorder",
+        "off",
+        "--mold-request",
+        &listen,
+        "--gap-fill-timeout",
+        "1000",
+    ];
+    let o = run_pcap("gap-fill", &sc, &extra, 3.0);
+    drop(server);
+    drop(ns);
+
+    // The complete feed: every message once, in order.
+    let seqs: Vec<u64> = o
+        .frames
+        .iter()
+        .map(|f| {
+            let u = parse_udp(f).expect("output frame");
+            let (h, _) = parse_moldudp64(u.payload).expect("output MoldUDP64");
+            assert_eq!(h.session, SESSION);
+            h.seq
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        all,
+        "output is not the complete feed\n{}",
+        o.context()
+    );
+    assert!(o.stream_counter("filled") > 0, "{}", o.context());
+    assert_eq!(o.stream_counter("fill_requested"), 2, "{}", o.context());
+    assert_eq!(o.stream_counter("filled"), 2, "{}", o.context());
+    assert_eq!(o.stream_counter("fill_sent"), 4, "{}", o.context());
+    assert_eq!(o.stream_counter("unrecoverable"), 0, "{}", o.context());
+    let gaps: Vec<_> = o
+        .events()
+        .into_iter()
+        .filter(|(k, _, _)| k == "gap")
+        .map(|(_, d, _)| d)
+        .collect();
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    for (g, (first, last)) in gaps.iter().zip([(150, 150), (190, 192)]) {
+        assert_eq!(g["resolved"], "filled", "{g}");
+        assert_eq!(g["session"], "TESTSESS01", "{g}");
+        assert_eq!(g["wire_first"], first, "{g}");
+        assert_eq!(g["wire_last"], last, "{g}");
+    }
+    let gf = &o.stats["gap_fill"];
+    println!(
+        "gap-fill round trip (request sent -> first retransmission received, main lcore, over the veth): mean {} ms, max {} ms over {} requests",
+        gf["rtt_ms_mean"], gf["rtt_ms_max"], gf["answered"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
