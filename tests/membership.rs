@@ -342,37 +342,36 @@ fn run(fam: &Family, membership: bool) -> Run {
     );
     let stats = dir.join("stats.json");
     let out = dir.join("out.pcap");
-    let mut args: Vec<String> = [
-        "-l",
-        "0-1",
-        "--no-pci",
-        "--no-huge",
-        "-m",
-        "256",
-        "--log-level=warn",
-        "--file-prefix",
-        &format!("mfm{}{tag}", std::process::id()),
-        "--vdev",
-        "net_af_packet0,iface=dev0",
-        "--vdev",
-        &format!("net_pcap1,tx_pcap={}", out.display()),
-        "--",
-        "--primary-port",
-        "0",
-        "--secondary-port",
-        "0",
-        "--output-port",
-        "1",
-        "--stream",
-        &stream,
-        "--stats-period",
-        "0.2",
-        "--stats-json",
-        stats.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args: Vec<String> = support::eal_memory_args();
+    args.extend(
+        [
+            "-l",
+            "0-1",
+            "--no-pci",
+            "--log-level=warn",
+            "--file-prefix",
+            &format!("mfm{}{tag}", std::process::id()),
+            "--vdev",
+            "net_af_packet0,iface=dev0",
+            "--vdev",
+            &format!("net_pcap1,tx_pcap={}", out.display()),
+            "--",
+            "--primary-port",
+            "0",
+            "--secondary-port",
+            "0",
+            "--output-port",
+            "1",
+            "--stream",
+            &stream,
+            "--stats-period",
+            "0.2",
+            "--stats-json",
+            stats.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
     if membership {
         args.extend(["--port-ip".into(), fam.port_ip.into()]);
     } else {
