@@ -648,7 +648,7 @@ fn run_merge(
                     }
                 }
             }
-            std::thread::sleep(TICK);
+            requester.idle(&shared, pool, TICK);
         };
         match end {
             End::Signal => log::info!("signal received: draining and stopping"),

@@ -28,6 +28,8 @@ pub const MAX_OUTSTANDING: usize = 64;
 pub const RATE_PER_S: f64 = 1_000.0;
 /// ... with bursts of this many.
 pub const BURST: f64 = 32.0;
+/// How often the main lcore services the request path between its ticks.
+pub const FAST: Duration = Duration::from_micros(250);
 /// Datagrams read per socket per service call.
 const READS: usize = 256;
 
@@ -161,6 +163,25 @@ impl Requester {
     /// Whether any stream asks for gap fill.
     pub fn is_empty(&self) -> bool {
         self.paths.iter().all(Option::is_none)
+    }
+
+    /// The main lcore's idle time between two of its ticks: with gap fill
+    /// configured, the request path is serviced every [`FAST`] meanwhile
+    /// (a request waits at most that long on the main lcore), else a sleep.
+    pub fn idle(&mut self, shared: &Shared, pool: &Mempool<'_>, total: Duration) {
+        if self.is_empty() {
+            std::thread::sleep(total);
+            return;
+        }
+        let end = Instant::now() + total;
+        loop {
+            self.service(shared, pool);
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            std::thread::sleep(FAST.min(end - now));
+        }
     }
 
     /// Sends the requests the tx stage asked for and hands the answers in.

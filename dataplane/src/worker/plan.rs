@@ -124,7 +124,7 @@ pub struct StreamEvent {
     pub stream: usize,
     /// What happened (time in TSC ticks).
     pub event: Event,
-    /// The stream's MoldUDP64 session as last sent (gap-fill streams only),
+    /// The stream's MoldUDP64 session as last sent (MoldUDP64 streams only),
     /// for the request and the gap lines.
     pub session: Option<[u8; 10]>,
 }

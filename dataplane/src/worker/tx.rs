@@ -7,6 +7,7 @@ use super::publish;
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
 use crate::merge::{Engine, Event, EventKind, FreeReason, SendInfo, Sink};
 use crate::rewrite::{Rewriter, RtpRenumber};
+use crate::seq::SeqSpec;
 use crate::stats::LatencyHistogram;
 use crate::wire::FrameOffsets;
 
@@ -49,7 +50,7 @@ pub struct StreamOut {
     /// substitution, which receivers (SSM filters, RTP source tracking per
     /// RFC 3550 §8.2) treat as another stream. Built once per stream.
     pub latched: Option<Rewriter>,
-    /// Gap-fill streams: the MoldUDP64 session of the last epoch sent and
+    /// MoldUDP64 streams: the session of the last epoch sent and
     /// that epoch (read from the first packet sent of each epoch).
     pub session: Option<([u8; 10], u32)>,
 }
@@ -305,8 +306,9 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
             self.free.push(m);
             return;
         };
-        if plan.merge.fill_timeout > 0 && out.session.is_none_or(|(_, e)| e != info.epoch) {
-            // Once per epoch: the session a gap-fill request names.
+        if plan.seq == SeqSpec::MoldUdp64 && out.session.is_none_or(|(_, e)| e != info.epoch) {
+            // Once per epoch: the session a gap-fill request and the gap
+            // lines name.
             if let Some(p) = m.data().get(at.payload()).and_then(|p| p.get(..10)) {
                 let mut id = [0u8; 10];
                 id.copy_from_slice(p);
