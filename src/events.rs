@@ -100,6 +100,7 @@ fn kind_tag(k: &EventKind, hz: f64) -> (&'static str, Value) {
             "fill_request",
             json!({ "first_seq": first_seq, "count": count, "wire_first": wire_seq }),
         ),
+        EventKind::PoolLow { shed } => ("pool_low", json!({ "shed": shed })),
     }
 }
 

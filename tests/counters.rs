@@ -141,6 +141,7 @@ fn assert_counters_add_up(o: &Outcome) {
             "stale",
             "invalid",
             "heartbeats",
+            "shed_pool_low",
         ];
         let sum: u64 = buckets.iter().map(|k| u(leg, k)).sum();
         assert_eq!(sum, u(leg, "received"), "leg {l} buckets\n{}", o.context());

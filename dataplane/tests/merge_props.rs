@@ -443,7 +443,8 @@ fn check_with(
             + l.stale
             + l.corrupt_dropped
             + l.invalid
-            + l.heartbeats;
+            + l.heartbeats
+            + l.shed_pool_low;
         prop_assert_eq!(l.good + l.corrupt + l.heartbeats, l.received);
     }
     prop_assert_eq!(received as usize, all.len());

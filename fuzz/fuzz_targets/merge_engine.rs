@@ -8,7 +8,8 @@
 //!   order, and no packet sent twice;
 //! * union: a good copy freed as `Duplicate` means its packet went out
 //!   (checked while no source restart makes positions ambiguous);
-//! * the counters agree with what the sink saw.
+//! * the counters agree with what the sink saw;
+//! * shedding held copies (a pool running low) keeps all of the above.
 #![no_main]
 
 use dataplane::merge::{
@@ -127,6 +128,10 @@ fuzz_target!(|data: &[u8]| {
             // A time step only (up to ~4 leg timeouts).
             now += u64::from(b) * 64 + u64::from(c);
             e.poll(now, &mut r);
+            if d & 0x80 != 0 {
+                // The pool ran low: shed some held copies.
+                e.shed(u32::from(d & 0x3f), now, &mut r);
+            }
             continue;
         }
         // Mostly near the stream's running position, sometimes anywhere.
@@ -182,7 +187,8 @@ fuzz_target!(|data: &[u8]| {
                 + l.wild
                 + l.stale
                 + l.invalid
-                + l.heartbeats;
+                + l.heartbeats
+                + l.shed_pool_low;
             assert_eq!(buckets, l.received, "leg buckets {l:?}");
         }
     }

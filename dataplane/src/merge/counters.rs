@@ -6,7 +6,8 @@ crate::counter_group! {
 /// What one leg of one stream delivered.
 ///
 /// Every data packet handed in is counted in `received` and in exactly one
-/// of `used`, `duplicates`, `late`, `wild`, `stale`, `invalid`, or (corrupt
+/// of `used`, `duplicates`, `late`, `wild`, `stale`, `invalid`,
+/// `shed_pool_low`, or (corrupt
 /// copies that never had a good alternative) `corrupt_dropped`;
 /// `heartbeats` are counted in `received` too.
 pub struct LegCounters {
@@ -37,6 +38,9 @@ pub struct LegCounters {
     heartbeats,
     /// Wrong sequence width or leg index.
     invalid,
+    /// Held copies shed because the packet pool ran low (duplicates first,
+    /// then the copies furthest from the output cursor).
+    shed_pool_low,
 }
 }
 

@@ -198,6 +198,24 @@ impl<H> Engine<H> {
         }
     }
 
+    /// The packet pool is running low: frees up to `want` held copies,
+    /// duplicates first (nothing lost), then the copies furthest from each
+    /// stream's cursor; returns how many. Called by the worker once per
+    /// burst at most, when the pool's free count is below its floor; not
+    /// per packet.
+    pub fn shed(&mut self, want: u32, now: u64, sink: &mut impl Sink<H>) -> u32 {
+        let mut shed = 0;
+        for whole in [false, true] {
+            for st in &mut self.streams {
+                if shed >= want {
+                    return shed;
+                }
+                shed += st.shed(&mut self.store, (want - shed, whole), now, sink);
+            }
+        }
+        shed
+    }
+
     /// Shutdown: sends every held copy that can go out in order and frees
     /// the rest, so every handle handed in has been handed back.
     pub fn drain(&mut self, now: u64, sink: &mut impl Sink<H>) {

@@ -38,6 +38,9 @@ pub enum FreeReason {
     /// Stream or leg index out of range, or a sequence width that does not
     /// match the stream's.
     Invalid,
+    /// Held, and shed to give its buffer back to a packet pool running low
+    /// ([`Engine::shed`](super::Engine::shed)).
+    PoolLow,
 }
 
 /// Something worth a log line, with the tick it happened at.
@@ -121,6 +124,13 @@ pub enum EventKind {
         /// The first one's sequence number on the wire.
         wire_seq: u64,
     },
+    /// The packet pool ran low and held copies were shed (duplicates
+    /// first, then the positions furthest from the cursor), each counted
+    /// `shed_pool_low`.
+    PoolLow {
+        /// Copies shed.
+        shed: u64,
+    },
 }
 
 /// How a [`EventKind::Gap`] was resolved.
@@ -197,6 +207,10 @@ impl fmt::Display for EventKind {
             } => write!(
                 f,
                 "gap fill: requested {count} from seq {first_seq} (wire {wire_seq})"
+            ),
+            EventKind::PoolLow { shed } => write!(
+                f,
+                "packet pool low: {shed} held copies shed (duplicates first, then furthest ahead)"
             ),
         }
     }

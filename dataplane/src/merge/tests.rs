@@ -874,3 +874,131 @@ fn primary_copies_sent_while_every_leg_is_down_are_not_substituted() {
     assert_eq!(e.counters(0).substituted, 0);
     all_back(&r, 2);
 }
+
+#[test]
+fn pool_low_sheds_duplicates_first_then_furthest_from_the_cursor() {
+    // Primary mode, leg 0 lost 10: the cursor waits at 10 while both legs
+    // deliver 11..15. Held: 10 (leg 1), 11..15 on both legs = 11 copies.
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    for i in 0..10 {
+        put(&mut e, &mut r, 0, i, i * 10);
+        put(&mut e, &mut r, 1, i, i * 10 + 1);
+    }
+    put(&mut e, &mut r, 1, 10, 101);
+    for i in 11..16 {
+        put(&mut e, &mut r, 0, i, i * 10);
+        put(&mut e, &mut r, 1, i, i * 10 + 1);
+    }
+    assert_eq!(e.held(0), 11);
+    let before = r.freed.len();
+    // Duplicates first: the five leg-1 copies of 11..15 (the preferred
+    // leg 0 keeps its copies), lowest position first.
+    assert_eq!(e.shed(5, 200, &mut r), 5);
+    let shed: Vec<u64> = r.freed[before..].iter().map(|&(h, _)| h).collect();
+    assert_eq!(shed, (11..16).map(|i| h(1, i)).collect::<Vec<_>>());
+    assert!(r.freed[before..]
+        .iter()
+        .all(|&(_, w)| w == FreeReason::PoolLow));
+    // Then whole positions, furthest first: 15, 14.
+    assert_eq!(e.shed(2, 200, &mut r), 2);
+    let shed: Vec<u64> = r.freed[before + 5..].iter().map(|&(h, _)| h).collect();
+    assert_eq!(shed, [h(0, 15), h(0, 14)]);
+    assert_eq!(e.held(0), 4);
+    let c = e.counters(0);
+    assert_eq!((c.legs[0].shed_pool_low, c.legs[1].shed_pool_low), (2, 5));
+    let pool_events = r
+        .event_kinds()
+        .iter()
+        .filter(|k| matches!(k, EventKind::PoolLow { .. }))
+        .count();
+    assert_eq!(pool_events, 2, "one per call and pass that shed any");
+    // Recovers as soon as traffic allows: 10 goes (secondary, after
+    // max_delay), 11..13 from leg 0, 14 and 15 come again and go in order.
+    put(&mut e, &mut r, 0, 16, 200);
+    e.poll(101 + MD, &mut r);
+    for (i, t) in [(14, 101 + MD + 1), (15, 101 + MD + 2)] {
+        // New handles: leg 1's first copies of 14 and 15 were shed.
+        e.insert(0, 1, rtp(i, 7), Verdict::Good, h(2, i), t, &mut r);
+    }
+    e.poll(10 * MD, &mut r);
+    e.drain(10 * MD, &mut r);
+    assert_eq!(r.seqs(), (0..17).collect::<Vec<_>>());
+    assert_eq!(e.counters(0).unrecoverable, 0);
+    all_back(&r, 20 + 1 + 10 + 1 + 2);
+}
+
+#[test]
+fn pool_low_shed_of_an_empty_engine_is_zero_and_silent() {
+    let mut e = engine(cfg(Mode::Hitless));
+    let mut r = Rec::default();
+    assert_eq!(e.shed(100, 0, &mut r), 0);
+    put(&mut e, &mut r, 0, 5, 1);
+    assert_eq!(e.shed(100, 2, &mut r), 0, "nothing held after a send");
+    assert!(r
+        .events
+        .iter()
+        .all(|(_, ev)| !matches!(ev.kind, EventKind::PoolLow { .. })));
+}
+
+mod shed_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+        /// Arbitrary 2-3 leg arrivals (loss, reorder, duplicates) with
+        /// shed calls between them: each call sheds min(asked, held),
+        /// output strictly in order and never twice, every handle back
+        /// once, every shed copy counted and in an event, the buckets add up.
+        #[test]
+        fn shedding_keeps_order_and_accounting(
+            hitless in any::<bool>(),
+            legs in 2usize..=3,
+            ops in proptest::collection::vec((0usize..3, 0u64..48, any::<bool>(), 0u32..6), 1..300),
+        ) {
+            let mut c = cfg(if hitless { Mode::Hitless } else { Mode::Primary });
+            c.legs = legs;
+            let mut e = engine(c);
+            let mut r = Rec::default();
+            let mut t = 0;
+            let mut given = 0;
+            for (n, &(leg, seq, lossy, shed)) in ops.iter().enumerate() {
+                t += 7;
+                let seq = seq + n as u64 / 4;
+                if !lossy {
+                    e.poll(t, &mut r);
+                    e.insert(0, leg % legs, rtp(seq, 7), Verdict::Good, n as u64, t, &mut r);
+                    given += 1;
+                }
+                if shed > 0 {
+                    let held = e.held(0);
+                    let got = e.shed(shed, t, &mut r);
+                    prop_assert_eq!(got as usize, (shed as usize).min(held));
+                    prop_assert_eq!(e.held(0), held - got as usize);
+                }
+            }
+            e.poll(t + 100 * MD, &mut r);
+            e.drain(t + 100 * MD, &mut r);
+            let ext = r.ext_seqs();
+            prop_assert!(ext.windows(2).all(|w| w[0] < w[1]), "order {:?}", ext);
+            let mut back: Vec<u64> = r.returned().copied().collect();
+            back.sort_unstable();
+            prop_assert_eq!(back, (0..ops.len() as u64).filter(|&i| !ops[i as usize].2).collect::<Vec<_>>());
+            prop_assert_eq!(given, r.sent.len() + r.freed.len());
+            let shed_events: u64 = r.events.iter().filter_map(|(_, ev)| match ev.kind {
+                EventKind::PoolLow { shed } => Some(shed),
+                _ => None,
+            }).sum();
+            let c = e.counters(0);
+            let shed_counted: u64 = c.legs.iter().map(|l| l.shed_pool_low).sum();
+            prop_assert_eq!(shed_events, shed_counted);
+            prop_assert_eq!(shed_counted as usize, r.freed_as(FreeReason::PoolLow));
+            for l in &c.legs[..legs] {
+                let buckets = l.used + l.duplicates + l.late + l.corrupt_dropped + l.wild
+                    + l.stale + l.invalid + l.heartbeats + l.shed_pool_low;
+                prop_assert_eq!(buckets, l.received);
+            }
+        }
+    }
+}

@@ -82,6 +82,7 @@ impl Books {
             FreeReason::Stale => c.stale += 1,
             FreeReason::Heartbeat => c.heartbeats += 1,
             FreeReason::Invalid => c.invalid += 1,
+            FreeReason::PoolLow => c.shed_pool_low += 1,
         }
         sink.free(handle, why);
     }

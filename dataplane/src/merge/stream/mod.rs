@@ -7,7 +7,8 @@
 //! * [`health`]: per-leg liveness, preferred leg, positions delivered;
 //! * [`evidence`]: per-leg reorder depth and lag, learned online, and the
 //!   early verdicts that read them;
-//! * [`cursor`]: placing copies, choosing what goes out next, skipping.
+//! * [`cursor`]: placing copies, choosing what goes out next, skipping;
+//! * [`shed`]: which held copies go first when the packet pool runs low.
 //!
 //! Positions: every copy is mapped to a position in the stream's merged
 //! sequence space, `raw + offset` of its source epoch, where `raw` is the
@@ -23,6 +24,7 @@ mod epoch;
 mod evidence;
 mod fill;
 mod health;
+mod shed;
 
 use super::config::{MergeConfig, Mode, Reorder, MAX_LEGS};
 use super::counters::StreamCounters;
