@@ -400,7 +400,15 @@ pub(crate) fn resolve_with(
         if let (Some(class), None) = (s.class, &shown.max_delay) {
             s.max_delay = class.max_delay();
         }
-        if let (Some(_), Some(given)) = (s.mold_request, &shown.mold_request) {
+        if let (Some(server), Some(given)) = (s.mold_request, &shown.mold_request) {
+            if r.legs
+                .first()
+                .is_some_and(|l| l.is_ipv4() != server.is_ipv4())
+            {
+                return Err(ConfigError::new(format!(
+                    "{given}: the request server must be of the legs' IP family (its answers are framed like a leg's copy)"
+                )));
+            }
             if s.seq != SeqSpec::MoldUdp64 {
                 return Err(ConfigError::new(format!(
                     "{given}: gap fill by re-request needs seq moldudp64 (the stream reads {})",

@@ -1030,6 +1030,18 @@ fn gap_fill_options_resolve_and_are_checked() {
             "--seq",
             "moldudp64",
             "--mold-request",
+            "[fd00::9]:7000",
+        ],
+        &["--mold-request", "IP family"],
+    );
+    err(
+        &[
+            "--",
+            "--stream",
+            S1,
+            "--seq",
+            "moldudp64",
+            "--mold-request",
             "10.0.0.9:7000",
             "--gap-fill-timeout",
             "5000",
