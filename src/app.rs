@@ -572,7 +572,7 @@ fn run_merge(
             if nb <= 1 {
                 let (plan, shared) = (&plan, &shared);
                 joins.push(s.spawn(workers[0], move || {
-                    worker_done(single::run(plan, shared, rxqs, ctl, txq, out_rx))
+                    worker_done(single::run(plan, shared, rxqs, ctl, txq, out_rx, pool))
                 })?);
             } else {
                 let per_lane = plan.inputs.len().div_ceil(rx_lanes);
@@ -592,7 +592,7 @@ fn run_merge(
                 }
                 let (plan, shared, handoff) = (&plan, &shared, &handoff);
                 joins.push(s.spawn(workers[rx_lanes], move || {
-                    worker_done(split::tx_loop(plan, shared, handoff, txq, out_rx))
+                    worker_done(split::tx_loop(plan, shared, handoff, txq, out_rx, pool))
                 })?);
             }
             Ok(())

@@ -16,6 +16,7 @@ pub mod io;
 pub mod layout;
 pub mod plan;
 pub mod poll;
+pub mod pool_watch;
 mod publish;
 pub mod rx;
 pub mod single;

@@ -6,10 +6,11 @@
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::poll::{RxStage, RxTarget};
+use super::pool_watch::PoolWatch;
 use super::publish::Requests;
 use super::rx::{merge, Arrival, ControlRing};
 use super::tx::TxState;
-use crate::dpdk::{Mbuf, RxQueue, TxQueue};
+use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
 use crate::merge::Engine;
 use crate::stats::LatencyHistogram;
 
@@ -17,7 +18,8 @@ use crate::stats::LatencyHistogram;
 /// held packet is sent in order or freed, the tx batch flushed, and the
 /// final counters published. `rxqs[i]` must be the queue of
 /// `plan.inputs[i]` and `ctl[i]` the ring to its membership host, if any;
-/// `out_rx`, when given, is drained and freed.
+/// `out_rx`, when given, is drained and freed; `pool` is the packet pool,
+/// watched so the merge sheds before it runs dry.
 pub fn run(
     plan: &Plan,
     shared: &Shared,
@@ -25,11 +27,12 @@ pub fn run(
     mut ctl: Vec<ControlRing<'_, '_>>,
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
+    pool: &Mempool<'_>,
 ) -> Result<(), String> {
     ctl.resize_with(rxqs.len(), || None);
     let mut inline = Inline {
         engine: plan.engine()?,
-        tx: TxState::new(plan, shared, txq),
+        tx: TxState::new(plan, shared, txq, Some(PoolWatch::new(pool, plan))),
     };
     let mut rx = RxStage::new(plan, 0, rxqs.len());
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];

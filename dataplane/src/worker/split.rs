@@ -19,10 +19,11 @@ use crossbeam_queue::ArrayQueue;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::poll::{RxStage, RxTarget};
+use super::pool_watch::PoolWatch;
 use super::publish::Requests;
 use super::rx::{merge, Arrival, ControlRing};
 use super::tx::TxState;
-use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxQueue};
+use crate::dpdk::{tsc, FreeBatch, Mbuf, Mempool, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
 
 /// Capacity of each rx -> tx queue, in packets.
@@ -135,9 +136,10 @@ pub fn tx_loop(
     handoff: &Handoff,
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
+    pool: &Mempool<'_>,
 ) -> Result<(), String> {
     let mut engine = plan.engine()?;
-    let mut tx = TxState::new(plan, shared, txq);
+    let mut tx = TxState::new(plan, shared, txq, Some(PoolWatch::new(pool, plan)));
     let mut batch = RxBatch::new(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();

@@ -3,6 +3,7 @@
 use super::io::TX_RETRIES;
 use super::layout::TxCounters;
 use super::plan::{FillAsk, Plan, Shared, StreamEvent, StreamPlan};
+use super::pool_watch::PoolWatch;
 use super::publish;
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
 use crate::merge::{Engine, Event, EventKind, FreeReason, SendInfo, Sink};
@@ -127,6 +128,9 @@ pub struct TxState<'q, 'p, 'a> {
     /// it catches up with a later packet (1/16 of the shortest max-delay or
     /// leg-timeout), so a deadline fires within this of its due time.
     capture_step: u64,
+    /// The packet pool, watched once per loop so the merge sheds before
+    /// the ports run out of mbufs (`None`: not watched, as in benches).
+    pool: Option<PoolWatch<'q>>,
 }
 
 /// Most polls one catch-up of the capture clock makes (a capture with an
@@ -136,7 +140,12 @@ const CAPTURE_CATCH_UP_POLLS: u64 = 4096;
 
 impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     /// Tx state for `plan` sending on `txq`.
-    pub fn new(plan: &'q Plan, shared: &'q Shared, txq: TxQueue<'p, 'a>) -> Self {
+    pub fn new(
+        plan: &'q Plan,
+        shared: &'q Shared,
+        txq: TxQueue<'p, 'a>,
+        pool: Option<PoolWatch<'q>>,
+    ) -> Self {
         TxState {
             txq,
             batch: TxBatch::new(plan.burst),
@@ -157,6 +166,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
                 .filter(|&t| t > 0)
                 .min()
                 .map_or(1, |t| (t / 16).max(1)),
+            pool,
         }
     }
 
@@ -223,6 +233,11 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     ) {
         self.now = self.clock_now();
         engine.poll(self.now, self);
+        if let Some(short) = self.pool.as_ref().map(PoolWatch::shortfall) {
+            if short > 0 {
+                engine.shed(short, self.now, self);
+            }
+        }
         // Gap fill: retransmissions the main lcore received (a burst at most).
         for _ in 0..MAX_BURST {
             let Some(r) = self.shared.refills.pop() else {
