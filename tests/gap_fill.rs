@@ -84,7 +84,21 @@ impl Netns {
             vec!["link", "set", &p, "up"],
             vec!["link", "set", "lo", "up"],
         ] {
-            ip(&[&["-n", ns.name.as_str()][..], &args[..]].concat());
+            // nsenter, not `ip -n`/`ip netns exec`: those also remount
+            // /sys, which fails in a chroot or a container.
+            let out = Command::new("nsenter")
+                .arg(format!("--net=/run/netns/{}", ns.name))
+                .arg("--")
+                .arg("ip")
+                .args(&args)
+                .output()
+                .expect("run nsenter ip");
+            assert!(
+                out.status.success(),
+                "nsenter ip {args:?} in {}: {}",
+                ns.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         ns
     }
