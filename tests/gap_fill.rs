@@ -129,6 +129,7 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
     sc.streams[0].payload = PayloadKind::MoldUdp64 {
         session: SESSION,
         msg_len: 32,
+        per_packet: 1,
     };
     let all: Vec<u64> = (1..=200).collect();
     let lost = [150u64, 190, 191, 192];

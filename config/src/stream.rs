@@ -67,7 +67,7 @@ options! {
     public {
         /// Where the sequence number is read.
         seq: SeqSpec as Parsed<SeqSpec> = parsed_or(SeqSpec::Rtp);
-            "SPEC", "Sequence number: rtp, moldudp64, or a UDP-payload field u32be@OFF, u32le@OFF, u64be@OFF, u64le@OFF [default: rtp]";
+            "SPEC", "Sequence number: rtp, moldudp64, cme-mdp3, pitch:UNIT (Cboe PITCH unit 1..255), or a UDP-payload field u32be@OFF, u32le@OFF, u64be@OFF, u64le@OFF [default: rtp]";
         /// SMPTE ST 2022-7 receiver class: gives `max_delay` its default.
         class: Option<SkewClass> as Parsed<SkewClass> = parsed_opt();
             "a|b|c|d", "SMPTE ST 2022-7 receiver class; sets --max-delay (unless given) to the class's largest path differential: a 10 ms (low skew), b 50 ms (moderate), c 450 ms (high skew; the standard's 150 ms for >= 270 Mb/s streams is not applied, give --max-delay 150), d 0.15 ms (ultra-low skew) [default: none, --max-delay's default]";

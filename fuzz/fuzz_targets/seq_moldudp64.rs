@@ -1,22 +1,40 @@
 //! The MoldUDP64 extractor on arbitrary UDP payloads: never a panic; a
-//! header that fits gives its sequence and count, heartbeats span nothing.
+//! packet it accepts has a header that fits and message blocks that fill
+//! it exactly (`count` of them), heartbeats and End of Session span nothing.
 #![no_main]
 
-use dataplane::seq::{Extract, SeqSpec};
+use dataplane::seq::{Extract, SeqError, SeqSpec, MOLD_END_OF_SESSION, MOLD_HEADER};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|p: &[u8]| {
-    if let Ok(s) = SeqSpec::MoldUdp64.extract(p) {
-        assert!(p.len() >= 20);
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(&p[10..18]);
-        assert_eq!(s.value, u64::from_be_bytes(seq));
-        assert_eq!(s.bits, 64);
-        if s.heartbeat {
-            assert_eq!(s.span, 0);
-        } else {
-            assert_eq!(s.span, u16::from_be_bytes([p[18], p[19]]));
-            assert!(s.span > 0);
+    match SeqSpec::MoldUdp64.extract(p) {
+        Ok(s) => {
+            assert!(p.len() >= MOLD_HEADER);
+            let mut seq = [0u8; 8];
+            seq.copy_from_slice(&p[10..18]);
+            assert_eq!(s.value, u64::from_be_bytes(seq));
+            assert_eq!(s.bits, 64);
+            let count = u16::from_be_bytes([p[18], p[19]]);
+            assert_eq!(s.end_of_session, count == MOLD_END_OF_SESSION);
+            if s.heartbeat {
+                assert_eq!(s.span, 0);
+                assert_eq!(p.len(), MOLD_HEADER);
+            } else {
+                assert_eq!(s.span, count);
+                // Walk the blocks independently: they end exactly at the end.
+                let mut at = MOLD_HEADER;
+                for _ in 0..count {
+                    let len = usize::from(u16::from_be_bytes([p[at], p[at + 1]]));
+                    at += 2 + len;
+                }
+                assert_eq!(at, p.len());
+            }
         }
+        Err(SeqError::Truncated { need, have }) => {
+            assert_eq!((need, have), (MOLD_HEADER, p.len()));
+            assert!(p.len() < MOLD_HEADER);
+        }
+        Err(SeqError::Malformed { .. }) => assert!(p.len() >= MOLD_HEADER),
+        Err(e) => panic!("unexpected error {e}"),
     }
 });

@@ -1,5 +1,5 @@
 //! Where a stream's packets carry their sequence number: `rtp`, MoldUDP64,
-//! or a 32/64-bit counter at a UDP-payload offset.
+//! CME MDP3, Cboe PITCH, or a 32/64-bit counter at a UDP-payload offset.
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,9 +30,10 @@ pub enum Endian {
 /// Why: the merge is format-agnostic; this says which format a stream uses
 /// (the dataplane's `seq` module reads it from the wire).
 ///
-/// Text forms (`--seq`, TOML `seq`): `rtp`, `moldudp64`, `u32be@OFF`,
-/// `u32le@OFF`, `u64be@OFF`, `u64le@OFF` with OFF a byte offset into the UDP
-/// payload, at most [`MAX_SEQ_OFFSET`] (e.g. CME MDP3: `u32le@0`).
+/// Text forms (`--seq`, TOML `seq`): `rtp`, `moldudp64`, `cme-mdp3`,
+/// `pitch:UNIT` (UNIT 1..=255), `u32be@OFF`, `u32le@OFF`, `u64be@OFF`,
+/// `u64le@OFF` with OFF a byte offset into the UDP payload, at most
+/// [`MAX_SEQ_OFFSET`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum SeqSpec {
     /// RTP v2: 16-bit sequence, SSRC as source, RTP timestamp; extended to
@@ -49,8 +50,22 @@ pub enum SeqSpec {
         offset: usize,
     },
     /// MoldUDP64: session[10], sequence u64 BE at 10, message count u16 BE at
-    /// 18. Count 0 is a heartbeat, 0xFFFF the end of the session.
+    /// 18. Count 0 is a heartbeat, 0xFFFF the end of the session; the
+    /// session is the source (a new one is a restart).
     MoldUdp64,
+    /// CME MDP 3.0 binary packet header: MsgSeqNum u32 LE at 0, SendingTime
+    /// u64 LE at 4, then messages (u16 LE size each). One sequence space per
+    /// channel (the stream's groups); MsgSeqNum numbers packets.
+    CmeMdp3,
+    /// Cboe PITCH Sequenced Unit Header: length u16 LE, count u8, unit u8,
+    /// sequence u32 LE (of the first message), then `count` messages (u8
+    /// length each). Each unit is its own sequence space: a stream carries
+    /// one unit, the one named here; other units on its groups are not its
+    /// packets.
+    Pitch {
+        /// The unit this stream arbitrates (1..=255).
+        unit: u8,
+    },
 }
 
 impl SeqSpec {
@@ -58,6 +73,7 @@ impl SeqSpec {
     pub fn bits(&self) -> u32 {
         match self {
             SeqSpec::Rtp => 16,
+            SeqSpec::CmeMdp3 | SeqSpec::Pitch { .. } => 32,
             SeqSpec::Field {
                 width: FieldWidth::U32,
                 ..
@@ -82,14 +98,32 @@ impl FromStr for SeqSpec {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bad = || {
             format!(
-                "bad sequence format {}: expected rtp, moldudp64, u32be@OFF, u32le@OFF, u64be@OFF or u64le@OFF",
+                "bad sequence format {}: expected rtp, moldudp64, cme-mdp3, pitch:UNIT, u32be@OFF, u32le@OFF, u64be@OFF or u64le@OFF",
                 quoted(text)
             )
         };
         match text {
             "rtp" => return Ok(SeqSpec::Rtp),
             "moldudp64" => return Ok(SeqSpec::MoldUdp64),
+            "cme-mdp3" => return Ok(SeqSpec::CmeMdp3),
+            "pitch" => {
+                return Err(format!(
+                "bad sequence format {}: pitch needs the unit it arbitrates: pitch:UNIT (1..=255)",
+                quoted(text)
+            ))
+            }
             _ => {}
+        }
+        if let Some(unit) = text.strip_prefix("pitch:") {
+            return match unit.parse::<u8>() {
+                Ok(u) if u > 0 && unit.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(SeqSpec::Pitch { unit: u })
+                }
+                _ => Err(format!(
+                    "bad sequence format {}: the PITCH unit is 1..=255",
+                    quoted(text)
+                )),
+            };
         }
         let (kind, offset) = text.split_once('@').ok_or_else(bad)?;
         let (width, endian) = match kind {
@@ -122,6 +156,8 @@ impl fmt::Display for SeqSpec {
         match self {
             SeqSpec::Rtp => f.write_str("rtp"),
             SeqSpec::MoldUdp64 => f.write_str("moldudp64"),
+            SeqSpec::CmeMdp3 => f.write_str("cme-mdp3"),
+            SeqSpec::Pitch { unit } => write!(f, "pitch:{unit}"),
             SeqSpec::Field {
                 width,
                 endian,
@@ -158,6 +194,9 @@ mod tests {
         let cases = [
             ("rtp", SeqSpec::Rtp),
             ("moldudp64", SeqSpec::MoldUdp64),
+            ("cme-mdp3", SeqSpec::CmeMdp3),
+            ("pitch:1", SeqSpec::Pitch { unit: 1 }),
+            ("pitch:255", SeqSpec::Pitch { unit: 255 }),
             ("u32le@0", field(FieldWidth::U32, Endian::Little, 0)),
             ("u32be@4", field(FieldWidth::U32, Endian::Big, 4)),
             ("u64be@10", field(FieldWidth::U64, Endian::Big, 10)),
@@ -185,6 +224,14 @@ mod tests {
             "u64le@x",
             "u32be@4@5",
             "u32le@70000",
+            "pitch",
+            "pitch:",
+            "pitch:0",
+            "pitch:256",
+            "pitch:+1",
+            "pitch:x",
+            "cme",
+            "CME-MDP3",
         ] {
             let err = bad.parse::<SeqSpec>().unwrap_err();
             assert!(err.contains(&format!("'{bad}'")), "{bad}: {err}");
@@ -216,5 +263,7 @@ mod tests {
         assert_eq!(field(FieldWidth::U32, Endian::Big, 0).bits(), 32);
         assert_eq!(SeqSpec::Rtp.max_slots(), 32768);
         assert_eq!(SeqSpec::MoldUdp64.max_slots(), 1 << 20);
+        assert_eq!(SeqSpec::CmeMdp3.bits(), 32);
+        assert_eq!(SeqSpec::Pitch { unit: 3 }.bits(), 32);
     }
 }

@@ -8,6 +8,9 @@
 //! * [`parse`]: parse captured frames back for assertions.
 //! * [`checksum`]: RFC 1071 checksums and a full-recompute validator.
 //! * [`moldudp64`]: MoldUDP64 payloads (64-bit sequence numbers).
+//! * [`cme`]: CME MDP 3.0 payloads (32-bit LE packet sequence numbers).
+//! * [`pitch`]: Cboe PITCH payloads (Sequenced Unit Header, per-unit
+//!   32-bit LE sequence numbers).
 //! * [`scenario`]: per-leg packet lists -> `primary.pcap` / `secondary.pcap`.
 //! * [`rng`]: a seeded PRNG for reproducible loss patterns.
 
@@ -16,10 +19,12 @@
 
 pub mod checksum;
 pub mod cli;
+pub mod cme;
 pub mod frame;
 pub mod moldudp64;
 pub mod parse;
 pub mod pcap;
+pub mod pitch;
 pub mod rng;
 pub mod scenario;
 
@@ -32,4 +37,4 @@ pub use parse::{parse_rtp, parse_udp, ParseError, RtpFrame, UdpFrame};
 pub use pcap::{
     read_frames, read_pcap, write_pcap, PcapPacket, PcapReader, PcapWriter, TsResolution,
 };
-pub use scenario::{paced, Corruption, Leg, LegPacket, Scenario, StreamSpec};
+pub use scenario::{paced, Control, Corruption, Leg, LegPacket, Scenario, StreamSpec};

@@ -24,7 +24,8 @@
 //! (so `65530..65546` rolls over on the wire) and its payload is
 //! [`payload_pattern`]`(seq as u16 as u64, len)`, so a captured packet can be
 //! checked from its wire sequence number alone. For MoldUDP64 the full `u64`
-//! goes on the wire. Both legs of a stream produce byte-identical UDP
+//! goes on the wire, for CME MDP3 and PITCH its low 32 bits; a packet of
+//! MoldUDP64 or PITCH covers `seq..seq + per_packet` message numbers. Both legs of a stream produce byte-identical UDP
 //! payloads for the same sequence number (same SSRC, RTP timestamp, payload)
 //! unless a packet overrides them. Each file is written in time order
 //! (stable: packets with equal times keep list order).
@@ -32,10 +33,12 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::cme::cme_mdp3_pattern_payload;
 use crate::frame::{build_udp_frame, payload_pattern, FrameSpec, RtpFields};
-use crate::moldudp64::moldudp64_pattern_payload;
+use crate::moldudp64::{moldudp64_end_of_session, moldudp64_heartbeat, moldudp64_pattern_payload};
 use crate::parse::parse_udp;
 use crate::pcap::{PcapPacket, PcapWriter, TsResolution};
+use crate::pitch::{pitch_heartbeat, pitch_pattern_payload};
 use crate::rng::XorShift64;
 
 /// Default pcap time of `t_ns == 0`: 2023-11-14T22:13:20Z, so timestamps
@@ -56,14 +59,46 @@ pub enum PayloadKind {
         /// RTP timestamp = `seq * ts_step` (wrapping) unless overridden.
         ts_step: u32,
     },
-    /// MoldUDP64 with one message per packet, so sequence numbers are
-    /// consecutive (message `seq` holds `payload_pattern(seq, msg_len)`).
+    /// MoldUDP64 with `per_packet` messages per packet, so a packet `seq`
+    /// covers `seq..seq + per_packet` (message `n` holds
+    /// `payload_pattern(n, msg_len)`).
     MoldUdp64 {
-        /// Session name.
+        /// Session name (a packet may override it to model a new session).
         session: [u8; 10],
         /// Message length.
         msg_len: usize,
+        /// Messages per packet.
+        per_packet: u16,
     },
+    /// CME MDP 3.0: packet `seq` is MsgSeqNum `seq` (low 32 bits) with
+    /// `per_packet` messages of `msg_len` bytes (see [`crate::cme`]).
+    CmeMdp3 {
+        /// Message length (SBE header included, >= 8).
+        msg_len: usize,
+        /// Messages per packet.
+        per_packet: usize,
+    },
+    /// Cboe PITCH of `unit`, `per_packet` messages per packet: a packet
+    /// `seq` covers `seq..seq + per_packet` (see [`crate::pitch`]).
+    Pitch {
+        /// Hdr Unit.
+        unit: u8,
+        /// Message length (type byte included).
+        msg_len: usize,
+        /// Messages per packet.
+        per_packet: u8,
+    },
+}
+
+/// A market-data control packet in place of a data packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// No messages (MoldUDP64 count 0, PITCH count 0); `seq` is the next
+    /// sequence number.
+    Heartbeat,
+    /// MoldUDP64 End of Session (count 0xFFFF); `seq` is the next sequence
+    /// number.
+    EndOfSession,
 }
 
 /// One stream: its headers on each leg and its payload kind.
@@ -101,7 +136,24 @@ impl StreamSpec {
             payload: PayloadKind::MoldUdp64 {
                 session,
                 msg_len: 32,
+                per_packet: 1,
             },
+        }
+    }
+
+    /// The same stream with `payload` instead.
+    pub fn with_payload(mut self, payload: PayloadKind) -> Self {
+        self.payload = payload;
+        self
+    }
+
+    /// Sequence numbers a data packet covers: the messages per packet of
+    /// MoldUDP64 and PITCH, 1 for RTP and CME MDP3 (which number packets).
+    pub fn span(&self) -> u64 {
+        match self.payload {
+            PayloadKind::MoldUdp64 { per_packet, .. } => u64::from(per_packet),
+            PayloadKind::Pitch { per_packet, .. } => u64::from(per_packet),
+            PayloadKind::Rtp { .. } | PayloadKind::CmeMdp3 { .. } => 1,
         }
     }
 }
@@ -184,6 +236,10 @@ pub struct LegPacket {
     pub rtp_timestamp: Option<u32>,
     /// Damage applied after building.
     pub corruption: Option<Corruption>,
+    /// MoldUDP64 session override (models a new session).
+    pub session: Option<[u8; 10]>,
+    /// A heartbeat / End of Session instead of data (MoldUDP64, PITCH).
+    pub control: Option<Control>,
 }
 
 impl LegPacket {
@@ -196,7 +252,21 @@ impl LegPacket {
             ssrc: None,
             rtp_timestamp: None,
             corruption: None,
+            session: None,
+            control: None,
         }
+    }
+
+    /// Same packet in MoldUDP64 session `session`.
+    pub fn session(mut self, session: [u8; 10]) -> Self {
+        self.session = Some(session);
+        self
+    }
+
+    /// A control packet instead, `seq` being the next sequence number.
+    pub fn control(mut self, c: Control) -> Self {
+        self.control = Some(c);
+        self
     }
 
     /// Same packet on stream `stream`.
@@ -336,9 +406,30 @@ impl Scenario {
                 v.extend_from_slice(&payload_pattern(seq16 as u64, *payload_len));
                 v
             }
-            PayloadKind::MoldUdp64 { session, msg_len } => {
-                moldudp64_pattern_payload(session, p.seq, 1, *msg_len)
+            PayloadKind::MoldUdp64 {
+                session,
+                msg_len,
+                per_packet,
+            } => {
+                let session = p.session.as_ref().unwrap_or(session);
+                match p.control {
+                    None => moldudp64_pattern_payload(session, p.seq, *per_packet, *msg_len),
+                    Some(Control::Heartbeat) => moldudp64_heartbeat(session, p.seq),
+                    Some(Control::EndOfSession) => moldudp64_end_of_session(session, p.seq),
+                }
             }
+            PayloadKind::CmeMdp3 {
+                msg_len,
+                per_packet,
+            } => cme_mdp3_pattern_payload(p.seq as u32, *per_packet, *msg_len),
+            PayloadKind::Pitch {
+                unit,
+                msg_len,
+                per_packet,
+            } => match p.control {
+                None => pitch_pattern_payload(*unit, p.seq as u32, *per_packet, *msg_len),
+                Some(_) => pitch_heartbeat(*unit, p.seq as u32),
+            },
         }
     }
 

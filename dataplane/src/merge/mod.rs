@@ -45,4 +45,6 @@ pub use wheel::NEVER;
 #[cfg(test)]
 mod fill_tests;
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;

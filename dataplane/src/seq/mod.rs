@@ -2,14 +2,18 @@
 //!
 //! The merge needs one totally ordered number per packet so both legs' copies
 //! of a packet land at the same slot. Formats carry 16 bits (RTP), 32 bits
-//! (CME MDP3) or 64 bits (MoldUDP64); [`SeqSpec`] says where to read them and
+//! (CME MDP3, Cboe PITCH) or 64 bits (MoldUDP64); [`SeqSpec`] says where to read them and
 //! [`extend`] turns the short ones into a `u64` that keeps growing across
 //! rollover.
 
 #![forbid(unsafe_code)]
 
 pub mod extend;
+mod framing;
 mod spec;
 
 pub use extend::{extend, first_extension, Extender};
+pub use framing::{
+    CME_HEADER, CME_MIN_MESSAGE, MOLD_END_OF_SESSION, MOLD_HEADER, PITCH_HEADER, PITCH_MIN_MESSAGE,
+};
 pub use spec::{Endian, Extract, FieldWidth, SeqError, SeqSample, SeqSpec};

@@ -4,6 +4,7 @@ use std::fmt;
 
 pub use model::{Endian, FieldWidth, SeqSpec};
 
+use super::framing;
 use crate::wire::field::{array, be16, be32};
 use crate::wire::rtp;
 
@@ -22,12 +23,16 @@ pub struct SeqSample {
     pub source: u64,
     /// RTP timestamp, 0 for other formats.
     pub timestamp: u32,
-    /// MoldUDP64 heartbeat or end-of-session: refreshes leg liveness, is not
-    /// merged as data.
+    /// MoldUDP64 heartbeat or end-of-session, PITCH heartbeat or
+    /// unsequenced packet: refreshes leg liveness, is not merged as data.
     pub heartbeat: bool,
-    /// How many sequence numbers the packet covers: 1, or the MoldUDP64
-    /// message count (the next packet starts at `value + span`); 0 for a
-    /// heartbeat.
+    /// MoldUDP64 End of Session (also `heartbeat`): forwarded once, after
+    /// every earlier message of its session; then the stream is idle until
+    /// a new session starts.
+    pub end_of_session: bool,
+    /// How many sequence numbers the packet covers: 1, or the MoldUDP64 /
+    /// PITCH message count (the next packet starts at `value + span`); 0
+    /// for a heartbeat.
     pub span: u16,
 }
 
@@ -40,6 +45,7 @@ impl SeqSample {
             source: 0,
             timestamp: 0,
             heartbeat: false,
+            end_of_session: false,
             span: 1,
         }
     }
@@ -59,6 +65,16 @@ pub enum SeqError {
     RtpVersion(u8),
     /// RTP padding count is zero or larger than the payload.
     RtpPadding(u8),
+    /// A market-data header whose message count or message lengths do not
+    /// match the packet's bytes (never trusted).
+    Malformed {
+        /// The framing (`MoldUDP64`, `CME MDP3`, `PITCH`).
+        framing: &'static str,
+        /// What does not add up.
+        what: &'static str,
+    },
+    /// A PITCH packet of another unit than the stream's.
+    OtherUnit(u8),
 }
 
 impl fmt::Display for SeqError {
@@ -72,14 +88,17 @@ impl fmt::Display for SeqError {
             }
             SeqError::RtpVersion(v) => write!(f, "RTP version {v}, expected 2"),
             SeqError::RtpPadding(p) => write!(f, "RTP padding count {p} is invalid"),
+            SeqError::Malformed { framing, what } => write!(f, "malformed {framing}: {what}"),
+            SeqError::OtherUnit(u) => write!(f, "PITCH unit {u} is not the stream's"),
         }
     }
 }
 
 impl std::error::Error for SeqError {}
 
+/// The payload holds at least `n` bytes.
 #[inline]
-fn need(payload: &[u8], n: usize) -> Result<(), SeqError> {
+pub(super) fn need(payload: &[u8], n: usize) -> Result<(), SeqError> {
     if payload.len() < n {
         Err(SeqError::Truncated {
             need: n,
@@ -88,16 +107,6 @@ fn need(payload: &[u8], n: usize) -> Result<(), SeqError> {
     } else {
         Ok(())
     }
-}
-
-/// FNV-1a over the 10-byte MoldUDP64 session: a stable 64-bit source id.
-fn session_id(session: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in session {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// Reading a [`SeqSpec`]'s sequence information from a UDP payload.
@@ -142,6 +151,7 @@ impl Extract for SeqSpec {
                     source: u64::from(be32(p, rtp::field::SSRC)),
                     timestamp: be32(p, rtp::field::TIMESTAMP),
                     heartbeat: false,
+                    end_of_session: false,
                     span: 1,
                 })
             }
@@ -166,19 +176,9 @@ impl Extract for SeqSpec {
                 };
                 Ok(SeqSample::new(value, (size * 8) as u32))
             }
-            SeqSpec::MoldUdp64 => {
-                need(p, 20)?;
-                let count = be16(p, 18..20);
-                let heartbeat = count == 0 || count == 0xFFFF;
-                Ok(SeqSample {
-                    value: u64::from_be_bytes(array(p, 10..18)),
-                    bits: 64,
-                    source: session_id(&p[..10]),
-                    timestamp: 0,
-                    heartbeat,
-                    span: if heartbeat { 0 } else { count },
-                })
-            }
+            SeqSpec::MoldUdp64 => framing::moldudp64(p),
+            SeqSpec::CmeMdp3 => framing::cme_mdp3(p),
+            SeqSpec::Pitch { unit } => framing::pitch(p, unit),
         }
     }
 }
@@ -270,30 +270,5 @@ mod tests {
             offset: usize::MAX - 2,
         };
         assert!(huge.extract(&p).is_err());
-    }
-
-    fn mold(session: &[u8; 10], seq: u64, count: u16) -> Vec<u8> {
-        let mut p = session.to_vec();
-        p.extend_from_slice(&seq.to_be_bytes());
-        p.extend_from_slice(&count.to_be_bytes());
-        p
-    }
-
-    #[test]
-    fn moldudp64_data_heartbeat_end() {
-        let s = SeqSpec::MoldUdp64;
-        let d = s.extract(&mold(b"SESSION001", 1000, 3)).unwrap();
-        assert_eq!((d.value, d.bits, d.span, d.heartbeat), (1000, 64, 3, false));
-        let h = s.extract(&mold(b"SESSION001", 1003, 0)).unwrap();
-        assert!(h.heartbeat);
-        assert_eq!(h.span, 0);
-        assert_eq!(h.source, d.source);
-        let end = s.extract(&mold(b"SESSION001", 1003, 0xFFFF)).unwrap();
-        assert!(end.heartbeat);
-        let other = s.extract(&mold(b"SESSION002", 1, 1)).unwrap();
-        assert_ne!(other.source, d.source);
-        for n in 0..20 {
-            assert!(s.extract(&mold(b"SESSION001", 1, 1)[..n]).is_err());
-        }
     }
 }

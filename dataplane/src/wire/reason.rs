@@ -40,11 +40,19 @@ pub enum DropReason {
     /// [`parse_frame`](super::parse_frame) (which does not know the stream's
     /// sequence format) but by [`RtpPacket::new_checked`](super::rtp::RtpPacket::new_checked).
     RtpBadHeader,
+    /// A MoldUDP64, CME MDP3 or PITCH packet whose message count or message
+    /// lengths do not match its bytes (an out-of-range count, a length that
+    /// overruns the packet, bytes after the last message). Produced by the
+    /// sequence extractor (`seq::Extract`), never trusted.
+    FramingMalformed,
+    /// A PITCH packet of a unit other than the stream's (`--seq pitch:UNIT`):
+    /// another sequence space on the same groups, not merged.
+    OtherUnit,
 }
 
 impl DropReason {
     /// Number of reasons; the length of a per-reason counter array.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 14;
 
     /// Every reason, in `index()` order (for printing all counters).
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -60,6 +68,8 @@ impl DropReason {
         DropReason::NotUdp,
         DropReason::UdpBadLength,
         DropReason::RtpBadHeader,
+        DropReason::FramingMalformed,
+        DropReason::OtherUnit,
     ];
 
     /// Dense index in `0..COUNT`, for counter arrays.
@@ -83,6 +93,8 @@ impl DropReason {
             DropReason::NotUdp => "not_udp",
             DropReason::UdpBadLength => "udp_bad_length",
             DropReason::RtpBadHeader => "rtp_bad_header",
+            DropReason::FramingMalformed => "framing_malformed",
+            DropReason::OtherUnit => "other_unit",
         }
     }
 }

@@ -7,7 +7,7 @@ use super::plan::Plan;
 use crate::admit::{admit, Checksum, Judged};
 use crate::dpdk::{HwCksum, Mbuf, RingProducer};
 use crate::merge::{Engine, Sink};
-use crate::seq::{Extract, SeqSample, SeqSpec};
+use crate::seq::{Extract, SeqError, SeqSample, SeqSpec};
 use crate::wire::{parse_frame, verify_udp, DropReason, FrameOffsets, Integrity, L4Check};
 
 /// A packet ready for the merge engine.
@@ -150,6 +150,14 @@ pub fn judge(
         // sequence field: it has its own drop reason.
         Some(Err(_)) if spec == SeqSpec::Rtp => {
             c.drops[DropReason::RtpBadHeader.index()] += 1;
+            return Err(Rejected::Drop(m));
+        }
+        Some(Err(SeqError::Malformed { .. })) => {
+            c.drops[DropReason::FramingMalformed.index()] += 1;
+            return Err(Rejected::Drop(m));
+        }
+        Some(Err(SeqError::OtherUnit(_))) => {
+            c.drops[DropReason::OtherUnit.index()] += 1;
             return Err(Rejected::Drop(m));
         }
         _ => {

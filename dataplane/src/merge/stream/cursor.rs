@@ -475,6 +475,11 @@ impl StreamState {
             epoch: self.epoch_of(p),
         };
         self.emit(store, p, t.handle, info, now, sink);
+        if self.ep.end_at == Some(p) {
+            // The End of Session went out: idle until a new source.
+            self.ep.ended = true;
+            self.ep.live = false;
+        }
         if t.span > 1 {
             // MoldUDP64: the packet covers `span` sequence numbers.
             let extra = u64::from(t.span) - 1;

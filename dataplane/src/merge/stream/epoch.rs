@@ -34,6 +34,15 @@ pub(super) struct Candidate {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Epochs {
     pub started: bool,
+    /// Started and the current epoch's End of Session not yet sent: the
+    /// fast paths' one test for both.
+    pub live: bool,
+    /// Position of the current epoch's End of Session (MoldUDP64), once
+    /// one was placed: nothing of that source after it is merged.
+    pub end_at: Option<u64>,
+    /// That End of Session was sent: the stream is idle until a new
+    /// source, which then restarts the stream at its first packet.
+    pub ended: bool,
     pub cur: Epoch,
     pub prev: Option<Epoch>,
     /// Positions `boundary_lo..epoch_start` separate the two epochs.
@@ -57,6 +66,9 @@ impl Epochs {
     pub fn new(held_base: usize) -> Self {
         Self {
             started: false,
+            live: false,
+            end_at: None,
+            ended: false,
             cur: Epoch::default(),
             prev: None,
             boundary_lo: 0,
@@ -84,6 +96,7 @@ impl StreamState {
         let raw = first_extension(s.value, self.rules.bits);
         let ep = &mut self.ep;
         ep.started = true;
+        ep.live = true;
         ep.cur = Epoch {
             id: 0,
             source: s.source,
@@ -196,6 +209,13 @@ impl StreamState {
             };
             self.request(now.saturating_add(self.candidate_expiry()));
         }
+        // After the current source's End of Session a new source is a
+        // certain restart: it needs no run of K to prove it.
+        let need = if self.ep.ended && s.source != self.ep.cur.source {
+            1
+        } else {
+            k
+        };
         let c = &mut self.leg[leg].cand;
         c.count += 1;
         c.normals = 0;
@@ -206,7 +226,7 @@ impl StreamState {
         if after(c.raw_low, raw) {
             c.raw_low = raw;
         }
-        if c.count < k {
+        if c.count < need {
             let i = self.ep.held_base + leg * k as usize + c.count as usize - 1;
             store.held[i] = Some((raw, a.copy));
             return;
@@ -262,9 +282,16 @@ impl StreamState {
         let now = a.now;
         let (bits, cap, k) = (self.rules.bits, self.rules.cap, self.rules.k);
         let c = self.leg[leg].cand;
-        let start = self.high.wrapping_add(1).wrapping_add(self.margin());
+        // After an End of Session nothing of the old source is merged any
+        // more (everything up to it went out): the new epoch starts right
+        // after it, with no boundary to wait for.
+        let margin = if self.ep.ended { 0 } else { self.margin() };
+        let start = self.high.wrapping_add(1).wrapping_add(margin);
         let ep = &mut self.ep;
         ep.prev = Some(ep.cur);
+        ep.live = true;
+        ep.ended = false;
+        ep.end_at = None;
         ep.boundary_lo = self.high.wrapping_add(1);
         ep.epoch_start = start;
         ep.head_lo = start;

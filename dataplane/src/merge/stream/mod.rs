@@ -202,7 +202,7 @@ impl StreamState {
             && sample.source == cur.source
             && sample.bits == self.rules.bits
             && !sample.heartbeat
-            && self.ep.started)
+            && self.ep.live)
         {
             return true;
         }
@@ -239,7 +239,7 @@ impl StreamState {
             && ls.cand.count == 0
             && sample.bits == self.rules.bits
             && !sample.heartbeat
-            && self.ep.started
+            && self.ep.live
         {
             let raw = extend(sample.value, self.rules.bits, cur.raw_high);
             let pos = raw.wrapping_add(cur.offset);
@@ -308,8 +308,17 @@ impl StreamState {
                 .free(sink, leg, a.copy.handle, FreeReason::Invalid);
             return;
         }
-        if sample.heartbeat {
+        // The current source's End of Session, on a leg of its epoch, is
+        // merged like a one-position packet at its sequence number (sent
+        // after every earlier message); every other heartbeat, and every
+        // later End of Session copy, is liveness only.
+        let end = sample.end_of_session
+            && self.ep.live
+            && sample.source == self.ep.cur.source
+            && self.leg[leg].epoch == self.ep.cur.id;
+        if sample.heartbeat && !end {
             if !self.ep.started
+                || self.ep.ended
                 || sample.source == self.ep.cur.source
                 || self.ep.prev.is_some_and(|p| p.source == sample.source)
             {
@@ -328,6 +337,18 @@ impl StreamState {
             epoch::Class::At(pos) => {
                 if good {
                     self.alive(leg, now, sink);
+                }
+                if !end
+                    && sample.source == self.ep.cur.source
+                    && self.ep.end_at.is_some_and(|e| !after(e, pos))
+                {
+                    // At or after its source's End of Session (whose
+                    // sequence is the next message's): not merged.
+                    self.books.free(sink, leg, a.copy.handle, FreeReason::Stale);
+                    return;
+                }
+                if end && self.ep.end_at.is_none_or(|e| after(e, pos)) {
+                    self.ep.end_at = Some(pos);
                 }
                 if self.leg[leg].cand.count > 0 {
                     // A stray: dropped once the leg has carried on normally
