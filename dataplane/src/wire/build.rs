@@ -9,6 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::checksum::{checksum, Accum};
+use super::ethernet::multicast_mac;
 
 /// Ethernet + IPv4/IPv6 + UDP + `payload` from `src` to `dst` (same family;
 /// `None` otherwise or when the datagram is too long), with the multicast
@@ -16,16 +17,8 @@ use super::checksum::{checksum, Accum};
 pub fn udp_frame(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Option<Vec<u8>> {
     let udp_len = 8 + payload.len();
     let mut f = Vec::with_capacity(14 + 40 + udp_len);
-    let mac = match dst.ip() {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
-        }
-        IpAddr::V6(a) => {
-            let o = a.octets();
-            [0x33, 0x33, o[12], o[13], o[14], o[15]]
-        }
-    };
+    // A unicast `dst` has no mapped MAC; the rewriter writes the output's.
+    let mac = multicast_mac(dst.ip()).unwrap_or([0x02, 0, 0, 0, 0, 0x02]);
     f.extend_from_slice(&mac);
     f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
     let pseudo = match (src.ip(), dst.ip()) {
