@@ -129,10 +129,7 @@ impl<H> Engine<H> {
             verdict,
         };
         st.insert(&mut self.store, sample, (leg, now), copy, sink);
-        if st.wake != NEVER {
-            self.wheel.arm(stream, st.wake);
-            st.wake = NEVER;
-        }
+        arm_wake(&mut self.wheel, stream, &mut st.wake);
     }
 
     /// Hands in a retransmitted packet of `stream` (gap fill: a MoldUDP64
@@ -160,10 +157,7 @@ impl<H> Engine<H> {
             verdict: Verdict::Good,
         };
         st.take_fill(&mut self.store, sample, copy, now, sink);
-        if st.wake != NEVER {
-            self.wheel.arm(stream, st.wake);
-            st.wake = NEVER;
-        }
+        arm_wake(&mut self.wheel, stream, &mut st.wake);
     }
 
     /// Whether a copy of `sample` on `leg` may still be sent. False only
@@ -191,10 +185,7 @@ impl<H> Engine<H> {
             let s = self.due[i] as usize;
             let st = &mut self.streams[s];
             st.service(&mut self.store, now, sink);
-            if st.wake != NEVER {
-                self.wheel.arm(s, st.wake);
-                st.wake = NEVER;
-            }
+            arm_wake(&mut self.wheel, s, &mut st.wake);
         }
     }
 
@@ -269,5 +260,16 @@ impl<H> std::fmt::Debug for Engine<H> {
             .field("streams", &self.streams.len())
             .field("clock", &self.store.clock)
             .finish_non_exhaustive()
+    }
+}
+
+/// Arms `stream`'s timer for the deadline its last call asked for (in
+/// `wake`), if any, and clears the request: every entry point that hands
+/// the stream work (insert, fill, poll) ends with this.
+#[inline(always)]
+fn arm_wake(wheel: &mut TimerWheel, stream: usize, wake: &mut u64) {
+    if *wake != NEVER {
+        wheel.arm(stream, *wake);
+        *wake = NEVER;
     }
 }

@@ -1,6 +1,7 @@
 //! Unit tests of gap fill by re-request: one scenario per rule of the
 //! state machine in `stream/fill.rs`.
 
+use super::tests::all_back;
 use super::*;
 use crate::seq::SeqSample;
 
@@ -59,16 +60,6 @@ fn both(e: &mut Engine<u64>, r: &mut Rec, seq: u64, count: u16, t: u64) {
 fn fill(e: &mut Engine<u64>, r: &mut Rec, seq: u64, count: u16, t: u64) {
     e.poll(t, r);
     e.fill(0, mold(seq, count, SESSION), h(SERVER, seq), t, r);
-}
-
-/// Every handle handed in came back exactly once.
-fn all_back(r: &Rec, given: usize) {
-    let mut ids: Vec<u64> = r.returned().copied().collect();
-    let n = ids.len();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), n, "a handle came back twice");
-    assert_eq!(n, given, "handles lost or invented");
 }
 
 fn requests(r: &Rec) -> Vec<(u64, u64)> {

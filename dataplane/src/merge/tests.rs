@@ -49,8 +49,9 @@ fn put_bad(e: &mut Engine<u64>, r: &mut Rec, leg: usize, seq: u64, t: u64) {
     e.insert(0, leg, rtp(seq, 7), Verdict::Corrupt, h(leg, seq), t, r);
 }
 
-/// Every handle given in came back exactly once.
-fn all_back(r: &Rec, given: usize) {
+/// Every handle given in came back exactly once (shared with the other
+/// engine test modules).
+pub(super) fn all_back(r: &Rec, given: usize) {
     let mut ids: Vec<u64> = r.returned().copied().collect();
     let n = ids.len();
     ids.sort();
