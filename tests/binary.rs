@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use testkit::{paced, FrameSpec, Scenario, StreamSpec};
 
 mod support;
-use support::{eal_memory_args, wait_bounded, workdir};
+use support::{eal_args, test_stream_spec, wait_bounded, workdir, TEST_STREAM};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
 
@@ -42,23 +42,11 @@ fn forget_prefix(tag: &str) {
 /// EAL options: two lcores, no PCI, the tests' memory, a prefix of our own
 /// so tests run in parallel.
 fn eal(tag: &str) -> Vec<String> {
-    let mut a: Vec<String> = ["-l", "0-1", "--no-pci", "--log-level=warn"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    a.push(format!("--file-prefix={}", prefix(tag)));
-    a.extend(eal_memory_args());
-    a
+    eal_args(&prefix(tag))
 }
 
 fn rtp_pcaps(dir: &Path, n: u64) -> (PathBuf, PathBuf) {
-    let src: IpAddr = "10.0.1.1".parse().unwrap();
-    let src2: IpAddr = "10.0.2.1".parse().unwrap();
-    let spec = StreamSpec::rtp(
-        FrameSpec::multicast(src, "239.1.0.1".parse().unwrap(), 5000),
-        FrameSpec::multicast(src2, "239.2.0.1".parse().unwrap(), 5000),
-    );
-    let mut sc = Scenario::new(spec);
+    let mut sc = Scenario::new(test_stream_spec());
     sc.primary = paced(0..n, 0, 100_000);
     sc.secondary = paced(0..n, 0, 100_000);
     sc.write_to_dir(dir).unwrap()
@@ -220,7 +208,7 @@ fn huge_bad_values_are_quoted_clipped() {
 #[test]
 fn the_shortest_stats_period_still_stops() {
     let nulls: Vec<String> = (0..3).map(|i| format!("net_null{i}")).collect();
-    let stream = ["--stream", "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004"];
+    let stream = ["--stream", TEST_STREAM];
     let dir = workdir("statsperiod");
     let spawn = |tag: &str, extra: &[&str], log: &Path| {
         let mut args = eal(tag);
@@ -312,7 +300,7 @@ fn port_that_does_not_exist_exits_2() {
         ],
         &[
             "--stream",
-            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            TEST_STREAM,
             "--secondary-port",
             "7",
             "--output-port",
@@ -336,12 +324,7 @@ fn capture_clock_on_a_port_that_stamps_nothing_exits_2() {
             "net_null0".into(),
             "net_null1".into(),
         ],
-        &[
-            "--stream",
-            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
-            "--clock",
-            "capture",
-        ],
+        &["--stream", TEST_STREAM, "--clock", "capture"],
         "input port 1 is net_null",
     );
 }
@@ -418,7 +401,7 @@ fn sigint_during_traffic_exits_0_with_final_stats_and_no_leak() {
         [
             "--",
             "--stream",
-            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            TEST_STREAM,
             "--stats-period",
             "0.2",
             // Far beyond the hang guard below: exiting at all proves SIGINT stopped it.
@@ -520,9 +503,7 @@ fn merge_pcaps(
     args.push(format!("--vdev=net_pcap2,tx_pcap={}", out_pcap.display()));
     args.push("--".into());
     if !app_extra.contains(&"--stream") {
-        args.extend(
-            ["--stream", "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004"].map(String::from),
-        );
+        args.extend(["--stream", TEST_STREAM].map(String::from));
     }
     // The capture clock: the files' timestamps are the merge's time, so
     // the answer does not depend on how fast this machine reads them.
@@ -551,12 +532,7 @@ fn split_layout_matches_one_lcore() {
     let dir = workdir("split");
     let n = 4000u64;
     let (lp, ls) = testkit::scenario::random_loss(n as usize, 3.0, 7, false);
-    let src: IpAddr = "10.0.1.1".parse().unwrap();
-    let src2: IpAddr = "10.0.2.1".parse().unwrap();
-    let mut sc = Scenario::new(StreamSpec::rtp(
-        FrameSpec::multicast(src, "239.1.0.1".parse().unwrap(), 5000),
-        FrameSpec::multicast(src2, "239.2.0.1".parse().unwrap(), 5000),
-    ));
+    let mut sc = Scenario::new(test_stream_spec());
     sc.primary = paced((0..n).filter(|&i| !lp[i as usize]), 0, 100_000);
     sc.secondary = paced((0..n).filter(|&i| !ls[i as usize]), 0, 100_000);
     assert!(lp.iter().any(|&l| l) && ls.iter().any(|&l| l));
@@ -659,7 +635,7 @@ fn too_few_mbufs_for_an_infinite_pcap_exits_2() {
         ],
         &[
             "--stream",
-            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            TEST_STREAM,
             "--total-num-mbufs",
             "1024",
             "--duration",
@@ -695,16 +671,7 @@ fn a_jumbo_frame_in_an_infinite_pcap_exits_2_before_eal() {
         jumbo.display()
     ));
     args.extend(["--vdev=net_null0", "--vdev=net_null1"].map(String::from));
-    args.extend(
-        [
-            "--",
-            "--stream",
-            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
-            "--duration",
-            "1",
-        ]
-        .map(String::from),
-    );
+    args.extend(["--", "--stream", TEST_STREAM, "--duration", "1"].map(String::from));
     let out = Command::new(BIN).args(&args).output().unwrap();
     let err = text(&out.stderr);
     let runtime = Path::new("/var/run/dpdk").join(prefix(tag));
@@ -730,7 +697,7 @@ fn a_second_instance_with_the_same_prefix_names_the_first() {
     args.extend(
         [
             "--stream",
-            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            TEST_STREAM,
             "--stats-period",
             "0.05",
             "--duration",

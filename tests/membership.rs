@@ -342,34 +342,25 @@ fn run(fam: &Family, membership: bool) -> Run {
     );
     let stats = dir.join("stats.json");
     let out = dir.join("out.pcap");
-    let mut args: Vec<String> = support::eal_memory_args();
+    let mut args = support::eal_args(&format!("mfm{}{tag}", std::process::id()));
     args.extend(
         [
-            "-l",
-            "0-1",
-            "--no-pci",
-            "--log-level=warn",
-            "--file-prefix",
-            &format!("mfm{}{tag}", std::process::id()),
             "--vdev",
             "net_af_packet0,iface=dev0",
             "--vdev",
             &format!("net_pcap1,tx_pcap={}", out.display()),
             "--",
-            "--primary-port",
-            "0",
-            "--secondary-port",
-            "0",
-            "--output-port",
-            "1",
+        ]
+        .iter()
+        .chain(&support::SHARED_INPUT_PORTS)
+        .chain(&[
             "--stream",
             &stream,
             "--stats-period",
             "0.2",
             "--stats-json",
             stats.to_str().unwrap(),
-        ]
-        .iter()
+        ])
         .map(|s| s.to_string()),
     );
     if membership {

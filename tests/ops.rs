@@ -24,9 +24,12 @@ use prereq::{
     require, OPS_LIVE as LIVE, OPS_METRICS as METRICS, OPS_SYSTEMD as SYSTEMD,
     OPS_TELEMETRY as TELEMETRY,
 };
-use support::{drain_pipe, eal_memory_args, free_hugepages, workdir};
+use support::{
+    drain_pipe, eal_args, eal_args_with, eal_memory_args, free_hugepages, test_stream_spec,
+    workdir, SHARED_INPUT_PORTS, TEST_STREAM,
+};
 use testkit::pcap::{PcapWriter, TsResolution};
-use testkit::{paced, FrameSpec, Leg, Scenario, StreamSpec};
+use testkit::{paced, Leg, Scenario};
 
 /// Waits for `child` within the hang guard; its exit code.
 fn wait_bounded(child: &mut Child, what: &str) -> Option<i32> {
@@ -44,19 +47,7 @@ const PACKETS: u64 = 1000;
 
 /// A scenario with one RTP stream, every packet on both legs.
 fn both_legs(dir: &Path, n: u64) -> (PathBuf, PathBuf) {
-    let spec = StreamSpec::rtp(
-        FrameSpec::multicast(
-            "10.0.1.1".parse().unwrap(),
-            "239.1.0.1".parse().unwrap(),
-            5000,
-        ),
-        FrameSpec::multicast(
-            "10.0.2.1".parse().unwrap(),
-            "239.2.0.1".parse().unwrap(),
-            5000,
-        ),
-    );
-    let mut sc = Scenario::new(spec);
+    let mut sc = Scenario::new(test_stream_spec());
     sc.primary = paced(0..n, 0, 100_000);
     sc.secondary = paced(0..n, 0, 100_000);
     sc.write_to_dir(dir).unwrap()
@@ -86,26 +77,16 @@ impl Live {
     /// per `vdevs` entry, the test stream and `app`.
     fn spawn(tag: &str, memory: &[String], vdevs: &[String], app: &[&str]) -> Live {
         let prefix = format!("mfops{tag}{}", std::process::id());
-        let mut args: Vec<String> = ["-l", "0-1", "--no-pci", "--log-level=warn"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.push(format!("--file-prefix={prefix}"));
-        args.extend(memory.iter().cloned());
+        let mut args: Vec<String> = eal_args_with(&prefix, memory);
         for v in vdevs {
             args.push("--vdev".into());
             args.push(v.clone());
         }
         args.push("--".into());
         args.extend(
-            [
-                "--stream",
-                "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
-                "--out-src-ip",
-                "10.9.9.9",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
+            ["--stream", TEST_STREAM, "--out-src-ip", "10.9.9.9"]
+                .iter()
+                .map(|s| s.to_string()),
         );
         args.extend(app.iter().map(|s| s.to_string()));
         let mut child = Command::new(BIN)
@@ -514,9 +495,7 @@ fn events_json_must_be_a_regular_file() {
         (link.to_str().unwrap(), "--events-json"),
     ] {
         let out = Command::new(BIN)
-            .args(["-l", "0-1", "--no-pci", "--log-level=warn"])
-            .args(eal_memory_args())
-            .arg(format!("--file-prefix=mfopsev{}", std::process::id()))
+            .args(eal_args(&format!("mfopsev{}", std::process::id())))
             .args([
                 "--vdev",
                 "net_null0",
@@ -526,7 +505,7 @@ fn events_json_must_be_a_regular_file() {
                 "net_null2",
                 "--",
             ])
-            .args(["--stream", "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004"])
+            .args(["--stream", TEST_STREAM])
             .args(["--events-json", bad, "--duration", "30"])
             .output()
             .unwrap();
@@ -589,19 +568,7 @@ impl Drop for Veth {
 /// One leg's packets `0..n` (both legs' specs as in [`both_legs`]) in its
 /// own file, for its own tcpreplay.
 fn leg_file(dir: &Path, leg: Leg, n: u64) -> PathBuf {
-    let spec = StreamSpec::rtp(
-        FrameSpec::multicast(
-            "10.0.1.1".parse().unwrap(),
-            "239.1.0.1".parse().unwrap(),
-            5000,
-        ),
-        FrameSpec::multicast(
-            "10.0.2.1".parse().unwrap(),
-            "239.2.0.1".parse().unwrap(),
-            5000,
-        ),
-    );
-    let mut sc = Scenario::new(spec);
+    let mut sc = Scenario::new(test_stream_spec());
     sc.primary = paced(0..n, 0, 1_000_000);
     sc.secondary = paced(0..n, 0, 1_000_000);
     let file = dir.join(format!("{leg:?}.pcap"));
@@ -679,24 +646,22 @@ fn live_health_follows_the_legs_and_dumpcap_captures_the_output() {
         &shared_memory(),
         &vdevs,
         &[
-            "--primary-port",
-            "0",
-            "--secondary-port",
-            "0",
-            "--output-port",
-            "1",
-            // Two independent replays start at slightly different moments:
-            // a window and timeout far above that skew keep the primary's
-            // copy chosen, so the stream settles healthy.
-            "--max-delay",
-            "2000",
-            "--leg-timeout",
-            "2000",
-            "--health-hold",
-            "1",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ],
+            &SHARED_INPUT_PORTS[..],
+            &[
+                // Two independent replays start at slightly different moments:
+                // a window and timeout far above that skew keep the primary's
+                // copy chosen, so the stream settles healthy.
+                "--max-delay",
+                "2000",
+                "--leg-timeout",
+                "2000",
+                "--health-hold",
+                "1",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ],
+        ]
+        .concat(),
     );
     let url = live.metrics_url();
     let mut a = Replay::start(&veth.feed, &pri, 1000);

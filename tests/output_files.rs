@@ -14,7 +14,7 @@ use std::process::Command;
 
 use common::{run_files, scenario, seqs, workdir, BIN};
 
-const STREAM: &str = "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004";
+const STREAM: &str = support::TEST_STREAM;
 
 /// Runs the binary with `--stats-json path` (no EAL is started: the check
 /// comes first) and returns its exit code and stderr.

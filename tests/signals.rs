@@ -39,11 +39,7 @@ impl Run {
         sc.secondary = seqs(0..200);
         let (p, s) = sc.write_to_dir(&dir).unwrap();
         let prefix = format!("mfsig{}{name}", std::process::id());
-        let mut args: Vec<String> = ["-l", "0-1", "--no-pci", "--log-level=warn"]
-            .map(String::from)
-            .to_vec();
-        args.push(format!("--file-prefix={prefix}"));
-        args.extend(support::eal_memory_args());
+        let mut args: Vec<String> = support::eal_args(&prefix);
         args.push(format!("--vdev=net_pcap0,rx_pcap={}", p.display()));
         args.push(format!("--vdev=net_pcap1,rx_pcap={}", s.display()));
         args.push("--vdev=net_null0".into());
@@ -51,7 +47,7 @@ impl Run {
         args.extend(
             [
                 "--stream",
-                "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+                support::TEST_STREAM,
                 "--stats-period",
                 "0.05",
                 "--duration",

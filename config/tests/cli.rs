@@ -986,66 +986,52 @@ fn sdp_files_give_the_legs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--stream S1 --seq moldudp64` followed by `extra`: the gap-fill
+/// options need a MoldUDP64 stream.
+fn mold(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut v = vec!["--", "--stream", S1, "--seq", "moldudp64"];
+    v.extend_from_slice(extra);
+    v
+}
+
 #[test]
 fn gap_fill_options_resolve_and_are_checked() {
-    let c = ok(&[
-        "--",
-        "--stream",
-        S1,
-        "--seq",
-        "moldudp64",
+    let c = ok(&mold(&[
         "--mold-request",
         "10.0.0.9:7000",
         "--gap-fill-timeout",
         "40",
-    ]);
+    ]));
     let s = &c.streams[0];
     assert_eq!(s.mold_request, Some(sa("10.0.0.9:7000")));
     assert_eq!(s.gap_fill_timeout, Duration::from_millis(40));
     // The window holds max-delay + the fill hold: 90 ms at 10000 pps.
     assert!(s.slots >= 900, "{}", s.slots);
-    let plain = ok(&["--", "--stream", S1, "--seq", "moldudp64"]);
+    let plain = ok(&mold(&[]));
     assert_eq!(plain.streams[0].mold_request, None);
     err(
         &["--", "--stream", S1, "--mold-request", "10.0.0.9:7000"],
         &["--mold-request", "needs seq moldudp64"],
     );
-    err(
-        &[
-            "--",
-            "--stream",
-            S1,
-            "--seq",
-            "moldudp64",
-            "--mold-request",
-            "239.1.1.9:7000",
-        ],
-        &["--mold-request", "unicast"],
-    );
-    err(
-        &[
-            "--",
-            "--stream",
-            S1,
-            "--seq",
-            "moldudp64",
-            "--mold-request",
-            "[fd00::9]:7000",
-        ],
-        &["--mold-request", "IP family"],
-    );
-    err(
-        &[
-            "--",
-            "--stream",
-            S1,
-            "--seq",
-            "moldudp64",
-            "--mold-request",
-            "10.0.0.9:7000",
-            "--gap-fill-timeout",
-            "5000",
-        ],
-        &["--gap-fill-timeout"],
-    );
+    for (extra, needles) in [
+        (
+            &["--mold-request", "239.1.1.9:7000"][..],
+            &["--mold-request", "unicast"][..],
+        ),
+        (
+            &["--mold-request", "[fd00::9]:7000"],
+            &["--mold-request", "IP family"],
+        ),
+        (
+            &[
+                "--mold-request",
+                "10.0.0.9:7000",
+                "--gap-fill-timeout",
+                "5000",
+            ],
+            &["--gap-fill-timeout"],
+        ),
+    ] {
+        err(&mold(extra), needles);
+    }
 }

@@ -60,11 +60,7 @@ pub fn admit<H>(
     let (verdict, checksum) = match copy.integrity {
         Integrity::Ok => (Verdict::Good, Checksum::AlreadyJudged),
         Integrity::Pending if engine.wants(copy.stream, copy.leg, &copy.sample) => {
-            if verify(&copy.handle) {
-                (Verdict::Good, Checksum::Verified)
-            } else {
-                (Verdict::Corrupt, Checksum::Verified)
-            }
+            (Verdict::of(verify(&copy.handle)), Checksum::Verified)
         }
         // Behind the output cursor: freed whatever it holds (see
         // `Engine::wants`), counted as a duplicate or late copy.

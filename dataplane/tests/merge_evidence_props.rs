@@ -216,11 +216,7 @@ fn run(seed: u64, kind: Kind) -> Result<Outcome, String> {
             source: 7,
             ..SeqSample::new((s.start + c.idx as u64) & 0xFFFF, 16)
         };
-        let v = if c.corrupt {
-            Verdict::Corrupt
-        } else {
-            Verdict::Good
-        };
+        let v = Verdict::of(!c.corrupt);
         e.insert(0, c.leg, sample, v, h as u64, c.t, &mut rec);
     }
     let end = s.copies.last().map_or(0, |c| c.t) + 10 * s.config.max_delay;
@@ -399,11 +395,7 @@ fn trace() {
             source: 7,
             ..SeqSample::new((s.start + c.idx as u64) & 0xFFFF, 16)
         };
-        let v = if c.corrupt {
-            Verdict::Corrupt
-        } else {
-            Verdict::Good
-        };
+        let v = Verdict::of(!c.corrupt);
         e.insert(0, c.leg, sample, v, h as u64, c.t, &mut tr);
     }
 }

@@ -132,11 +132,7 @@ impl Scenario {
         } else {
             self.sample(c.idx)
         };
-        let v = if c.corrupt {
-            Verdict::Corrupt
-        } else {
-            Verdict::Good
-        };
+        let v = Verdict::of(!c.corrupt);
         (sample, v)
     }
 

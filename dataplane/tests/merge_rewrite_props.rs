@@ -152,7 +152,7 @@ proptest! {
             prop_assert_eq!(info.integrity == Integrity::Ok, !corrupt);
             let payload = &f[info.offsets.payload()];
             let sample = SeqSpec::Rtp.extract(payload).unwrap();
-            let verdict = if corrupt { Verdict::Corrupt } else { Verdict::Good };
+            let verdict = Verdict::of(!corrupt);
             inputs.insert((leg, seq), f.clone());
             now += 10;
             given += 1;

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::wait_bounded;
-pub use crate::support::{drain_pipe, eal_memory_args, workdir};
+pub use crate::support::{drain_pipe, workdir};
+use crate::support::{eal_args, wait_bounded, SHARED_INPUT_PORTS};
 use testkit::checksum::{ipv4_header_checksum, udp_checksum};
 use testkit::frame::FrameSpec;
 use testkit::pcap::{PcapWriter, TsResolution};
@@ -356,15 +356,7 @@ pub fn run_timeline(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) 
         w.write_frame(*t, f).expect("write timeline.pcap");
     }
     w.finish().expect("finish timeline.pcap");
-    let ports = [
-        "--primary-port",
-        "0",
-        "--secondary-port",
-        "0",
-        "--output-port",
-        "1",
-    ];
-    run_files(name, &dir, &[file], &ports, extra, duration_s)
+    run_files(name, &dir, &[file], &SHARED_INPUT_PORTS, extra, duration_s)
 }
 
 /// Runs the binary with `--clock capture` on one rx `net_pcap` vdev per
@@ -381,15 +373,7 @@ pub fn run_files(
 ) -> Outcome {
     let out = dir.join("output.pcap");
     let stats = dir.join("stats.json");
-    let mut args: Vec<String> = vec![
-        "-l".into(),
-        "0-1".into(),
-        "--no-pci".into(),
-        "--file-prefix".into(),
-        format!("mfpt{}{name}", std::process::id()),
-        "--log-level=warn".into(),
-    ];
-    args.extend(eal_memory_args());
+    let mut args = eal_args(&format!("mfpt{}{name}", std::process::id()));
     for (i, f) in inputs.iter().enumerate() {
         args.push("--vdev".into());
         args.push(format!("net_pcap{i},rx_pcap={}", f.display()));

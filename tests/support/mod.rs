@@ -93,3 +93,51 @@ pub fn eal_memory_args() -> Vec<String> {
         .map(|s| s.to_string())
         .collect()
 }
+
+/// EAL options of a test run: two lcores, no PCI, warnings only, a file prefix of its own (the
+/// tests run in parallel and must not share a runtime directory) and the tests' memory
+/// ([`eal_memory_args`]).
+pub fn eal_args(prefix: &str) -> Vec<String> {
+    eal_args_with(prefix, &eal_memory_args())
+}
+
+/// [`eal_args`] with other memory options (a test of the hugepage path).
+pub fn eal_args_with(prefix: &str, memory: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = ["-l", "0-1", "--no-pci", "--log-level=warn"]
+        .map(String::from)
+        .to_vec();
+    a.push(format!("--file-prefix={prefix}"));
+    a.extend_from_slice(memory);
+    a
+}
+
+/// The port options of a run whose two legs arrive on one input port (0) and whose output is
+/// port 1: one veth or one timeline pcap carries both legs.
+pub const SHARED_INPUT_PORTS: [&str; 6] = [
+    "--primary-port",
+    "0",
+    "--secondary-port",
+    "0",
+    "--output-port",
+    "1",
+];
+
+/// The stream most tests merge: legs 239.1.0.1 and 239.2.0.1 (port 5000), output 239.10.0.1:5004.
+pub const TEST_STREAM: &str = "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004";
+
+/// The RTP legs of [`TEST_STREAM`] as testkit generates them: sources 10.0.1.1 and 10.0.2.1.
+pub fn test_stream_spec() -> testkit::scenario::StreamSpec {
+    use testkit::frame::FrameSpec;
+    testkit::scenario::StreamSpec::rtp(
+        FrameSpec::multicast(
+            "10.0.1.1".parse().unwrap(),
+            "239.1.0.1".parse().unwrap(),
+            5000,
+        ),
+        FrameSpec::multicast(
+            "10.0.2.1".parse().unwrap(),
+            "239.2.0.1".parse().unwrap(),
+            5000,
+        ),
+    )
+}

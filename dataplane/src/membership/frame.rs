@@ -2,7 +2,9 @@
 //! IPv4 with the Router Alert option (RFC 2113) and TTL 1, IPv6 with a
 //! Hop-by-Hop Router Alert (RFC 2711) and hop limit 1, and the checksums.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use model::MacAddr;
 
 use crate::wire::checksum::{checksum, Accum};
 
@@ -30,20 +32,14 @@ pub fn l3_of(frame: &[u8]) -> Option<(u16, &[u8])> {
     Some((et, frame.get(14..)?))
 }
 
-/// The multicast MAC of an IPv4 group (RFC 1112).
-pub fn mac_v4(group: Ipv4Addr) -> [u8; 6] {
-    let o = group.octets();
-    [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
-}
-
-/// The multicast MAC of an IPv6 group (RFC 2464).
-pub fn mac_v6(group: Ipv6Addr) -> [u8; 6] {
-    let o = group.octets();
-    [0x33, 0x33, o[12], o[13], o[14], o[15]]
-}
-
-fn ethernet(dst: [u8; 6], src: [u8; 6], ethertype: u16, out: &mut Vec<u8>) {
-    out.extend_from_slice(&dst);
+/// The Ethernet header of a membership message to `dst`. Every destination
+/// a host sends to is a multicast group (a report's group or the all-routers
+/// addresses), so its MAC is the RFC 1112/2464 mapping of `model::MacAddr`,
+/// the one copy of that rule; a non-multicast `dst` cannot occur and would
+/// get the broadcast MAC.
+fn ethernet(dst: IpAddr, src: [u8; 6], ethertype: u16, out: &mut Vec<u8>) {
+    let mac = MacAddr::multicast(dst).map_or([0xff; 6], |m| m.octets());
+    out.extend_from_slice(&mac);
     out.extend_from_slice(&src);
     out.extend_from_slice(&ethertype.to_be_bytes());
 }
@@ -53,7 +49,7 @@ fn ethernet(dst: [u8; 6], src: [u8; 6], ethertype: u16, out: &mut Vec<u8>) {
 /// header checksum filled in. The IGMP checksum must already be set.
 pub fn ipv4_frame(src_mac: [u8; 6], src: Ipv4Addr, dst: Ipv4Addr, igmp: &[u8]) -> Vec<u8> {
     let mut f = Vec::with_capacity(14 + 24 + igmp.len());
-    ethernet(mac_v4(dst), src_mac, ETHERTYPE_IPV4, &mut f);
+    ethernet(IpAddr::V4(dst), src_mac, ETHERTYPE_IPV4, &mut f);
     let total = (24 + igmp.len()) as u16;
     let mut h = [0u8; 24];
     h[0] = 0x46; // version 4, IHL 6 (one option word)
@@ -88,7 +84,7 @@ pub fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, msg: &[u8]) -> u16 {
 /// ICMPv6 checksum filled in (its field in `mld` must be zero).
 pub fn ipv6_frame(src_mac: [u8; 6], src: Ipv6Addr, dst: Ipv6Addr, mld: &[u8]) -> Vec<u8> {
     let mut f = Vec::with_capacity(14 + 48 + mld.len());
-    ethernet(mac_v6(dst), src_mac, ETHERTYPE_IPV6, &mut f);
+    ethernet(IpAddr::V6(dst), src_mac, ETHERTYPE_IPV6, &mut f);
     let payload = (8 + mld.len()) as u16;
     let mut h = [0u8; 40];
     h[0] = 0x60;

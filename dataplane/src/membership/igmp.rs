@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::code::{decode8, encode8};
 use super::frame::{ipv4_frame, PROTO_IGMP};
-use super::{Heard, Query, QueryVersion, Record};
+use super::{Heard, QueryTail, QueryVersion, Record};
 use crate::wire::checksum::{checksum, verify};
 
 /// Membership Query.
@@ -145,42 +145,23 @@ fn parse_query(querier: Ipv4Addr, m: &[u8]) -> Heard {
             return Heard::Malformed("query for a non-multicast group");
         }
     }
-    let (version, max_resp_ms, qrv, qqi_s, sources) = if m.len() == 8 {
+    let tail = if m.len() == 8 {
         if m[1] == 0 {
             // IGMPv1: no max response time; hosts use 10 s (RFC 2236 §4).
-            (QueryVersion::V1, 10_000, 0, 0, Vec::new())
+            QueryTail::older(QueryVersion::V1, 10_000)
         } else {
-            (QueryVersion::V2, u64::from(m[1]) * 100, 0, 0, Vec::new())
+            QueryTail::older(QueryVersion::V2, u64::from(m[1]) * 100)
         }
     } else if m.len() >= 12 {
-        let n = usize::from(u16::from_be_bytes([m[10], m[11]]));
-        if m.len() < 12 + 4 * n {
-            return Heard::Malformed("IGMPv3 query shorter than its source list");
+        match QueryTail::v3(m, 8, 4, u64::from(decode8(m[1])) * 100) {
+            Some(t) => t,
+            None => return Heard::Malformed("IGMPv3 query shorter than its source list"),
         }
-        let sources = m[12..12 + 4 * n]
-            .chunks_exact(4)
-            .map(|c| IpAddr::V4(Ipv4Addr::new(c[0], c[1], c[2], c[3])))
-            .collect();
-        (
-            QueryVersion::V3,
-            u64::from(decode8(m[1])) * 100,
-            m[8] & 0x07,
-            decode8(m[9]),
-            sources,
-        )
     } else {
         // RFC 3376 §7.1: 9..11 octets: ignore.
         return Heard::Malformed("IGMP query of 9 to 11 octets");
     };
-    Heard::Query(Query {
-        version,
-        querier: IpAddr::V4(querier),
-        max_resp_ms,
-        group,
-        sources,
-        qrv,
-        qqi_s,
-    })
+    tail.heard(IpAddr::V4(querier), group)
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::code::{decode16, decode8, encode8};
+use super::code::{decode16, encode8};
 use super::frame::{icmpv6_checksum, ipv6_frame, is_link_local, NH_HOP_BY_HOP, NH_ICMPV6};
-use super::{Heard, Query, QueryVersion, Record};
+use super::{Heard, QueryTail, QueryVersion, Record};
 
 /// Multicast Listener Query.
 pub const TYPE_QUERY: u8 = 130;
@@ -146,38 +146,15 @@ fn parse_query(querier: Ipv6Addr, m: &[u8]) -> Heard {
         return Heard::Malformed("query for a non-multicast group");
     }
     let code = u16::from_be_bytes([m[4], m[5]]);
-    let (version, max_resp_ms, qrv, qqi_s, sources) = if m.len() < 28 {
-        (QueryVersion::V2, u64::from(code), 0, 0, Vec::new())
+    let tail = if m.len() < 28 {
+        QueryTail::older(QueryVersion::V2, u64::from(code))
     } else {
-        let n = usize::from(u16::from_be_bytes([m[26], m[27]]));
-        if m.len() < 28 + 16 * n {
-            return Heard::Malformed("MLDv2 query shorter than its source list");
+        match QueryTail::v3(m, 24, 16, u64::from(decode16(code))) {
+            Some(t) => t,
+            None => return Heard::Malformed("MLDv2 query shorter than its source list"),
         }
-        let sources = m[28..28 + 16 * n]
-            .chunks_exact(16)
-            .map(|c| {
-                let mut o = [0u8; 16];
-                o.copy_from_slice(c);
-                IpAddr::V6(Ipv6Addr::from(o))
-            })
-            .collect();
-        (
-            QueryVersion::V3,
-            u64::from(decode16(code)),
-            m[24] & 0x07,
-            decode8(m[25]),
-            sources,
-        )
     };
-    Heard::Query(Query {
-        version,
-        querier: IpAddr::V6(querier),
-        max_resp_ms,
-        group,
-        sources,
-        qrv,
-        qqi_s,
-    })
+    tail.heard(IpAddr::V6(querier), group)
 }
 
 #[cfg(test)]

@@ -99,6 +99,70 @@ pub struct Query {
     pub qqi_s: u32,
 }
 
+/// The version-dependent part of a query, as IGMP and MLD both read it:
+/// the two parsers differ only in offsets and address width, so they share
+/// this one reading of the source list and one way of making the [`Query`].
+pub(crate) struct QueryTail {
+    pub(crate) version: QueryVersion,
+    pub(crate) max_resp_ms: u64,
+    pub(crate) qrv: u8,
+    pub(crate) qqi_s: u32,
+    pub(crate) sources: Vec<IpAddr>,
+}
+
+impl QueryTail {
+    /// A version 1/2 query: nothing but the maximum response time.
+    pub(crate) fn older(version: QueryVersion, max_resp_ms: u64) -> QueryTail {
+        QueryTail {
+            version,
+            max_resp_ms,
+            qrv: 0,
+            qqi_s: 0,
+            sources: Vec::new(),
+        }
+    }
+
+    /// A version 3 query (IGMPv3 or MLDv2): `m[at..]` starts with the
+    /// S/QRV octet, the QQIC and the 16-bit source count, then the sources
+    /// of `width` octets (4 or 16). `None` if the list overruns `m`.
+    pub(crate) fn v3(m: &[u8], at: usize, width: usize, max_resp_ms: u64) -> Option<QueryTail> {
+        let head = m.get(at..at + 4)?;
+        let n = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let list = m.get(at + 4..at + 4 + width * n)?;
+        let sources = list
+            .chunks_exact(width)
+            .map(|c| match <[u8; 4]>::try_from(c) {
+                Ok(v4) => IpAddr::from(v4),
+                Err(_) => {
+                    let mut o = [0u8; 16];
+                    o.copy_from_slice(c);
+                    IpAddr::from(o)
+                }
+            })
+            .collect();
+        Some(QueryTail {
+            version: QueryVersion::V3,
+            max_resp_ms,
+            qrv: head[0] & 0x07,
+            qqi_s: code::decode8(head[1]),
+            sources,
+        })
+    }
+
+    /// The query this tail completes.
+    pub(crate) fn heard(self, querier: IpAddr, group: Option<IpAddr>) -> Heard {
+        Heard::Query(Query {
+            version: self.version,
+            querier,
+            max_resp_ms: self.max_resp_ms,
+            group,
+            sources: self.sources,
+            qrv: self.qrv,
+            qqi_s: self.qqi_s,
+        })
+    }
+}
+
 /// A received frame as the membership host understood it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Heard {

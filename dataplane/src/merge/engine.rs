@@ -120,14 +120,7 @@ impl<H> Engine<H> {
             st.invalid_leg(handle, sink);
             return;
         }
-        // The stamp is taken where a copy is held or sampled (the fast
-        // paths mostly need none).
-        let copy = Packet {
-            handle,
-            stamp: 0,
-            span: sample.span.max(1),
-            verdict,
-        };
+        let copy = Packet::arriving(handle, sample.span, verdict);
         st.insert(&mut self.store, sample, (leg, now), copy, sink);
         arm_wake(&mut self.wheel, stream, &mut st.wake);
     }
@@ -150,12 +143,7 @@ impl<H> Engine<H> {
             sink.free(handle, FreeReason::Invalid);
             return;
         };
-        let copy = Packet {
-            handle,
-            stamp: 0,
-            span: sample.span.max(1),
-            verdict: Verdict::Good,
-        };
+        let copy = Packet::arriving(handle, sample.span, Verdict::Good);
         st.take_fill(&mut self.store, sample, copy, now, sink);
         arm_wake(&mut self.wheel, stream, &mut st.wake);
     }

@@ -7,22 +7,16 @@ use crate::seq::SeqSample;
 
 type Rec = record::Recorder<u64>;
 
-const MD: u64 = 1_000;
+use super::tests::MD;
 const FT: u64 = 5_000;
 const SESSION: u64 = 0x5e55;
 
 fn cfg(fill_timeout: u64) -> MergeConfig {
     MergeConfig {
-        mode: Mode::Primary,
-        legs: 2,
-        capacity: 64,
-        max_delay: MD,
         leg_timeout: 100_000,
-        restart_after: 4,
         seq_bits: 64,
-        reorder: Reorder::Off,
-        margin: 0,
         fill_timeout,
+        ..super::tests::cfg(Mode::Primary)
     }
 }
 

@@ -7,23 +7,16 @@ use crate::seq::SeqSample;
 
 type Rec = record::Recorder<u64>;
 
-const MD: u64 = 1_000;
+use super::tests::MD;
 const LT: u64 = 100_000;
 const A: u64 = 0xA;
 const B: u64 = 0xB;
 
 fn engine(mode: Mode) -> Engine<u64> {
     Engine::new(&[MergeConfig {
-        mode,
-        legs: 2,
-        capacity: 64,
-        max_delay: MD,
         leg_timeout: LT,
-        restart_after: 4,
         seq_bits: 64,
-        reorder: Reorder::Off,
-        margin: 0,
-        ..MergeConfig::default()
+        ..super::tests::cfg(mode)
     }])
     .unwrap()
 }

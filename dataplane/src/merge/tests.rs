@@ -5,10 +5,14 @@ use crate::seq::SeqSample;
 
 type Rec = record::Recorder<u64>;
 
-const MD: u64 = 1_000;
+/// The unit tests' max-delay, in ticks.
+pub(super) const MD: u64 = 1_000;
 const LT: u64 = 10_000;
 
-fn cfg(mode: Mode) -> MergeConfig {
+/// The unit tests' engine: 64 slots, max-delay MD, the fixed rules
+/// (`Reorder::Off`, no margin), K = 4; the session and fill tests start
+/// from it too.
+pub(super) fn cfg(mode: Mode) -> MergeConfig {
     MergeConfig {
         mode,
         legs: 2,

@@ -12,6 +12,20 @@ pub enum Verdict {
     Corrupt,
 }
 
+impl Verdict {
+    /// The verdict of a check that passed (`intact`) or failed: the one
+    /// spelling of that rule for the rx side, the slot store (which keeps
+    /// the verdict as one bit) and the tests.
+    #[inline(always)]
+    pub fn of(intact: bool) -> Verdict {
+        if intact {
+            Verdict::Good
+        } else {
+            Verdict::Corrupt
+        }
+    }
+}
+
 /// What the output cursor did with the packet at an index when it last
 /// passed it: a copy arriving behind the cursor is then a `duplicate`
 /// (sent), `late` (skipped), or `late` and a premature loss (given up on
@@ -43,6 +57,21 @@ pub struct Packet<H> {
     pub span: u16,
     /// Verdict given at insert.
     pub verdict: Verdict,
+}
+
+impl<H> Packet<H> {
+    /// A copy as it enters the engine: not stamped yet (the stamp is taken
+    /// only where a copy is held or sampled; the fast paths mostly need
+    /// none) and covering at least one sequence number.
+    #[inline(always)]
+    pub fn arriving(handle: H, span: u16, verdict: Verdict) -> Packet<H> {
+        Packet {
+            handle,
+            stamp: 0,
+            span: span.max(1),
+            verdict,
+        }
+    }
 }
 
 /// One slot of a leg's ring: 16 bytes for an 8-byte handle.
@@ -87,13 +116,7 @@ impl<H> Slot<H> {
     /// The verdict of the held copy, `None` if empty.
     #[inline]
     pub fn verdict(&self) -> Option<Verdict> {
-        self.handle.as_ref().map(|_| {
-            if self.corrupt {
-                Verdict::Corrupt
-            } else {
-                Verdict::Good
-            }
-        })
+        self.handle.as_ref().map(|_| Verdict::of(!self.corrupt))
     }
 
     /// Arrival stamp (see [`super::SlotClock`]) of the held copy, or of the
@@ -239,11 +262,7 @@ impl<H> SlotTable<H> {
             handle,
             stamp: s.stamp,
             span: s.span,
-            verdict: if s.corrupt {
-                Verdict::Corrupt
-            } else {
-                Verdict::Good
-            },
+            verdict: Verdict::of(!s.corrupt),
         })
     }
 
