@@ -4,12 +4,8 @@
 # (scripts/callgrind-merge.sh) of this tree, beside a saved run of an earlier binary.
 set -euo pipefail
 
-export PYTHONDONTWRITEBYTECODE=1
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PROG=bench-policy.sh
 # shellcheck source=lib/common.sh
-source "$HERE/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 PACKETS=500
 ENGINES=mcast-failover,mf-hitless,gst-20-none

@@ -3,12 +3,9 @@
 # BENCHMARKS.md from the measured figures. See --help.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-KIT="$HERE/lib/benchkit.py"
-PROG=bench.sh
 # shellcheck source=lib/common.sh
-source "$HERE/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+KIT="$HERE/lib/benchkit.py"
 ORIG_ARGS="$*"
 
 ROUNDS=3

@@ -13,12 +13,8 @@
 # plays them all back to back and every engine merges them as independent streams.
 set -euo pipefail
 
-export PYTHONDONTWRITEBYTECODE=1
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PROG=compare-gstreamer.sh
 # shellcheck source=lib/common.sh
-source "$HERE/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/netns.sh
 source "$HERE/lib/netns.sh"
 # shellcheck source=lib/compare_lib.sh

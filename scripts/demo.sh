@@ -14,12 +14,8 @@
 # byte-identical to a copy that was sent; decode errors count only beyond the source's own.
 set -uo pipefail
 
-export PYTHONDONTWRITEBYTECODE=1
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PROG=demo.sh
 # shellcheck source=lib/common.sh
-source "$HERE/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/netns.sh
 source "$HERE/lib/netns.sh"
 

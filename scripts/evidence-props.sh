@@ -4,11 +4,8 @@
 # `cargo test`, which runs a few thousand cases of each property instead).
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PROG=evidence-props.sh
 # shellcheck source=lib/common.sh
-source "$HERE/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 CASES=50000
 usage() {

@@ -3,10 +3,8 @@
 # its stored corpus, and prints executions and crashes per target.
 set -euo pipefail
 
-PROG=$(basename "$0")
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
-source "$ROOT/scripts/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
     cat <<EOF

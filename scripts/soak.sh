@@ -5,10 +5,8 @@
 # writes the figures into BENCHMARKS.md. See --help.
 set -euo pipefail
 
-PROG=$(basename "$0")
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
-source "$ROOT/scripts/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
     cat <<EOF

@@ -10,7 +10,13 @@
 # tool names: tests/setup_tools.rs reads these lines to prove that scripts/setup.sh installs
 # every tool a script asks for.
 
+# Sourcing this also sets what every script starts with: PROG (the script's name, for
+# messages), HERE (scripts/), ROOT (the repository) and PYTHONDONTWRITEBYTECODE (the helper
+# Python programs leave no __pycache__ in the tree).
 PROG=${PROG:-$(basename "$0")}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+export PYTHONDONTWRITEBYTECODE=1
 
 # die MSG... : a step failed (exit 1).
 die() { echo "$PROG: $*" >&2; exit 1; }

@@ -3,7 +3,7 @@
 use super::config::MergeConfig;
 use super::counters::StreamCounters;
 use super::output::{FreeReason, Sink};
-use super::stream::{fill_slots_for, EvidenceFigures, Store, StreamState};
+use super::stream::{fill_slots_for, EvidenceFigures, ShedPass, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
 use crate::seq::SeqSample;
 use crate::slots::{Packet, SlotClock, SlotTable, Verdict};
@@ -178,18 +178,40 @@ impl<H> Engine<H> {
     }
 
     /// The packet pool is running low: frees up to `want` held copies,
-    /// duplicates first (nothing lost), then the copies furthest from each
-    /// stream's cursor; returns how many. Called by the worker once per
+    /// duplicates first (nothing lost), then restart candidates' copies,
+    /// then whole positions furthest from each stream's cursor, shared out
+    /// evenly over the streams (see `stream/shed.rs`); returns how many. Called by the worker once per
     /// burst at most, when the pool's free count is below its floor; not
     /// per packet.
     pub fn shed(&mut self, want: u32, now: u64, sink: &mut impl Sink<H>) -> u32 {
         let mut shed = 0;
-        for whole in [false, true] {
+        for pass in [ShedPass::Duplicates, ShedPass::Candidates] {
             for st in &mut self.streams {
                 if shed >= want {
                     return shed;
                 }
-                shed += st.shed(&mut self.store, (want - shed, whole), now, sink);
+                shed += st.shed(&mut self.store, (want - shed, pass), now, sink);
+            }
+        }
+        // Whole positions: shared out over the streams that hold copies, a
+        // round at a time (a stream that holds fewer than its share leaves
+        // the rest to the next round).
+        while shed < want {
+            let holding = self.streams.iter().filter(|st| st.held() > 0).count() as u32;
+            if holding == 0 {
+                break;
+            }
+            let share = (want - shed).div_ceil(holding);
+            let before = shed;
+            for st in &mut self.streams {
+                if shed >= want {
+                    break;
+                }
+                let ask = share.min(want - shed);
+                shed += st.shed(&mut self.store, (ask, ShedPass::Furthest), now, sink);
+            }
+            if shed == before {
+                break;
             }
         }
         shed

@@ -946,6 +946,79 @@ fn pool_low_shed_of_an_empty_engine_is_zero_and_silent() {
         .all(|(_, ev)| !matches!(ev.kind, EventKind::PoolLow { .. })));
 }
 
+#[test]
+fn pool_low_sheds_restart_candidates_before_whole_positions() {
+    // Both legs send 0..9; then leg 1 switches to a new source (two
+    // candidate copies held, K = 4) while leg 0 lost 10 and holds 11..13
+    // waiting for it: 5 copies held, none a duplicate.
+    let mut e = engine(cfg(Mode::Primary));
+    let mut r = Rec::default();
+    for i in 0..10 {
+        put(&mut e, &mut r, 0, i, i * 10);
+        put(&mut e, &mut r, 1, i, i * 10 + 1);
+    }
+    for (j, seq) in [500u64, 501].into_iter().enumerate() {
+        e.insert(
+            0,
+            1,
+            rtp(seq, 9),
+            Verdict::Good,
+            h(1, seq),
+            101 + j as u64,
+            &mut r,
+        );
+    }
+    for i in 11..14 {
+        put(&mut e, &mut r, 0, i, i * 10);
+    }
+    assert_eq!(e.held(0), 5);
+    let before = r.freed.len();
+    // The candidates would go out after the whole window: they go first.
+    assert_eq!(e.shed(2, 200, &mut r), 2);
+    let shed: Vec<u64> = r.freed[before..].iter().map(|&(h, _)| h).collect();
+    assert_eq!(shed, [h(1, 500), h(1, 501)]);
+    assert_eq!(e.counters(0).legs[1].shed_pool_low, 2);
+    assert_eq!(e.counters(0).legs[1].wild, 0, "shed, not counted wild");
+    // Then the furthest whole position.
+    assert_eq!(e.shed(1, 200, &mut r), 1);
+    assert_eq!(r.freed.last().map(|&(h, _)| h), Some(h(0, 13)));
+    assert_eq!(e.held(0), 2);
+    e.drain(10 * MD, &mut r);
+    assert_eq!(r.seqs(), (0..10).chain(11..13).collect::<Vec<_>>());
+    all_back(&r, 20 + 2 + 3);
+}
+
+#[test]
+fn pool_low_shares_whole_position_losses_between_streams() {
+    // Two streams, each waiting for a lost 10 while leg 0 holds 11..16:
+    // asked for 4, each stream gives its two furthest positions, not one
+    // stream four.
+    let mut e: Engine<u64> = Engine::new(&[cfg(Mode::Primary), cfg(Mode::Primary)]).unwrap();
+    let mut r = Rec::default();
+    for s in 0..2 {
+        for i in (0..10).chain(11..17) {
+            let t = i * 10;
+            e.poll(t, &mut r);
+            let id = s as u64 * 100 + i;
+            e.insert(s, 0, rtp(i, 7), Verdict::Good, id, t, &mut r);
+        }
+    }
+    assert_eq!((e.held(0), e.held(1)), (6, 6));
+    assert_eq!(e.shed(4, 200, &mut r), 4);
+    let mut shed: Vec<u64> = r.freed.iter().map(|&(h, _)| h).collect();
+    shed.sort_unstable();
+    assert_eq!(shed, [15, 16, 115, 116]);
+    assert_eq!((e.held(0), e.held(1)), (4, 4));
+    let pool_events = r
+        .event_kinds()
+        .iter()
+        .filter(|k| matches!(k, EventKind::PoolLow { .. }))
+        .count();
+    assert_eq!(pool_events, 2, "one per stream that shed");
+    e.drain(10 * MD, &mut r);
+    all_back(&r, 32);
+}
+
 mod shed_props {
     use super::*;
     use proptest::prelude::*;

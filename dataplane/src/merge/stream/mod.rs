@@ -25,6 +25,7 @@ mod evidence;
 mod fill;
 mod health;
 mod shed;
+pub(in crate::merge) use shed::ShedPass;
 
 use super::config::{MergeConfig, Mode, Reorder, MAX_LEGS};
 use super::counters::StreamCounters;

@@ -1,68 +1,63 @@
 //! Shedding held copies when the packet pool runs low: which copies go
 //! first, so that the mbufs come back with the least harm to the output.
 //!
-//! Order (each pass runs only while more are wanted):
-//! 1. duplicates: at a position held on several legs, every copy but the
-//!    one the cursor would send (the preferred leg's good copy, else the
-//!    lowest leg's good copy, else the lowest leg's) — nothing is lost;
-//! 2. then whole positions, furthest from the cursor first: those packets
-//!    are lost unless a copy arrives again, and they are the ones the
-//!    output needed last (the cursor still has time for a copy on another
-//!    leg to come).
+//! Order (each pass runs only while more are wanted; [`Engine::shed`]
+//! runs each pass over every stream before the next pass starts):
+//! 1. [`ShedPass::Duplicates`]: at a position held on several legs, every
+//!    copy but the one the cursor would send (the preferred leg's good
+//!    copy, else the lowest leg's good copy, else the lowest leg's) —
+//!    nothing is lost;
+//! 2. [`ShedPass::Candidates`]: copies held as a leg's restart candidate
+//!    (a new source not yet confirmed by K packets). If the restart is real
+//!    they would go out after everything in the window, so they are the
+//!    furthest from the cursor of all; the leg starts counting its
+//!    candidate again from the next copy;
+//! 3. [`ShedPass::Furthest`]: whole positions, furthest from the cursor
+//!    first: those packets are lost unless a copy arrives again, and they
+//!    are the ones the output needed last (the cursor still has time for a
+//!    copy on another leg to come). Across streams this pass is shared out
+//!    evenly (each stream holding copies gives up to its share per round),
+//!    so one stream is not emptied while its neighbours keep everything.
 //!
 //! Every shed copy is counted `shed_pool_low` on its leg and freed with
-//! [`FreeReason::PoolLow`]; one `PoolLow` event per call that shed any.
+//! [`FreeReason::PoolLow`]; one `PoolLow` event per stream and pass (per
+//! round in pass 3) that shed any.
+//!
+//! [`Engine::shed`]: crate::merge::Engine::shed
 
 use super::{Store, StreamState};
 use crate::merge::output::{Event, EventKind, FreeReason, Sink};
 
+/// One pass of the shedding order (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::merge) enum ShedPass {
+    /// Extra copies of positions held on several legs.
+    Duplicates,
+    /// Restart candidates' held copies.
+    Candidates,
+    /// Whole positions, furthest from the cursor first.
+    Furthest,
+}
+
 impl StreamState {
-    /// Frees up to `want` held copies, pass 1 only (`whole` false) or
-    /// pass 2 only (`whole` true); returns how many.
+    /// Frees up to `want` held copies in `pass`; returns how many (and
+    /// raises one `PoolLow` event if any).
     pub(in crate::merge) fn shed<H>(
         &mut self,
         store: &mut Store<H>,
-        (want, whole): (u32, bool),
+        (want, pass): (u32, ShedPass),
         now: u64,
         sink: &mut impl Sink<H>,
     ) -> u32 {
-        if self.held == 0 || want == 0 {
+        if self.held() == 0 || want == 0 {
             return 0;
         }
-        // Positions that may hold copies: cursor ..= min(high, cursor + cap - 1).
-        let span = self
-            .high
-            .wrapping_sub(self.cursor)
-            .wrapping_add(1)
-            .min(self.rules.cap);
-        if (span as i64) <= 0 {
-            return 0;
-        }
-        let mut shed = 0;
-        for k in 0..span {
-            if whole || shed >= want || self.held == 0 {
-                break;
+        let shed = match pass {
+            ShedPass::Candidates => self.shed_candidates(store, want, sink),
+            ShedPass::Duplicates | ShedPass::Furthest => {
+                self.shed_window(store, want, pass == ShedPass::Furthest, sink)
             }
-            let p = self.cursor.wrapping_add(k);
-            if let Some(keep) = self.keeper(store, p) {
-                for l in 0..self.rules.legs {
-                    if l != keep && shed < want && self.shed_one(store, l, p, sink) {
-                        shed += 1;
-                    }
-                }
-            }
-        }
-        for k in (0..span).rev() {
-            if !whole || shed >= want || self.held == 0 {
-                break;
-            }
-            let p = self.cursor.wrapping_add(k);
-            for l in 0..self.rules.legs {
-                if shed < want && self.shed_one(store, l, p, sink) {
-                    shed += 1;
-                }
-            }
-        }
+        };
         if shed > 0 {
             sink.event(
                 self.index,
@@ -73,6 +68,82 @@ impl StreamState {
                     },
                 },
             );
+        }
+        shed
+    }
+
+    /// Passes 1 (`whole` false) and 3 (`whole` true) over the window.
+    fn shed_window<H>(
+        &mut self,
+        store: &mut Store<H>,
+        want: u32,
+        whole: bool,
+        sink: &mut impl Sink<H>,
+    ) -> u32 {
+        // Positions that may hold copies: cursor ..= min(high, cursor + cap - 1).
+        let span = self
+            .high
+            .wrapping_sub(self.cursor)
+            .wrapping_add(1)
+            .min(self.rules.cap);
+        if (span as i64) <= 0 {
+            return 0;
+        }
+        let mut shed = 0;
+        if !whole {
+            for k in 0..span {
+                if shed >= want || self.held == 0 {
+                    break;
+                }
+                let p = self.cursor.wrapping_add(k);
+                if let Some(keep) = self.keeper(store, p) {
+                    for l in 0..self.rules.legs {
+                        if l != keep && shed < want && self.shed_one(store, l, p, sink) {
+                            shed += 1;
+                        }
+                    }
+                }
+            }
+            return shed;
+        }
+        for k in (0..span).rev() {
+            if shed >= want || self.held == 0 {
+                break;
+            }
+            let p = self.cursor.wrapping_add(k);
+            for l in 0..self.rules.legs {
+                if shed < want && self.shed_one(store, l, p, sink) {
+                    shed += 1;
+                }
+            }
+        }
+        shed
+    }
+
+    /// Pass 2: frees restart candidates' copies, leg by leg.
+    fn shed_candidates<H>(
+        &mut self,
+        store: &mut Store<H>,
+        want: u32,
+        sink: &mut impl Sink<H>,
+    ) -> u32 {
+        let k = self.rules.k as usize;
+        let mut shed = 0;
+        for leg in 0..self.rules.legs {
+            let n = self.leg[leg].cand.count.min(self.rules.k.saturating_sub(1)) as usize;
+            if n == 0 || shed >= want {
+                continue;
+            }
+            for j in 0..n {
+                let i = self.ep.held_base + leg * k + j;
+                if let Some((_, p)) = store.held[i].take() {
+                    self.books.free(sink, leg, p.handle, FreeReason::PoolLow);
+                    shed += 1;
+                }
+            }
+            // What is left of the candidate is its count of copies seen,
+            // and none of them is held any more: start it again.
+            self.leg[leg].cand = Default::default();
         }
         shed
     }
