@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use testkit::{paced, FrameSpec, Scenario, StreamSpec};
 
 mod support;
-use support::{eal_args, test_stream_spec, wait_bounded, workdir, TEST_STREAM};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
+use support::{
+    eal_args, test_stream_spec, until_signalled, wait_bounded, workdir, BIN, TEST_STREAM,
+};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -694,19 +694,7 @@ fn a_second_instance_with_the_same_prefix_names_the_first() {
     let mut args = eal("dup");
     args.extend((0..3).map(|i| format!("--vdev=net_null{i}")));
     args.push("--".into());
-    args.extend(
-        [
-            "--stream",
-            TEST_STREAM,
-            "--stats-period",
-            "0.05",
-            "--duration",
-            "36000",
-            "--stats-json",
-        ]
-        .map(String::from),
-    );
-    args.push(json.display().to_string());
+    args.extend(until_signalled(&json));
     let mut first = Command::new(BIN)
         .args(&args)
         .stdout(Stdio::null())

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
+use support::BIN;
 
 /// Runs take turns: each busy-polls a DPDK lcore.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -368,16 +368,13 @@ fn run(fam: &Family, membership: bool) -> Run {
     } else {
         args.push("--no-membership".into());
     }
-    let mut dev = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", t.dev))
-        .arg("--")
-        .arg(BIN)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start mcast-failover");
+    let mut dev = support::start_piped(
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", t.dev))
+            .arg("--")
+            .arg(BIN)
+            .args(&args),
+    );
     let so = support::drain_pipe(dev.stdout.take().unwrap());
     let se = support::drain_pipe(dev.stderr.take().unwrap());
     wait_for("the device's first stats", || stats.exists(), String::new);

@@ -25,8 +25,8 @@ use prereq::{
     OPS_TELEMETRY as TELEMETRY,
 };
 use support::{
-    drain_pipe, eal_args, eal_args_with, eal_memory_args, free_hugepages, test_stream_spec,
-    workdir, SHARED_INPUT_PORTS, TEST_STREAM,
+    drain_pipe, eal_args, eal_args_with, eal_memory_args, free_hugepages, run_with_stdin,
+    start_piped, test_stream_spec, workdir, SHARED_INPUT_PORTS, TEST_STREAM,
 };
 use testkit::pcap::{PcapWriter, TsResolution};
 use testkit::{paced, Leg, Scenario};
@@ -89,14 +89,7 @@ impl Live {
                 .map(|s| s.to_string()),
         );
         args.extend(app.iter().map(|s| s.to_string()));
-        let mut child = Command::new(BIN)
-            .args(&args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start mcast-failover");
+        let mut child = start_piped(Command::new(BIN).args(&args));
         let stdout = Arc::new(Mutex::new(String::new()));
         let sink = stdout.clone();
         let pipe = child.stdout.take().expect("stdout");
@@ -193,20 +186,7 @@ fn sample(page: &str, series: &str) -> Option<f64> {
 
 /// Runs promtool `args` with `input` on stdin; returns (success, output).
 fn promtool(args: &[&str], input: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(Command::new("promtool").args(args), input);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -347,22 +327,12 @@ fn readme_alert_rules_pass_promtool() {
 /// Sends `commands` to the binary's telemetry socket with dpdk-telemetry.py
 /// and returns its replies, one JSON document each.
 fn telemetry(prefix: &str, commands: &[&str]) -> Vec<serde_json::Value> {
-    let mut child = Command::new("dpdk-telemetry.py")
-        .args(["-f", prefix])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run dpdk-telemetry.py");
     let mut input = commands.join("\n");
     input.push('\n');
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        Command::new("dpdk-telemetry.py").args(["-f", prefix]),
+        &input,
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .filter(|l| l.starts_with('{'))

@@ -44,19 +44,7 @@ impl Run {
         args.push(format!("--vdev=net_pcap1,rx_pcap={}", s.display()));
         args.push("--vdev=net_null0".into());
         args.push("--".into());
-        args.extend(
-            [
-                "--stream",
-                support::TEST_STREAM,
-                "--stats-period",
-                "0.05",
-                "--duration",
-                "36000",
-                "--stats-json",
-            ]
-            .map(String::from),
-        );
-        args.push(dir.join("stats.json").display().to_string());
+        args.extend(support::until_signalled(&dir.join("stats.json")));
         let child = Command::new(BIN)
             .args(&args)
             .env("RUST_LOG", "info")

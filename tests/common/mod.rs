@@ -17,22 +17,19 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
 
-pub use crate::support::{drain_pipe, workdir};
-use crate::support::{eal_args, wait_bounded, SHARED_INPUT_PORTS};
+pub use crate::support::{drain_pipe, workdir, BIN};
+use crate::support::{eal_args, start_piped, wait_bounded, SHARED_INPUT_PORTS};
 use testkit::checksum::{ipv4_header_checksum, udp_checksum};
 use testkit::frame::FrameSpec;
 use testkit::pcap::{PcapWriter, TsResolution};
 use testkit::scenario::{Leg, LegPacket, Scenario, StreamSpec, DEFAULT_BASE_TIME_NS};
 use testkit::{multicast_mac, parse_rtp, verify_checksums};
-
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
 
 /// Primary leg: group, UDP port, sender address and UDP source port.
 pub const PRI_GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 0, 1);
@@ -388,14 +385,7 @@ pub fn run_files(
     args.extend(extra.iter().map(|s| s.to_string()));
 
     let _turn = serial();
-    let mut child = Command::new(BIN)
-        .args(&args)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start mcast-failover");
+    let mut child = start_piped(Command::new(BIN).args(&args));
     let so = drain_pipe(child.stdout.take().expect("stdout"));
     let se = drain_pipe(child.stderr.take().expect("stderr"));
     // A hang guard only: with --clock capture nothing here depends on how fast the run is.

@@ -9,6 +9,9 @@ use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_mcast-failover");
+
 /// The repository root: scripts and examples are found from it.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -140,4 +143,54 @@ pub fn test_stream_spec() -> testkit::scenario::StreamSpec {
             5000,
         ),
     )
+}
+
+/// Runs `cmd` with `input` on its stdin (closed after it) and collects its output: how the
+/// tests feed a real client (promtool, dpdk-telemetry.py) and read its answer.
+pub fn run_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// App options of a run that only a signal ends: the test stream, stats every 50 ms into
+/// `stats_json`, and a `--duration` of ten hours as the backstop.
+pub fn until_signalled(stats_json: &std::path::Path) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "--stream",
+        TEST_STREAM,
+        "--stats-period",
+        "0.05",
+        "--duration",
+        "36000",
+        "--stats-json",
+    ]
+    .map(String::from)
+    .to_vec();
+    a.push(stats_json.display().to_string());
+    a
+}
+
+/// Starts `cmd` (the binary, or a wrapper such as nsenter around it) with `info` logs, no
+/// stdin and both output pipes open for the caller to drain.
+pub fn start_piped(cmd: &mut Command) -> Child {
+    use std::process::Stdio;
+    cmd.env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"))
 }

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::code::{decode8, encode8};
 use super::frame::{ipv4_frame, PROTO_IGMP};
-use super::{Heard, QueryTail, QueryVersion, Record};
+use super::{v3_report_message, Heard, QueryTail, QueryVersion, Record};
 use crate::wire::checksum::{checksum, verify};
 
 /// Membership Query.
@@ -46,17 +46,9 @@ fn with_checksum(mut msg: Vec<u8>) -> Vec<u8> {
 /// An IGMPv3 Membership Report frame with `records` (IPv4 groups and
 /// sources), sent to 224.0.0.22.
 pub fn v3_report(src_mac: [u8; 6], src: Ipv4Addr, records: &[Record]) -> Vec<u8> {
-    let mut m = vec![TYPE_V3_REPORT, 0, 0, 0, 0, 0];
-    m.extend_from_slice(&(records.len() as u16).to_be_bytes());
-    for r in records {
-        m.push(r.kind as u8);
-        m.push(0);
-        m.extend_from_slice(&(r.sources.len() as u16).to_be_bytes());
-        m.extend_from_slice(&v4(r.group).octets());
-        for s in &r.sources {
-            m.extend_from_slice(&v4(*s).octets());
-        }
-    }
+    let m = v3_report_message(TYPE_V3_REPORT, records, |a, m| {
+        m.extend_from_slice(&v4(a).octets())
+    });
     ipv4_frame(src_mac, src, ALL_V3_ROUTERS, &with_checksum(m))
 }
 

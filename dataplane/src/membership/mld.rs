@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use super::code::{decode16, encode8};
 use super::frame::{icmpv6_checksum, ipv6_frame, is_link_local, NH_HOP_BY_HOP, NH_ICMPV6};
-use super::{Heard, QueryTail, QueryVersion, Record};
+use super::{v3_report_message, Heard, QueryTail, QueryVersion, Record};
 
 /// Multicast Listener Query.
 pub const TYPE_QUERY: u8 = 130;
@@ -36,17 +36,9 @@ fn v6(a: IpAddr) -> Ipv6Addr {
 
 /// An MLDv2 Multicast Listener Report frame with `records`, sent to ff02::16.
 pub fn v2_report(src_mac: [u8; 6], src: Ipv6Addr, records: &[Record]) -> Vec<u8> {
-    let mut m = vec![TYPE_V2_REPORT, 0, 0, 0, 0, 0];
-    m.extend_from_slice(&(records.len() as u16).to_be_bytes());
-    for r in records {
-        m.push(r.kind as u8);
-        m.push(0);
-        m.extend_from_slice(&(r.sources.len() as u16).to_be_bytes());
-        m.extend_from_slice(&v6(r.group).octets());
-        for s in &r.sources {
-            m.extend_from_slice(&v6(*s).octets());
-        }
-    }
+    let m = v3_report_message(TYPE_V2_REPORT, records, |a, m| {
+        m.extend_from_slice(&v6(a).octets())
+    });
     ipv6_frame(src_mac, src, ALL_V2_ROUTERS, &m)
 }
 

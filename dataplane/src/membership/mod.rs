@@ -69,6 +69,30 @@ pub struct Record {
     pub sources: Vec<IpAddr>,
 }
 
+/// The message of a version-3 report: IGMPv3 (RFC 3376 §4.2) and MLDv2
+/// (RFC 3810 §5.2) lay it out alike (type, reserved, checksum left 0,
+/// reserved, record count, then each record: type, aux length 0, source
+/// count, group, sources) and differ only in the address width, which
+/// `put` writes in the message's family.
+pub(crate) fn v3_report_message(
+    msg_type: u8,
+    records: &[Record],
+    put: impl Fn(IpAddr, &mut Vec<u8>),
+) -> Vec<u8> {
+    let mut m = vec![msg_type, 0, 0, 0, 0, 0];
+    m.extend_from_slice(&(records.len() as u16).to_be_bytes());
+    for r in records {
+        m.push(r.kind as u8);
+        m.push(0);
+        m.extend_from_slice(&(r.sources.len() as u16).to_be_bytes());
+        put(r.group, &mut m);
+        for s in &r.sources {
+            put(*s, &mut m);
+        }
+    }
+    m
+}
+
 /// The querier's protocol version, as told by its query's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueryVersion {
