@@ -26,10 +26,15 @@ use serde_json::Value;
 pub use crate::support::{drain_pipe, workdir, BIN};
 use crate::support::{eal_args, start_piped, wait_bounded, SHARED_INPUT_PORTS};
 use testkit::checksum::{ipv4_header_checksum, udp_checksum};
+use testkit::cme::parse_cme_mdp3;
 use testkit::frame::FrameSpec;
+use testkit::moldudp64::{parse_moldudp64, MOLDUDP64_END_OF_SESSION};
 use testkit::pcap::{PcapWriter, TsResolution};
-use testkit::scenario::{Leg, LegPacket, Scenario, StreamSpec, DEFAULT_BASE_TIME_NS};
-use testkit::{multicast_mac, parse_rtp, verify_checksums};
+use testkit::pitch::parse_pitch;
+use testkit::scenario::{Leg, LegPacket, PayloadKind, Scenario, StreamSpec, DEFAULT_BASE_TIME_NS};
+use testkit::{
+    multicast_mac, parse_rtp, parse_udp, payload_matches, payload_pattern, verify_checksums,
+};
 
 /// Primary leg: group, UDP port, sender address and UDP source port.
 pub const PRI_GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 0, 1);
@@ -406,27 +411,48 @@ pub fn sport(leg: Leg) -> u16 {
     }
 }
 
-/// The frame the binary must send for `e`: the chosen input copy with the
-/// destination MAC/IP/port, source MAC, source IP and source port
+/// Where a stream's output goes: its virtual group and UDP port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutAddr {
+    /// Destination group.
+    pub group: Ipv4Addr,
+    /// Destination UDP port.
+    pub port: u16,
+}
+
+/// The test stream's output, [`OUT_GROUP`]:[`OUT_PORT`].
+pub const OUT: OutAddr = OutAddr {
+    group: OUT_GROUP,
+    port: OUT_PORT,
+};
+
+/// The frame the binary must send for `e` to `out`: the chosen input copy
+/// with the destination MAC/IP/port, source MAC, source IP and source port
 /// (`out_sport`) rewritten and both checksums recomputed from scratch
 /// (testkit's reference code).
-pub fn expected_frame(sc: &Scenario, e: &Expect, out_mac: [u8; 6], out_sport: u16) -> Vec<u8> {
+pub fn expected_frame(
+    sc: &Scenario,
+    e: &Expect,
+    out: OutAddr,
+    out_mac: [u8; 6],
+    out_sport: u16,
+) -> Vec<u8> {
     let mut f = sc.frame(e.leg, &e.packet);
-    f[0..6].copy_from_slice(&multicast_mac(OUT_GROUP.into()));
+    f[0..6].copy_from_slice(&multicast_mac(out.group.into()));
     f[6..12].copy_from_slice(&out_mac);
     f[26..30].copy_from_slice(&OUT_SRC.octets());
-    f[30..34].copy_from_slice(&OUT_GROUP.octets());
+    f[30..34].copy_from_slice(&out.group.octets());
     f[34..36].copy_from_slice(&out_sport.to_be_bytes());
-    f[36..38].copy_from_slice(&OUT_PORT.to_be_bytes());
+    f[36..38].copy_from_slice(&out.port.to_be_bytes());
     let ip = ipv4_header_checksum(&f[14..34]);
     f[24..26].copy_from_slice(&ip.to_be_bytes());
-    let udp = udp_checksum(OUT_SRC.into(), OUT_GROUP.into(), &f[34..]);
+    let udp = udp_checksum(OUT_SRC.into(), out.group.into(), &f[34..]);
     f[40..42].copy_from_slice(&udp.to_be_bytes());
     f
 }
 
 /// Name of the header field at byte `off` of an untagged IPv4/UDP frame.
-fn field_at(off: usize) -> &'static str {
+fn field_at(off: usize, rtp: bool) -> &'static str {
     match off {
         0..=5 => "destination MAC",
         6..=11 => "source MAC",
@@ -439,78 +465,193 @@ fn field_at(off: usize) -> &'static str {
         36..=37 => "UDP destination port",
         38..=39 => "UDP length",
         40..=41 => "UDP checksum",
-        42..=53 => "RTP header",
-        _ => "RTP payload",
+        42..=53 if rtp => "RTP header",
+        _ if rtp => "RTP payload",
+        _ => "market-data header or messages",
     }
 }
 
-/// (RTP sequence number, SSRC, leg) of an output frame; the leg is read
-/// from the TTL each leg's path leaves.
-fn identify(f: &[u8]) -> Result<(u16, u32, Leg), String> {
-    let r = parse_rtp(f).map_err(|e| e.to_string())?;
-    let leg = match r.udp.ttl {
+/// What an output packet is, as the order check compares it: its wire
+/// sequence number, its sequence space, what it carries, and the leg whose
+/// copy it is (read from the TTL each leg's path leaves).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    /// Wire sequence number (RTP: 16 bits; CME, PITCH: 32; MoldUDP64: 64)
+    /// of the packet (of its first message for MoldUDP64 and PITCH).
+    pub seq: u64,
+    /// Its sequence space: RTP SSRC, MoldUDP64 session, PITCH unit; `-`
+    /// for CME MDP3 (one space per channel: the stream).
+    pub space: String,
+    /// `data×N` (N messages), `heartbeat` or `end-of-session`.
+    pub what: String,
+    /// The leg whose copy it is.
+    pub leg: Leg,
+}
+
+impl std::fmt::Display for Ident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{:?}",
+            self.seq, self.space, self.what, self.leg
+        )
+    }
+}
+
+/// Messages `msgs` hold the testkit pattern of their numbers `first + k`
+/// (`first + k` for MoldUDP64 and PITCH, `seq << 8 | k` for CME MDP3).
+fn messages_match(msgs: &[&[u8]], number: impl Fn(u64) -> u64) -> bool {
+    msgs.iter()
+        .enumerate()
+        .all(|(k, m)| *m == payload_pattern(number(k as u64), m.len()).as_slice())
+}
+
+/// [`Ident`] of frame `f` of a stream framed as `kind` (only the framing
+/// is taken from `kind`; every field is read from the wire with testkit's
+/// parsers), and whether its payload is the testkit pattern of its
+/// sequence numbers.
+pub fn identify(kind: &PayloadKind, f: &[u8]) -> Result<(Ident, bool), String> {
+    let u = parse_udp(f).map_err(|e| e.to_string())?;
+    let leg = match u.ttl {
         PRI_TTL => Leg::Primary,
         SEC_TTL => Leg::Secondary,
         t => return Err(format!("TTL {t} is neither leg's")),
     };
-    Ok((r.seq, r.ssrc, leg))
+    let data = |n: usize| format!("data×{n}");
+    let (seq, space, what, pattern) = match kind {
+        PayloadKind::Rtp { .. } => {
+            let r = parse_rtp(f).map_err(|e| e.to_string())?;
+            let ok = payload_matches(u64::from(r.seq), r.payload);
+            (u64::from(r.seq), format!("{:x}", r.ssrc), data(1), ok)
+        }
+        PayloadKind::MoldUdp64 { .. } => {
+            let (h, m) = parse_moldudp64(u.payload).map_err(|e| e.to_string())?;
+            let what = match h.count {
+                0 => "heartbeat".to_string(),
+                MOLDUDP64_END_OF_SESSION => "end-of-session".to_string(),
+                n => data(usize::from(n)),
+            };
+            let ok = messages_match(&m, |k| h.seq.wrapping_add(k));
+            let space = String::from_utf8_lossy(&h.session).into_owned();
+            (h.seq, space, what, ok)
+        }
+        PayloadKind::CmeMdp3 { .. } => {
+            let (h, m) = parse_cme_mdp3(u.payload).map_err(|e| e.to_string())?;
+            let ok = messages_match(&m, |k| (u64::from(h.seq) << 8) + k);
+            (u64::from(h.seq), "-".to_string(), data(m.len()), ok)
+        }
+        PayloadKind::Pitch { .. } => {
+            let (h, m) = parse_pitch(u.payload).map_err(|e| e.to_string())?;
+            let what = if h.count == 0 {
+                "heartbeat".to_string()
+            } else {
+                data(m.len())
+            };
+            let ok = messages_match(&m, |k| u64::from(h.seq) + k);
+            (u64::from(h.seq), format!("unit{}", h.unit), what, ok)
+        }
+    };
+    Ok((
+        Ident {
+            seq,
+            space,
+            what,
+            leg,
+        },
+        pattern,
+    ))
 }
 
-/// Asserts the output capture is exactly `want`: the sequence (with SSRC
-/// and leg) list first, for a readable message, then every frame byte for
-/// byte, then the checksums and rewritten fields independently.
+/// Asserts the output capture is exactly `want` (see [`assert_output_to`]),
+/// all of it to the test stream's output [`OUT`].
 pub fn assert_output(o: &Outcome, sc: &Scenario, want: &[Expect]) {
-    let got: Vec<(u16, u32, Leg)> = o
-        .frames
+    assert_output_to(o, sc, OUT, &o.frames, want);
+}
+
+/// The output frames sent to `out`, in transmit order.
+pub fn frames_to(o: &Outcome, out: OutAddr) -> Vec<Vec<u8>> {
+    o.frames
+        .iter()
+        .filter(|f| {
+            parse_udp(f)
+                .is_ok_and(|u| u.dst_ip == IpAddr::from(out.group) && u.dst_port == out.port)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Asserts the output `frames` sent to `out` are exactly `want`, for every
+/// framing (RTP, MoldUDP64, CME MDP3, PITCH: the framing of the expected
+/// packets' stream): the list of [`Ident`]s in order with no duplicate
+/// first, for a readable message, then every frame byte for byte against
+/// its chosen input copy rewritten, then the checksums, rewritten fields and
+/// payload pattern independently.
+pub fn assert_output_to(
+    o: &Outcome,
+    sc: &Scenario,
+    out: OutAddr,
+    frames: &[Vec<u8>],
+    want: &[Expect],
+) {
+    let kind = &sc.streams[want.first().map_or(0, |e| e.packet.stream)].payload;
+    let rtp = matches!(kind, PayloadKind::Rtp { .. });
+    let got: Vec<(Ident, bool)> = frames
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            identify(f).unwrap_or_else(|e| panic!("output frame {i}: {e}\n{}", o.context()))
+            identify(kind, f).unwrap_or_else(|e| panic!("output frame {i}: {e}\n{}", o.context()))
         })
         .collect();
-    let ssrc_of = |p: &LegPacket| match &sc.streams[p.stream].payload {
-        testkit::scenario::PayloadKind::Rtp { ssrc, .. } => p.ssrc.unwrap_or(*ssrc),
-        other => panic!("not an RTP stream: {other:?}"),
-    };
-    let exp: Vec<(u16, u32, Leg)> = want
+    // The expected identities come from the input copies, read back with
+    // the same parser (so every framing has one check, not one per framing).
+    let exp: Vec<Ident> = want
         .iter()
-        .map(|e| (e.packet.seq as u16, ssrc_of(&e.packet), e.leg))
+        .map(|e| {
+            let kind = &sc.streams[e.packet.stream].payload;
+            identify(kind, &sc.frame(e.leg, &e.packet))
+                .unwrap_or_else(|err| panic!("expected packet {e:?}: {err}"))
+                .0
+        })
         .collect();
     let mut seen = HashSet::new();
-    for (i, (s, ssrc, _)) in got.iter().enumerate() {
+    for (i, (id, _)) in got.iter().enumerate() {
         assert!(
-            seen.insert((*s, *ssrc)),
-            "duplicate output: seq {s} ssrc {ssrc:#x} again at frame {i}\n{}",
+            seen.insert((id.seq, id.space.clone(), id.what.clone())),
+            "duplicate output: {id} again at frame {i}\n{}",
             o.context()
         );
     }
-    if got != exp {
-        let first = got
+    let ids: Vec<&Ident> = got.iter().map(|(id, _)| id).collect();
+    let exp_ids: Vec<&Ident> = exp.iter().collect();
+    if ids != exp_ids {
+        let first = ids
             .iter()
-            .zip(&exp)
+            .zip(&exp_ids)
             .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(exp.len()));
-        let show = |v: &[(u16, u32, Leg)]| -> String {
+            .unwrap_or(ids.len().min(exp_ids.len()));
+        let show = |v: &[&Ident]| -> String {
             v.iter()
                 .skip(first.saturating_sub(3))
                 .take(10)
-                .map(|(s, x, l)| format!("{s}/{x:x}/{l:?}"))
+                .map(|id| id.to_string())
                 .collect::<Vec<_>>()
                 .join(" ")
         };
         panic!(
-            "output sequence differs: got {} packets, expected {}; first difference at index {first}\n  got:      {}\n  expected: {}\n{}",
-            got.len(),
-            exp.len(),
-            show(&got),
-            show(&exp),
+            "output to {}:{} differs: got {} packets, expected {}; first difference at index {first}\n  got:      {}\n  expected: {}\n{}",
+            out.group,
+            out.port,
+            ids.len(),
+            exp_ids.len(),
+            show(&ids),
+            show(&exp_ids),
             o.context()
         );
     }
     // The output's source port is the stream's first output packet's.
     let out_sport = want.first().map_or(PRI_SPORT, |e| sport(e.leg));
-    for (i, (f, e)) in o.frames.iter().zip(want).enumerate() {
-        let x = expected_frame(sc, e, o.out_mac, out_sport);
+    for (i, ((f, e), (id, pattern))) in frames.iter().zip(want).zip(&got).enumerate() {
+        let x = expected_frame(sc, e, out, o.out_mac, out_sport);
         if *f != x {
             let at = f
                 .iter()
@@ -518,12 +659,11 @@ pub fn assert_output(o: &Outcome, sc: &Scenario, want: &[Expect]) {
                 .position(|(a, b)| a != b)
                 .unwrap_or(f.len().min(x.len()));
             panic!(
-                "output frame {i} (seq {}) differs from its {:?} input copy rewritten: length {} vs {}, first difference at byte {at} ({}): {:02x?} vs {:02x?}\n{}",
-                e.packet.seq,
+                "output frame {i} ({id}) differs from its {:?} input copy rewritten: length {} vs {}, first difference at byte {at} ({}): {:02x?} vs {:02x?}\n{}",
                 e.leg,
                 f.len(),
                 x.len(),
-                field_at(at),
+                field_at(at, rtp),
                 &f[at..(at + 4).min(f.len())],
                 &x[at..(at + 4).min(x.len())],
                 o.context()
@@ -531,21 +671,20 @@ pub fn assert_output(o: &Outcome, sc: &Scenario, want: &[Expect]) {
         }
         verify_checksums(f)
             .unwrap_or_else(|err| panic!("output frame {i}: {err}\n{}", o.context()));
-        let r = parse_rtp(f).expect("parsed above");
-        assert_eq!(r.udp.dst_ip, IpAddr::from(OUT_GROUP), "frame {i} dst IP");
-        assert_eq!(r.udp.dst_port, OUT_PORT, "frame {i} dst port");
-        assert_eq!(r.udp.src_ip, IpAddr::from(OUT_SRC), "frame {i} src IP");
-        assert_eq!(r.udp.src_port, out_sport, "frame {i} src port");
+        let u = parse_udp(f).expect("parsed above");
+        assert_eq!(u.dst_ip, IpAddr::from(out.group), "frame {i} dst IP");
+        assert_eq!(u.dst_port, out.port, "frame {i} dst port");
+        assert_eq!(u.src_ip, IpAddr::from(OUT_SRC), "frame {i} src IP");
+        assert_eq!(u.src_port, out_sport, "frame {i} src port");
         assert_eq!(
-            r.udp.dst_mac,
-            [0x01, 0x00, 0x5e, 0x0a, 0x00, 0x01],
+            u.dst_mac,
+            multicast_mac(out.group.into()),
             "frame {i} dst MAC"
         );
-        assert_eq!(r.udp.src_mac, o.out_mac, "frame {i} src MAC");
+        assert_eq!(u.src_mac, o.out_mac, "frame {i} src MAC");
         assert!(
-            testkit::payload_matches(r.seq as u64, r.payload),
-            "frame {i}: payload is not the pattern of seq {}",
-            r.seq
+            pattern,
+            "frame {i} ({id}): payload is not the testkit pattern of its sequence numbers"
         );
     }
 }
@@ -618,4 +757,22 @@ pub fn assert_input(o: &Outcome, input: usize, frames: u64, unknown: u64) {
         "input {input}: frames not merged other than unknown_flow\n{}",
         o.context()
     );
+}
+
+/// The scenario of [`scenario`] with the test stream framed as `payload`
+/// instead of RTP (same groups, ports, senders and TTLs; the filler stays).
+pub fn framed(payload: PayloadKind) -> Scenario {
+    let mut sc = scenario();
+    sc.streams[0].payload = payload;
+    sc
+}
+
+/// `n` data packets of stream `stream` of `sc` from sequence `first`, each
+/// starting where the previous one's messages end (MoldUDP64 and PITCH
+/// cover `span` numbers a packet, RTP and CME MDP3 one).
+pub fn numbered(sc: &Scenario, stream: usize, first: u64, n: u64) -> Vec<LegPacket> {
+    let span = sc.streams[stream].span();
+    (0..n)
+        .map(|i| LegPacket::new(first + i * span, 0).stream(stream))
+        .collect()
 }
