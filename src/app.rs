@@ -544,10 +544,22 @@ fn run_merge(
     if let Err(e) = telemetry::register(view.clone()) {
         log::warn!("telemetry commands not registered: {e}");
     }
+    // Health is judged from a publication: under the capture clock it
+    // happened at the packets' time the tx stage had reached (events count
+    // capture time from 0, as the workers' own events do).
     let event_time = || match cfg.clock {
         ClockSource::Tsc => eal.tsc().saturating_sub(start) as f64 / hz.max(1) as f64,
-        ClockSource::Capture => 0.0,
+        ClockSource::Capture => shared.clock_now.load(Ordering::Relaxed) as f64 / hz.max(1) as f64,
     };
+    // Under the capture clock, nothing is judged before the first packet
+    // set the clock: there is nothing to judge yet, and no time to give it.
+    let clock_started =
+        || cfg.clock == ClockSource::Tsc || shared.clock_now.load(Ordering::Relaxed) > 0;
+    let max_delay_ns: Vec<u64> = cfg
+        .streams
+        .iter()
+        .map(|s| u64::try_from(s.max_delay.as_nanos()).unwrap_or(u64::MAX))
+        .collect();
     let running = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let port_refs: Vec<_> = ports.iter().map(|p| &p.port).collect();
@@ -622,7 +634,10 @@ fn run_merge(
                 next_refresh = now + refresh;
                 request_publish(&shared);
                 let mut v = live.snapshot(&shared, &port_refs, pool, &events, false);
-                judge_health(&mut health, &mut events, &v, now, event_time());
+                if clock_started() {
+                    let at = (now, event_time());
+                    judge_health(&mut health, &mut events, &v, &max_delay_ns, at);
+                }
                 annotate_health(&health, &events, &mut v);
                 if !requester.is_empty() {
                     v["gap_fill"] = requester.json(&shared);
@@ -696,17 +711,20 @@ fn run_merge(
     (code, Some(v))
 }
 
-/// Judges every stream's health from snapshot `v` taken at `now`, and
-/// logs the changes that have held long enough (`t_s`: their event time).
+/// Judges every stream's health from snapshot `v` taken at `at.0`, and
+/// logs the changes that have held long enough (`at.1`: their event time);
+/// stream `i`'s max-delay is `max_delay_ns[i]` (the bound of "in step").
 fn judge_health(
     health: &mut HealthTracker,
     events: &mut EventLog,
     v: &Value,
-    now: Instant,
-    t_s: f64,
+    max_delay_ns: &[u64],
+    at: (Instant, f64),
 ) {
+    let (now, t_s) = at;
     for (i, st) in v["streams"].as_array().into_iter().flatten().enumerate() {
         let legs = st["legs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let bound = max_delay_ns.get(i).copied().unwrap_or(u64::MAX);
         let sample = Sample {
             legs: legs.len(),
             up: legs
@@ -715,6 +733,10 @@ fn judge_health(
                 .count(),
             substituted: st["substituted"].as_u64().unwrap_or(0),
             unrecoverable: st["unrecoverable"].as_u64().unwrap_or(0),
+            lagging: legs
+                .iter()
+                .filter(|l| crate::health::out_of_step(l["lag_ns"].as_u64().unwrap_or(0), bound))
+                .count(),
         };
         if let Some(c) = health.observe(i, sample, now) {
             events.health(c, t_s);

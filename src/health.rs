@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 /// A stream's health.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
-    /// Every configured leg up and nothing substituted or lost.
+    /// Every configured leg up and in step, nothing substituted or lost.
     Healthy,
-    /// Running on fewer legs than configured, or substituting another leg's
-    /// copy for the preferred one: the output is whole but less protected.
+    /// Running on fewer legs than configured, a leg out of step (see
+    /// [`out_of_step`]), or substituting another leg's copy for the
+    /// preferred one: the output is whole but less protected.
     PartiallyHealthy,
     /// Unrecoverable loss (a position missing on every leg) in the last
     /// interval, or no leg up at all.
@@ -46,6 +47,21 @@ pub struct Sample {
     pub substituted: u64,
     /// Positions missing on every leg (cumulative).
     pub unrecoverable: u64,
+    /// Legs out of step (see [`out_of_step`]).
+    pub lagging: usize,
+}
+
+/// Whether a leg whose learned lag (how long after a packet's first copy
+/// its own copy comes) is `lag_ns` is out of step with a stream whose
+/// `max-delay` is `max_delay_ns`: its lag is more than half of max-delay.
+///
+/// Why half: the merge waits for a missing copy at most max-delay from the
+/// first copy of its position; a leg that already comes more than half of
+/// that late leaves less than half of the window as margin, so its copy
+/// would miss the window after a modest further delay, and the stream is
+/// less protected than its configuration says.
+pub fn out_of_step(lag_ns: u64, max_delay_ns: u64) -> bool {
+    lag_ns.saturating_mul(2) > max_delay_ns
 }
 
 /// The health `now` shows, given the previous sample (`None`: the first).
@@ -53,7 +69,7 @@ pub fn judge(prev: Option<&Sample>, now: &Sample) -> Health {
     let grew = |f: fn(&Sample) -> u64| prev.is_some_and(|p| f(now) > f(p));
     if now.up == 0 || grew(|s| s.unrecoverable) {
         Health::Unhealthy
-    } else if now.up < now.legs || grew(|s| s.substituted) {
+    } else if now.up < now.legs || now.lagging > 0 || grew(|s| s.substituted) {
         Health::PartiallyHealthy
     } else {
         Health::Healthy
@@ -141,7 +157,25 @@ mod tests {
             up,
             substituted,
             unrecoverable,
+            lagging: 0,
         }
+    }
+
+    #[test]
+    fn a_lagging_leg_is_partially_healthy() {
+        let base = sample(2, 5, 1);
+        let lagging = Sample { lagging: 1, ..base };
+        assert_eq!(judge(Some(&base), &lagging), Health::PartiallyHealthy);
+        // Loss still outranks it.
+        let lost = Sample {
+            unrecoverable: 2,
+            ..lagging
+        };
+        assert_eq!(judge(Some(&base), &lost), Health::Unhealthy);
+        // The bound: more than half of max-delay.
+        assert!(!out_of_step(50_000_000, 100_000_000));
+        assert!(out_of_step(50_000_001, 100_000_000));
+        assert!(!out_of_step(0, 0));
     }
 
     #[test]

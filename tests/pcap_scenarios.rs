@@ -917,3 +917,74 @@ fn pool_starvation_sheds_counts_and_recovers() {
     );
     assert_clean_end(&o);
 }
+
+/// Time-defined (one timeline file) with `--health-hold 0`: 400 packets at
+/// 400 pps on both legs, the secondary's copies `skew` behind the
+/// primary's; --max-delay 100 ms. Returns the run and the health it
+/// reports at the end.
+fn health_with_skew(name: &str, skew_ns: u64) -> (Outcome, String) {
+    let mut sc = scenario();
+    sc.primary = on_clock(0..400, 0);
+    sc.secondary = on_clock(0..400, skew_ns);
+    let o = run_timeline(
+        name,
+        &sc,
+        &[
+            "--max-delay",
+            "100",
+            "--max-rate",
+            "2000",
+            "--health-hold",
+            "0",
+        ],
+        1.5,
+    );
+    // Nothing is lost or substituted: only the skew differs.
+    assert_output(&o, &sc, &expect(&seqs(0..400), all_primary));
+    assert_clean_end(&o);
+    totals(&o, 0, 0);
+    // Every health event carries the capture clock's time: the time of a
+    // packet of the capture (the one the tx stage had reached when the
+    // judged figures were published), never 0.
+    let times: std::collections::HashSet<i64> = (0..400u64)
+        .flat_map(|q| [q * TICK_NS, q * TICK_NS + skew_ns])
+        .map(|t| (t / 1000) as i64)
+        .collect();
+    let health: Vec<f64> = o
+        .events()
+        .into_iter()
+        .filter(|(e, _, _)| e == "health")
+        .map(|(_, _, t)| t)
+        .collect();
+    assert!(!health.is_empty(), "no health event\n{}", o.context());
+    for t in &health {
+        assert!(*t > 0.0, "health event at t=0\n{}", o.context());
+        assert!(
+            times.contains(&Outcome::scenario_us(*t)),
+            "health event at {t} s ({} us into the capture) is no packet's capture time\n{}",
+            Outcome::scenario_us(*t),
+            o.context()
+        );
+    }
+    let h = o.stats["streams"][0]["health"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (o, h)
+}
+
+/// A leg in step (secondary 10 ms behind, under half of --max-delay 100 ms)
+/// leaves the stream healthy; one lagging 60 ms (over half) makes it
+/// partially healthy although both legs are up and nothing was substituted.
+#[test]
+fn health_in_step_and_lagging_on_the_capture_clock() {
+    let (o, h) = health_with_skew("health-in-step", 10_000_000);
+    assert_eq!(h, "healthy", "\n{}", o.context());
+    let (o, h) = health_with_skew("health-lagging", 60_000_000);
+    assert!(
+        o.leg(1)["lag_ns"].as_u64().unwrap_or(0) > 50_000_000,
+        "secondary's learned lag\n{}",
+        o.context()
+    );
+    assert_eq!(h, "partially_healthy", "\n{}", o.context());
+}

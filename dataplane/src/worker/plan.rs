@@ -191,6 +191,12 @@ pub struct Shared {
     /// Number of worker publications expected per request (1 with one
     /// lcore; rx lcores + tx lcore when split).
     pub publishers: usize,
+    /// The tx stage's clock (ticks) at its last publication.
+    ///
+    /// Why: under `--clock capture` time is the packets' own, which only
+    /// the worker sees; what the main lcore judges from a publication
+    /// (stream health) happened at this time, not at the main lcore's.
+    pub clock_now: AtomicU64,
 }
 
 impl Shared {
@@ -208,6 +214,7 @@ impl Shared {
             fill_asks_lost: AtomicU64::new(0),
             refills: ArrayQueue::new(FILL_QUEUE),
             publishers: publishers.max(1),
+            clock_now: AtomicU64::new(0),
         }
     }
 

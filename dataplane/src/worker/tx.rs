@@ -257,6 +257,9 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
 
     /// Publishes the tx side (counters, latency, every stream).
     pub fn publish(&self, engine: &Engine<Mbuf>, scratch: &mut [u64]) {
+        self.shared
+            .clock_now
+            .store(self.now, std::sync::atomic::Ordering::Relaxed);
         publish::tx(
             self.shared,
             &self.counters,
