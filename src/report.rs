@@ -329,6 +329,13 @@ impl Reporter {
                 ms(s, "skew_max_ns"),
                 ms(s, "skew_jitter_ns"),
             ));
+            if u(s, "messages_sent") != u(s, "sent") || u(s, "messages_duplicate") > 0 {
+                o.push_str(&format!(
+                    "    messages: sent {} duplicate {}\n",
+                    u(s, "messages_sent"),
+                    u(s, "messages_duplicate"),
+                ));
+            }
             for leg in s["legs"].as_array().into_iter().flatten() {
                 o.push_str(&format!(
                     "    leg {} {:4}: received {} used {} duplicates {} late {} corrupt {} out-of-order {} wild {} reorder-depth {} lag {:.3} ms\n",

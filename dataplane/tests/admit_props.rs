@@ -57,6 +57,7 @@ fn engine(hitless: bool) -> Engine<Handle> {
         reorder: Reorder::Auto,
         margin: 0,
         fill_timeout: 0,
+        messages: false,
     };
     Engine::new(&[cfg]).unwrap()
 }

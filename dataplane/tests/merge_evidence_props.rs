@@ -181,6 +181,7 @@ fn generate(seed: u64, kind: Kind) -> Schedule {
         reorder: Reorder::Auto,
         margin: MARGIN,
         fill_timeout: 0,
+        messages: false,
     };
     Schedule {
         config,

@@ -64,6 +64,7 @@ proptest! {
             reorder,
             margin: 0,
             fill_timeout: FT,
+            messages: false,
         };
         let mut e: Engine<u64> = Engine::new(&[cfg]).unwrap();
         let mut r: Recorder<u64> = Recorder::default();

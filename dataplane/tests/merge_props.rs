@@ -122,6 +122,7 @@ impl Scenario {
             reorder: primary_reorder.map_or(Reorder::Off, Reorder::Fixed),
             margin: 0,
             fill_timeout: 0,
+            messages: false,
         }
     }
 

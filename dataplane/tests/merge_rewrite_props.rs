@@ -105,6 +105,7 @@ proptest! {
             reorder: Reorder::Off,
             margin: 0,
             fill_timeout: 0,
+            messages: false,
         };
         let mut engine: Engine<Handle> = Engine::new(&[cfg]).unwrap();
         let mut sink = Collect::default();

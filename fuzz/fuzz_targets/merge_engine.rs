@@ -122,6 +122,7 @@ fuzz_target!(|data: &[u8]| {
         },
         margin: u64::from(head & 8) * 8,
         fill_timeout: 0,
+        messages: false,
     };
     let mut e: Engine<u64> = Engine::new(&[cfg, cfg]).expect("valid config");
     let mut r = Rec::default();

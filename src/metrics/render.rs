@@ -29,6 +29,8 @@ fn stream_help(name: &str) -> &'static str {
         "switches" => "Changes of the leg the output is taken from",
         "restarts" => "Source restarts (SSRC change or sequence jump) resynchronised",
         "overruns" => "Packets that did not fit in the slot window",
+        "messages_sent" => "Sequence numbers sent (MoldUDP64 messages; 1 a packet otherwise)",
+        "messages_duplicate" => "Messages of good copies not sent because they already had been",
         _ => "Stream counter",
     }
 }

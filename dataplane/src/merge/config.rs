@@ -51,6 +51,13 @@ pub struct MergeConfig {
     /// 0 = no gap fill (the range is skipped at once, as without a request
     /// server). In ticks.
     pub fill_timeout: u64,
+    /// Message-level arbitration (MoldUDP64, `--arbitrate messages`): the
+    /// legs may pack the same messages into packets of different
+    /// boundaries. A copy whose `[seq, seq + count)` starts behind the
+    /// cursor but ends after it is trimmed to the messages not yet sent
+    /// (never freed as a duplicate), and a held copy the sent packet
+    /// overlaps is carried to the new cursor. False: packet by packet.
+    pub messages: bool,
 }
 
 impl Default for MergeConfig {
@@ -69,6 +76,7 @@ impl Default for MergeConfig {
             reorder: Reorder::Auto,
             margin: model::limits::EVIDENCE_MARGIN_US * 1_000,
             fill_timeout: 0,
+            messages: false,
         }
     }
 }

@@ -49,6 +49,13 @@ crate::counter_group! {
 pub struct StreamCounters {
     /// Packets sent.
     sent,
+    /// Sequence numbers sent: MoldUDP64 messages (1 a packet for the
+    /// packet-numbered framings).
+    messages_sent,
+    /// Messages of good copies not sent because they already had been:
+    /// duplicate copies, and with `--arbitrate messages` the already-sent
+    /// prefix trimmed off a copy whose packet boundaries differ.
+    messages_duplicate,
     /// Sent from a leg other than the preferred one: a missing, late or
     /// corrupt preferred copy replaced by another leg's copy of that packet.
     substituted,

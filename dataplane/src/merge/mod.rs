@@ -45,6 +45,8 @@ pub use wheel::NEVER;
 #[cfg(test)]
 mod fill_tests;
 #[cfg(test)]
+mod messages_tests;
+#[cfg(test)]
 mod session_tests;
 #[cfg(test)]
 mod tests;

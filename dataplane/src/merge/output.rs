@@ -18,6 +18,13 @@ pub struct SendInfo {
     pub rx_time: u64,
     /// Source epoch: 0, then +1 at each source restart.
     pub epoch: u32,
+    /// Sequence numbers (MoldUDP64: messages) the sent copy carries from
+    /// `ext_seq` on: 1 for a packet-numbered framing, the message count
+    /// for MoldUDP64. With message-level arbitration it is less than the
+    /// packet's own count when its first messages were already sent: the
+    /// sink then sends only the last `span` message blocks
+    /// ([`crate::rewrite::trim_mold_front`]).
+    pub span: u16,
 }
 
 /// Why a handle is given back without being sent.

@@ -24,6 +24,7 @@ pub(super) fn cfg(mode: Mode) -> MergeConfig {
         reorder: Reorder::Off,
         margin: 0,
         fill_timeout: 0,
+        messages: false,
     }
 }
 

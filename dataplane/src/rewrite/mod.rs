@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod framebuf;
+mod mold_trim;
 mod renumber;
 mod rewriter;
 mod spec;
@@ -33,6 +34,7 @@ mod spec;
 mod tests;
 
 pub use framebuf::{FrameBuf, Headroom};
+pub use mold_trim::trim_mold_front;
 pub use renumber::RtpRenumber;
 pub use rewriter::Rewriter;
 pub use spec::{OutputSpec, RewriteError, VlanAction};

@@ -148,6 +148,16 @@ impl FrameOffsets {
         Some((addr, port))
     }
 
+    /// The same frame with a datagram `len` bytes long (header included):
+    /// what a rewrite that shortens the payload in place hands on.
+    #[inline]
+    pub const fn with_udp_len(self, len: u16) -> FrameOffsets {
+        FrameOffsets {
+            udp_len: len,
+            ..self
+        }
+    }
+
     /// One word to store with the packet (never 0).
     #[inline]
     pub const fn to_bits(self) -> u64 {

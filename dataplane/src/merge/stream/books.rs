@@ -63,6 +63,7 @@ impl Books {
     ) {
         let c = &mut self.counters;
         c.sent += 1;
+        c.messages_sent += u64::from(info.span);
         c.legs[info.leg].used += 1;
         if !preferred {
             c.substituted += 1;
@@ -85,6 +86,14 @@ impl Books {
             FreeReason::PoolLow => c.shed_pool_low += 1,
         }
         sink.free(handle, why);
+    }
+
+    /// `n` messages of good copies were not sent because they already had
+    /// been (a duplicate copy, or the prefix message-level arbitration
+    /// trimmed off an overlapping one).
+    #[inline(always)]
+    pub fn duplicate_messages(&mut self, n: u16) {
+        self.counters.messages_duplicate += u64::from(n);
     }
 
     /// A good copy arrived for a position given up on evidence before
@@ -166,6 +175,7 @@ impl Books {
         info: SendInfo,
     ) {
         self.counters.sent += 1;
+        self.counters.messages_sent += u64::from(info.span);
         self.counters.fill_sent += 1;
         sink.send(stream, handle, info);
     }

@@ -44,15 +44,17 @@ impl Default for GapRun {
 
 impl StreamState {
     /// Puts a classified copy at `pos`: frees it if behind the cursor, moves
-    /// the window if beyond it, else stores it in the leg's ring.
+    /// the window if beyond it, else stores it in the leg's ring. Returns
+    /// where it went: `pos`, or the cursor for a copy that message-level
+    /// arbitration trimmed to its messages not yet sent.
     #[inline]
     pub(super) fn place<H>(
         &mut self,
         store: &mut Store<H>,
-        pos: u64,
-        a: Arrival<H>,
+        mut pos: u64,
+        mut a: Arrival<H>,
         sink: &mut impl Sink<H>,
-    ) {
+    ) -> u64 {
         let leg = a.leg;
         let cap = self.rules.cap;
         self.note_position(leg, pos);
@@ -67,8 +69,12 @@ impl StreamState {
             if sampled {
                 self.sample_lag(store, leg, pos, a.now, true);
             }
-            self.behind(store, pos, leg, a.copy, sink);
-            return;
+            if a.copy.verdict == Verdict::Good && self.straddles(pos, a.copy.span) {
+                pos = self.trim_to_cursor(pos, &mut a.copy);
+            } else {
+                self.behind(store, pos, leg, a.copy, sink);
+                return pos;
+            }
         }
         let good = a.copy.verdict == Verdict::Good;
         let now = a.now;
@@ -105,6 +111,7 @@ impl StreamState {
                 }
             }
         }
+        pos
     }
 
     /// Earliest-arrived first copy at or after `p` on each leg: (lowest such
@@ -446,6 +453,7 @@ impl StreamState {
                 self.held -= 1;
                 self.leg[l].held -= 1;
                 let why = if t.verdict == Verdict::Good {
+                    self.books.duplicate_messages(t.span);
                     FreeReason::Duplicate
                 } else {
                     FreeReason::Corrupt
@@ -464,22 +472,23 @@ impl StreamState {
         };
         self.held -= 1;
         self.leg[leg].held -= 1;
-        if self.held > 0 {
-            self.free_position(store, p, sink);
-        }
-        self.cursor = p.wrapping_add(1);
         let info = SendInfo {
             leg,
             ext_seq: p,
             rx_time: store.clock.time(now, t.stamp),
             epoch: self.epoch_of(p),
+            span: t.span.max(1),
         };
-        self.emit(store, p, t.handle, info, now, sink);
-        if self.ep.end_at == Some(p) {
-            // The End of Session went out: idle until a new source.
-            self.ep.ended = true;
-            self.ep.live = false;
+        if self.rules.messages {
+            self.send_messages(store, info, t.handle, now, sink);
+            return;
         }
+        if self.held > 0 {
+            self.free_position(store, p, sink);
+        }
+        self.cursor = p.wrapping_add(1);
+        self.emit(store, p, t.handle, info, now, sink);
+        self.note_end_sent(p);
         if t.span > 1 {
             // MoldUDP64: the packet covers `span` sequence numbers.
             let extra = u64::from(t.span) - 1;
@@ -494,6 +503,16 @@ impl StreamState {
                 }
             }
             self.cursor = self.cursor.wrapping_add(extra);
+        }
+    }
+
+    /// After the copy at `p` went out: if it was the End of Session, the
+    /// stream idles until a new source.
+    #[inline]
+    pub(super) fn note_end_sent(&mut self, p: u64) {
+        if self.ep.end_at == Some(p) {
+            self.ep.ended = true;
+            self.ep.live = false;
         }
     }
 

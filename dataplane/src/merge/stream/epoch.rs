@@ -369,7 +369,7 @@ impl StreamState {
                 .free(sink, a.leg, a.copy.handle, FreeReason::Stale);
             return;
         }
-        self.place(store, pos, a, sink);
+        let _placed_at = self.place(store, pos, a, sink);
     }
 
     /// A copy of the current epoch at `pos`: in the boundary, it moves the

@@ -208,6 +208,7 @@ impl StreamState {
             ext_seq: p,
             rx_time: store.clock.time(now, t.stamp),
             epoch: self.epoch_of(p),
+            span: t.span.max(1),
         };
         self.books.send_fill(sink, self.index, t.handle, info);
         // The copy covers `span` sequence numbers (MoldUDP64 count).

@@ -24,6 +24,7 @@ mod epoch;
 mod evidence;
 mod fill;
 mod health;
+mod messages;
 mod shed;
 pub(in crate::merge) use shed::ShedPass;
 
@@ -83,6 +84,7 @@ struct Rules {
     reorder: Reorder,
     margin: u64,
     fill_timeout: u64,
+    messages: bool,
 }
 
 #[inline]
@@ -135,6 +137,7 @@ impl StreamState {
                 reorder: c.reorder,
                 margin: c.margin,
                 fill_timeout: c.fill_timeout,
+                messages: c.messages,
             },
             region,
             cursor: 0,
@@ -208,8 +211,9 @@ impl StreamState {
             return true;
         }
         let raw = extend(sample.value, self.rules.bits, cur.raw_high);
-        let d = raw.wrapping_add(cur.offset).wrapping_sub(self.cursor) as i64;
-        !(d < 0 && d >= -(self.rules.cap as i64))
+        let pos = raw.wrapping_add(cur.offset);
+        let d = pos.wrapping_sub(self.cursor) as i64;
+        !(d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span))
     }
 
     // ---------------------------------------------------------------- insert
@@ -271,11 +275,12 @@ impl StreamState {
                     ext_seq: pos,
                     rx_time: now,
                     epoch: cur.id,
+                    span: 1,
                 };
                 self.emit(store, pos, copy.handle, info, now, sink);
                 return;
             }
-            if d < 0 && d >= -(self.rules.cap as i64) {
+            if d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span) {
                 self.books.took_good(leg);
                 self.refresh(leg, now);
                 self.note_position(leg, pos);
@@ -360,7 +365,7 @@ impl StreamState {
                         self.drop_candidate(store, leg, sink);
                     }
                 }
-                self.place(store, pos, a, sink);
+                let pos = self.place(store, pos, a, sink);
                 if self.cursor == pos
                     || self.ep.joined
                     || self.in_boundary(self.cursor)
@@ -420,7 +425,10 @@ impl StreamState {
             FreeReason::Corrupt
         } else {
             match store.slots.passed(&self.region, pos) {
-                Passed::Sent => FreeReason::Duplicate,
+                Passed::Sent => {
+                    self.books.duplicate_messages(copy.span);
+                    FreeReason::Duplicate
+                }
                 Passed::Skipped => FreeReason::Late,
                 Passed::GivenUp => {
                     self.books.lost_early();

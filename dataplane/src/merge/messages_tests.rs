@@ -1,0 +1,218 @@
+//! Message-level arbitration: legs that pack the same MoldUDP64 messages
+//! into packets of different boundaries.
+
+use super::record::Recorder;
+use super::*;
+use crate::seq::SeqSample;
+
+use super::tests::MD;
+
+const SESSION: u64 = 0x5e55;
+
+fn cfg(mode: Mode, messages: bool) -> MergeConfig {
+    MergeConfig {
+        leg_timeout: 100_000,
+        seq_bits: 64,
+        messages,
+        ..super::tests::cfg(mode)
+    }
+}
+
+fn mold(seq: u64, count: u16) -> SeqSample {
+    SeqSample {
+        source: SESSION,
+        span: count,
+        ..SeqSample::new(seq, 64)
+    }
+}
+
+/// Handle: leg * 1e6 + first sequence of the packet.
+fn h(leg: usize, seq: u64) -> u64 {
+    leg as u64 * 1_000_000 + seq
+}
+
+struct Run {
+    e: Engine<u64>,
+    r: Recorder<u64>,
+    /// Handles handed in.
+    handed: usize,
+}
+
+impl Run {
+    fn new(mode: Mode, messages: bool) -> Self {
+        Run {
+            e: Engine::new(&[cfg(mode, messages)]).unwrap(),
+            r: Recorder::default(),
+            handed: 0,
+        }
+    }
+
+    fn put(&mut self, leg: usize, seq: u64, count: u16, t: u64) {
+        self.e.poll(t, &mut self.r);
+        self.handed += 1;
+        self.e.insert(
+            0,
+            leg,
+            mold(seq, count),
+            Verdict::Good,
+            h(leg, seq),
+            t,
+            &mut self.r,
+        );
+    }
+
+    /// The messages sent, in order: each send covers its last `span`
+    /// messages, so its first one is `packet end - span`, which must be
+    /// `ext_seq` (a suffix of the packet, never a middle).
+    fn messages(&self, packets: &[(usize, u64, u16)]) -> Vec<u64> {
+        let mut out = Vec::new();
+        for s in &self.r.sent {
+            let (leg, first) = ((s.handle / 1_000_000) as usize, s.handle % 1_000_000);
+            let &(_, _, count) = packets
+                .iter()
+                .find(|&&(l, f, _)| l == leg && f == first)
+                .expect("a handed-in packet");
+            let end = first + u64::from(count);
+            assert_eq!(end - u64::from(s.info.span), s.info.ext_seq, "{s:?}");
+            out.extend(s.info.ext_seq..end);
+        }
+        out
+    }
+
+    fn finish(&mut self, t: u64) {
+        self.e.drain(t, &mut self.r);
+        super::tests::all_back(&self.r, self.handed);
+    }
+}
+
+/// Leg 0: [1,4) [4,7) [7,10); leg 1: [1,3) [3,6) [6,10).
+const A: [(usize, u64, u16); 3] = [(0, 1, 3), (0, 4, 3), (0, 7, 3)];
+const B: [(usize, u64, u16); 3] = [(1, 1, 2), (1, 3, 3), (1, 6, 4)];
+
+fn all() -> Vec<(usize, u64, u16)> {
+    A.iter().chain(B.iter()).copied().collect()
+}
+
+#[test]
+fn different_boundaries_give_each_message_once_in_order() {
+    for mode in [Mode::Hitless, Mode::Primary] {
+        let mut run = Run::new(mode, true);
+        // B leads by a packet.
+        let order = [B[0], B[1], A[0], B[2], A[1], A[2]];
+        for (i, &(l, s, c)) in order.iter().enumerate() {
+            run.put(l, s, c, 10 * i as u64);
+        }
+        run.finish(100);
+        assert_eq!(
+            run.messages(&all()),
+            (1..10).collect::<Vec<_>>(),
+            "{mode:?}"
+        );
+        let c = run.e.counters(0);
+        assert_eq!(c.messages_sent, 9);
+        // 18 messages handed in, 9 sent.
+        assert_eq!(c.messages_duplicate, 9, "{mode:?}");
+        assert_eq!(c.unrecoverable, 0);
+    }
+}
+
+#[test]
+fn a_packet_lost_on_one_leg_is_covered_by_the_other_legs_different_packets() {
+    let mut run = Run::new(Mode::Primary, true);
+    // Leg 0 loses [4,7): leg 1's [3,6) (trimmed to 4..6) and [6,10)
+    // (trimmed to 7..10 once [7,10) of leg 0... whichever comes) cover it.
+    let order = [A[0], B[0], B[1], B[2], A[2]];
+    for (i, &(l, s, c)) in order.iter().enumerate() {
+        run.put(l, s, c, 10 * i as u64);
+    }
+    run.finish(10_000);
+    assert_eq!(run.messages(&all()), (1..10).collect::<Vec<_>>());
+    assert_eq!(run.e.counters(0).unrecoverable, 0);
+}
+
+#[test]
+fn an_arriving_copy_behind_the_cursor_is_trimmed_to_what_was_not_sent() {
+    let mut run = Run::new(Mode::Hitless, true);
+    run.put(0, 1, 4, 0); // [1,5) sent
+    run.put(1, 3, 5, 1); // [3,8): 5..8 are new
+    assert_eq!(run.r.sent.len(), 2);
+    assert_eq!(run.r.sent[1].handle, h(1, 3));
+    assert_eq!(
+        (run.r.sent[1].info.ext_seq, run.r.sent[1].info.span),
+        (5, 3)
+    );
+    assert_eq!(run.e.counters(0).messages_duplicate, 2);
+    // Entirely behind: a duplicate.
+    run.put(0, 5, 2, 2);
+    assert_eq!(run.r.freed, vec![(h(0, 5), FreeReason::Duplicate)]);
+    assert!(!run.e.wants(0, 0, &mold(6, 2)));
+    assert!(run.e.wants(0, 0, &mold(6, 3)), "straddles the cursor (8)");
+    run.finish(3);
+}
+
+#[test]
+fn a_held_copy_the_sent_packet_overlaps_is_carried_to_its_end() {
+    let mut run = Run::new(Mode::Hitless, true);
+    run.put(0, 1, 1, 0); // [1,2) sent
+    run.put(1, 3, 4, 1); // [3,7): held, 2 missing
+    assert_eq!(run.r.sent.len(), 1);
+    run.put(0, 2, 3, 2); // [2,5) sent; leg 1's copy carried to 5 and sent
+    let got: Vec<_> = run
+        .r
+        .sent
+        .iter()
+        .map(|s| (s.handle, s.info.ext_seq, s.info.span))
+        .collect();
+    assert_eq!(got, vec![(h(0, 1), 1, 1), (h(0, 2), 2, 3), (h(1, 3), 5, 2)]);
+    assert_eq!(run.e.held(0), 0);
+    run.finish(3);
+}
+
+#[test]
+fn of_two_carried_copies_on_a_leg_the_longer_one_stays() {
+    let mut run = Run::new(Mode::Hitless, true);
+    run.put(0, 1, 1, 0); // cursor 2
+    run.put(1, 3, 3, 1); // [3,6) held
+    run.put(1, 4, 5, 2); // [4,9) held (same leg, overlapping: odd input)
+    run.put(0, 2, 5, 3); // [2,7): 3..6 covered, [4,9) carried to 7
+    let last = run.r.sent.last().unwrap();
+    assert_eq!(
+        (last.handle, last.info.ext_seq, last.info.span),
+        (h(1, 4), 7, 2)
+    );
+    assert!(run.r.freed.contains(&(h(1, 3), FreeReason::Duplicate)));
+    run.finish(4);
+}
+
+#[test]
+fn a_gap_on_every_leg_is_still_skipped_after_max_delay() {
+    let mut run = Run::new(Mode::Hitless, true);
+    run.put(0, 1, 2, 0); // [1,3)
+    run.put(0, 6, 2, 1); // [6,8) held: 3..6 missing on both
+    run.put(1, 7, 3, 2); // [7,10) held
+    assert_eq!(run.r.sent.len(), 1);
+    run.e.poll(MD + 1, &mut run.r);
+    assert_eq!(run.e.counters(0).unrecoverable, 3);
+    let got: Vec<_> = run
+        .r
+        .sent
+        .iter()
+        .map(|s| (s.info.ext_seq, s.info.span))
+        .collect();
+    assert_eq!(got, vec![(1, 2), (6, 2), (8, 2)]);
+    run.finish(MD + 2);
+}
+
+#[test]
+fn packet_mode_keeps_its_rule() {
+    // The same overlap packet by packet: the straddling copy starts inside
+    // a sent packet and is freed unsent (late), messages 5..8 with it
+    // (what --arbitrate packets has always done).
+    let mut run = Run::new(Mode::Hitless, false);
+    run.put(0, 1, 4, 0);
+    run.put(1, 3, 5, 1);
+    assert_eq!(run.r.sent.len(), 1);
+    assert_eq!(run.r.freed, vec![(h(1, 3), FreeReason::Late)]);
+    assert_eq!(run.e.counters(0).messages_sent, 4);
+    run.finish(2);
+}

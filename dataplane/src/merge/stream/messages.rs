@@ -1,0 +1,171 @@
+//! Message-level arbitration (`--arbitrate messages`, MoldUDP64): the legs
+//! carry the same messages in packets of different boundaries.
+//!
+//! Positions are messages, and a copy covers `[pos, pos + span)`. The rule
+//! that keeps the rest of the engine unchanged: **no held copy ever starts
+//! behind the cursor**. Two places could break it, and both trim instead:
+//!
+//! * a copy arriving with `pos < cursor < pos + span` (its first messages
+//!   already went out in another leg's packet) is trimmed to
+//!   `[cursor, pos + span)` and placed at the cursor, like a copy of the
+//!   next position;
+//! * sending a copy `[p, end)` passes over the positions inside it; a
+//!   copy held there that ends by `end` is a duplicate, one that reaches
+//!   beyond `end` is trimmed to `[end, its end)` and put back at `end` on
+//!   its leg (per leg only the one reaching furthest: it holds the
+//!   others' remaining messages too).
+//!
+//! So every position at the cursor is decided by the packet-mode rules
+//! (`decide`): the same waits, the same early verdicts on evidence, the same
+//! `max_delay` cap (measured from the copy's own arrival, which trimming
+//! keeps). A trimmed copy is one slot (its span shrinks; the slot keeps no
+//! offset): the sink learns from [`SendInfo::span`] how many of the
+//! packet's last message blocks to send. Nothing is allocated: a trim is a
+//! subtraction, a carry is a take and a put in the same ring.
+
+use super::{after, Store, StreamState};
+use crate::merge::config::MAX_LEGS;
+use crate::merge::output::{FreeReason, SendInfo, Sink};
+use crate::slots::{Packet, Passed, Verdict};
+
+impl StreamState {
+    /// Whether a copy at `pos` (behind the cursor) still carries messages
+    /// at or after the cursor that message-level arbitration must not drop.
+    /// Always false packet by packet.
+    #[inline(always)]
+    pub(super) fn straddles(&self, pos: u64, span: u16) -> bool {
+        self.rules.messages && after(pos.wrapping_add(u64::from(span.max(1))), self.cursor)
+    }
+
+    /// Trims a good copy at `pos` that [`straddles`](Self::straddles) the
+    /// cursor to the messages from the cursor on (the prefix is counted
+    /// `messages_duplicate`); returns its new position, the cursor.
+    #[inline]
+    pub(super) fn trim_to_cursor<H>(&mut self, pos: u64, copy: &mut Packet<H>) -> u64 {
+        // pos < cursor < pos + span: 0 < cut < span <= u16::MAX.
+        let cut = self.cursor.wrapping_sub(pos) as u16;
+        copy.span -= cut;
+        self.books.duplicate_messages(cut);
+        self.cursor
+    }
+
+    /// Sends the copy at the cursor (`info`: its position and span) and
+    /// passes over the positions it covers: copies held there are freed
+    /// when they end inside it, else trimmed and carried to the position
+    /// after it.
+    pub(super) fn send_messages<H>(
+        &mut self,
+        store: &mut Store<H>,
+        info: SendInfo,
+        handle: H,
+        now: u64,
+        sink: &mut impl Sink<H>,
+    ) {
+        let p = info.ext_seq;
+        let end = p.wrapping_add(u64::from(info.span));
+        self.cursor = end;
+        self.emit(store, p, handle, info, now, sink);
+        self.note_end_sent(p);
+        let mut carry: [Option<(u64, Packet<H>)>; MAX_LEGS] = std::array::from_fn(|_| None);
+        let visit = u64::from(info.span).min(self.rules.cap);
+        for k in 0..visit {
+            let q = p.wrapping_add(k);
+            if k > 0 {
+                store.slots.set_passed(&self.region, q, Passed::Sent);
+            }
+            if self.held == 0 {
+                continue;
+            }
+            for (l, slot) in carry.iter_mut().enumerate().take(self.rules.legs) {
+                if self.leg[l].held == 0 {
+                    continue;
+                }
+                let Some(t) = store.slots.take(&self.region, l, q) else {
+                    continue;
+                };
+                self.held -= 1;
+                self.leg[l].held -= 1;
+                let t_end = q.wrapping_add(u64::from(t.span.max(1)));
+                if t.verdict == Verdict::Good && after(t_end, end) {
+                    let keep = match slot.take() {
+                        Some((c_end, c)) if !after(t_end, c_end) => {
+                            self.books.duplicate_messages(t.span);
+                            self.books.free(sink, l, t.handle, FreeReason::Duplicate);
+                            (c_end, c)
+                        }
+                        Some((_, c)) => {
+                            self.books.duplicate_messages(c.span);
+                            self.books.free(sink, l, c.handle, FreeReason::Duplicate);
+                            (t_end, t)
+                        }
+                        None => (t_end, t),
+                    };
+                    *slot = Some(keep);
+                } else if t.verdict == Verdict::Good {
+                    self.books.duplicate_messages(t.span);
+                    self.books.free(sink, l, t.handle, FreeReason::Duplicate);
+                } else {
+                    self.books.free(sink, l, t.handle, FreeReason::Corrupt);
+                }
+            }
+            if k > 0 && self.fill.open {
+                self.free_fill_at(store, q, false, sink);
+            }
+        }
+        for (l, c) in carry.iter_mut().enumerate() {
+            if let Some((c_end, mut c)) = c.take() {
+                // end < c_end <= end + u16::MAX.
+                let keep = c_end.wrapping_sub(end) as u16;
+                self.books.duplicate_messages(c.span - keep);
+                c.span = keep;
+                self.put_carried(store, l, c, sink);
+            }
+        }
+    }
+
+    /// Puts a trimmed copy of `leg` back at the cursor. If the leg already
+    /// holds a copy there, the one with more messages stays (it holds all
+    /// of the other's) and the other is a duplicate.
+    fn put_carried<H>(
+        &mut self,
+        store: &mut Store<H>,
+        leg: usize,
+        c: Packet<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let at = self.cursor;
+        let c = match store.slots.put(&self.region, leg, at, c) {
+            Ok(()) => {
+                self.held += 1;
+                let l = &mut self.leg[leg];
+                l.held += 1;
+                if after(at, l.top) || l.held == 1 {
+                    l.top = at;
+                }
+                if after(at, self.high) {
+                    self.high = at;
+                }
+                return;
+            }
+            Err(c) => c,
+        };
+        let there = store.slots.get(&self.region, leg, at);
+        if there.is_good() && there.span() >= c.span {
+            self.books.duplicate_messages(c.span);
+            self.books.free(sink, leg, c.handle, FreeReason::Duplicate);
+            return;
+        }
+        if let Some(old) = store.slots.take(&self.region, leg, at) {
+            let why = if old.verdict == Verdict::Good {
+                self.books.duplicate_messages(old.span);
+                FreeReason::Duplicate
+            } else {
+                FreeReason::Corrupt
+            };
+            self.books.free(sink, leg, old.handle, why);
+        }
+        if let Err(c) = store.slots.put(&self.region, leg, at, c) {
+            self.books.free(sink, leg, c.handle, FreeReason::Duplicate);
+        }
+    }
+}
