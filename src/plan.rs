@@ -32,7 +32,7 @@ pub fn merge_config(s: &StreamConfig, hz: u64) -> MergeConfig {
             Duration::from_micros(config::limits::EVIDENCE_MARGIN_US),
             hz,
         ),
-        messages: false,
+        messages: s.arbitrate == model::Arbitrate::Messages,
     }
 }
 

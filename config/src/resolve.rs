@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-use model::{MacAddr, MergeMode, OutputSpec, PortAddr, SeqSpec};
+use model::{Arbitrate, MacAddr, MergeMode, OutputSpec, PortAddr, SeqSpec};
 use std::time::Duration;
 
 use crate::addr::family;
@@ -415,6 +415,13 @@ pub(crate) fn resolve_with(
                     s.seq
                 )));
             }
+        }
+        if s.arbitrate == Arbitrate::Messages && s.seq != SeqSpec::MoldUdp64 {
+            let given = shown.arbitrate.as_deref().unwrap_or("arbitrate messages");
+            return Err(ConfigError::new(format!(
+                "{given}: message-level arbitration needs seq moldudp64 (the stream reads {})",
+                s.seq
+            )));
         }
         let slots = slots_for(&s, &shown, &r.label)?;
         let out = output_spec(&s, &shown, r.output, &r.label)?;

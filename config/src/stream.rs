@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use model::{MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
+use model::{Arbitrate, MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
 
 use crate::limits::*;
 use crate::option::{options, FileOnly, Float, Int, Parsed, Switch};
@@ -84,6 +84,10 @@ options! {
         /// restart does not show downstream (gaps stay gaps).
         renumber: bool as Switch = switch();
             "", "RTP only: rewrite sequence numbers and SSRC so a source restart does not show downstream: the output keeps one SSRC and continues at its last sequence number + 1. Within one source, packets the merge skipped stay gaps (receivers still see the loss); timestamps are kept [default: off]";
+        /// Whether the merge takes one copy of each packet or of each
+        /// message (legs that pack the same messages differently).
+        arbitrate: Arbitrate as Parsed<Arbitrate> = parsed_or(Arbitrate::Packets);
+            "packets|messages", "What is taken once from whichever leg has it: packets, or (MoldUDP64 only) messages, for legs that pack the same messages into packets of different boundaries: each output packet then carries exactly the messages not yet sent, in order, cut from one input packet with its header, lengths and checksums rewritten [default: packets]";
         /// MoldUDP64 request server: a range missing on every leg is asked
         /// for here (gap fill by re-request) instead of being skipped.
         mold_request: Option<SocketAddr> as Parsed<SocketAddr> = unicast_socket_opt();

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde::de::{Deserialize, Deserializer, Error as DeError, Visitor};
 
 use crate::skew_class::SkewClass;
-use model::{MacAddr, MergeMode, PortAddr, Reorder, SeqSpec, VlanAction};
+use model::{Arbitrate, MacAddr, MergeMode, PortAddr, Reorder, SeqSpec, VlanAction};
 
 use crate::addr::{check_source, parse_group, parse_leg, parse_source};
 use crate::clock::ClockSource;
@@ -120,6 +120,7 @@ macro_rules! parse_text_via_from_str {
 }
 parse_text_via_from_str!(
     SeqSpec,
+    Arbitrate,
     MergeMode,
     ForwardMode,
     ClockSource,

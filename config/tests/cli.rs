@@ -1035,3 +1035,33 @@ fn gap_fill_options_resolve_and_are_checked() {
         err(&mold(extra), needles);
     }
 }
+
+#[test]
+fn arbitrate_messages_needs_moldudp64() {
+    let c = ok(&mold(&["--arbitrate", "messages"]));
+    assert_eq!(c.streams[0].arbitrate, model::Arbitrate::Messages);
+    assert_eq!(
+        ok(&mold(&[])).streams[0].arbitrate,
+        model::Arbitrate::Packets
+    );
+    err(
+        &["--", "--stream", S1, "--arbitrate", "messages"],
+        &["--arbitrate", "needs seq moldudp64", "rtp"],
+    );
+    err(
+        &[
+            "--",
+            "--stream",
+            S1,
+            "--seq",
+            "cme-mdp3",
+            "--arbitrate",
+            "messages",
+        ],
+        &["--arbitrate", "needs seq moldudp64"],
+    );
+    err(
+        &mold(&["--arbitrate", "bytes"]),
+        &["--arbitrate", "'bytes'"],
+    );
+}

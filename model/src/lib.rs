@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod arbitrate;
 pub mod limits;
 mod mac;
 mod merge_mode;
@@ -24,6 +25,7 @@ mod reorder;
 mod seq;
 mod vlan;
 
+pub use arbitrate::Arbitrate;
 pub use mac::MacAddr;
 pub use merge_mode::MergeMode;
 pub use output::OutputSpec;

@@ -78,6 +78,51 @@ pub fn moldudp64_end_of_session(session: &[u8; 10], next_seq: u64) -> Vec<u8> {
     header(session, next_seq, MOLDUDP64_END_OF_SESSION)
 }
 
+/// One packing of a message stream: packet after packet, `counts[i %
+/// counts.len()]` messages each (the last one gets what is left), never more
+/// than `max_payload` bytes of UDP payload. Returns each packet's first
+/// sequence number and payload; message `k` of `messages` is numbered
+/// `first_seq + k`.
+///
+/// Why: A and B feeds packed by different packetisers carry the same
+/// messages in packets of different boundaries, the case message-level
+/// arbitration (`--arbitrate messages`) exists for; two calls with
+/// different `counts` give the two legs.
+///
+/// # Panics
+/// If `counts` is empty or holds a 0, or one message does not fit in
+/// `max_payload` on its own.
+pub fn repacketise(
+    session: &[u8; 10],
+    first_seq: u64,
+    messages: &[Vec<u8>],
+    counts: &[u16],
+    max_payload: usize,
+) -> Vec<(u64, Vec<u8>)> {
+    assert!(!counts.is_empty() && !counts.contains(&0), "bad counts");
+    let mut out = Vec::new();
+    let mut k = 0usize;
+    while k < messages.len() {
+        let want = usize::from(counts[out.len() % counts.len()]);
+        let mut bytes = MOLDUDP64_HEADER_LEN;
+        let mut n = 0;
+        while n < want && k + n < messages.len() {
+            let add = 2 + messages[k + n].len();
+            if bytes + add > max_payload {
+                break;
+            }
+            bytes += add;
+            n += 1;
+        }
+        assert!(n > 0, "message {k} does not fit in {max_payload} bytes");
+        let refs: Vec<&[u8]> = messages[k..k + n].iter().map(Vec::as_slice).collect();
+        let seq = first_seq + k as u64;
+        out.push((seq, moldudp64_payload(session, seq, &refs)));
+        k += n;
+    }
+    out
+}
+
 /// Splits a MoldUDP64 UDP payload into its header and messages.
 pub fn parse_moldudp64(payload: &[u8]) -> Result<(MoldHeader, Vec<&[u8]>), ParseError> {
     if payload.len() < MOLDUDP64_HEADER_LEN {
@@ -128,6 +173,31 @@ mod tests {
         assert_eq!(h.seq, 0x0102_0304_0506_0708);
         assert_eq!(h.count, 2);
         assert_eq!(m, vec![&b"abc"[..], &b""[..]]);
+    }
+
+    #[test]
+    fn repacketised_streams_carry_the_same_messages() {
+        let msgs: Vec<Vec<u8>> = (0..50u64)
+            .map(|i| payload_pattern(i, i as usize % 7))
+            .collect();
+        let a = repacketise(S, 100, &msgs, &[3], 1500);
+        let b = repacketise(S, 100, &msgs, &[1, 4, 2], 1500);
+        let small = repacketise(S, 100, &msgs, &[50], 60);
+        for packing in [&a, &b, &small] {
+            let mut got = Vec::new();
+            let mut next = 100;
+            for (seq, p) in packing.iter() {
+                assert!(p.len() <= 1500);
+                let (h, m) = parse_moldudp64(p).unwrap();
+                assert_eq!((h.seq, *seq), (next, next));
+                next += u64::from(h.count);
+                got.extend(m.iter().map(|m| m.to_vec()));
+            }
+            assert_eq!(got, msgs);
+        }
+        assert_eq!(a.len(), 17);
+        assert_eq!(parse_moldudp64(&b[1].1).unwrap().0.count, 4);
+        assert!(small.iter().all(|(_, p)| p.len() <= 60));
     }
 
     #[test]

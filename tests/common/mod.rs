@@ -344,13 +344,25 @@ pub fn run_pcap(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> O
 /// a leg silent for 1 s in the file is silent for 1 s to the merge. Port 0
 /// is both the primary and the secondary port; port 1 writes the output.
 pub fn run_timeline(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> Outcome {
-    let dir = workdir(name);
     let mut all: Vec<(u64, usize, Vec<u8>)> = Vec::new();
     for (rank, leg) in [(0, Leg::Primary), (1, Leg::Secondary)] {
         for p in sc.leg_packets(leg) {
             all.push((p.ts_ns, rank, p.data));
         }
     }
+    run_frames(name, all, extra, duration_s)
+}
+
+/// [`run_timeline`] for frames built by the caller: `(pcap time in ns,
+/// rank, frame)`, written in time order (lower rank first on equal times)
+/// to one file that one `net_pcap` port reads for both legs.
+pub fn run_frames(
+    name: &str,
+    mut all: Vec<(u64, usize, Vec<u8>)>,
+    extra: &[&str],
+    duration_s: f64,
+) -> Outcome {
+    let dir = workdir(name);
     all.sort_by_key(|(t, rank, _)| (*t, *rank));
     let file = dir.join("timeline.pcap");
     let mut w = PcapWriter::create(&file, TsResolution::Micro).expect("create timeline.pcap");

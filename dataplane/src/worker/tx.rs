@@ -7,7 +7,7 @@ use super::pool_watch::PoolWatch;
 use super::publish;
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
 use crate::merge::{Engine, Event, EventKind, FreeReason, SendInfo, Sink};
-use crate::rewrite::{Rewriter, RtpRenumber};
+use crate::rewrite::{trim_mold_front, Rewriter, RtpRenumber};
 use crate::seq::SeqSpec;
 use crate::stats::LatencyHistogram;
 use crate::wire::FrameOffsets;
@@ -323,6 +323,21 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
             self.counters.rewrite_errors += 1;
             self.free.push(m);
             return;
+        };
+        // Message-level arbitration: the engine may send only the packet's
+        // last `span` messages (the others went out in another leg's
+        // packet); cut it down in place before any rewrite.
+        let at = if plan.merge.messages {
+            match trim_mold_front(&mut m, at, info.span) {
+                Ok(at) => at,
+                Err(_) => {
+                    self.counters.rewrite_errors += 1;
+                    self.free.push(m);
+                    return;
+                }
+            }
+        } else {
+            at
         };
         if plan.seq == SeqSpec::MoldUdp64 && out.session.is_none_or(|(_, e)| e != info.epoch) {
             // Once per epoch: the session a gap-fill request and the gap
