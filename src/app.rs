@@ -9,7 +9,7 @@ use dataplane::dpdk::{
     DpdkError, Eal, MbufRing, Mempool, Pdump, RxTimestamp, DEFAULT_DATA_ROOM, SOCKET_ANY,
 };
 use dataplane::membership::Host;
-use dataplane::worker::{io, single, split, Clock, Shared};
+use dataplane::worker::{io, shard, single, split, Clock, Plan, Shared};
 use serde_json::{json, Value};
 
 use crate::bringup::{self, OpenPort};
@@ -366,12 +366,22 @@ fn run_merge(
         Err(e) => return (fail(EXIT_USAGE, e), None),
     };
     let nb = cfg.nb_cores as usize;
-    let rx_lanes = if nb <= 1 {
+    // Merge workers with their own engine and tx queue: nb when sharded.
+    let owners = plan.shards.workers();
+    let sharded = owners > 1;
+    let rx_lanes = if nb <= 1 || sharded {
         0
     } else {
         (nb - 1).min(plan.inputs.len())
     };
-    let shared = Shared::new(&plan, if nb <= 1 { 1 } else { rx_lanes + 1 });
+    let expected = if sharded {
+        owners
+    } else if nb <= 1 {
+        1
+    } else {
+        rx_lanes + 1
+    };
+    let shared = Shared::new(&plan, expected);
     let handoff = split::Handoff::new(rx_lanes);
     let mut rxqs = Vec::new();
     for i in &plan.inputs {
@@ -385,18 +395,22 @@ fn run_merge(
             }
         }
     }
-    let txq = match out.port.tx_queue(0) {
-        Ok(q) => q,
-        Err(e) => {
-            return (
-                fail(
-                    EXIT_FAILURE,
-                    format!("port {} tx queue: {e}", cfg.output_port),
-                ),
-                None,
-            )
+    // One tx queue on the output port per merge worker.
+    let mut txqs = Vec::with_capacity(owners);
+    for q in 0..owners as u16 {
+        match out.port.tx_queue(q) {
+            Ok(t) => txqs.push(t),
+            Err(e) => {
+                return (
+                    fail(
+                        EXIT_FAILURE,
+                        format!("port {} tx queue {q}: {e}", cfg.output_port),
+                    ),
+                    None,
+                )
+            }
         }
-    };
+    }
     let out_rx = if cfg.input_ports().contains(&cfg.output_port) {
         None
     } else {
@@ -444,7 +458,12 @@ fn run_merge(
             continue;
         };
         let p = &find(ports, i.port).port;
-        let q = u16::from(i.port == cfg.output_port);
+        // The queue after the workers' when the input is also the output.
+        let q = if i.port == cfg.output_port {
+            owners as u16
+        } else {
+            0
+        };
         let (txq, prod, cons) = match (p.tx_queue(q), ring.producer(), ring.consumer()) {
             (Ok(t), Ok(pr), Ok(c)) => (t, pr, c),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
@@ -563,7 +582,18 @@ fn run_merge(
     let running = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let port_refs: Vec<_> = ports.iter().map(|p| &p.port).collect();
-    let expected = if nb <= 1 { 1 } else { rx_lanes + 1 };
+    let polls = shard::pollers(plan.inputs.len(), owners, plan.clock.is_capture());
+    let dispatch = if sharded {
+        match shard::Dispatch::new(eal, &polls) {
+            Ok(d) => Some(d),
+            Err(e) => return (fail(EXIT_FAILURE, format!("dispatch rings: {e}")), None),
+        }
+    } else {
+        None
+    };
+    if sharded {
+        print_shards(&plan, &polls, workers);
+    }
 
     let worker_done = |r: Result<(), String>| -> i32 {
         running.fetch_sub(1, Ordering::AcqRel);
@@ -581,8 +611,27 @@ fn run_merge(
         let mut joins = Vec::new();
         running.store(expected, Ordering::Release);
         let launched: Result<(), DpdkError> = (|| {
-            if nb <= 1 {
+            if let Some(dispatch) = &dispatch {
+                let mut rest = rxqs.into_iter();
+                let mut rest_ctl = ctl.into_iter();
+                let mut out_rx = out_rx;
+                for (w, (txq, range)) in txqs.into_iter().zip(&polls).enumerate() {
+                    let io = shard::WorkerIo {
+                        first: range.start,
+                        rxqs: rest.by_ref().take(range.len()).collect(),
+                        ctl: rest_ctl.by_ref().take(range.len()).collect(),
+                        links: dispatch.links(w)?,
+                        txq,
+                        out_rx: out_rx.take(),
+                    };
+                    let (plan, shared) = (&plan, &shared);
+                    joins.push(s.spawn(workers[w], move || {
+                        worker_done(shard::run(plan, shared, dispatch, w, io, pool))
+                    })?);
+                }
+            } else if nb <= 1 {
                 let (plan, shared) = (&plan, &shared);
+                let txq = txqs.pop().expect("one tx queue");
                 joins.push(s.spawn(workers[0], move || {
                     worker_done(single::run(plan, shared, rxqs, ctl, txq, out_rx, pool))
                 })?);
@@ -603,6 +652,7 @@ fn run_merge(
                     first += take;
                 }
                 let (plan, shared, handoff) = (&plan, &shared, &handoff);
+                let txq = txqs.pop().expect("one tx queue");
                 joins.push(s.spawn(workers[rx_lanes], move || {
                     worker_done(split::tx_loop(plan, shared, handoff, txq, out_rx, pool))
                 })?);
@@ -684,7 +734,7 @@ fn run_merge(
         end
     });
     // Retransmissions the stopped tx stage never took go back to the pool.
-    while shared.refills.pop().is_some() {}
+    shared.drop_refills();
     // Clean exit: leave every group while the ports are still up.
     memb.leave(pool);
     events.drain(&shared);
@@ -709,6 +759,36 @@ fn run_merge(
         0
     };
     (code, Some(v))
+}
+
+/// Prints which worker lcore owns which streams and polls which inputs
+/// (the shard layout's assignment: stream `i` to worker `i % N`).
+fn print_shards(plan: &Plan, polls: &[std::ops::Range<usize>], lcores: &[u32]) {
+    const SHOWN: usize = 8;
+    let n = plan.shards.workers();
+    println!("Shards: {n} merge workers, stream i owned by worker i % {n}");
+    for (w, range) in polls.iter().enumerate() {
+        let members = plan.shards.members(w);
+        let mut names: Vec<&str> = members
+            .iter()
+            .take(SHOWN)
+            .map(|&s| plan.streams[s as usize].name.as_str())
+            .collect();
+        if members.len() > SHOWN {
+            names.push("...");
+        }
+        let inputs: Vec<String> = plan.inputs[range.clone()]
+            .iter()
+            .map(|i| format!("port {}", i.port))
+            .collect();
+        println!(
+            "  worker {w} (lcore {}): {} streams [{}], polls [{}], tx queue {w}",
+            lcores.get(w).copied().unwrap_or(0),
+            members.len(),
+            names.join(", "),
+            inputs.join(", ")
+        );
+    }
 }
 
 /// Judges every stream's health from snapshot `v` taken at `at.0`, and

@@ -146,8 +146,15 @@ pub fn open_ports<'a>(
         // 0 of an input port, queue 1 when the port is also the output.
         let own_txq =
             id == cfg.output_port && inputs.contains(&id) && crate::membership::enabled(cfg, id);
+        // The output port has one tx queue per merge worker (sharding).
+        let worker_txqs = if id == cfg.output_port {
+            cfg.merge_workers() as u16
+        } else {
+            1
+        };
+        let sharded_out = id == cfg.output_port && worker_txqs > 1;
         let setup = port
-            .configure(1, 1 + u16::from(own_txq), cfg.rxd, cfg.txd, pool)
+            .configure(1, worker_txqs + u16::from(own_txq), cfg.rxd, cfg.txd, pool)
             .map_err(|e| match e {
                 // The driver refused our sizes: bad input, not a fault.
                 DpdkError::Call { errno, .. } if errno == libc::EINVAL => {
@@ -157,6 +164,10 @@ pub fn open_ports<'a>(
                      see --total-num-mbufs)"
                 ))
                 }
+                DpdkError::InvalidArgument(m) if sharded_out => PortError::Refused(format!(
+                    "{m}: --nb-cores {} shards the streams over {worker_txqs} workers, each with its own tx queue on output port {id} (net_pcap: one tx_pcap= per queue; net_af_packet: qpairs={worker_txqs}), or use --layout split",
+                    cfg.nb_cores
+                )),
                 DpdkError::InvalidArgument(m) if own_txq => PortError::Refused(format!(
                     "{m}: port {id} is an input with --port-ip and the output, so its membership host needs a second tx queue (net_af_packet: qpairs=2), or use another output port"
                 )),

@@ -293,7 +293,7 @@ impl Requester {
                 sample,
                 mbuf: m,
             };
-            if shared.refills.push(r).is_err() {
+            if shared.push_refill(r).is_err() {
                 f.dropped += 1;
             }
         }

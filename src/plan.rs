@@ -6,7 +6,7 @@
 use config::{AppConfig, StreamConfig};
 use dataplane::merge::MergeConfig;
 use dataplane::rewrite::Rewriter;
-use dataplane::worker::{Classifier, Clock, InputPlan, Plan, Route, StreamPlan};
+use dataplane::worker::{Classifier, Clock, InputPlan, Plan, Route, Shards, StreamPlan};
 use std::time::Duration;
 
 fn ticks(d: Duration, hz: u64) -> u64 {
@@ -100,5 +100,6 @@ pub fn build(
         verify_udp: cfg.verify_udp_checksum,
         tsc_hz: hz,
         clock,
+        shards: Shards::by_index(cfg.streams.len(), cfg.merge_workers() as usize),
     })
 }

@@ -123,6 +123,21 @@ impl Reporter {
         if let Some(s) = nic(self.output) {
             output["nic"] = nic_json(&s);
         }
+        if layout.workers() > 1 {
+            // Sharded: each merge worker's own tx queue and residence time.
+            let workers: Vec<Value> = (0..layout.workers())
+                .map(|w| {
+                    let h = layout.get_latency_of(board, w);
+                    json!({
+                        "worker": w,
+                        "tx_queue": w,
+                        "tx": tx_json(&layout.get_tx_of(board, w)),
+                        "residence_p99_ns": h.quantile(0.99),
+                    })
+                })
+                .collect();
+            output["workers"] = Value::Array(workers);
+        }
         let lat = layout.get_latency(board);
         let (mut sent, mut unrec, mut switches, mut restarts, mut subst) = (0, 0, 0, 0, 0);
         let streams: Vec<Value> = (0..layout.streams())

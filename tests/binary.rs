@@ -523,7 +523,7 @@ fn merge_pcaps(
     (testkit::read_frames(&out_pcap).unwrap(), v)
 }
 
-/// `--nb-cores 2` (rx lcore + tx lcore, lock-free handoff) gives exactly
+/// `--nb-cores 2 --layout split` (rx lcore + tx lcore, lock-free handoff) gives exactly
 /// the output of the one-lcore layout: every sequence number that
 /// survived on either leg, once, in order, byte-identical frames. The
 /// three lcores share this machine's two CPUs through `--lcores`.
@@ -544,7 +544,7 @@ fn split_layout_matches_one_lcore() {
         &p,
         &s,
         &["--lcores", "0@0,1@1,2@1"],
-        &["--nb-cores", "2"],
+        &["--nb-cores", "2", "--layout", "split"],
     );
     let seqs = |frames: &[Vec<u8>]| -> Vec<u16> {
         frames
@@ -562,6 +562,49 @@ fn split_layout_matches_one_lcore() {
         assert_eq!(v["mempool"]["in_use"], 0);
     }
     assert_eq!(v2["inputs"][0]["rx"]["handoff_full"], 0);
+}
+
+/// Sharding needs one tx queue per worker on the output port: an output
+/// that offers one (a `net_pcap` with one `tx_pcap`) is refused with exit 2
+/// and one line saying how to give more, or to use the split layout.
+#[test]
+fn shard_layout_needs_a_tx_queue_per_worker() {
+    let dir = workdir("shardq");
+    let (p, s) = rtp_pcaps(&dir, 10);
+    let tag = "shardq";
+    let mut args = eal(tag);
+    args.drain(0..2);
+    args.extend(["--lcores", "0@0,1@1,2@1"].map(String::from));
+    args.push(format!("--vdev=net_pcap0,rx_pcap={}", p.display()));
+    args.push(format!("--vdev=net_pcap1,rx_pcap={}", s.display()));
+    args.push(format!(
+        "--vdev=net_pcap2,tx_pcap={}",
+        dir.join("out.pcap").display()
+    ));
+    args.extend(
+        [
+            "--",
+            "--stream",
+            "239.1.0.1:5000,239.2.0.1:5000=239.10.0.1:5004",
+            "--nb-cores",
+            "2",
+            "--duration",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let out = Command::new(BIN).args(&args).output().unwrap();
+    forget_prefix(tag);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("mcast-failover:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    assert!(
+        line.contains("tx queue") && line.contains("--layout split"),
+        "{line}"
+    );
 }
 
 /// IPv6 legs merged onto an IPv6 virtual group: every sequence number that

@@ -18,6 +18,16 @@ pub enum Parsed {
 }
 
 impl AppConfig {
+    /// Merge workers, each with its own engine and output tx queue: N with
+    /// `--layout shard` and `--nb-cores N`, else 1.
+    pub fn merge_workers(&self) -> u32 {
+        if self.nb_cores > 1 && self.layout == crate::WorkerLayout::Shard {
+            self.nb_cores
+        } else {
+            1
+        }
+    }
+
     /// The distinct input ports to receive from (one entry when primary and
     /// secondary are the same port; only the primary in `io` mode).
     pub fn input_ports(&self) -> Vec<u16> {

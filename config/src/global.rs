@@ -19,6 +19,7 @@ use crate::text::Text;
 use crate::values::{
     file_opt, int_opt, int_or, parsed_opt, parsed_or, seconds_or, seconds_or_off, switch,
 };
+use crate::worker_layout::WorkerLayout;
 use model::{PortAddr, Reorder};
 
 options! {
@@ -77,7 +78,10 @@ options! {
             "tsc|capture", "tsc: the CPU's time stamp counter (a live device); capture: each packet's rx timestamp (net_pcap: the capture's own timeline, microseconds), so a recorded A/B capture replays exactly, whatever the machine's speed [default: tsc]";
         /// Worker lcores (1 = rx and tx on one lcore).
         nb_cores: u32 as Int = int_or(1, MAX_NB_CORES.into(), DEFAULT_NB_CORES);
-            "N", format!("Worker lcores: 1 = rx and tx on one lcore, more = rx and tx lcores, 1..={MAX_NB_CORES} [default: {DEFAULT_NB_CORES}]");
+            "N", format!("Worker lcores: 1 = rx, merge and tx on one lcore; more = as --layout says, 1..={MAX_NB_CORES} [default: {DEFAULT_NB_CORES}]");
+        /// How more than one worker lcore share the work.
+        layout: WorkerLayout as Parsed<WorkerLayout> = parsed_or(WorkerLayout::Shard);
+            "shard|split", "With --nb-cores N > 1. shard: N merge workers, stream i owned by worker i % N (its own engine and output tx queue; inputs the port cannot steer are dispatched in software); split: N-1 rx lcores feed one merge-and-tx lcore [default: shard]";
         /// Packets per rx/tx burst, 1..=`MAX_BURST`.
         burst: u16 as Int = int_or(1, MAX_BURST as i64, DEFAULT_BURST);
             "N", format!("Packets per rx/tx burst, 1..={MAX_BURST} [default: {DEFAULT_BURST}]");

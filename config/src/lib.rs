@@ -46,6 +46,7 @@ mod skew_class;
 mod stream;
 mod text;
 mod values;
+mod worker_layout;
 
 pub use app::Parsed;
 pub use clock::ClockSource;
@@ -55,6 +56,7 @@ pub use global::AppConfig;
 pub use model::{Endian, FieldWidth, MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
 pub use skew_class::SkewClass;
 pub use stream::StreamConfig;
+pub use worker_layout::WorkerLayout;
 
 /// Parses a full argv (program name first) into what to do: run with a
 /// validated configuration (reading the `--config` file if given), or print

@@ -13,6 +13,7 @@ use model::{Arbitrate, MacAddr, MergeMode, PortAddr, Reorder, SeqSpec, VlanActio
 use crate::addr::{check_source, parse_group, parse_leg, parse_source};
 use crate::clock::ClockSource;
 use crate::forward_mode::ForwardMode;
+use crate::worker_layout::WorkerLayout;
 
 /// A type parsed from text with an error message that quotes the text.
 pub(crate) trait ParseText: Sized {
@@ -128,7 +129,8 @@ parse_text_via_from_str!(
     MacAddr,
     PortAddr,
     Reorder,
-    SkewClass
+    SkewClass,
+    WorkerLayout
 );
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error

@@ -130,6 +130,22 @@ unsigned int shim_rte_ring_dequeue_burst(struct rte_ring *r,
 	return rte_ring_dequeue_burst(r, obj_table, n, NULL);
 }
 
+unsigned int shim_rte_ring_enqueue_burst_elem(struct rte_ring *r,
+					      const void *obj_table,
+					      unsigned int esize,
+					      unsigned int n)
+{
+	return rte_ring_enqueue_burst_elem(r, obj_table, esize, n, NULL);
+}
+
+unsigned int shim_rte_ring_dequeue_burst_elem(struct rte_ring *r,
+					      void *obj_table,
+					      unsigned int esize,
+					      unsigned int n)
+{
+	return rte_ring_dequeue_burst_elem(r, obj_table, esize, n, NULL);
+}
+
 unsigned int shim_rte_ring_count(const struct rte_ring *r)
 {
 	return rte_ring_count(r);

@@ -58,6 +58,14 @@ unsigned int shim_rte_ring_enqueue_burst(struct rte_ring *r,
 					 unsigned int n);
 unsigned int shim_rte_ring_dequeue_burst(struct rte_ring *r,
 					 void **obj_table, unsigned int n);
+unsigned int shim_rte_ring_enqueue_burst_elem(struct rte_ring *r,
+					      const void *obj_table,
+					      unsigned int esize,
+					      unsigned int n);
+unsigned int shim_rte_ring_dequeue_burst_elem(struct rte_ring *r,
+					      void *obj_table,
+					      unsigned int esize,
+					      unsigned int n);
 unsigned int shim_rte_ring_count(const struct rte_ring *r);
 unsigned int shim_rte_ring_free_count(const struct rte_ring *r);
 

@@ -153,8 +153,11 @@ pub struct Outcome {
     pub stderr: String,
     /// The final `--stats-json` document.
     pub stats: Value,
-    /// Frames of the output port, in transmit order.
+    /// Frames of the output port, in transmit order (with several tx
+    /// queues: queue 0's, then queue 1's, ...).
     pub frames: Vec<Vec<u8>>,
+    /// The output frames of each tx queue, in its transmit order.
+    pub queues: Vec<Vec<Vec<u8>>>,
     /// Their pcap timestamps (ns; the pcap PMD stamps them from the TSC at
     /// transmit, the clock of the events' `t_s`).
     pub times_ns: Vec<u64>,
@@ -280,14 +283,15 @@ pub fn app_args(stats: &Path, duration_s: f64, extra: &[&str]) -> Vec<String> {
     v
 }
 
-/// Collects a finished run: stats JSON, output frames, output MAC.
+/// Collects a finished run: stats JSON, output frames (one file per
+/// output tx queue), output MAC.
 pub fn collect(
     name: &str,
     code: Option<i32>,
     stdout: String,
     stderr: String,
     stats: &Path,
-    out_pcap: &Path,
+    out_pcaps: &[PathBuf],
     out_port: u16,
 ) -> Outcome {
     // EAL leaves its runtime directory behind; one per run adds up.
@@ -299,6 +303,7 @@ pub fn collect(
         stderr,
         stats: Value::Null,
         frames: Vec::new(),
+        queues: Vec::new(),
         times_ns: Vec::new(),
         out_mac: [0; 6],
         dir: stats.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -308,10 +313,14 @@ pub fn collect(
         .unwrap_or_else(|e| panic!("{}: {e}\n{}", stats.display(), o.context()));
     o.stats =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("stats JSON: {e}\n{}", o.context()));
-    let cap = testkit::read_pcap(out_pcap)
-        .unwrap_or_else(|e| panic!("output pcap: {e}\n{}", o.context()));
-    o.times_ns = cap.packets.iter().map(|p| p.ts_ns).collect();
-    o.frames = cap.packets.into_iter().map(|p| p.data).collect();
+    for out_pcap in out_pcaps {
+        let cap = testkit::read_pcap(out_pcap)
+            .unwrap_or_else(|e| panic!("output pcap: {e}\n{}", o.context()));
+        o.times_ns.extend(cap.packets.iter().map(|p| p.ts_ns));
+        let frames: Vec<Vec<u8>> = cap.packets.into_iter().map(|p| p.data).collect();
+        o.frames.extend(frames.iter().cloned());
+        o.queues.push(frames);
+    }
     let prefix = format!("Port {out_port} (");
     let mac = o
         .stdout
@@ -373,6 +382,34 @@ pub fn run_frames(
     run_files(name, &dir, &[file], &SHARED_INPUT_PORTS, extra, duration_s)
 }
 
+/// The lcores and output queues of a run.
+#[derive(Clone, Debug)]
+pub struct Rig {
+    /// EAL `--lcores` (main lcore first).
+    pub lcores: String,
+    /// tx queues of the output vdev (one `tx_pcap` file each).
+    pub out_queues: usize,
+}
+
+impl Rig {
+    /// One worker lcore: the main lcore on CPU 0, the worker on CPU 1.
+    pub fn one() -> Rig {
+        Rig::workers(1)
+    }
+
+    /// `n` worker lcores (lcores 1..=n, alternately on CPUs 1 and 0: a
+    /// 2-CPU machine runs more lcores than CPUs) and, for `--nb-cores n`
+    /// sharding, `n` output tx queues.
+    pub fn workers(n: usize) -> Rig {
+        let mut l = vec!["0@0".to_string()];
+        l.extend((1..=n).map(|i| format!("{i}@{}", i % 2)));
+        Rig {
+            lcores: l.join(","),
+            out_queues: n,
+        }
+    }
+}
+
 /// Runs the binary with `--clock capture` on one rx `net_pcap` vdev per
 /// file of `inputs` (ports 0..) and an output vdev after them; `ports` and
 /// `extra` go after the common app arguments. `duration_s` only bounds the
@@ -385,16 +422,40 @@ pub fn run_files(
     extra: &[&str],
     duration_s: f64,
 ) -> Outcome {
-    let out = dir.join("output.pcap");
+    run_rig(name, dir, inputs, (ports, extra), duration_s, &Rig::one())
+}
+
+/// [`run_files`] on the lcores and output queues of `rig`; `args` are the
+/// port arguments and the extra ones.
+pub fn run_rig(
+    name: &str,
+    dir: &Path,
+    inputs: &[PathBuf],
+    (ports, extra): (&[&str], &[&str]),
+    duration_s: f64,
+    rig: &Rig,
+) -> Outcome {
+    let outs: Vec<PathBuf> = (0..rig.out_queues.max(1))
+        .map(|q| match q {
+            0 => dir.join("output.pcap"),
+            q => dir.join(format!("output{q}.pcap")),
+        })
+        .collect();
     let stats = dir.join("stats.json");
     let mut args = eal_args(&format!("mfpt{}{name}", std::process::id()));
+    // The rig's lcores instead of "-l 0-1".
+    args.splice(0..2, ["--lcores".to_string(), rig.lcores.clone()]);
     for (i, f) in inputs.iter().enumerate() {
         args.push("--vdev".into());
         args.push(format!("net_pcap{i},rx_pcap={}", f.display()));
     }
     let out_port = inputs.len();
+    let tx: Vec<String> = outs
+        .iter()
+        .map(|f| format!("tx_pcap={}", f.display()))
+        .collect();
     args.push("--vdev".into());
-    args.push(format!("net_pcap{out_port},tx_pcap={}", out.display()));
+    args.push(format!("net_pcap{out_port},{}", tx.join(",")));
     args.push("--".into());
     args.extend(app_args(&stats, duration_s, extra));
     args.extend(["--clock".to_string(), "capture".to_string()]);
@@ -412,7 +473,7 @@ pub fn run_files(
         .code();
     let stdout = so.join().unwrap_or_default();
     let stderr = se.join().unwrap_or_default();
-    collect(name, code, stdout, stderr, &stats, &out, out_port as u16)
+    collect(name, code, stdout, stderr, &stats, &outs, out_port as u16)
 }
 
 /// UDP source port of `leg`'s copies.

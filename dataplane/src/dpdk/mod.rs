@@ -11,6 +11,7 @@
 
 mod burst;
 mod eal;
+mod elem_ring;
 mod error;
 mod lcore;
 mod mbuf;
@@ -24,6 +25,7 @@ mod timestamp;
 
 pub use burst::{FreeBatch, RxBatch, TxBatch, MAX_BURST};
 pub use eal::{runtime_dir, version, Eal};
+pub use elem_ring::{ElemConsumer, ElemProducer, ElemRing};
 pub use error::{strerror, DpdkError};
 pub use lcore::{current as current_lcore, pause, tsc, LcoreJoin, Scope};
 pub use mbuf::{HwCksum, Mbuf};

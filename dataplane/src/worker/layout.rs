@@ -27,9 +27,13 @@ crate::counter_group! {
         wrong_source,
         /// Chained (multi-segment) mbufs, which the merge does not handle.
         multi_segment,
-        /// Split layout only: judged packets the handoff queue to the tx
-        /// lcore had no room for; freed.
+        /// Judged packets the handoff to the lcore that merges them had no
+        /// room for (split layout: the queue to the tx lcore; shard layout:
+        /// the dispatch ring to the stream's owner); freed.
         handoff_full,
+        /// Shard layout: judged packets passed to another worker, the
+        /// owner of their stream (software dispatch).
+        dispatched,
         /// IGMP/MLD frames handed to the port's membership host.
         to_control,
         /// IGMP/MLD frames the ring to the membership host had no room
@@ -122,6 +126,11 @@ pub const STREAM_NAMES: [&str; StreamCounters::WORDS + StreamStatus::WORDS] =
     concat_names(&[&StreamCounters::NAMES, &StreamStatus::NAMES]);
 
 /// Offsets of every counter group on the board.
+///
+/// Each merge worker has its own transmit counters and residence
+/// histogram (one slot per worker: sharded workers never write the same
+/// word); readers sum them ([`BoardLayout::get_tx`]) or take one worker's
+/// ([`BoardLayout::get_tx_of`]).
 #[derive(Clone, Debug)]
 pub struct BoardLayout {
     inputs: usize,
@@ -130,8 +139,12 @@ pub struct BoardLayout {
     rx_at: usize,
     tx_at: usize,
     hist_at: usize,
+    workers: usize,
     len: usize,
 }
+
+/// Board words of one worker's transmit side: counters, then histogram.
+const WORKER_WORDS: usize = TxCounters::WORDS + LatencyHistogram::WORDS;
 
 /// One stream's figures as read back from the board.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -166,12 +179,14 @@ impl StreamFigures {
 }
 
 impl BoardLayout {
-    /// A layout for `inputs` input ports and streams with `legs[i]` legs.
-    pub fn new(inputs: usize, legs: &[usize]) -> Self {
+    /// A layout for `inputs` input ports, `workers` merge workers (at least
+    /// one) and streams with `legs[i]` legs.
+    pub fn new(inputs: usize, workers: usize, legs: &[usize]) -> Self {
+        let workers = workers.max(1);
         let rx_at = 0;
         let tx_at = rx_at + inputs * RX_WORDS;
         let hist_at = tx_at + TxCounters::WORDS;
-        let mut at = hist_at + LatencyHistogram::WORDS;
+        let mut at = tx_at + workers * WORKER_WORDS;
         let mut stream_at = Vec::with_capacity(legs.len());
         for &n in legs {
             stream_at.push(at);
@@ -184,6 +199,7 @@ impl BoardLayout {
             rx_at,
             tx_at,
             hist_at,
+            workers,
             len: at,
         }
     }
@@ -228,34 +244,68 @@ impl BoardLayout {
         c
     }
 
-    /// Publishes the transmit counters.
-    pub fn put_tx(&self, board: &Board, c: &TxCounters) {
-        board.publish(self.tx_at, &c.to_words());
+    /// Number of merge workers (transmit slots).
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
-    /// Reads the transmit counters.
+    /// Publishes worker `w`'s transmit counters.
+    pub fn put_tx(&self, board: &Board, w: usize, c: &TxCounters) {
+        if w < self.workers {
+            board.publish(self.tx_at + w * WORKER_WORDS, &c.to_words());
+        }
+    }
+
+    /// Reads worker `w`'s transmit counters.
+    pub fn get_tx_of(&self, board: &Board, w: usize) -> TxCounters {
+        let mut words = [0u64; TxCounters::WORDS];
+        if w < self.workers {
+            board.read(self.tx_at + w * WORKER_WORDS, &mut words);
+        }
+        TxCounters::from_words(&words)
+    }
+
+    /// Reads the transmit counters, summed over the workers.
     pub fn get_tx(&self, board: &Board) -> TxCounters {
-        let mut w = [0u64; TxCounters::WORDS];
-        board.read(self.tx_at, &mut w);
-        TxCounters::from_words(&w)
+        let mut sum = [0u64; TxCounters::WORDS];
+        for w in 0..self.workers {
+            for (s, v) in sum.iter_mut().zip(self.get_tx_of(board, w).to_words()) {
+                *s += v;
+            }
+        }
+        TxCounters::from_words(&sum)
     }
 
-    /// Publishes the residence-time histogram (`scratch` must hold
-    /// [`LatencyHistogram::WORDS`] words; passed in so publishing does not
-    /// allocate).
-    pub fn put_latency(&self, board: &Board, h: &LatencyHistogram, scratch: &mut [u64]) {
+    /// Publishes worker `w`'s residence-time histogram (`scratch` must
+    /// hold [`LatencyHistogram::WORDS`] words; passed in so publishing does
+    /// not allocate).
+    pub fn put_latency(&self, board: &Board, w: usize, h: &LatencyHistogram, scratch: &mut [u64]) {
+        if w >= self.workers {
+            return;
+        }
         h.to_words(scratch);
         board.publish(
-            self.hist_at,
+            self.hist_at + w * WORKER_WORDS,
             &scratch[..LatencyHistogram::WORDS.min(scratch.len())],
         );
     }
 
-    /// Reads the residence-time histogram.
+    /// Reads worker `w`'s residence-time histogram.
+    pub fn get_latency_of(&self, board: &Board, w: usize) -> LatencyHistogram {
+        let mut words = vec![0u64; LatencyHistogram::WORDS];
+        if w < self.workers {
+            board.read(self.hist_at + w * WORKER_WORDS, &mut words);
+        }
+        LatencyHistogram::from_words(&words)
+    }
+
+    /// Reads the residence-time histogram of every worker together.
     pub fn get_latency(&self, board: &Board) -> LatencyHistogram {
-        let mut w = vec![0u64; LatencyHistogram::WORDS];
-        board.read(self.hist_at, &mut w);
-        LatencyHistogram::from_words(&w)
+        let mut h = self.get_latency_of(board, 0);
+        for w in 1..self.workers {
+            h.merge(&self.get_latency_of(board, w));
+        }
+        h
     }
 
     /// Publishes stream `s`'s counters and evidence; `up[l]` tells whether
@@ -321,7 +371,7 @@ mod tests {
 
     #[test]
     fn roundtrip_every_group() {
-        let layout = BoardLayout::new(2, &[2, 3]);
+        let layout = BoardLayout::new(2, 1, &[2, 3]);
         let board = layout.board();
         let mut rx = RxCounters {
             packets: 5,
@@ -342,13 +392,13 @@ mod tests {
             output_rx_drained: 9,
             ..Default::default()
         };
-        layout.put_tx(&board, &tx);
+        layout.put_tx(&board, 0, &tx);
         assert_eq!(layout.get_tx(&board), tx);
 
         let mut h = LatencyHistogram::new();
         h.record(1234);
         let mut scratch = vec![0; LatencyHistogram::WORDS];
-        layout.put_latency(&board, &h, &mut scratch);
+        layout.put_latency(&board, 0, &h, &mut scratch);
         assert_eq!(layout.get_latency(&board).count(), 1);
 
         let mut c = StreamCounters {
@@ -376,6 +426,47 @@ mod tests {
         assert_eq!(f.legs[2][leg("reorder_depth")], 3);
         assert_eq!(f.legs[1][leg("lag_ns")], 5_000);
         // Stream 0 untouched by stream 1's publication.
+        assert_eq!(
+            layout.get_stream(&board, 0).stream,
+            vec![0; STREAM_NAMES.len()]
+        );
+    }
+
+    #[test]
+    fn each_worker_has_its_own_tx_slot_and_readers_sum_them() {
+        let layout = BoardLayout::new(1, 3, &[2]);
+        let board = layout.board();
+        let mut scratch = vec![0; LatencyHistogram::WORDS];
+        for w in 0..3u64 {
+            let tx = TxCounters {
+                packets: 10 * (w + 1),
+                bytes: 100,
+                ..Default::default()
+            };
+            layout.put_tx(&board, w as usize, &tx);
+            let mut h = LatencyHistogram::new();
+            for _ in 0..=w {
+                h.record(1000 * (w + 1));
+            }
+            layout.put_latency(&board, w as usize, &h, &mut scratch);
+        }
+        assert_eq!(layout.get_tx_of(&board, 1).packets, 20);
+        assert_eq!(layout.get_tx(&board).packets, 60);
+        assert_eq!(layout.get_tx(&board).bytes, 300);
+        assert_eq!(layout.get_latency_of(&board, 2).count(), 3);
+        assert_eq!(layout.get_latency(&board).count(), 6);
+        // A worker beyond the layout writes nothing and reads zeros.
+        layout.put_tx(
+            &board,
+            3,
+            &TxCounters {
+                packets: 7,
+                ..Default::default()
+            },
+        );
+        assert_eq!(layout.get_tx(&board).packets, 60);
+        assert_eq!(layout.get_tx_of(&board, 3), TxCounters::default());
+        // The stream after the worker slots is untouched by them.
         assert_eq!(
             layout.get_stream(&board, 0).stream,
             vec![0; STREAM_NAMES.len()]

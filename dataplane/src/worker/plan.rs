@@ -6,6 +6,7 @@ use crossbeam_queue::ArrayQueue;
 
 use super::classify::Classifier;
 use super::layout::BoardLayout;
+use super::shard::Shards;
 use crate::dpdk::{Mbuf, RxTimestamp};
 use crate::merge::{Engine, Event, MergeConfig};
 use crate::rewrite::Rewriter;
@@ -65,6 +66,9 @@ pub struct Plan {
     pub tsc_hz: u64,
     /// Where the workers take time from.
     pub clock: Clock,
+    /// Which merge worker owns each stream (one worker but in the shard
+    /// layout).
+    pub shards: Shards,
 }
 
 /// Where the workers take "now" from.
@@ -106,13 +110,26 @@ impl Plan {
     /// The stats layout matching this plan.
     pub fn layout(&self) -> BoardLayout {
         let legs: Vec<usize> = self.streams.iter().map(|s| s.merge.legs).collect();
-        BoardLayout::new(self.inputs.len(), &legs)
+        BoardLayout::new(self.inputs.len(), self.shards.workers(), &legs)
     }
 
     /// The merge engine for this plan's streams: every slot table is
     /// allocated here, before the loop starts, so the loop never allocates.
+    /// With more than one merge worker, use [`Plan::engine_of`].
     pub fn engine(&self) -> Result<Engine<Mbuf>, String> {
-        let configs: Vec<MergeConfig> = self.streams.iter().map(|s| s.merge).collect();
+        self.engine_of(0)
+    }
+
+    /// Merge worker `w`'s engine: its own streams only (engine index `i` is
+    /// the stream `self.shards.members(w)[i]`), so no slot table is shared
+    /// or duplicated between workers.
+    pub fn engine_of(&self, w: usize) -> Result<Engine<Mbuf>, String> {
+        let configs: Vec<MergeConfig> = self
+            .shards
+            .members(w)
+            .iter()
+            .map(|&s| self.streams[s as usize].merge)
+            .collect();
         Engine::new(&configs)
     }
 }
@@ -185,11 +202,14 @@ pub struct Shared {
     pub fill_asks: ArrayQueue<FillAsk>,
     /// Requests that did not fit in `fill_asks`.
     pub fill_asks_lost: AtomicU64,
-    /// Gap fill: retransmissions, main lcore -> tx stage (bounded; the
-    /// main lcore frees what does not fit).
-    pub refills: ArrayQueue<Refill>,
+    /// Gap fill: retransmissions, main lcore -> tx stage, one queue per
+    /// merge worker (bounded; the main lcore frees what does not fit). Use
+    /// [`Shared::push_refill`], which picks the stream's owner.
+    pub refills: Vec<ArrayQueue<Refill>>,
+    /// Which worker owns each stream (for [`Shared::push_refill`]).
+    owner: Vec<u16>,
     /// Number of worker publications expected per request (1 with one
-    /// lcore; rx lcores + tx lcore when split).
+    /// lcore; rx lcores + tx lcore when split; the workers when sharded).
     pub publishers: usize,
     /// The tx stage's clock (ticks) at its last publication.
     ///
@@ -212,7 +232,12 @@ impl Shared {
             events_lost: AtomicU64::new(0),
             fill_asks: ArrayQueue::new(FILL_QUEUE),
             fill_asks_lost: AtomicU64::new(0),
-            refills: ArrayQueue::new(FILL_QUEUE),
+            refills: (0..plan.shards.workers())
+                .map(|_| ArrayQueue::new(FILL_QUEUE))
+                .collect(),
+            owner: (0..plan.streams.len())
+                .map(|s| plan.shards.owner(s as u32) as u16)
+                .collect(),
             publishers: publishers.max(1),
             clock_now: AtomicU64::new(0),
         }
@@ -228,6 +253,26 @@ impl Shared {
     pub fn push_fill_ask(&self, ask: FillAsk) {
         if self.fill_asks.push(ask).is_err() {
             self.fill_asks_lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands a retransmission to the worker that owns its stream; gives it
+    /// back when that queue is full (or the stream is unknown).
+    pub fn push_refill(&self, r: Refill) -> Result<(), Refill> {
+        let q = self
+            .owner
+            .get(r.stream)
+            .and_then(|&w| self.refills.get(usize::from(w)));
+        match q {
+            Some(q) => q.push(r),
+            None => Err(r),
+        }
+    }
+
+    /// Frees every retransmission no worker took (after they stopped).
+    pub fn drop_refills(&self) {
+        for q in &self.refills {
+            while q.pop().is_some() {}
         }
     }
 

@@ -1,6 +1,6 @@
 //! The rx step every layout runs: poll each input, stamp the burst, judge
-//! each packet and hand it on. Written once so the one-lcore and split
-//! layouts cannot drift apart; what differs (where a judged packet goes,
+//! each packet and hand it on. Written once so the one-lcore, split and
+//! shard layouts cannot drift apart; what differs (where a judged packet goes,
 //! how time moves) is the [`RxTarget`] a layout passes in.
 
 use super::classify::RouteCache;
@@ -27,6 +27,11 @@ pub trait RxTarget {
     fn accept(&mut self, a: Arrival, c: &mut RxCounters);
     /// A packet that goes nowhere: freed in the next bulk free.
     fn discard(&mut self, m: Mbuf);
+    /// Every packet of the burst from the input counted in `c` was handed
+    /// on: a target that stages packets for another lcore passes them on
+    /// here, one burst at a time (and counts what did not fit in `c`).
+    #[inline(always)]
+    fn burst_done(&mut self, _c: &mut RxCounters) {}
 }
 
 /// The rx side of a worker: its inputs' counters, its burst and its route
@@ -98,6 +103,7 @@ impl RxStage {
                     }
                 }
             }
+            target.burst_done(c);
         }
     }
 

@@ -20,6 +20,8 @@ pub struct PoolWatch<'q> {
     /// Shed back up to this many free mbufs (hysteresis: one shed frees a
     /// batch rather than one mbuf per loop).
     refill: u32,
+    /// Merge workers that shed from this pool.
+    share: u32,
 }
 
 impl<'q> PoolWatch<'q> {
@@ -33,18 +35,21 @@ impl<'q> PoolWatch<'q> {
             pool,
             floor,
             refill: floor.saturating_mul(2).min(pool.size() / 2).max(floor),
+            share: plan.shards.workers().max(1) as u32,
         }
     }
 
-    /// How many held copies to shed now (0 while the pool has room). One
-    /// read of the pool's free count.
+    /// How many held copies this worker should shed now (0 while the pool
+    /// has room). One read of the pool's free count. Sharded workers each
+    /// shed their share (the shortfall over the number of workers, rounded
+    /// up), so together they free what is missing, not N times it.
     #[inline]
     pub fn shortfall(&self) -> u32 {
         let free = self.pool.avail();
         if free >= self.floor {
             0
         } else {
-            self.refill - free
+            (self.refill - free).div_ceil(self.share)
         }
     }
 }

@@ -15,11 +15,13 @@ pub fn rx(shared: &Shared, first: usize, rx: &[RxCounters]) {
     }
 }
 
-/// Publishes the tx side: counters, latency histogram and every stream.
-/// `scratch` holds [`LatencyHistogram::WORDS`] words so this never
-/// allocates.
+/// Publishes merge worker `worker`'s tx side: its counters and latency
+/// histogram in its own slot, and every stream of its engine at the plan
+/// index `ids[i]` of engine index `i`. `scratch` holds
+/// [`LatencyHistogram::WORDS`] words so this never allocates.
 pub fn tx<H>(
     shared: &Shared,
+    (worker, ids): (usize, &[u32]),
     tx: &TxCounters,
     latency: &LatencyHistogram,
     engine: &Engine<H>,
@@ -27,12 +29,12 @@ pub fn tx<H>(
     scratch: &mut [u64],
 ) {
     let l = &shared.layout;
-    l.put_tx(&shared.board, tx);
-    l.put_latency(&shared.board, latency, scratch);
-    for s in 0..engine.streams() {
+    l.put_tx(&shared.board, worker, tx);
+    l.put_latency(&shared.board, worker, latency, scratch);
+    for (s, &id) in ids.iter().enumerate().take(engine.streams()) {
         l.put_stream(
             &shared.board,
-            s,
+            id as usize,
             (engine.counters(s), &engine.evidence(s)),
             engine.held(s),
             |leg| engine.leg_is_up(s, leg),

@@ -57,10 +57,10 @@ pub struct StreamOut {
 }
 
 impl StreamOut {
-    /// Output state for each stream of a plan.
-    pub fn for_streams(streams: &[StreamPlan]) -> Vec<StreamOut> {
-        streams
-            .iter()
+    /// Output state for each stream of `ids` (indices into `streams`).
+    pub fn for_streams(streams: &[StreamPlan], ids: &[u32]) -> Vec<StreamOut> {
+        ids.iter()
+            .map(|&i| &streams[i as usize])
             .map(|s| StreamOut {
                 renumber: s.renumber.then(|| RtpRenumber::new(None)),
                 latched: None,
@@ -105,8 +105,14 @@ pub struct TxState<'q, 'p, 'a> {
     batch: TxBatch,
     /// Packets waiting to be bulk-freed.
     free: FreeBatch,
-    /// Per-stream output state.
+    /// Per-stream output state, by engine index.
     outs: Vec<StreamOut>,
+    /// The plan's stream index of each engine index (this worker's
+    /// streams, [`super::shard::Shards::members`]).
+    ids: &'q [u32],
+    /// This worker's index: its transmit slot on the board and its
+    /// gap-fill queue.
+    worker: usize,
     /// Residence time (rx burst TSC to the tx burst that sent it), ns.
     latency: LatencyHistogram,
     /// Rx TSC of each packet in `batch`, in the same order (capacity
@@ -139,18 +145,34 @@ pub struct TxState<'q, 'p, 'a> {
 const CAPTURE_CATCH_UP_POLLS: u64 = 4096;
 
 impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
-    /// Tx state for `plan` sending on `txq`.
+    /// Tx state for `plan`'s one merge worker (single and split layouts)
+    /// sending on `txq`.
     pub fn new(
         plan: &'q Plan,
         shared: &'q Shared,
         txq: TxQueue<'p, 'a>,
         pool: Option<PoolWatch<'q>>,
     ) -> Self {
+        Self::of_worker(plan, shared, 0, txq, pool)
+    }
+
+    /// Tx state of merge worker `worker` (its streams, its board slot, its
+    /// gap-fill queue) sending on `txq`, its own tx queue.
+    pub fn of_worker(
+        plan: &'q Plan,
+        shared: &'q Shared,
+        worker: usize,
+        txq: TxQueue<'p, 'a>,
+        pool: Option<PoolWatch<'q>>,
+    ) -> Self {
+        let ids = plan.shards.members(worker);
         TxState {
             txq,
             batch: TxBatch::new(plan.burst),
             free: FreeBatch::new(),
-            outs: StreamOut::for_streams(&plan.streams),
+            outs: StreamOut::for_streams(&plan.streams, ids),
+            ids,
+            worker,
             latency: LatencyHistogram::new(),
             rx_times: rx_times(),
             counters: Default::default(),
@@ -238,12 +260,18 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
                 engine.shed(short, self.now, self);
             }
         }
-        // Gap fill: retransmissions the main lcore received (a burst at most).
-        for _ in 0..MAX_BURST {
-            let Some(r) = self.shared.refills.pop() else {
-                break;
-            };
-            engine.fill(r.stream, r.sample, r.mbuf, self.now, self);
+        // Gap fill: retransmissions the main lcore received for this
+        // worker's streams (a burst at most).
+        if let Some(q) = self.shared.refills.get(self.worker) {
+            for _ in 0..MAX_BURST {
+                let Some(r) = q.pop() else {
+                    break;
+                };
+                match self.ids.binary_search(&(r.stream as u32)) {
+                    Ok(local) => engine.fill(local, r.sample, r.mbuf, self.now, self),
+                    Err(_) => self.free.push(r.mbuf),
+                }
+            }
         }
         self.flush();
         if let Some(q) = out_rx.as_mut() {
@@ -257,11 +285,13 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
 
     /// Publishes the tx side (counters, latency, every stream).
     pub fn publish(&self, engine: &Engine<Mbuf>, scratch: &mut [u64]) {
+        // Sharded workers' clocks differ a little: the latest one counts.
         self.shared
             .clock_now
-            .store(self.now, std::sync::atomic::Ordering::Relaxed);
+            .fetch_max(self.now, std::sync::atomic::Ordering::Relaxed);
         publish::tx(
             self.shared,
+            (self.worker, self.ids),
             &self.counters,
             &self.latency,
             engine,
@@ -316,7 +346,9 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
     #[inline]
     fn send(&mut self, stream: usize, mut m: Mbuf, info: SendInfo) {
         let (Some(plan), Some(out), Some(at)) = (
-            self.streams.get(stream),
+            self.ids
+                .get(stream)
+                .and_then(|&i| self.streams.get(i as usize)),
             self.outs.get_mut(stream),
             m.frame_offsets(),
         ) else {
@@ -383,12 +415,14 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
         self.free.push(m);
     }
 
-    fn event(&mut self, stream: usize, event: Event) {
+    fn event(&mut self, local: usize, event: Event) {
         let session = self
             .outs
-            .get(stream)
+            .get(local)
             .and_then(|o| o.session)
             .map(|(id, _)| id);
+        // The main lcore names streams by the plan's index.
+        let stream = self.ids.get(local).map_or(local, |&i| i as usize);
         if let (
             EventKind::FillRequest {
                 wire_seq, count, ..
