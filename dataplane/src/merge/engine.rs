@@ -121,15 +121,19 @@ impl<H> Engine<H> {
             return;
         }
         // The stamp is taken where a copy is held or sampled (the fast
-        // paths mostly need none).
+        // paths mostly need none), the span made at least 1 by the slow
+        // path (the fast paths take only single-position copies).
         let copy = Packet {
             handle,
             stamp: 0,
-            span: sample.span.max(1),
+            span: sample.span,
             verdict,
         };
-        st.insert(&mut self.store, sample, (leg, now), copy, sink);
-        arm_wake(&mut self.wheel, stream, &mut st.wake);
+        // Only the slow path asks for a deadline: the fast paths skip the
+        // wheel altogether.
+        if st.insert(&mut self.store, sample, (leg, now), copy, sink) {
+            arm_wake(&mut self.wheel, stream, &mut st.wake);
+        }
     }
 
     /// Hands in a retransmitted packet of `stream` (gap fill: a MoldUDP64
