@@ -120,9 +120,14 @@ impl<H> Engine<H> {
             st.invalid_leg(handle, sink);
             return;
         }
+        // The span is made at least 1 by the slow path (the fast paths
+        // take only single-position copies).
         let copy = Packet::arriving(handle, sample.span, verdict);
-        st.insert(&mut self.store, sample, (leg, now), copy, sink);
-        arm_wake(&mut self.wheel, stream, &mut st.wake);
+        // Only the slow path asks for a deadline: the fast paths skip the
+        // wheel altogether.
+        if st.insert(&mut self.store, sample, (leg, now), copy, sink) {
+            arm_wake(&mut self.wheel, stream, &mut st.wake);
+        }
     }
 
     /// Hands in a retransmitted packet of `stream` (gap fill: a MoldUDP64
@@ -143,7 +148,7 @@ impl<H> Engine<H> {
             sink.free(handle, FreeReason::Invalid);
             return;
         };
-        let copy = Packet::arriving(handle, sample.span, Verdict::Good);
+        let copy = Packet::arriving(handle, sample.span.max(1), Verdict::Good);
         st.take_fill(&mut self.store, sample, copy, now, sink);
         arm_wake(&mut self.wheel, stream, &mut st.wake);
     }

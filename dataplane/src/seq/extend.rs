@@ -12,19 +12,16 @@
 /// least `1 << bits` (see [`Extender`], which starts one cycle up) so values
 /// slightly behind the first one do not wrap below zero. 64-bit values are
 /// returned unchanged.
-#[inline]
+#[inline(always)]
 pub fn extend(value: u64, bits: u32, reference: u64) -> u64 {
-    if bits >= 64 {
-        return value;
-    }
-    let modulus = 1u64 << bits;
-    let half = modulus >> 1;
-    let forward = value.wrapping_sub(reference) & (modulus - 1);
-    if forward < half {
-        reference.wrapping_add(forward)
-    } else {
-        reference.wrapping_sub(modulus - forward)
-    }
+    // The distance from `reference` to `value` modulo 2^bits, read as a
+    // signed `bits`-wide number (sign extension by the shift pair): the
+    // nearest candidate, a distance of exactly half the space reading as
+    // backwards. Branch-free; for `bits >= 64` the shift is 0 and the result
+    // is `value` itself. (`bits` is 16, 32 or 64 wherever it comes from.)
+    let shift = 64u32.saturating_sub(bits);
+    let distance = (value.wrapping_sub(reference).wrapping_shl(shift) as i64).wrapping_shr(shift);
+    reference.wrapping_add(distance as u64)
 }
 
 /// The first extended value given to a fresh counter: one full cycle up, so
@@ -105,6 +102,40 @@ mod tests {
         let r = (1u64 << 32) + 0xFFFF_FFF0;
         assert_eq!(extend(0x10, 32, r), (2u64 << 32) + 0x10);
         assert_eq!(extend(0xFFFF_FF00, 32, r), (1u64 << 32) + 0xFFFF_FF00);
+    }
+
+    #[test]
+    fn matches_the_nearest_candidate_by_cases() {
+        // The definition, written the long way: forward distance below half
+        // the space goes forward, else back.
+        let long_way = |value: u64, bits: u32, reference: u64| {
+            let modulus = 1u64 << bits;
+            let forward = value.wrapping_sub(reference) & (modulus - 1);
+            if forward < modulus >> 1 {
+                reference.wrapping_add(forward)
+            } else {
+                reference.wrapping_sub(modulus - forward)
+            }
+        };
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for bits in [16, 32] {
+                let reference = (x >> 3) | (1 << bits);
+                let value = x.rotate_left(29) & ((1 << bits) - 1);
+                assert_eq!(
+                    extend(value, bits, reference),
+                    long_way(value, bits, reference)
+                );
+                let half = reference.wrapping_add(1 << (bits - 1)) & ((1 << bits) - 1);
+                assert_eq!(
+                    extend(half, bits, reference),
+                    long_way(half, bits, reference)
+                );
+            }
+        }
     }
 
     #[test]

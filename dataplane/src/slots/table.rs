@@ -62,13 +62,14 @@ pub struct Packet<H> {
 impl<H> Packet<H> {
     /// A copy as it enters the engine: not stamped yet (the stamp is taken
     /// only where a copy is held or sampled; the fast paths mostly need
-    /// none) and covering at least one sequence number.
+    /// none). `span` is as extracted: a path that holds the copy makes it
+    /// at least 1 (the clean fast path never needs to).
     #[inline(always)]
     pub fn arriving(handle: H, span: u16, verdict: Verdict) -> Packet<H> {
         Packet {
             handle,
             stamp: 0,
-            span: span.max(1),
+            span,
             verdict,
         }
     }

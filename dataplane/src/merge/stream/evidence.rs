@@ -160,7 +160,7 @@ impl Evidence {
     }
 
     fn note_skew(&mut self, skew: u64) {
-        self.recent[self.recent_at] = skew.min(u64::from(u32::MAX)) as u32;
+        self.recent[self.recent_at % RECENT] = skew.min(u64::from(u32::MAX)) as u32;
         self.recent_at = (self.recent_at + 1) % RECENT;
         self.recent_len = (self.recent_len + 1).min(RECENT);
         let change = skew.abs_diff(self.last_skew);
@@ -209,23 +209,24 @@ impl StreamState {
         now: u64,
         behind: bool,
     ) {
-        let mut first: Option<(u64, usize)> = None;
-        for m in 0..self.rules.legs {
-            if m == leg {
-                continue;
-            }
+        // The earliest other copy (the largest age under `max_delay`), as
+        // a plain (age, leg) pair with `MAX_LEGS` for none: this runs for
+        // one position in `SAMPLE_EVERY` on the clean path.
+        let (mut lag, mut first) = (0u64, MAX_LEGS);
+        let max_delay = self.rules.max_delay;
+        for m in 0..self.rules.legs.min(MAX_LEGS) {
             let s = store.slots.get(&self.region, m, pos);
-            if s.is_empty() != behind {
+            if m == leg || s.is_empty() != behind {
                 continue;
             }
             let age = store.clock.age(now, s.stamp());
-            if age < self.rules.max_delay && first.is_none_or(|(f, _)| age > f) {
-                first = Some((age, m));
+            if age < max_delay && (first == MAX_LEGS || age > lag) {
+                (lag, first) = (age, m);
             }
         }
-        if let Some((lag, m)) = first {
+        if first < MAX_LEGS && leg < MAX_LEGS {
             self.ev.note_lag(leg, lag);
-            self.ev.note_lag(m, 0);
+            self.ev.note_lag(first, 0);
             self.ev.note_skew(lag);
         }
     }

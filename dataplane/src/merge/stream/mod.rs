@@ -220,7 +220,8 @@ impl StreamState {
 
     /// Takes one copy, received on `leg` at `now`; sends / frees whatever
     /// that makes ready. (The fast paths use the parts; the slow path
-    /// takes them as one [`Arrival`].)
+    /// takes them as one [`Arrival`].) Returns whether the slow path ran:
+    /// only it can ask for a deadline (`wake`); the fast paths never do.
     #[inline(always)]
     pub(super) fn insert<H>(
         &mut self,
@@ -229,7 +230,11 @@ impl StreamState {
         (leg, now): (usize, u64),
         copy: Packet<H>,
         sink: &mut impl Sink<H>,
-    ) {
+    ) -> bool {
+        debug_assert_eq!(
+            self.wake, NEVER,
+            "every entry point arms and clears its wake"
+        );
         // Fast paths (the common cases on healthy legs): a good copy of the
         // next packet with nothing held is sent at once; a copy behind the
         // cursor is freed. Both need the leg up, on the current epoch and
@@ -278,7 +283,7 @@ impl StreamState {
                     span: 1,
                 };
                 self.emit(store, pos, copy.handle, info, now, sink);
-                return;
+                return false;
             }
             if d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span) {
                 self.books.took_good(leg);
@@ -288,10 +293,11 @@ impl StreamState {
                     self.sample_lag(store, leg, pos, now, true);
                 }
                 self.behind(store, pos, leg, copy, sink);
-                return;
+                return false;
             }
         }
         self.insert_slow(store, sample, Arrival { leg, now, copy }, sink);
+        true
     }
 
     /// Everything but the two fast paths: new legs, waiting copies, gaps,
@@ -308,6 +314,7 @@ impl StreamState {
         let leg = a.leg;
         let now = a.now;
         a.copy.stamp = store.clock.stamp(now);
+        a.copy.span = a.copy.span.max(1);
         self.books.received(leg);
         if sample.bits != self.rules.bits {
             self.books
