@@ -170,6 +170,18 @@ stop_child() {
     target=$(pgrep -P "$CHILD" | head -1 || true)
     kill -INT "${target:-$CHILD}" 2>/dev/null || true
 }
+# wait_rx STATS_JSON LIMIT TRIES : until the running binary's stats say its inputs received
+# LIMIT packets, it exits, or TRIES polls of 0.1 s pass (a bound only: the caller stops it
+# either way and reports what was counted).
+wait_rx() {
+    local i got
+    for ((i = 0; i < $3; i++)); do
+        kill -0 "$CHILD" 2>/dev/null || return 0
+        got=$(jq '[.inputs[].rx.packets] | add' "$1" 2>/dev/null || echo 0)
+        [ "${got:-0}" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+}
 cleanup_child() {
     if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
         stop_child
@@ -421,12 +433,7 @@ if [ "$PACED" = 1 ]; then
             exit 1
         fi
         # Every sent frame counted in by the binary (bounded), then stop it like an operator.
-        i=0
-        while [ $i -lt 100 ]; do
-            got=$(jq '[.inputs[].rx.packets] | add' "$st" 2>/dev/null || echo 0)
-            [ "${got:-0}" -ge "$limit" ] && break
-            sleep 0.1; i=$((i + 1))
-        done
+        wait_rx "$st" "$limit" 100
         stop_child
         rc=0
         wait "$CHILD" || rc=$?
@@ -570,12 +577,7 @@ if [ "$CALLGRIND" = 1 ]; then
         --vdev net_null0,no-rx=1 -- "${ONE_STREAM[@]}" --stats-json "$WORKDIR/cg.json" \
         --stats-period 0.2 >"$WORKDIR/cg.log" 2>&1 &
     CHILD=$!
-    i=0
-    while [ $i -lt 6000 ] && kill -0 "$CHILD" 2>/dev/null; do
-        got=$(jq '[.inputs[].rx.packets] | add' "$WORKDIR/cg.json" 2>/dev/null || echo 0)
-        [ "${got:-0}" -ge $((2 * CG_PACKETS)) ] && break
-        sleep 0.1; i=$((i + 1))
-    done
+    wait_rx "$WORKDIR/cg.json" $((2 * CG_PACKETS)) 6000
     stop_child
     rc=0
     wait "$CHILD" || rc=$?

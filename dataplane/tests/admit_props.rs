@@ -47,17 +47,12 @@ fn engine(hitless: bool) -> Engine<Handle> {
         } else {
             Mode::Primary
         },
-        legs: 2,
-        capacity: 512,
         max_delay: 1_000,
         leg_timeout: 1_000_000,
-        restart_after: 20,
-        seq_bits: 16,
         // The default policy: copies given up on evidence as well as on time.
         reorder: Reorder::Auto,
         margin: 0,
-        fill_timeout: 0,
-        messages: false,
+        ..MergeConfig::default()
     };
     Engine::new(&[cfg]).unwrap()
 }

@@ -96,16 +96,11 @@ proptest! {
     fn merged_and_rewritten_output_is_the_union_with_payloads_intact(c in case()) {
         let cfg = MergeConfig {
             mode: if c.hitless { Mode::Hitless } else { Mode::Primary },
-            legs: 2,
-            capacity: 512,
             max_delay: 1_000,
             leg_timeout: 1_000_000,
-            restart_after: 20,
-            seq_bits: 16,
             reorder: Reorder::Off,
             margin: 0,
-            fill_timeout: 0,
-            messages: false,
+            ..MergeConfig::default()
         };
         let mut engine: Engine<Handle> = Engine::new(&[cfg]).unwrap();
         let mut sink = Collect::default();
