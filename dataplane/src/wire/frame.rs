@@ -272,16 +272,14 @@ fn parse_ipv4(
     } else {
         udp_integrity(&dgram, l4, &ip.src_bytes(), &ip.dst_bytes())
     };
-    Ok(info(
-        vlan,
-        IpAddr::V4(ip.src_addr()),
-        IpAddr::V4(ip.dst_addr()),
+    let facts = IpFacts {
+        src: IpAddr::V4(ip.src_addr()),
+        dst: IpAddr::V4(ip.dst_addr()),
         l3,
-        l3 + ip.header_len(),
-        &dgram,
-        ip.ttl(),
-        integrity,
-    ))
+        l4: l3 + ip.header_len(),
+        ttl: ip.ttl(),
+    };
+    Ok(info(vlan, facts, &dgram, integrity))
 }
 
 #[inline]
@@ -303,16 +301,14 @@ fn parse_ipv6(
     } else {
         udp_integrity(&dgram, l4, &ip.src_bytes(), &ip.dst_bytes())
     };
-    Ok(info(
-        vlan,
-        IpAddr::V6(ip.src_addr()),
-        IpAddr::V6(ip.dst_addr()),
+    let facts = IpFacts {
+        src: IpAddr::V6(ip.src_addr()),
+        dst: IpAddr::V6(ip.dst_addr()),
         l3,
-        l3 + ipv6::HEADER_LEN,
-        &dgram,
-        ip.hop_limit(),
-        integrity,
-    ))
+        l4: l3 + ipv6::HEADER_LEN,
+        ttl: ip.hop_limit(),
+    };
+    Ok(info(vlan, facts, &dgram, integrity))
 }
 
 #[inline]
@@ -355,32 +351,37 @@ pub fn verify_udp(frame: &[u8], at: FrameOffsets) -> bool {
     UdpDatagram::new_checked(&frame[at.l4()..]).is_ok_and(|d| d.verify_checksum(pseudo))
 }
 
+/// What the IP header of either family told the parse: addresses, where
+/// it and the UDP header start, and the TTL (IPv4) or hop limit (IPv6).
+struct IpFacts {
+    src: IpAddr,
+    dst: IpAddr,
+    l3: usize,
+    l4: usize,
+    ttl: u8,
+}
+
 // Offsets fit in u8: l3 <= 18, l4 <= 18 + 60.
-#[allow(clippy::too_many_arguments)]
 #[inline]
 fn info(
     vlan: Option<u16>,
-    src_ip: IpAddr,
-    dst_ip: IpAddr,
-    l3: usize,
-    l4: usize,
+    ip: IpFacts,
     dgram: &UdpDatagram<&[u8]>,
-    ttl: u8,
     integrity: Integrity,
 ) -> FrameInfo {
     FrameInfo {
         vlan,
-        src_ip,
-        dst_ip,
+        src_ip: ip.src,
+        dst_ip: ip.dst,
         src_port: dgram.src_port(),
         dst_port: dgram.dst_port(),
         offsets: FrameOffsets {
-            l3: l3 as u8,
-            l4: l4 as u8,
+            l3: ip.l3 as u8,
+            l4: ip.l4 as u8,
             udp_len: dgram.len(),
-            v6: matches!(dst_ip, IpAddr::V6(_)),
+            v6: matches!(ip.dst, IpAddr::V6(_)),
         },
-        ttl,
+        ttl: ip.ttl,
         integrity,
     }
 }
