@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both|parse|all] [--packets N]
+Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both|mold|messages|parse|all] [--packets N]
 
 Builds dataplane/examples/merge_callgrind.rs (release, no DPDK), runs it under
 `valgrind --tool=callgrind` for N and 2N packets (each packet = 2 input
@@ -17,8 +17,14 @@ of one 1370-byte RTP frame (views, IPv4 header checksum, software UDP
 checksum over the 1336-byte datagram) and the same with the UDP checksum
 skipped, so the difference is what the checksum costs.
 
-  --mode M      primary, hitless, both (the two merge modes), parse, or all
-                (default: both)
+Modes mold and messages feed MoldUDP64 packets of 4 messages (both merge
+modes each): mold packs both legs alike (--arbitrate packets); messages
+starts the secondary's packets 2 messages later, so every packet overlaps
+two of the other leg's (--arbitrate messages), and includes the tx stage's
+cut (rewrite::trim_mold_front) of every copy sent short.
+
+  --mode M      primary, hitless, both (the two merge modes, RTP), mold,
+                messages, parse, or all (default: both)
   --packets N   packets of the smaller run (default: 200000)
   -h, --help    this text
 EOF
@@ -37,9 +43,11 @@ done
 case "$mode" in
     primary|hitless) modes=("$mode") ;;
     both) modes=(primary hitless) ;;
+    mold) modes=(mold-primary mold-hitless) ;;
+    messages) modes=(msg-primary msg-hitless) ;;
     parse) modes=(software skip) ;;
-    all) modes=(primary hitless software skip) ;;
-    *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless, both, parse or all)" >&2; exit 2 ;;
+    all) modes=(primary hitless mold-primary mold-hitless msg-primary msg-hitless software skip) ;;
+    *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless, both, mold, messages, parse or all)" >&2; exit 2 ;;
 esac
 if ! [[ "$packets" =~ ^[1-9][0-9]*$ ]]; then
     echo "callgrind-merge.sh: invalid packet count '$packets'" >&2

@@ -178,5 +178,65 @@ fn many_streams(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, clean, lossy, many_streams);
+/// MoldUDP64, 4 messages a packet, next to `merge_clean_2leg` (RTP):
+/// `packets` packs both legs alike (`--arbitrate packets`); `messages`
+/// starts the secondary's packets 2 messages later, so each overlaps two
+/// of the primary's (`--arbitrate messages`: trims and carries). Engine
+/// only (the tx stage's cut is in `scripts/callgrind-merge.sh --mode
+/// messages`).
+fn mold(c: &mut Criterion) {
+    const PER: u64 = 4;
+    let mut g = c.benchmark_group("merge_mold_clean_2leg");
+    g.throughput(Throughput::Elements(2 * BATCH));
+    for (mode, messages) in [
+        (Mode::Primary, false),
+        (Mode::Primary, true),
+        (Mode::Hitless, true),
+    ] {
+        let cfg = MergeConfig {
+            capacity: 2048,
+            seq_bits: 64,
+            messages,
+            ..config(mode)
+        };
+        let mut e: Engine<Handle> = Engine::new(&[cfg]).unwrap();
+        let mut sink = Tally::default();
+        let mut f = Feed {
+            seq: 1,
+            now: 1,
+            id: 0,
+        };
+        let shift = if messages { 2 } else { 0 };
+        let unit = if messages { "messages" } else { "packets" };
+        let mold = |seq: u64| SeqSample {
+            source: 0x5e55,
+            span: PER as u16,
+            ..SeqSample::new(seq, 64)
+        };
+        g.bench_function(
+            BenchmarkId::from_parameter(format!("{mode:?}/{unit}")),
+            |b| {
+                b.iter(|| {
+                    for _ in 0..BATCH {
+                        let h = f.handle();
+                        e.insert(0, 0, mold(f.seq), Verdict::Good, h, f.now, &mut sink);
+                        let h = f.handle();
+                        let s = mold(f.seq + shift);
+                        e.insert(0, 1, s, Verdict::Good, h, f.now + SKEW, &mut sink);
+                        if f.seq & 63 == 1 {
+                            e.poll(f.now + SKEW, &mut sink);
+                        }
+                        f.seq += PER;
+                        f.now += PERIOD;
+                    }
+                    black_box(sink.sent);
+                })
+            },
+        );
+        assert_eq!(e.counters(0).unrecoverable, 0);
+    }
+    g.finish();
+}
+
+criterion_group!(benches, clean, lossy, many_streams, mold);
 criterion_main!(benches);

@@ -23,6 +23,7 @@
 //! packet's last message blocks to send. Nothing is allocated: a trim is a
 //! subtraction, a carry is a take and a put in the same ring.
 
+use super::evidence::Evidence;
 use super::{after, Store, StreamState};
 use crate::merge::config::MAX_LEGS;
 use crate::merge::output::{FreeReason, SendInfo, Sink};
@@ -47,6 +48,83 @@ impl StreamState {
         copy.span -= cut;
         self.books.duplicate_messages(cut);
         self.cursor
+    }
+
+    /// The fast path's test (message mode): a good copy of the preferred
+    /// leg (any leg in hitless mode) that starts at or straddles the cursor
+    /// goes out at once when whatever else is held sits at the cursor on a
+    /// leg of lower priority (so `decide` would choose this copy too), no
+    /// requested range is open, no End of Session is pending and the cursor
+    /// is not between two epochs.
+    #[inline(always)]
+    pub(super) fn may_send_at_once(&self, leg: usize) -> bool {
+        if self.fill.open
+            || self.ep.end_at.is_some()
+            || self.ep.joined
+            || self.in_boundary(self.cursor)
+        {
+            return false;
+        }
+        if self.held == 0 {
+            return true;
+        }
+        let hitless = self.rules.mode == crate::merge::config::Mode::Hitless;
+        (0..self.rules.legs).all(|l| {
+            let ls = &self.leg[l];
+            ls.held == 0 || (ls.held == 1 && ls.top == self.cursor && (hitless || l >= leg))
+        })
+    }
+
+    /// Sends a copy at `pos` (the cursor, or behind it and straddling it:
+    /// then trimmed first) that [`may_send_at_once`](Self::may_send_at_once)
+    /// allows, with the bookkeeping the slow path would do; then lets the
+    /// cursor go on if copies are still held.
+    #[inline]
+    pub(super) fn send_at_once<H>(
+        &mut self,
+        store: &mut Store<H>,
+        (raw, pos): (u64, u64),
+        (leg, now): (usize, u64),
+        mut copy: Packet<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        if after(raw, self.ep.cur.raw_high) {
+            self.ep.cur.raw_high = raw;
+        }
+        if after(pos, self.high) {
+            self.high = pos;
+        }
+        self.books.took_good(leg);
+        self.refresh(leg, now);
+        self.note_position(leg, pos);
+        let behind = after(self.cursor, pos);
+        if Evidence::sampled(pos) {
+            if behind {
+                // As the slow path does for a copy behind the cursor.
+                self.sample_lag(store, leg, pos, now, true);
+            } else {
+                // Not held: the slot keeps this copy's arrival for the
+                // other legs' lag samples.
+                let stamp = store.clock.stamp(now);
+                store.slots.stamp_empty(&self.region, leg, pos, stamp);
+            }
+        }
+        let at = if behind {
+            self.trim_to_cursor(pos, &mut copy)
+        } else {
+            pos
+        };
+        let info = SendInfo {
+            leg,
+            ext_seq: at,
+            rx_time: now,
+            epoch: self.ep.cur.id,
+            span: copy.span.max(1),
+        };
+        self.send_messages(store, info, copy.handle, now, sink);
+        if self.held > 0 {
+            self.advance(store, now, None, sink);
+        }
     }
 
     /// Sends the copy at the cursor (`info`: its position and span) and
