@@ -6,6 +6,7 @@
 use config::{AppConfig, StreamConfig};
 use dataplane::merge::MergeConfig;
 use dataplane::rewrite::Rewriter;
+use dataplane::seq::SeqSpec;
 use dataplane::worker::{Classifier, Clock, InputPlan, Plan, Route, Shards, StreamPlan};
 use std::time::Duration;
 
@@ -78,9 +79,13 @@ pub fn build(
                 stream: i as u32,
                 leg: leg as u8,
             };
-            classifier
-                .add(leg_port(cfg, leg), addr.ip(), addr.port(), route)
-                .map_err(|e| format!("stream {}: {e}", s.name))?;
+            let (port, group, udp_port) = (leg_port(cfg, leg), addr.ip(), addr.port());
+            match s.seq {
+                // Cboe sends several units on one group: the unit picks the stream.
+                SeqSpec::Pitch { unit } => classifier.add_unit(port, group, udp_port, unit, route),
+                _ => classifier.add(port, group, udp_port, route),
+            }
+            .map_err(|e| format!("stream {}: {e}", s.name))?;
         }
         streams.push(StreamPlan {
             name: s.name.clone(),

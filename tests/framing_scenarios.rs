@@ -347,3 +347,198 @@ fn moldudp64_end_of_session_once_after_every_message_then_idle() {
     o.assert_leg(1, &[("used", 1), ("stale", 0), ("heartbeats", 6)]);
     totals(&o, 0, 1);
 }
+
+/// Second PITCH unit of the shared-group case and its output.
+const UNIT_B: u8 = 7;
+/// Where unit [`UNIT_B`]'s stream goes.
+const OUT_B: OutAddr = OutAddr {
+    group: std::net::Ipv4Addr::new(239, 10, 0, 2),
+    port: OUT_PORT,
+};
+
+/// Order-defined. One pair of groups carries two PITCH units (3 and 7),
+/// each its own sequence space, interleaved packet by packet on both legs;
+/// a `--config` has one stream per unit on the same legs (`seq =
+/// "pitch:3"`, `"pitch:7"`). Each leg loses packets of each unit (never the
+/// same packet on both). The primary also carries 10 packets of unit 9,
+/// which no stream arbitrates (`drops.other_unit`), and 4 unit-0
+/// heartbeats (liveness of the first unit's stream). Each unit's output is
+/// complete and in order, each packet the primary lost from the secondary.
+#[test]
+fn pitch_units_sharing_groups_are_independent_streams() {
+    let mut sc = framed(Framing::Pitch.payload());
+    sc.streams[0].payload = PayloadKind::Pitch {
+        unit: UNIT,
+        msg_len: 20,
+        per_packet: 3,
+    };
+    let stream_b = sc.streams.len();
+    let mut b = sc.streams[0].clone();
+    b.payload = PayloadKind::Pitch {
+        unit: UNIT_B,
+        msg_len: 12,
+        per_packet: 2,
+    };
+    let mut foreign = sc.streams[0].clone();
+    foreign.payload = PayloadKind::Pitch {
+        unit: 9,
+        msg_len: 12,
+        per_packet: 1,
+    };
+    let mut unit0 = sc.streams[0].clone();
+    unit0.payload = PayloadKind::Pitch {
+        unit: 0,
+        msg_len: 2,
+        per_packet: 0,
+    };
+    sc.streams.extend([b, foreign, unit0]);
+    let (s_foreign, s_unit0) = (stream_b + 1, stream_b + 2);
+    let n = 800u64;
+    let a_all = numbered(&sc, 0, 1, n);
+    let b_all = numbered(&sc, stream_b, 501, n);
+    // (primary lost, secondary lost) of packet i of unit A, of unit B.
+    // (never both: the secondary keeps what the primary lost).
+    let lost_a = |i: u64| {
+        let p = i % 9 == 4 || (300..320).contains(&i);
+        (p, !p && i % 11 == 6)
+    };
+    let lost_b = |i: u64| {
+        let p = i % 7 == 2;
+        (p, !p && (i % 13 == 5 || (500..530).contains(&i)))
+    };
+    let mut pri = Vec::new();
+    let mut sec = Vec::new();
+    for i in 0..n {
+        let (pa, sa) = lost_a(i);
+        let (pb, sb) = lost_b(i);
+        let (a, b) = (&a_all[i as usize], &b_all[i as usize]);
+        for (leg, keep_a, keep_b) in [(&mut pri, !pa, !pb), (&mut sec, !sa, !sb)] {
+            if keep_a {
+                leg.push(a.clone());
+            }
+            if keep_b {
+                leg.push(b.clone());
+            }
+        }
+        if i % 80 == 40 {
+            pri.push(LegPacket::new(1000 + i, 0).stream(s_foreign));
+        }
+        if i % 200 == 100 {
+            pri.push(
+                LegPacket::new(0, 0)
+                    .stream(s_unit0)
+                    .control(Control::Heartbeat),
+            );
+        }
+    }
+    let (pri_n, sec_n) = (pri.len() as u64, sec.len() as u64);
+    sc.primary = in_file_order(pri, 0, GAP_NS);
+    sc.secondary = in_file_order(sec, 0, GAP_NS);
+
+    let cfg_dir = workdir("pitch-units-cfg");
+    let cfg = cfg_dir.join("units.toml");
+    let stream = |name: &str, unit: u8, out: OutAddr| {
+        format!(
+            "[[stream]]\nname = \"{name}\"\nseq = \"pitch:{unit}\"\n\
+             legs = [\"{PRI_GROUP}:{LEG_PORT}\", \"{SEC_GROUP}:{LEG_PORT}\"]\n\
+             output = \"{}:{}\"\n",
+            out.group, out.port
+        )
+    };
+    let toml = format!(
+        "{}{}",
+        stream("unit3", UNIT, OUT),
+        stream("unit7", UNIT_B, OUT_B)
+    );
+    std::fs::write(&cfg, toml).expect("write units.toml");
+    let cfg_s = cfg.display().to_string();
+    let mut args: Vec<&str> = ORDER.to_vec();
+    args.extend(["--config", &cfg_s]);
+    let o = run_pcap("pitch-units", &sc, &args, 1.0);
+    let _ = std::fs::remove_dir_all(&cfg_dir);
+
+    let want = |all: &[LegPacket], lost: &dyn Fn(u64) -> (bool, bool)| -> Vec<Expect> {
+        all.iter()
+            .enumerate()
+            .map(|(i, p)| Expect {
+                leg: if lost(i as u64).0 {
+                    Leg::Secondary
+                } else {
+                    Leg::Primary
+                },
+                packet: p.clone(),
+            })
+            .collect()
+    };
+    let frames_a = frames_to(&o, OUT);
+    let frames_b = frames_to(&o, OUT_B);
+    assert_eq!(
+        frames_a.len() + frames_b.len(),
+        o.frames.len(),
+        "frames to neither output\n{}",
+        o.context()
+    );
+    assert_output_to(&o, &sc, OUT, &frames_a, &want(&a_all, &lost_a));
+    assert_output_to(&o, &sc, OUT_B, &frames_b, &want(&b_all, &lost_b));
+    assert_clean_end(&o);
+    assert_eq!(o.rx_counter(0, "packets"), pri_n, "{}", o.context());
+    assert_eq!(o.rx_counter(1, "packets"), sec_n, "{}", o.context());
+    assert_eq!(
+        o.stats["inputs"][0]["rx"]["drops"]["other_unit"].as_u64(),
+        Some(10),
+        "primary drops.other_unit\n{}",
+        o.context()
+    );
+    assert_eq!(
+        o.stats["inputs"][1]["rx"]["drops"]["other_unit"].as_u64(),
+        Some(0),
+        "secondary drops.other_unit\n{}",
+        o.context()
+    );
+    let count = |lost: &dyn Fn(u64) -> (bool, bool), secondary: bool| {
+        (0..n)
+            .filter(|&i| {
+                let (p, s) = lost(i);
+                if secondary {
+                    s
+                } else {
+                    p
+                }
+            })
+            .count() as u64
+    };
+    for (k, lost) in [
+        (0usize, &lost_a as &dyn Fn(u64) -> (bool, bool)),
+        (1, &lost_b),
+    ] {
+        let st = &o.stats["streams"][k];
+        let c = |key: &str| st[key].as_u64().unwrap_or(u64::MAX);
+        let leg = |l: usize, key: &str| st["legs"][l][key].as_u64().unwrap_or(u64::MAX);
+        let (p_lost, s_lost) = (count(lost, false), count(lost, true));
+        assert_eq!(
+            (c("sent"), c("unrecoverable"), c("restarts")),
+            (n, 0, 0),
+            "stream {k}\n{}",
+            o.context()
+        );
+        assert_eq!(
+            (leg(0, "used"), leg(1, "used")),
+            (n - p_lost, p_lost),
+            "stream {k} used\n{}",
+            o.context()
+        );
+        assert_eq!(
+            leg(1, "received"),
+            n - s_lost,
+            "stream {k}\n{}",
+            o.context()
+        );
+        let beats = if k == 0 { 4 } else { 0 };
+        assert_eq!(
+            leg(0, "heartbeats"),
+            beats,
+            "stream {k} heartbeats (unit 0)\n{}",
+            o.context()
+        );
+    }
+}

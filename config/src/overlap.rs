@@ -9,6 +9,7 @@ use crate::addr::family;
 use crate::error::ConfigError;
 use crate::limits::{MAX_LEGS, MAX_NAME_LEN, MIN_LEGS};
 use crate::stream::StreamConfig;
+use model::SeqSpec;
 
 /// A stream name is printable, without spaces, and short enough for logs.
 pub(crate) fn check_name(name: &str, label: &str) -> Result<(), ConfigError> {
@@ -85,16 +86,24 @@ pub(crate) fn check_addresses(
     Ok(())
 }
 
-/// No two streams share a name, a leg or an output, and no output is
-/// another stream's leg: each input packet must belong to exactly one
-/// (stream, leg) and each output to one stream.
+/// Two streams whose packets a shared leg still tells apart: `--seq
+/// pitch:UNIT` streams of different units (Cboe sends several units, each
+/// its own sequence space, on one group; the unit picks the stream).
+fn units_apart(a: &StreamConfig, b: &StreamConfig) -> bool {
+    matches!((a.seq, b.seq), (SeqSpec::Pitch { unit: x }, SeqSpec::Pitch { unit: y }) if x != y)
+}
+
+/// No two streams share a name, a leg or an output (but PITCH streams of
+/// different units may share legs), and no output is another stream's
+/// leg: each input packet must belong to exactly one (stream, leg) and
+/// each output to one stream.
 pub(crate) fn check_overlaps(
     streams: &[StreamConfig],
     labels: &[String],
     split_ports: bool,
 ) -> Result<(), ConfigError> {
     let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut legs: HashMap<(u8, SocketAddr), usize> = HashMap::new();
+    let mut legs: HashMap<(u8, SocketAddr), Vec<usize>> = HashMap::new();
     let mut any_leg: HashMap<SocketAddr, usize> = HashMap::new();
     let mut outputs: HashMap<SocketAddr, usize> = HashMap::new();
     for (i, s) in streams.iter().enumerate() {
@@ -108,9 +117,19 @@ pub(crate) fn check_overlaps(
         names.insert(&s.name, i);
         for (l, leg) in s.legs.iter().enumerate() {
             let key = (leg_side(l, split_ports), *leg);
-            if let Some(&j) = legs.get(&key).filter(|&&j| j != i) {
+            let sharers = legs.entry(key).or_default();
+            if let Some(&j) = sharers
+                .iter()
+                .find(|&&j| j != i && !units_apart(&streams[j], s))
+            {
+                let why = match (streams[j].seq, s.seq) {
+                    (SeqSpec::Pitch { unit }, SeqSpec::Pitch { .. }) => {
+                        format!(" with the same PITCH unit {unit}")
+                    }
+                    _ => String::new(),
+                };
                 return Err(ConfigError::new(format!(
-                    "{label}: leg {leg} is already a leg of stream {:?}",
+                    "{label}: leg {leg} is already a leg of stream {:?}{why} (streams share a group only as --seq pitch:UNIT streams of different units)",
                     streams[j].name
                 )));
             }
@@ -120,7 +139,9 @@ pub(crate) fn check_overlaps(
                     streams[j].name
                 )));
             }
-            legs.insert(key, i);
+            if !sharers.contains(&i) {
+                sharers.push(i);
+            }
             any_leg.insert(*leg, i);
         }
         let output = s.out.dst();

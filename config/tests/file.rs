@@ -332,6 +332,42 @@ fn duplicate_and_overlapping_streams_in_the_file() {
          [[stream]]\nname = \"b\"\nlegs = [\"239.1.1.1:5000\", \"239.2.1.2:5000\"]\noutput = \"239.10.1.2:5000\"\n",
         &["{} [[stream]] \"b\"", "leg 239.1.1.1:5000 is already a leg of stream \"a\""],
     );
+    // PITCH streams of different units may share groups (the unit picks
+    // the stream); of the same unit, or with a stream of another framing,
+    // they may not.
+    let pitch = |name: &str, unit: u8, out: u8| {
+        format!(
+            "[[stream]]\nname = \"{name}\"\nseq = \"pitch:{unit}\"\nlegs = [\"239.1.1.1:5000\", \"239.2.1.1:5000\"]\noutput = \"239.10.1.{out}:5000\"\n"
+        )
+    };
+    let (_dir, path) = toml_file(&format!(
+        "{}{}{}",
+        pitch("u1", 1, 1),
+        pitch("u2", 2, 2),
+        pitch("u9", 9, 3)
+    ));
+    let cfg = ok(&["--", "--config", &path]);
+    assert_eq!(cfg.streams.len(), 3);
+    assert_eq!(cfg.streams[1].legs, cfg.streams[0].legs);
+    file_err(
+        &format!(
+            "{}{}{}",
+            pitch("u1", 1, 1),
+            pitch("u2", 2, 2),
+            pitch("again", 1, 3)
+        ),
+        &[
+            "{} [[stream]] \"again\"",
+            "leg 239.1.1.1:5000 is already a leg of stream \"u1\" with the same PITCH unit 1",
+        ],
+    );
+    file_err(
+        &format!(
+            "{}[[stream]]\nname = \"mold\"\nseq = \"moldudp64\"\nlegs = [\"239.1.1.1:5000\", \"239.2.1.1:5000\"]\noutput = \"239.10.1.4:5000\"\n",
+            pitch("u1", 1, 1)
+        ),
+        &["leg 239.1.1.1:5000 is already a leg of stream \"u1\" (streams share a group only as --seq pitch:UNIT streams of different units)"],
+    );
     file_err(
         "[[stream]]\nname = \"a b\"\nlegs = [\"239.1.1.1:5000\", \"239.2.1.1:5000\"]\noutput = \"239.10.1.1:5000\"\n",
         &["bad stream name \"a b\""],

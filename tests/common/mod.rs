@@ -260,10 +260,10 @@ pub fn stream_arg() -> String {
 }
 
 /// App arguments shared by every run: the one stream (unless `extra` gives
-/// its own `--stream`), the rewrite, stats.
+/// its own `--stream` or a `--config` with its streams), the rewrite, stats.
 pub fn app_args(stats: &Path, duration_s: f64, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
-    if !extra.contains(&"--stream") {
+    if !extra.contains(&"--stream") && !extra.contains(&"--config") {
         v.extend(["--stream".to_string(), stream_arg()]);
     }
     v.extend(
@@ -783,12 +783,20 @@ pub fn assert_clean_end(o: &Outcome) {
         "mempool in use\n{}",
         o.context()
     );
-    assert_eq!(
-        o.stream_counter("held"),
-        0,
-        "held after drain\n{}",
-        o.context()
-    );
+    let streams = o.stats["streams"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no streams array\n{}", o.context()));
+    let sum = |key: &str| -> u64 {
+        streams
+            .iter()
+            .map(|st| {
+                st[key]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("no stream counter {key}\n{}", o.context()))
+            })
+            .sum()
+    };
+    assert_eq!(sum("held"), 0, "held after drain\n{}", o.context());
     assert_eq!(
         o.stats["output"]["tx"]["packets"].as_u64(),
         Some(o.frames.len() as u64),
@@ -802,9 +810,9 @@ pub fn assert_clean_end(o: &Outcome) {
         o.context()
     );
     assert_eq!(
-        o.stream_counter("sent"),
+        sum("sent"),
         o.frames.len() as u64,
-        "stream sent vs frames\n{}",
+        "streams' sent vs frames\n{}",
         o.context()
     );
 }

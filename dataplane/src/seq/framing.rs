@@ -20,6 +20,9 @@ pub const CME_MIN_MESSAGE: usize = 10;
 /// Cboe PITCH Sequenced Unit Header: length (2), count (1), unit (1),
 /// sequence (4).
 pub const PITCH_HEADER: usize = 8;
+/// Offset of Hdr Unit in the PITCH Sequenced Unit Header (what tells the
+/// units sharing a group apart).
+pub const PITCH_UNIT_AT: usize = 3;
 /// Smallest PITCH message: its length and type bytes.
 pub const PITCH_MIN_MESSAGE: usize = 2;
 
@@ -153,7 +156,7 @@ pub(super) fn pitch(p: &[u8], unit: u8) -> Result<SeqSample, SeqError> {
     if at != p.len() {
         return Err(malformed(P, "bytes after the last message"));
     }
-    let wire_unit = p[3];
+    let wire_unit = p[PITCH_UNIT_AT];
     let value = u64::from(le32(p, 4));
     let control = count == 0 || value == 0;
     if wire_unit != unit && !(wire_unit == 0 && count == 0) {

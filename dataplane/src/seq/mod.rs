@@ -15,5 +15,6 @@ mod spec;
 pub use extend::{extend, first_extension, Extender};
 pub use framing::{
     CME_HEADER, CME_MIN_MESSAGE, MOLD_END_OF_SESSION, MOLD_HEADER, PITCH_HEADER, PITCH_MIN_MESSAGE,
+    PITCH_UNIT_AT,
 };
 pub use spec::{Endian, Extract, FieldWidth, SeqError, SeqSample, SeqSpec};

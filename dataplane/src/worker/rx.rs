@@ -129,10 +129,14 @@ pub fn judge(
             return Err(Rejected::Drop(m));
         }
     };
-    let Some(route) = plan
-        .classifier
-        .lookup_cached(cache, inp.port, info.dst_ip, info.dst_port)
-    else {
+    let payload = data.get(info.offsets.payload());
+    let Some(route) = plan.classifier.lookup_cached(
+        cache,
+        inp.port,
+        info.dst_ip,
+        info.dst_port,
+        payload.unwrap_or_default(),
+    ) else {
         c.unknown_flow += 1;
         return Err(Rejected::Drop(m));
     };
@@ -144,7 +148,7 @@ pub fn judge(
         }
     }
     let spec = stream.seq;
-    let sample = match data.get(info.offsets.payload()).map(|p| spec.extract(p)) {
+    let sample = match payload.map(|p| spec.extract(p)) {
         Some(Ok(s)) => s,
         // An RTP header that does not parse is a bad header, not a bad
         // sequence field: it has its own drop reason.
