@@ -6,6 +6,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both|mold|messages|parse|all] [--packets N]
+                                  [--streams N] [--cache-sim]
 
 Builds dataplane/examples/merge_callgrind.rs (release, no DPDK), runs it under
 `valgrind --tool=callgrind` for N and 2N packets (each packet = 2 input
@@ -26,16 +27,25 @@ cut (rewrite::trim_mold_front) of every copy sent short.
   --mode M      primary, hitless, both (the two merge modes, RTP), mold,
                 messages, parse, or all (default: both)
   --packets N   packets of the smaller run (default: 200000)
+  --streams N   merge modes: N streams, packet i on stream i % N (16 slots
+                per leg when N > 1, as the 10000-stream benchmark sizes
+                them; default 1)
+  --cache-sim   also simulate the caches (valgrind --cache-sim=yes) and print
+                D1 and LL misses (reads + writes) per input packet
   -h, --help    this text
 EOF
 }
 
 mode=both
 packets=200000
+streams=1
+cache_sim=no
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --mode) mode="${2:?--mode needs a value}"; shift 2 ;;
         --packets) packets="${2:?--packets needs a value}"; shift 2 ;;
+        --streams) streams="${2:?--streams needs a value}"; shift 2 ;;
+        --cache-sim) cache_sim=yes; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "callgrind-merge.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -53,6 +63,10 @@ if ! [[ "$packets" =~ ^[1-9][0-9]*$ ]]; then
     echo "callgrind-merge.sh: invalid packet count '$packets'" >&2
     exit 2
 fi
+if ! [[ "$streams" =~ ^[1-9][0-9]*$ ]]; then
+    echo "callgrind-merge.sh: invalid stream count '$streams'" >&2
+    exit 2
+fi
 command -v valgrind >/dev/null || { echo "callgrind-merge.sh: valgrind not installed" >&2; exit 2; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,19 +76,27 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-instructions() { # example mode packets -> total Ir
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/out" "$target_dir/release/examples/$1" "$2" "$3" \
-        >/dev/null 2>"$tmp/log" || { cat "$tmp/log" >&2; exit 1; }
-    sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out"
+counts() { # example mode packets [streams] -> "Ir D1-misses LL-misses" (totals)
+    valgrind --tool=callgrind --cache-sim="$cache_sim" --callgrind-out-file="$tmp/out" \
+        "$target_dir/release/examples/$1" "${@:2}" >/dev/null 2>"$tmp/log" || { cat "$tmp/log" >&2; exit 1; }
+    awk '/^events:/ { for (i = 2; i <= NF; i++) col[$i] = i - 1 }
+         /^summary:/ { ir = $(col["Ir"] + 1)
+             d1 = ("D1mr" in col) ? $(col["D1mr"] + 1) + $(col["D1mw"] + 1) : 0
+             ll = ("DLmr" in col) ? $(col["DLmr"] + 1) + $(col["DLmw"] + 1) : 0
+             print ir, d1, ll }' "$tmp/out"
 }
 
 for m in "${modes[@]}"; do
     case "$m" in
-        software|skip) example=parse_callgrind; inputs=$packets; label="parse udp-csum=$m 1370-byte frame" ;;
-        *) example=merge_callgrind; inputs=$((2 * packets)); label="merge $m clean 2-leg" ;;
+        software|skip) example=parse_callgrind; inputs=$packets; extra=(); label="parse udp-csum=$m 1370-byte frame" ;;
+        *) example=merge_callgrind; inputs=$((2 * packets)); extra=("$streams")
+           label="merge $m clean 2-leg"; [[ "$streams" -gt 1 ]] && label="$label $streams streams" ;;
     esac
-    small="$(instructions "$example" "$m" "$packets")"
-    large="$(instructions "$example" "$m" "$((2 * packets))")"
-    awk -v l="$label" -v a="$small" -v b="$large" -v n="$inputs" 'BEGIN {
-        printf "%-40s %.1f instructions per input packet (%d inputs)\n", l ":", (b - a) / n, n }'
+    small="$(counts "$example" "$m" "$packets" "${extra[@]}")"
+    large="$(counts "$example" "$m" "$((2 * packets))" "${extra[@]}")"
+    awk -v l="$label" -v a="$small" -v b="$large" -v n="$inputs" -v cs="$cache_sim" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        printf "%-40s %.1f instructions per input packet (%d inputs)", l ":", (y[1] - x[1]) / n, n
+        if (cs == "yes") printf "; D1 misses %.2f, LL misses %.2f per input packet", (y[2] - x[2]) / n, (y[3] - x[3]) / n
+        printf "\n" }'
 done

@@ -1,7 +1,7 @@
 //! Feeds a clean 2-leg stream through the merge engine, for
 //! `scripts/callgrind-merge.sh` (instructions per input packet).
 //!
-//! Usage: merge_callgrind MODE PACKETS, MODE one of
+//! Usage: merge_callgrind MODE PACKETS [STREAMS], MODE one of
 //! * `primary`, `hitless`: RTP, 16-bit sequence numbers;
 //! * `mold-primary`, `mold-hitless`: MoldUDP64 (64-bit), 4 messages a
 //!   packet packed alike on both legs, `--arbitrate packets`;
@@ -12,6 +12,14 @@
 //!   tx stage's step (the sink counts it).
 //!
 //! Prints the number of input packets and a checksum of what was sent.
+//!
+//! With STREAMS > 1 (default 1) packet `i` belongs to stream `i % STREAMS`
+//! (its sequence number `i / STREAMS`), so every packet meets another
+//! stream's state than the one before, as in the 10 000-stream benchmark;
+//! each stream then has 16 slots per leg (that benchmark's sizing, with
+//! restart-after 4, the most 16 slots allow) and the
+//! clock steps `1000 / STREAMS` ticks per packet (at least 1), so every
+//! stream still sees its legs well within `leg_timeout`.
 
 use std::num::NonZeroU64;
 
@@ -77,6 +85,8 @@ impl Sink<NonZeroU64> for CutSink {
     }
 }
 
+/// One stream: the loop every figure of the clean-path table was taken with
+/// (kept as it was, so its count stays comparable).
 #[inline(never)]
 fn run(e: &mut Engine<NonZeroU64>, sink: &mut CutSink, feed: Feed, packets: u64) {
     let mut now = 1u64;
@@ -131,18 +141,66 @@ fn mold_frame() -> (Vec<u8>, FrameOffsets) {
     (f, at)
 }
 
+/// `streams` streams, packet `i` on stream `i % streams`.
+#[inline(never)]
+fn run_many(
+    e: &mut Engine<NonZeroU64>,
+    sink: &mut impl Sink<NonZeroU64>,
+    packets: u64,
+    streams: u64,
+) {
+    let mut now = 1u64;
+    let mut id = 0u64;
+    let step = (1_000 / streams).max(1);
+    let (mut stream, mut seq) = (0u64, 0u64);
+    for i in 0..packets {
+        let s = SeqSample {
+            source: 0x1234_5678,
+            ..SeqSample::new(seq & 0xFFFF, 16)
+        };
+        let st = stream as usize;
+        id += 1;
+        let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
+        e.insert(st, 0, s, Verdict::Good, h, now, sink);
+        id += 1;
+        let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
+        e.insert(st, 1, s, Verdict::Good, h, now + 10, sink);
+        if i & 15 == 0 {
+            e.poll(now + 10, sink);
+        }
+        now += step;
+        stream += 1;
+        if stream == streams {
+            stream = 0;
+            seq += 1;
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: merge_callgrind primary|hitless|mold-primary|mold-hitless|msg-primary|msg-hitless PACKETS";
+    let usage = "usage: merge_callgrind primary|hitless|mold-primary|mold-hitless|msg-primary|msg-hitless PACKETS [STREAMS]";
     let (Some(m), Some(Ok(packets))) = (args.get(1), args.get(2).map(|p| p.parse::<u64>())) else {
         eprintln!("{usage}");
         std::process::exit(2);
+    };
+    let streams = match args.get(3).map(|n| n.parse::<u64>()) {
+        None => 1,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            eprintln!("merge_callgrind: STREAMS must be a positive integer\n{usage}");
+            std::process::exit(2);
+        }
     };
     let (feed, mode) = match m.split_once('-') {
         Some(("mold", mode)) => (Feed::Mold, mode),
         Some(("msg", mode)) => (Feed::Messages, mode),
         _ => (Feed::Rtp, m.as_str()),
     };
+    if streams > 1 && feed != Feed::Rtp {
+        eprintln!("merge_callgrind: STREAMS > 1 is for the RTP modes\n{usage}");
+        std::process::exit(2);
+    }
     let mode = match mode.parse::<Mode>() {
         Ok(mode) => mode,
         Err(e) => {
@@ -153,15 +211,20 @@ fn main() {
     let config = MergeConfig {
         mode,
         legs: 2,
-        capacity: if feed == Feed::Rtp { 512 } else { 2048 },
+        capacity: match (feed, streams > 1) {
+            (Feed::Rtp, false) => 512,
+            (Feed::Rtp, true) => 16,
+            _ => 2048,
+        },
         max_delay: 50_000,
         leg_timeout: 1_000_000,
-        restart_after: 20,
+        restart_after: if streams > 1 { 4 } else { 20 },
         seq_bits: if feed == Feed::Rtp { 16 } else { 64 },
         messages: feed == Feed::Messages,
         ..MergeConfig::default()
     };
-    let mut e = match Engine::new(&[config]) {
+    let configs = vec![config; streams as usize];
+    let mut e = match Engine::new(&configs) {
         Ok(e) => e,
         Err(err) => {
             eprintln!("merge_callgrind: {err}");
@@ -177,7 +240,11 @@ fn main() {
         messages: feed == Feed::Messages,
         cuts: 0,
     };
-    run(&mut e, &mut sink, feed, packets);
+    if streams == 1 {
+        run(&mut e, &mut sink, feed, packets);
+    } else {
+        run_many(&mut e, &mut sink.tally, packets, streams);
+    }
     let c = e.counters(0);
     println!(
         "inputs {} checksum {} sent {} messages {} cut {}",

@@ -12,15 +12,17 @@ use crate::slots::Verdict;
 /// A source epoch: how wire sequence numbers map to positions.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Epoch {
-    pub id: u32,
     pub source: u64,
     pub raw_high: u64,
     pub offset: u64,
+    pub id: u32,
 }
 
 /// A run of out-of-window packets on one leg that may be a restart.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub(super) struct Candidate {
+    /// First: the fast paths' test reads it next to its leg's state.
     pub count: u32,
     pub normals: u32,
     pub source: u64,
@@ -31,19 +33,21 @@ pub(super) struct Candidate {
 
 /// The stream's epochs: the current one, the one before (whose tail may
 /// still arrive on a lagging leg) and the boundary between them.
+/// `repr(C)`, the current epoch and `live` first: all the fast paths read.
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub(super) struct Epochs {
-    pub started: bool,
+    pub cur: Epoch,
     /// Started and the current epoch's End of Session not yet sent: the
     /// fast paths' one test for both.
     pub live: bool,
+    pub started: bool,
     /// Position of the current epoch's End of Session (MoldUDP64), once
     /// one was placed: nothing of that source after it is merged.
     pub end_at: Option<u64>,
     /// That End of Session was sent: the stream is idle until a new
     /// source, which then restarts the stream at its first packet.
     pub ended: bool,
-    pub cur: Epoch,
     pub prev: Option<Epoch>,
     /// Positions `boundary_lo..epoch_start` separate the two epochs.
     pub boundary_lo: u64,

@@ -65,7 +65,8 @@ struct LegEvidence {
     reported: Option<(u64, u64)>,
 }
 
-/// One stream's evidence.
+/// One stream's evidence (when its windows rotate next is kept in
+/// [`StreamState`], with the fields every send reads).
 #[derive(Clone, Debug)]
 pub(super) struct Evidence {
     legs: [LegEvidence; MAX_LEGS],
@@ -76,8 +77,6 @@ pub(super) struct Evidence {
     /// Smoothed |change| between consecutive skew samples (1/16 gain).
     jitter: u64,
     last_skew: u64,
-    /// Position at which the windows rotate next.
-    next_rotate: u64,
     window: u64,
 }
 
@@ -126,7 +125,6 @@ impl Evidence {
             recent_at: 0,
             jitter: 0,
             last_skew: 0,
-            next_rotate: 0,
             window: WINDOW.max(2 * capacity),
         }
     }
@@ -135,11 +133,6 @@ impl Evidence {
     #[inline(always)]
     pub fn sampled(pos: u64) -> bool {
         pos.is_multiple_of(SAMPLE_EVERY)
-    }
-
-    #[inline]
-    pub fn rotates_at(&self, pos: u64) -> bool {
-        !after(self.next_rotate, pos)
     }
 
     #[inline]
@@ -195,6 +188,12 @@ impl Evidence {
 }
 
 impl StreamState {
+    /// Whether the send of `pos` starts new estimate windows.
+    #[inline]
+    pub(super) fn rotates_at(&self, pos: u64) -> bool {
+        !after(self.next_rotate, pos)
+    }
+
     /// Copies of `pos` on other legs tell how late `leg`'s copy (arriving
     /// now) is behind the first one. `behind`: `pos` is behind the cursor,
     /// where a slot's stamp is that of the last copy it held (a copy of
@@ -311,7 +310,7 @@ impl StreamState {
     #[cold]
     #[inline(never)]
     pub(super) fn rotate<H>(&mut self, pos: u64, now: u64, sink: &mut impl Sink<H>) {
-        self.ev.next_rotate = pos.wrapping_add(self.ev.window);
+        self.next_rotate = pos.wrapping_add(self.ev.window);
         if self.rules.reorder != Reorder::Auto {
             return;
         }

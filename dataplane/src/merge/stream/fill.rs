@@ -199,7 +199,7 @@ impl StreamState {
             self.free_position(store, p, sink);
         }
         self.cursor = p.wrapping_add(1);
-        if self.ev.rotates_at(p) {
+        if self.rotates_at(p) {
             self.rotate(p, now, sink);
         }
         store.slots.set_passed(&self.region, p, Passed::Sent);

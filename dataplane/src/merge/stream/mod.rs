@@ -71,16 +71,18 @@ pub(super) struct Store<H> {
     pub clock: SlotClock,
 }
 
-/// The stream's fixed settings, in the engine's units.
+/// The stream's fixed settings, in the engine's units. The ones the fast
+/// paths read come first (see [`StreamState`]'s layout).
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 struct Rules {
-    mode: Mode,
     legs: usize,
     cap: u64,
     max_delay: u64,
+    bits: u32,
+    mode: Mode,
     leg_timeout: u64,
     k: u32,
-    bits: u32,
     reorder: Reorder,
     margin: u64,
     fill_timeout: u64,
@@ -93,28 +95,39 @@ fn after(a: u64, b: u64) -> bool {
 }
 
 /// One stream.
+///
+/// Layout (`repr(C)`, hot fields first): with thousands of streams every
+/// packet meets a stream state that is not in the L1 cache, so what the
+/// fast paths read and write (cursor, rules, the current epoch, the legs'
+/// liveness and positions, then the counters) sits in the first lines,
+/// and what only the slow paths, the evidence rotation and gap fill read
+/// comes after. Field order only: no behaviour depends on it.
+#[repr(C)]
 pub(super) struct StreamState {
-    index: usize,
-    rules: Rules,
-    region: Region,
     /// Next position to send.
     cursor: u64,
-    /// Copies held in the rings.
-    held: u32,
     /// Highest position placed.
     high: u64,
-    ep: Epochs,
+    index: usize,
+    /// Earliest time this stream asked to be serviced (NEVER if none).
+    pub wake: u64,
     preferred: Option<usize>,
+    /// Copies held in the rings.
+    held: u32,
+    /// Position at which the evidence windows rotate next (here, not in
+    /// [`Evidence`], because every send reads it).
+    next_rotate: u64,
+    rules: Rules,
+    region: Region,
     leg: [LegState; MAX_LEGS],
-    ev: Evidence,
+    ep: Epochs,
     books: Books,
+    ev: Evidence,
     /// The range asked of the request server, if one is open.
     fill: FillRange,
     /// This stream's first entry in `Store::fills` and how many it has.
     fill_base: usize,
     fill_slots: usize,
-    /// Earliest time this stream asked to be serviced (NEVER if none).
-    pub wake: u64,
 }
 
 impl StreamState {
@@ -152,6 +165,7 @@ impl StreamState {
             fill_base,
             fill_slots: fill::slots_for(c),
             wake: NEVER,
+            next_rotate: 0,
         }
     }
 
@@ -417,7 +431,7 @@ impl StreamState {
         now: u64,
         sink: &mut impl Sink<H>,
     ) {
-        if self.ev.rotates_at(pos) {
+        if self.rotates_at(pos) {
             self.rotate(pos, now, sink);
         }
         store.slots.set_passed(&self.region, pos, Passed::Sent);
