@@ -309,7 +309,8 @@ def cmd_callgrind(a):
             call_cost[(send, fl)], call_count[(send, fl)])
     # Sharding's software dispatch: the rings between pollers and owners (C shims, not inlined).
     for label, name in (("dispatch: ring enqueue (poller -> owner), inclusive", "shim_rte_ring_enqueue_burst_elem"),
-                        ("dispatch: ring dequeue (owner), inclusive", "shim_rte_ring_dequeue_burst_elem")):
+                        ("dispatch: ring dequeue (owner; its empty polls included), inclusive",
+                         "shim_rte_ring_dequeue_burst_elem")):
         f = one(lambda f, name=name: f == name)
         if f:
             row(label, incl[f], calls_to[f], "per burst, not per packet")
@@ -1001,6 +1002,18 @@ def cmd_shard_report(a):
             full = sum(r.get("handoff_full") or 0 for r in rs)
             o.append(f"| {LAYOUT_TEXT[lay]} | {n} | {m / 1e6:.3f} | {fmt_pct(sp)} | {ratio} | {disp:.2f} | {share} | {full} |")
     o.append("")
+    for n in counts:
+        one, sh = med.get(("one", n)), med.get(("shard2", n))
+        if one and sh:
+            o.append(
+                f"- {n} stream(s): shard2 takes {sh / one:.2f} x the input of one worker here. Two busy-polling "
+                "workers plus the main lcore and the other jobs share 2 CPUs, so neither worker has a CPU of its "
+                "own: this run cannot show the scaling of dedicated cores, only that the layout runs, spreads "
+                "the streams (tx share) and loses nothing at the rings (handoff_full)."
+                + (" With one stream every packet is merged by one worker and the other only dispatches: "
+                   "sharding cannot help a single stream (the split layout's case)." if n == 1 else "")
+            )
+    o.append("")
     cg = []
     if a.callgrind:
         try:
@@ -1014,7 +1027,7 @@ def cmd_shard_report(a):
             f"{facts.get('cg_streams')} streams, {facts.get('cg_packets')} packets per leg read once, TSC clock; "
             "shard: worker 0 polls port 0, worker 1 port 1, each dispatches the other's streams). "
             "Per thread, divided by ALL input packets, so a layout's threads add up to its cost per input packet; "
-            "not counted: the PMDs' rx/tx and idle polling.\n"
+            "not counted: the PMDs' rx/tx and idle polling (but for the empty ring dequeues, which the dispatch column includes); the split of a row between inlined callers differs between the layouts, compare the totals.\n"
         )
         o.append("| layout | thread | our code | of which dispatch (ring enqueue + dequeue) | input packets |")
         o.append("|---|---|---|---|---|")

@@ -478,6 +478,15 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_without_streams_still_gets_an_engine() {
+        // --nb-cores 3 with 2 streams: worker 2 owns nothing.
+        let s = Shards::by_index(2, 3);
+        assert!(s.members(2).is_empty());
+        let e = crate::merge::Engine::<u32>::new(&[]).expect("empty engine");
+        assert_eq!(e.streams(), 0);
+    }
+
+    #[test]
     fn every_input_is_polled_by_exactly_one_worker() {
         for (inputs, workers) in [(2, 2), (2, 3), (3, 2), (1, 4), (4, 2)] {
             for capture in [false, true] {
