@@ -200,6 +200,15 @@ impl<T: Send> ElemProducer<'_, '_, T> {
     }
 }
 
+impl<T> ElemProducer<'_, '_, T> {
+    /// Free slots: a burst of at most this many values fits whole.
+    #[inline(always)]
+    pub fn free_count(&self) -> u32 {
+        // SAFETY: live ring; reads two indices.
+        unsafe { dpdk_sys::shim_rte_ring_free_count(self.ring.r.as_ptr()) }
+    }
+}
+
 impl<T> Drop for ElemProducer<'_, '_, T> {
     fn drop(&mut self) {
         self.ring.producer_taken.store(false, Ordering::Release);

@@ -14,11 +14,14 @@
 //! owns goes to its engine at once, any other is staged for the owner and,
 //! at the end of the burst, moved into the SP/SC ring from this poller to
 //! that owner ([`ElemRing`], one index update per burst), counted
-//! `rx.dispatched`. A full ring costs the packets that did not fit, counted
-//! `rx.handoff_full` and freed; under `--clock capture` (a replay, where no
-//! input is lost by waiting) the poller waits for room instead, so a replay
-//! gives the same answer however the lcores are scheduled. Each worker
-//! takes what the pollers sent it, a burst per ring per loop.
+//! `rx.dispatched`. A poller polls only while every ring from it has room
+//! for a whole poll (backpressure: an overloaded owner makes the input's
+//! own rx ring fill, as with one worker, instead of costing packets judged
+//! for nothing). A full ring would cost the packets that did not fit,
+//! counted `rx.handoff_full` and freed; under `--clock capture` (a replay,
+//! where no input is lost by waiting) the poller waits for room instead, so
+//! a replay gives the same answer however the lcores are scheduled. Each
+//! worker takes what the pollers sent it, a burst per ring per loop.
 //!
 //! Which worker polls which input: under the TSC clock the inputs are
 //! spread over the workers in contiguous blocks (as the split layout does),
@@ -268,8 +271,10 @@ pub fn run(
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();
 
+    // A poll may send every packet of a burst per input to one owner.
+    let room = (plan.burst * rxqs.len()) as u32;
     while !shared.stopping() {
-        if polls {
+        if polls && w.rings_have_room(room) {
             rx.poll(plan, &mut rxqs, &mut ctl, &mut w);
         }
         w.take(&mut from, &mut inbound);
@@ -356,6 +361,19 @@ impl Owner<'_, '_, '_, '_, '_> {
             c.handoff_full += 1;
             self.tx.discard(a.mbuf);
         }
+    }
+
+    /// Whether every ring from this worker has room for `n` packets.
+    ///
+    /// Why: a poller judges packets much faster than an owner merges them;
+    /// polling while an owner's ring is full would judge packets only to
+    /// drop them at the ring. Not polling leaves them in the input's rx
+    /// ring (a NIC drops at its ring when that fills, counted `imissed`,
+    /// as with one worker) while this worker merges its own inbound work,
+    /// so pollers wait for the slowest owner and never on each other.
+    #[inline(always)]
+    fn rings_have_room(&self, n: u32) -> bool {
+        self.to.iter().flatten().all(|o| o.ring.free_count() >= n)
     }
 
     /// Takes up to a burst from each poller's ring and merges it; returns
@@ -457,6 +475,15 @@ mod tests {
         let one = Shards::one(4);
         assert_eq!(one.members(0), &[0, 1, 2, 3]);
         assert_eq!(one.local(3), 3);
+    }
+
+    #[test]
+    fn a_worker_without_streams_still_gets_an_engine() {
+        // --nb-cores 3 with 2 streams: worker 2 owns nothing.
+        let s = Shards::by_index(2, 3);
+        assert!(s.members(2).is_empty());
+        let e = crate::merge::Engine::<u32>::new(&[]).expect("empty engine");
+        assert_eq!(e.streams(), 0);
     }
 
     #[test]

@@ -73,8 +73,14 @@ pub fn rx_loop(
         now: 0,
     };
     let mut requests = Requests::default();
+    // Poll only when the queue has room for a whole poll: judging packets
+    // the full queue must drop is wasted work (an overloaded tx lcore makes
+    // the inputs' rx rings fill instead, as with one lcore).
+    let room = plan.burst * rxqs.len();
     while !shared.stopping() {
-        rx.poll(plan, &mut rxqs, &mut ctl, &mut lane);
+        if queue.len() + room <= queue.capacity() {
+            rx.poll(plan, &mut rxqs, &mut ctl, &mut lane);
+        }
         if requests.due(shared) {
             rx.publish(shared);
             shared.board.commit();
