@@ -25,8 +25,8 @@ use prereq::{
     OPS_TELEMETRY as TELEMETRY,
 };
 use support::{
-    drain_pipe, eal_args, eal_args_with, eal_memory_args, free_hugepages, run_with_stdin,
-    start_piped, test_stream_spec, workdir, SHARED_INPUT_PORTS, TEST_STREAM,
+    drain_pipe, eal_args, eal_args_with, eal_memory_args, run_with_stdin, start_piped,
+    test_stream_spec, workdir, SHARED_INPUT_PORTS, TEST_STREAM,
 };
 use testkit::pcap::{PcapWriter, TsResolution};
 use testkit::{paced, Leg, Scenario};
@@ -576,12 +576,7 @@ impl Drop for Replay {
 /// EAL memory for a run that a secondary process (dpdk-dumpcap) attaches
 /// to: hugepages, with their files kept (no --huge-unlink) so it can map them.
 fn shared_memory() -> Vec<String> {
-    let free = free_hugepages();
-    assert!(
-        free >= 128,
-        "dpdk-dumpcap attaches through shared hugepage memory: reserve hugepages (scripts/setup.sh or scripts/hugepages.sh); {free} free"
-    );
-    vec!["-m".into(), "256".into()]
+    support::hugepage_memory_args("dpdk-dumpcap attaches through shared hugepage memory")
 }
 
 /// The health the metrics page reports for the test stream, if any.

@@ -182,12 +182,8 @@ fn quit_stops_like_term() {
 #[test]
 fn quit_removes_the_hugepage_files() {
     let _turn = common::serial();
-    let free = support::free_hugepages();
-    assert!(
-        free >= 64,
-        "this test runs on hugepages: reserve some (scripts/setup.sh or scripts/hugepages.sh); {free} free"
-    );
-    let mut run = Run::start_with("quithuge", &["-m".to_string(), "64".to_string()]);
+    let memory = support::hugepage_memory_args("the hugepage-file cleanup test");
+    let mut run = Run::start_with("quithuge", &memory);
     run.wait_for("the run's hugepage files", |r| {
         !r.hugepage_files().is_empty()
     });

@@ -86,6 +86,19 @@ pub fn free_hugepages() -> u64 {
         .unwrap_or(0)
 }
 
+/// The memory of a test that runs on hugepages on purpose (dpdk-dumpcap's shared memory, the
+/// hugepage-file cleanup): 256 MiB, after checking that many are free. It fails, never skips,
+/// when they are not: scripts/setup.sh reserves them.
+pub fn hugepage_memory_args(why: &str) -> Vec<String> {
+    const MIB: u64 = 256;
+    let free = free_hugepages();
+    assert!(
+        free * 2 >= MIB,
+        "{why}: needs {MIB} MiB of free 2 MiB hugepages (scripts/setup.sh or scripts/hugepages.sh); {free} free"
+    );
+    vec!["-m".into(), MIB.to_string()]
+}
+
 /// The memory every test run of the binary gets: 512 MiB of plain memory (`--no-huge`).
 /// Hugepages are a machine-wide pool that parallel tests, other DPDK processes and the demo
 /// draw on at the same time: a test that took them when "enough were free" failed when a
