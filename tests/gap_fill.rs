@@ -26,6 +26,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::*;
+use support::netns::{ip, Netns};
 use testkit::moldudp64::parse_moldudp64;
 use testkit::parse_udp;
 use testkit::pcap::{PcapWriter, TsResolution};
@@ -46,70 +47,31 @@ fn moldserver() -> std::path::PathBuf {
 
 /// A network namespace joined to this one by a veth pair: `host` here,
 /// `peer` inside; deleted (with the pair) on drop.
-struct Netns {
-    name: String,
+struct Link {
+    ns: Netns,
     host: String,
     peer: String,
 }
 
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Netns {
-    fn up() -> Netns {
+impl Link {
+    fn up() -> Link {
         let id = std::process::id() % 200 + 20;
-        let ns = Netns {
-            name: format!("mfgf{}", std::process::id()),
+        let (h, p) = (format!("gfh{id}"), format!("gfs{id}"));
+        let _ = Command::new("ip").args(["link", "del", &h]).status();
+        let l = Link {
+            ns: Netns::new(&format!("mfgf{}", std::process::id())),
             host: format!("10.201.{id}.1"),
             peer: format!("10.201.{id}.2"),
         };
-        let (h, p) = (format!("gfh{id}"), format!("gfs{id}"));
-        let _ = Command::new("ip").args(["netns", "del", &ns.name]).status();
-        let _ = Command::new("ip").args(["link", "del", &h]).status();
-        ip(&["netns", "add", &ns.name]);
         ip(&[
-            "link", "add", &h, "type", "veth", "peer", "name", &p, "netns", &ns.name,
+            "link", "add", &h, "type", "veth", "peer", "name", &p, "netns", &l.ns.name,
         ]);
-        ip(&["addr", "add", &format!("{}/30", ns.host), "dev", &h]);
+        ip(&["addr", "add", &format!("{}/30", l.host), "dev", &h]);
         ip(&["link", "set", &h, "up"]);
-        let peer_addr = format!("{}/30", ns.peer);
-        for args in [
-            vec!["addr", "add", &peer_addr, "dev", &p],
-            vec!["link", "set", &p, "up"],
-            vec!["link", "set", "lo", "up"],
-        ] {
-            // nsenter, not `ip -n`/`ip netns exec`: those also remount
-            // /sys, which fails in a chroot or a container.
-            let out = Command::new("nsenter")
-                .arg(format!("--net=/run/netns/{}", ns.name))
-                .arg("--")
-                .arg("ip")
-                .args(&args)
-                .output()
-                .expect("run nsenter ip");
-            assert!(
-                out.status.success(),
-                "nsenter ip {args:?} in {}: {}",
-                ns.name,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Deleting the namespace deletes its end of the pair, and so the pair.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        let peer_addr = format!("{}/30", l.peer);
+        l.ns.sh(&["ip", "addr", "add", &peer_addr, "dev", &p]);
+        l.ns.sh(&["ip", "link", "set", &p, "up"]);
+        l
     }
 }
 
@@ -153,13 +115,11 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
     w.finish().expect("finish recording");
     prereq::require(&prereq::GAP_FILL);
     let server_bin = moldserver();
-    let ns = Netns::up();
-    let listen = format!("{}:7001", ns.peer);
+    let link = Link::up();
+    let listen = format!("{}:7001", link.peer);
     let server = Server(
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", ns.name))
-            .arg("--")
-            .arg(&server_bin)
+        link.ns
+            .cmd(&[server_bin.to_str().expect("utf-8 path")])
             .args([
                 "--pcap",
                 rec.to_str().expect("utf-8 path"),
@@ -205,7 +165,7 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
     ];
     let o = run_pcap("gap-fill", &sc, &extra, 3.0);
     drop(server);
-    drop(ns);
+    drop(link);
 
     // The complete feed: every message once, in order.
     let seqs: Vec<u64> = o

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use support::netns::{ip, Netns};
 use support::BIN;
 
 /// Runs take turns: each busy-polls a DPDK lcore.
@@ -86,112 +87,97 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `nsenter --net=/run/netns/NS -- args...` as a command.
-fn in_ns(ns: &str, args: &[&str]) -> Command {
-    let mut c = Command::new("nsenter");
-    c.arg(format!("--net=/run/netns/{ns}")).arg("--").args(args);
-    c
-}
-
-/// Runs a command in `ns` and returns its stdout; panics with its stderr on failure.
-fn sh(ns: &str, args: &[&str]) -> String {
-    let out = in_ns(ns, args).output().expect("run nsenter");
-    assert!(
-        out.status.success(),
-        "in {ns}: {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ip(args: &[&str]) {
-    let st = Command::new("ip").args(args).status().expect("run ip");
-    assert!(st.success(), "ip {args:?} failed");
-}
-
 /// The bridge, device and source namespaces of one case; removed on drop.
 struct Topo {
-    br: String,
-    dev: String,
-    src: String,
+    br: Netns,
+    dev: Netns,
+    src: Netns,
 }
 
 impl Topo {
     fn up(tag: &str) -> Topo {
         let id = format!("{}{}", std::process::id() % 100_000, tag);
         let t = Topo {
-            br: format!("mfmbr-{id}"),
-            dev: format!("mfmdev-{id}"),
-            src: format!("mfmsrc-{id}"),
+            br: Netns::new(&format!("mfmbr-{id}")),
+            dev: Netns::new(&format!("mfmdev-{id}")),
+            src: Netns::new(&format!("mfmsrc-{id}")),
         };
-        for ns in [&t.br, &t.dev, &t.src] {
-            ip(&["netns", "add", ns]);
-            sh(ns, &["ip", "link", "set", "lo", "up"]);
-        }
         // The device's kernel must not join anything itself: no IPv6 there.
-        sh(
-            &t.dev,
-            &["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
-        );
-        sh(
-            &t.br,
-            &[
-                "ip",
-                "link",
-                "add",
-                "br0",
-                "type",
-                "bridge",
-                "mcast_snooping",
-                "1",
-                "mcast_querier",
-                "1",
-                "mcast_igmp_version",
-                "3",
-                "mcast_mld_version",
-                "2",
-                "mcast_query_interval",
-                "100",
-                "mcast_query_response_interval",
-                "50",
-                "mcast_membership_interval",
-                "300",
-                "mcast_querier_interval",
-                "300",
-                "mcast_last_member_interval",
-                "20",
-                "mcast_startup_query_interval",
-                "25",
-            ],
-        );
-        ip(&[
-            "link", "add", "bsrc", "netns", &t.br, "type", "veth", "peer", "name", "src0", "netns",
-            &t.src,
+        t.dev
+            .sh(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+        t.br.sh(&[
+            "ip",
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "1",
+            "mcast_querier",
+            "1",
+            "mcast_igmp_version",
+            "3",
+            "mcast_mld_version",
+            "2",
+            "mcast_query_interval",
+            "100",
+            "mcast_query_response_interval",
+            "50",
+            "mcast_membership_interval",
+            "300",
+            "mcast_querier_interval",
+            "300",
+            "mcast_last_member_interval",
+            "20",
+            "mcast_startup_query_interval",
+            "25",
         ]);
         ip(&[
-            "link", "add", "bdev", "netns", &t.br, "type", "veth", "peer", "name", "dev0", "netns",
-            &t.dev,
+            "link",
+            "add",
+            "bsrc",
+            "netns",
+            &t.br.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "src0",
+            "netns",
+            &t.src.name,
+        ]);
+        ip(&[
+            "link",
+            "add",
+            "bdev",
+            "netns",
+            &t.br.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "dev0",
+            "netns",
+            &t.dev.name,
         ]);
         for p in ["bsrc", "bdev"] {
-            sh(&t.br, &["ip", "link", "set", p, "master", "br0"]);
+            t.br.sh(&["ip", "link", "set", p, "master", "br0"]);
         }
         // Unregistered multicast is not flooded to the device: it gets what it joined.
-        sh(
-            &t.br,
-            &["bridge", "link", "set", "dev", "bdev", "mcast_flood", "off"],
-        );
+        t.br.sh(&["bridge", "link", "set", "dev", "bdev", "mcast_flood", "off"]);
         for p in ["br0", "bsrc", "bdev"] {
-            sh(&t.br, &["ip", "link", "set", p, "up"]);
+            t.br.sh(&["ip", "link", "set", p, "up"]);
         }
-        sh(&t.dev, &["ip", "link", "set", "dev0", "up"]);
+        t.dev.sh(&["ip", "link", "set", "dev0", "up"]);
         // A real sender puts full UDP checksums on the wire (veth would leave them partial).
-        sh(&t.src, &["ethtool", "-K", "src0", "tx", "off"]);
-        sh(&t.src, &["ip", "link", "set", "src0", "up"]);
+        t.src.sh(&["ethtool", "-K", "src0", "tx", "off"]);
+        t.src.sh(&["ip", "link", "set", "src0", "up"]);
         t
     }
 
     fn mdb(&self) -> Vec<Value> {
-        let text = sh(&self.br, &["bridge", "-j", "mdb", "show", "dev", "br0"]);
+        let text = self.br.sh(&["bridge", "-j", "mdb", "show", "dev", "br0"]);
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         v.as_array()
             .into_iter()
@@ -215,14 +201,6 @@ impl Topo {
             .collect();
         v.sort();
         v
-    }
-}
-
-impl Drop for Topo {
-    fn drop(&mut self) {
-        for ns in [&self.br, &self.dev, &self.src] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
     }
 }
 
@@ -252,14 +230,15 @@ fn refresh_by_hand(t: &Topo, fam: &Family) {
     for (g, _) in &fam.legs {
         let grp = g.rsplit_once(':').unwrap().0.trim_matches(['[', ']']);
         let entry = ["dev", "br0", "port", "bdev", "grp", grp];
-        let _ = in_ns(&t.br, &["bridge", "mdb", "del"])
-            .args(entry)
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            t.br.cmd(&["bridge", "mdb", "del"])
+                .args(entry)
+                .stderr(Stdio::null())
+                .status();
         let mut add = vec!["bridge", "mdb", "add"];
         add.extend(entry);
         add.push("temp");
-        sh(&t.br, &add);
+        t.br.sh(&add);
     }
 }
 
@@ -298,14 +277,13 @@ fn run(fam: &Family, membership: bool) -> Run {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for a in fam.src_addrs {
-        sh(&t.src, &["ip", "addr", "add", a, "dev", "src0", "nodad"]);
+        t.src.sh(&["ip", "addr", "add", a, "dev", "src0", "nodad"]);
     }
 
     // tshark on the device's bridge port: IGMP, and IPv6 with a Hop-by-Hop header (MLD).
     let capture = dir.join("membership.pcapng");
-    let mut tshark = in_ns(
-        &t.br,
-        &[
+    let mut tshark =
+        t.br.cmd(&[
             "tshark",
             "-q",
             "-i",
@@ -314,13 +292,12 @@ fn run(fam: &Family, membership: bool) -> Run {
             "igmp or (ip6 and ip6[6] == 0)",
             "-w",
             capture.to_str().unwrap(),
-        ],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("start tshark");
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tshark");
     let tshark_err = tshark.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -370,7 +347,7 @@ fn run(fam: &Family, membership: bool) -> Run {
     }
     let mut dev = support::start_piped(
         Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", t.dev))
+            .arg(format!("--net=/run/netns/{}", t.dev.name))
             .arg("--")
             .arg(BIN)
             .args(&args),
@@ -408,7 +385,9 @@ fn run(fam: &Family, membership: bool) -> Run {
 
     // The sender: paced, every leg from its own source, for longer than the test needs;
     // stopped at the end.
-    let mut sender = in_ns(&t.src, &["python3"])
+    let mut sender = t
+        .src
+        .cmd(&["python3"])
         .arg(repo().join("scripts/lib/mcast_send.py"))
         .args(["src0", &SENDER_MAX.to_string(), &RATE.to_string()])
         .args(fam.legs.iter().map(|(g, s)| format!("{g}@{s}")))

@@ -3,6 +3,8 @@
 //! DPDK memory in one way.
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus};
