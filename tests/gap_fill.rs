@@ -7,7 +7,9 @@
 //! feed, each message once and in order; `filled` > 0, nothing
 //! unrecoverable; the gap line says `filled` with the session and the
 //! sequence range. The request round trip the binary measured is printed
-//! (a figure, not a pass/fail bound).
+//! (a figure, not a pass/fail bound). The same case sharded (`--nb-cores
+//! 2`, the MoldUDP64 stream owned by worker 1) gives the same output: the
+//! retransmissions reach the owning worker's queue.
 //!
 //! The legs are `net_pcap` files under `--clock capture`: the loss sits a
 //! few packets before the end of the files, so the request is decided
@@ -164,8 +166,50 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
         "1000",
     ];
     let o = run_pcap("gap-fill", &sc, &extra, 3.0);
+
+    // Sharded (--nb-cores 2): a stream without traffic first takes worker
+    // 0, so the MoldUDP64 stream is worker 1's and its retransmissions must
+    // reach worker 1's queue: the same output, all on tx queue 1.
+    let dir2 = support::workdir("gap-fill-shard");
+    let (p2, s2) = sc.write_to_dir(&dir2).expect("write scenario pcaps");
+    let test_stream = stream_arg();
+    let mut sharded: Vec<&str> = vec![
+        "--stream",
+        "239.99.9.1:5000,239.99.9.2:5000=239.10.9.1:5004",
+        "--stream",
+        &test_stream,
+        "--nb-cores",
+        "2",
+        // Two streams' windows would size the pool past the tests' memory;
+        // 200 packets need few mbufs.
+        "--total-num-mbufs",
+        "16383",
+    ];
+    sharded.extend(extra);
+    let o2 = run_rig(
+        "gap-fill-shard",
+        &dir2,
+        &[p2, s2],
+        (&[], &sharded),
+        3.0,
+        &Rig::workers(2),
+    );
     drop(server);
     drop(link);
+    assert_eq!(o2.frames, o.frames, "sharded output\n{}", o2.context());
+    assert_eq!(
+        (o2.queues[0].len(), o2.queues[1].len()),
+        (0, o.frames.len())
+    );
+    let mold = &o2.stats["streams"][1];
+    for (k, v) in [
+        ("fill_requested", 2),
+        ("filled", 2),
+        ("fill_sent", 4),
+        ("unrecoverable", 0),
+    ] {
+        assert_eq!(mold[k].as_u64(), Some(v), "sharded {k}\n{}", o2.context());
+    }
 
     // The complete feed: every message once, in order.
     let seqs: Vec<u64> = o

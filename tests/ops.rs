@@ -29,7 +29,7 @@ use support::{
     test_stream_spec, workdir, SHARED_INPUT_PORTS, TEST_STREAM,
 };
 use testkit::pcap::{PcapWriter, TsResolution};
-use testkit::{paced, Leg, Scenario};
+use testkit::{paced, Leg, LegPacket, Scenario};
 
 /// Waits for `child` within the hang guard; its exit code.
 fn wait_bounded(child: &mut Child, what: &str) -> Option<i32> {
@@ -76,8 +76,22 @@ impl Live {
     /// Starts the binary with EAL memory options `memory`, one `--vdev`
     /// per `vdevs` entry, the test stream and `app`.
     fn spawn(tag: &str, memory: &[String], vdevs: &[String], app: &[&str]) -> Live {
+        Live::spawn_on(tag, None, memory, vdevs, app)
+    }
+
+    /// [`Live::spawn`] on EAL `--lcores` `lcores` instead of `-l 0-1`.
+    fn spawn_on(
+        tag: &str,
+        lcores: Option<&str>,
+        memory: &[String],
+        vdevs: &[String],
+        app: &[&str],
+    ) -> Live {
         let prefix = format!("mfops{tag}{}", std::process::id());
         let mut args: Vec<String> = eal_args_with(&prefix, memory);
+        if let Some(l) = lcores {
+            args.splice(0..2, ["--lcores".to_string(), l.to_string()]);
+        }
         for v in vdevs {
             args.push("--vdev".into());
             args.push(v.clone());
@@ -322,6 +336,105 @@ fn readme_alert_rules_pass_promtool() {
     assert!(ok, "promtool check rules:\n{text}\n{rules}");
     assert!(text.contains("SUCCESS: 3 rules found"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sharded (`--nb-cores 2`: stream1 on worker 0, stream2 on worker 1,
+/// each with its own output tx queue): the metrics page and the telemetry
+/// commands count both workers' streams, and each queue's file holds its
+/// worker's stream only.
+#[test]
+fn metrics_and_telemetry_cover_every_sharded_worker() {
+    require(&METRICS);
+    require(&TELEMETRY);
+    let _turn = serial();
+    let dir = workdir("ops-shard");
+    let mut second = test_stream_spec();
+    second.primary.dst_ip = "239.1.0.2".parse().unwrap();
+    second.secondary.dst_ip = "239.2.0.2".parse().unwrap();
+    let mut sc = Scenario::with_streams(vec![test_stream_spec(), second]);
+    let both = |n: u64| -> Vec<LegPacket> {
+        (0..n)
+            .flat_map(|i| {
+                let t = i * 100_000;
+                [LegPacket::new(i, t), LegPacket::new(i, t).stream(1)]
+            })
+            .collect()
+    };
+    sc.primary = both(PACKETS);
+    sc.secondary = both(PACKETS);
+    let (pri, sec) = sc.write_to_dir(&dir).unwrap();
+    let outs = [dir.join("out0.pcap"), dir.join("out1.pcap")];
+    let vdevs = [
+        format!("net_pcap0,rx_pcap={}", pri.display()),
+        format!("net_pcap1,rx_pcap={}", sec.display()),
+        format!(
+            "net_pcap2,tx_pcap={},tx_pcap={}",
+            outs[0].display(),
+            outs[1].display()
+        ),
+    ];
+    let mut live = Live::spawn_on(
+        "shard",
+        Some("0@0,1@1,2@1"),
+        &eal_memory_args(),
+        &vdevs,
+        &[
+            "--stream",
+            "239.1.0.2:5000,239.2.0.2:5000=239.10.0.2:5004",
+            "--nb-cores",
+            "2",
+            // One poller: a replay under the TSC clock is read by each
+            // input's poller as fast as it runs, so the legs could drift
+            // apart by more than the window (a restart to the merge).
+            "--clock",
+            "capture",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let url = live.metrics_url();
+    let second_stream =
+        "{stream=\"stream2\",output=\"239.10.0.2:5004\",groups=\"239.1.0.2:5000,239.2.0.2:5000\"}";
+    let sent = |page: &str, labels: &str| {
+        sample(page, &format!("mcast_failover_stream_sent_total{labels}"))
+    };
+    let page = live.until("both streams counted sent", |_| {
+        let p = curl(&url)?;
+        (sent(&p, STREAM)? == PACKETS as f64 && sent(&p, second_stream)? == PACKETS as f64)
+            .then_some(p)
+    });
+    assert_eq!(
+        sample(&page, "mcast_failover_output_packets_total{port=\"2\"}"),
+        Some(2.0 * PACKETS as f64),
+        "{page}"
+    );
+    assert_eq!(
+        sample(&page, "mcast_failover_residence_seconds_count"),
+        Some(2.0 * PACKETS as f64),
+        "both workers' histograms"
+    );
+    let prefix = live.prefix.clone();
+    let r = telemetry(
+        &prefix,
+        &["/mcast_failover/stream,0", "/mcast_failover/stream,1"],
+    );
+    assert_eq!(r.len(), 2, "{r:?}");
+    for (i, name) in ["stream1", "stream2"].iter().enumerate() {
+        let s = &r[i]["/mcast_failover/stream"];
+        assert_eq!(s["name"], *name, "{s}");
+        assert_eq!(s["sent"].as_u64(), Some(PACKETS), "{s}");
+    }
+    let (code, stdout, stderr) = live.stop();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Shards: 2 merge workers"), "{stdout}");
+    for (q, group) in [(0, "239.10.0.1"), (1, "239.10.0.2")] {
+        let frames = testkit::read_frames(&outs[q]).unwrap();
+        assert_eq!(frames.len() as u64, PACKETS, "tx queue {q}");
+        for f in &frames {
+            let r = testkit::parse_rtp(f).unwrap();
+            assert_eq!(r.udp.dst_ip.to_string(), group, "tx queue {q}");
+        }
+    }
 }
 
 /// Sends `commands` to the binary's telemetry socket with dpdk-telemetry.py

@@ -19,9 +19,13 @@ pub enum Parsed {
 
 impl AppConfig {
     /// Merge workers, each with its own engine and output tx queue: N with
-    /// `--layout shard` and `--nb-cores N`, else 1.
+    /// `--layout shard` and `--nb-cores N`, else 1 (and 1 in `io` mode,
+    /// which forwards on one lcore).
     pub fn merge_workers(&self) -> u32 {
-        if self.nb_cores > 1 && self.layout == crate::WorkerLayout::Shard {
+        if self.nb_cores > 1
+            && self.layout == crate::WorkerLayout::Shard
+            && self.forward_mode != ForwardMode::Io
+        {
             self.nb_cores
         } else {
             1

@@ -83,6 +83,8 @@ mod option_tests {
         assert_eq!(run(&["--nb-cores", "3"]).unwrap().merge_workers(), 3);
         let split = run(&["--nb-cores", "3", "--layout", "split"]).unwrap();
         assert_eq!(split.merge_workers(), 1);
+        let io = run(&["--nb-cores", "3", "--forward-mode", "io"]).unwrap();
+        assert_eq!(io.merge_workers(), 1, "io mode forwards on one lcore");
         let err = run(&["--layout", "ring"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("--layout"), "{err}");
