@@ -59,7 +59,7 @@ impl<H> Engine<H> {
             .max()
             .unwrap_or(1)
             .max(1);
-        // Wheel: 1/16 of the shortest delay per bucket (firing is exact
+        // Wheel: 1/16 to 1/32 of the shortest delay per bucket (firing is exact
         // regardless), one revolution covering the longest one.
         let shortest = configs
             .iter()
@@ -67,7 +67,8 @@ impl<H> Engine<H> {
             .filter(|&t| t > 0)
             .min()
             .unwrap_or(64);
-        let granularity = (shortest / 16).max(1);
+        // (A power of two, so the wheel shifts instead of dividing.)
+        let granularity = 1u64 << (shortest / 16).max(1).ilog2();
         let longest = configs
             .iter()
             .map(|c| (c.max_delay + c.fill_timeout).max(c.leg_timeout))

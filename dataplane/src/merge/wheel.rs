@@ -9,12 +9,17 @@ const NIL: u32 = u32::MAX;
 /// "Not armed".
 pub const NEVER: u64 = u64::MAX;
 
-/// The wheel: `buckets` lists of entries, each bucket `granularity` ticks.
+/// The wheel: `buckets` lists of entries, each bucket `2^shift` ticks.
 #[derive(Debug)]
 pub struct TimerWheel {
-    granularity: u64,
+    /// Bucket width as a power of two: a shift, not a division, per arm
+    /// and per expire.
+    shift: u32,
     mask: u64,
     heads: Vec<u32>,
+    /// One bit per bucket, set while its list is not empty: an expire
+    /// skips 64 empty buckets per word instead of reading each head.
+    occupied: Vec<u64>,
     next: Vec<u32>,
     prev: Vec<u32>,
     bucket: Vec<u32>,
@@ -27,13 +32,15 @@ pub struct TimerWheel {
 
 impl TimerWheel {
     /// A wheel for `entries` streams. `buckets` is rounded up to a power of
-    /// two; `granularity` is at least 1 tick.
+    /// two, `granularity` down to one (at least 1 tick); firing is exact
+    /// whatever the width.
     pub fn new(entries: usize, granularity: u64, buckets: usize) -> Self {
-        let n = buckets.max(2).next_power_of_two();
+        let n = buckets.max(64).next_power_of_two();
         Self {
-            granularity: granularity.max(1),
+            shift: granularity.max(1).ilog2(),
             mask: n as u64 - 1,
             heads: vec![NIL; n],
+            occupied: vec![0; n / 64],
             next: vec![NIL; entries],
             prev: vec![NIL; entries],
             bucket: vec![0; entries],
@@ -59,13 +66,14 @@ impl TimerWheel {
             self.unlink(e);
         }
         self.at[e] = t;
-        let b = (t / self.granularity).max(self.done);
+        let b = (t >> self.shift).max(self.done);
         self.link(e, (b & self.mask) as usize);
     }
 
     /// Disarms every entry.
     pub fn clear(&mut self) {
         self.heads.fill(NIL);
+        self.occupied.fill(0);
         self.min_at.fill(NEVER);
         self.next.fill(NIL);
         self.prev.fill(NIL);
@@ -76,18 +84,30 @@ impl TimerWheel {
     /// buckets wholly in the past are emptied of due entries, and the
     /// current bucket is walked only when its earliest deadline has come.
     pub fn expire(&mut self, now: u64, out: &mut Vec<u32>) {
-        let end = now.saturating_add(1) / self.granularity;
+        let end = now.saturating_add(1) >> self.shift;
         if end > self.done {
             let n = (end - self.done).min(self.mask + 1);
-            for b in self.done..self.done + n {
+            // Buckets done..done + n, the occupied ones only (a bucket
+            // walked and refilled is behind `b` and not seen again).
+            let (mut b, last) = (self.done, self.done + n);
+            while b < last {
                 let slot = (b & self.mask) as usize;
-                if self.heads[slot] != NIL {
-                    self.walk(slot, now, out);
+                let bits = self.occupied[slot / 64] >> (slot % 64);
+                if bits == 0 {
+                    b += 64 - (slot % 64) as u64;
+                    continue;
                 }
+                let skip = u64::from(bits.trailing_zeros());
+                b += skip;
+                if b >= last {
+                    break;
+                }
+                self.walk(slot + skip as usize, now, out);
+                b += 1;
             }
             self.done = end;
         }
-        let current = ((now / self.granularity) & self.mask) as usize;
+        let current = ((now >> self.shift) & self.mask) as usize;
         if self.min_at[current] <= now {
             self.walk(current, now, out);
         }
@@ -97,6 +117,7 @@ impl TimerWheel {
     fn walk(&mut self, slot: usize, now: u64, out: &mut Vec<u32>) {
         let mut e = self.heads[slot];
         self.heads[slot] = NIL;
+        self.occupied[slot / 64] &= !(1 << (slot % 64));
         self.min_at[slot] = NEVER;
         while e != NIL {
             let i = e as usize;
@@ -122,6 +143,7 @@ impl TimerWheel {
             self.prev[head as usize] = e as u32;
         }
         self.heads[slot] = e as u32;
+        self.occupied[slot / 64] |= 1 << (slot % 64);
         self.bucket[e] = slot as u32;
         if self.at[e] < self.min_at[slot] {
             self.min_at[slot] = self.at[e];
@@ -132,7 +154,11 @@ impl TimerWheel {
     fn unlink(&mut self, e: usize) {
         let (p, n) = (self.prev[e], self.next[e]);
         if p == NIL {
-            self.heads[self.bucket[e] as usize] = n;
+            let slot = self.bucket[e] as usize;
+            self.heads[slot] = n;
+            if n == NIL {
+                self.occupied[slot / 64] &= !(1 << (slot % 64));
+            }
         } else {
             self.next[p as usize] = n;
         }
@@ -192,6 +218,40 @@ mod tests {
         assert!(fired(&mut w, 1000).is_empty());
         w.arm(1, 3);
         assert_eq!(fired(&mut w, 1000), vec![1]);
+    }
+
+    #[test]
+    fn fires_exactly_what_is_due_under_random_arming() {
+        // A reference of plain deadlines against the wheel (with its
+        // occupancy bits) over random arms, re-arms and expires, across
+        // many revolutions and word boundaries of the bitmap.
+        let mut w = TimerWheel::new(200, 7, 100);
+        let mut due = [NEVER; 200];
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut now = 0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let e = (x % 200) as usize;
+            if x & 0x300 == 0 {
+                now += (x >> 20) % 3000;
+                let mut want: Vec<u32> = (0..200u32).filter(|&i| due[i as usize] <= now).collect();
+                want.sort();
+                assert_eq!(fired(&mut w, now), want, "at {now}");
+                for i in want {
+                    due[i as usize] = NEVER;
+                }
+            } else {
+                let t = now + (x >> 32) % 5000;
+                w.arm(e, t);
+                due[e] = due[e].min(t);
+            }
+            for (slot, &h) in w.heads.iter().enumerate() {
+                let bit = w.occupied[slot / 64] >> (slot % 64) & 1;
+                assert_eq!(bit == 1, h != NIL, "bucket {slot}");
+            }
+        }
     }
 
     #[test]

@@ -199,7 +199,7 @@ impl StreamState {
     /// where a slot's stamp is that of the last copy it held (a copy of
     /// `pos` if the leg delivered it; an older one reads older than
     /// `max_delay` and is ignored); in the window only held copies count.
-    #[inline(never)]
+    #[inline(always)]
     pub(super) fn sample_lag<H>(
         &mut self,
         store: &Store<H>,
@@ -208,9 +208,34 @@ impl StreamState {
         now: u64,
         behind: bool,
     ) {
+        if self.rules.legs != 2 {
+            return self.sample_lag_any(store, leg, pos, now, behind);
+        }
+        // Two legs (the common case, inline): the one other leg's copy,
+        // exactly as the loop of `sample_lag_any` would find it.
+        let m = 1 - (leg & 1);
+        let s = store.slots.get(&self.region, m, pos);
+        if s.is_empty() != behind {
+            return;
+        }
+        let age = store.clock.age(now, s.stamp());
+        if age < self.rules.max_delay && leg < 2 {
+            self.note_sample(leg, m, age);
+        }
+    }
+
+    /// [`Self::sample_lag`] for any number of legs.
+    #[inline(never)]
+    fn sample_lag_any<H>(
+        &mut self,
+        store: &Store<H>,
+        leg: usize,
+        pos: u64,
+        now: u64,
+        behind: bool,
+    ) {
         // The earliest other copy (the largest age under `max_delay`), as
-        // a plain (age, leg) pair with `MAX_LEGS` for none: this runs for
-        // one position in `SAMPLE_EVERY` on the clean path.
+        // a plain (age, leg) pair with `MAX_LEGS` for none.
         let (mut lag, mut first) = (0u64, MAX_LEGS);
         let max_delay = self.rules.max_delay;
         for m in 0..self.rules.legs.min(MAX_LEGS) {
@@ -224,10 +249,16 @@ impl StreamState {
             }
         }
         if first < MAX_LEGS && leg < MAX_LEGS {
-            self.ev.note_lag(leg, lag);
-            self.ev.note_lag(first, 0);
-            self.ev.note_skew(lag);
+            self.note_sample(leg, first, lag);
         }
+    }
+
+    /// `leg`'s copy came `lag` after the first copy, on leg `first`.
+    #[inline(never)]
+    fn note_sample(&mut self, leg: usize, first: usize, lag: u64) {
+        self.ev.note_lag(leg, lag);
+        self.ev.note_lag(first, 0);
+        self.ev.note_skew(lag);
     }
 
     /// Whether leg `l` can still deliver position `p` at `now`; `t_ref` is
