@@ -77,10 +77,12 @@ pub(super) fn moldudp64(p: &[u8]) -> Result<SeqSample, SeqError> {
         }
         let mut at = MOLD_HEADER;
         for _ in 0..count {
-            if at + 2 > p.len() {
+            // One bounds check for the length field and its read.
+            let Some(&[hi, lo]) = p.get(at..at + 2).and_then(|b| <&[u8; 2]>::try_from(b).ok())
+            else {
                 return Err(malformed(M, "message count beyond what the packet holds"));
-            }
-            at += 2 + usize::from(be16(p, at..at + 2));
+            };
+            at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
             if at > p.len() {
                 return Err(malformed(M, "message length overruns the packet"));
             }
