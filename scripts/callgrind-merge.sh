@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both|mold|messages|parse|all] [--packets N]
+Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both|mold|messages|parse|framing|all] [--packets N]
                                   [--streams N] [--cache-sim]
 
 Builds dataplane/examples/merge_callgrind.rs (release, no DPDK), runs it under
@@ -24,8 +24,15 @@ starts the secondary's packets 2 messages later, so every packet overlaps
 two of the other leg's (--arbitrate messages), and includes the tx stage's
 cut (rewrite::trim_mold_front) of every copy sent short.
 
+Mode framing runs dataplane/examples/framing_callgrind.rs for rtp, moldudp64,
+cme-mdp3 and pitch: SeqSpec::extract of each leg's copy and Engine::insert
+(clean 2-leg stream, primary mode; MoldUDP64 and PITCH packets of 3 messages,
+CME MDP3 of 2), and prints each framing's instructions per input packet, its
+ratio to RTP, and the input Mpps of the same loop run natively (10x N
+packets, no valgrind).
+
   --mode M      primary, hitless, both (the two merge modes, RTP), mold,
-                messages, parse, or all (default: both)
+                messages, parse, framing, or all (default: both)
   --packets N   packets of the smaller run (default: 200000)
   --streams N   merge modes: N streams, packet i on stream i % N (16 slots
                 per leg when N > 1, as the 10000-stream benchmark sizes
@@ -56,8 +63,9 @@ case "$mode" in
     mold) modes=(mold-primary mold-hitless) ;;
     messages) modes=(msg-primary msg-hitless) ;;
     parse) modes=(software skip) ;;
-    all) modes=(primary hitless mold-primary mold-hitless msg-primary msg-hitless software skip) ;;
-    *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless, both, mold, messages, parse or all)" >&2; exit 2 ;;
+    framing) modes=(rtp moldudp64 cme-mdp3 pitch) ;;
+    all) modes=(primary hitless mold-primary mold-hitless msg-primary msg-hitless software skip rtp moldudp64 cme-mdp3 pitch) ;;
+    *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless, both, mold, messages, parse, framing or all)" >&2; exit 2 ;;
 esac
 if ! [[ "$packets" =~ ^[1-9][0-9]*$ ]]; then
     echo "callgrind-merge.sh: invalid packet count '$packets'" >&2
@@ -71,7 +79,7 @@ command -v valgrind >/dev/null || { echo "callgrind-merge.sh: valgrind not insta
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-cargo build --release -q -p dataplane --no-default-features --example merge_callgrind --example parse_callgrind
+cargo build --release -q -p dataplane --no-default-features --example merge_callgrind --example parse_callgrind --example framing_callgrind
 target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -86,9 +94,11 @@ counts() { # example mode packets [streams] -> "Ir D1-misses LL-misses" (totals)
              print ir, d1, ll }' "$tmp/out"
 }
 
+rtp_ir=""
 for m in "${modes[@]}"; do
     case "$m" in
         software|skip) example=parse_callgrind; inputs=$packets; extra=(); label="parse udp-csum=$m 1370-byte frame" ;;
+        rtp|moldudp64|cme-mdp3|pitch) example=framing_callgrind; inputs=$((2 * packets)); extra=(); label="framing $m extract+merge" ;;
         *) example=merge_callgrind; inputs=$((2 * packets)); extra=("$streams")
            label="merge $m clean 2-leg"; [[ "$streams" -gt 1 ]] && label="$label $streams streams" ;;
     esac
@@ -98,5 +108,14 @@ for m in "${modes[@]}"; do
         split(a, x, " "); split(b, y, " ")
         printf "%-40s %.1f instructions per input packet (%d inputs)", l ":", (y[1] - x[1]) / n, n
         if (cs == "yes") printf "; D1 misses %.2f, LL misses %.2f per input packet", (y[2] - x[2]) / n, (y[3] - x[3]) / n
-        printf "\n" }'
+        printf "\n" }' >"$tmp/line"
+    if [[ $example == framing_callgrind ]]; then
+        ir="$(awk -v a="$small" -v b="$large" -v n="$inputs" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f", (y[1] - x[1]) / n }')"
+        [[ $m == rtp ]] && rtp_ir=$ir
+        mpps="$("$target_dir/release/examples/$example" "$m" "$((10 * packets))" | sed -n 's/.* mpps //p')"
+        ratio="$(awk -v ir="$ir" -v r="${rtp_ir:-}" 'BEGIN { if (r != "") printf ", %.2fx RTP", ir / r }')"
+        printf '%s%s, %s Mpps native\n' "$(cat "$tmp/line")" "$ratio" "$mpps"
+    else
+        cat "$tmp/line"
+    fi
 done

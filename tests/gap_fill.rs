@@ -6,10 +6,11 @@
 //! retransmissions in place. Asserted: the output carries the complete
 //! feed, each message once and in order; `filled` > 0, nothing
 //! unrecoverable; the gap line says `filled` with the session and the
-//! sequence range. The request round trip the binary measured is printed
-//! (a figure, not a pass/fail bound). The same case sharded (`--nb-cores
-//! 2`, the MoldUDP64 stream owned by worker 1) gives the same output: the
-//! retransmissions reach the owning worker's queue.
+//! sequence range. The request round trip the binary measured, and the
+//! loss -> filled output latency read off the output capture, are printed
+//! (`--nocapture`; figures, not pass/fail bounds). The same case sharded
+//! (`--nb-cores 2`, the MoldUDP64 stream owned by worker 1) gives the same
+//! output: the retransmissions reach the owning worker's queue.
 //!
 //! The legs are `net_pcap` files under `--clock capture`: the loss sits a
 //! few packets before the end of the files, so the request is decided
@@ -251,5 +252,27 @@ fn loss_on_both_legs_is_filled_from_the_request_server() {
         "gap-fill round trip (request sent -> first retransmission received, main lcore, over the veth): mean {} ms, max {} ms over {} requests",
         gf["rtt_ms_mean"], gf["rtt_ms_max"], gf["answered"]
     );
+    // Loss -> filled output: the output time of each range's retransmitted
+    // packets minus that of the packet just before the range, which went
+    // out the moment it arrived (the primary's copy, next in sequence), so
+    // it stands for when the lost position was due (the files are read
+    // back to back: the packet after the range arrives microseconds
+    // later). Wall clock (the pcap PMD stamps transmits from the TSC).
+    // Under --clock capture the verdict wait (max-delay, capture time)
+    // passes as fast as the files are read, so this is the request path:
+    // verdict -> request -> retransmission -> in place -> out; a live feed
+    // adds its verdict wait (the evidence rule, at most --max-delay).
+    let out_ns = |seq: u64| {
+        let i = seqs.iter().position(|&s| s == seq).expect("in the output");
+        o.times_ns[i]
+    };
+    for (first, last) in [(150u64, 150u64), (190, 192)] {
+        let due = out_ns(first - 1);
+        println!(
+            "gap-fill loss -> filled output, seq {first}..={last}: first filled packet out {:.3} ms, last {:.3} ms after the packet before the gap",
+            out_ns(first).saturating_sub(due) as f64 / 1e6,
+            out_ns(last).saturating_sub(due) as f64 / 1e6
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -556,6 +556,60 @@ fn moldudp64_lost_packet_counts_its_messages() {
     assert_eq!(e.counters(0).unrecoverable, 4);
 }
 
+/// Packets of 3 messages in step on both legs go out on the fast path
+/// (nothing held) exactly as the full path sends them: at their first
+/// number, the cursor past the other two. A copy starting inside a sent
+/// packet's numbers is `late` even laps of the 64-slot ring later (the
+/// passed numbers are marked skipped, clearing the previous lap's "sent"),
+/// the other leg's copies are duplicates, and a loss still counts its
+/// messages.
+#[test]
+fn multi_message_packets_on_the_fast_path() {
+    let mut c = cfg(Mode::Primary);
+    c.seq_bits = 64;
+    let mut e = engine(c);
+    let mut r = Rec::default();
+    let m = |seq: u64| SeqSample {
+        span: 3,
+        ..SeqSample::new(seq, 64)
+    };
+    let mut h = 0;
+    let mut t = 0;
+    // 100 packets: 300 numbers, almost 5 laps of the ring.
+    for k in 0..100u64 {
+        for leg in 0..2 {
+            h += 1;
+            t += 1;
+            e.insert(0, leg, m(1 + 3 * k), Verdict::Good, h, t, &mut r);
+        }
+        assert_eq!(e.held(0), 0, "packet {k} was held");
+    }
+    let want: Vec<u64> = (0..100).map(|k| 1 + 3 * k).collect();
+    assert_eq!(
+        r.sent.iter().map(|x| x.info.ext_seq).collect::<Vec<_>>(),
+        want
+    );
+    assert!(r.sent.iter().all(|x| x.info.span == 3 && x.info.leg == 0));
+    assert_eq!(r.freed_as(FreeReason::Duplicate), 100);
+    // A copy of leg 1 starting at a passed number inside the last packets.
+    for q in [296u64, 293, 290] {
+        h += 1;
+        e.insert(0, 1, m(q), Verdict::Good, h, t, &mut r);
+    }
+    assert_eq!(r.freed_as(FreeReason::Late), 3);
+    // Packet 301 lost on both legs: 304 is held, then skipped past 3
+    // numbers at max_delay.
+    for leg in 0..2 {
+        h += 1;
+        e.insert(0, leg, m(304), Verdict::Good, h, t + 1, &mut r);
+    }
+    e.poll(t + 1 + MD, &mut r);
+    assert_eq!(r.sent.last().map(|x| x.info.ext_seq), Some(304));
+    let c = e.counters(0);
+    assert_eq!((c.unrecoverable, c.sent), (3, 101));
+    all_back(&r, h as usize);
+}
+
 #[test]
 fn drain_returns_every_handle() {
     let mut e = engine(cfg(Mode::Primary));

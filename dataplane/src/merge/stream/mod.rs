@@ -270,7 +270,7 @@ impl StreamState {
             let d = pos.wrapping_sub(self.cursor) as i64;
             if d == 0
                 && self.held == 0
-                && sample.span <= 1
+                && (sample.span <= 1 || !self.rules.messages)
                 && (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
             {
                 if after(raw, cur.raw_high) {
@@ -289,14 +289,26 @@ impl StreamState {
                     let stamp = store.clock.stamp(now);
                     store.slots.stamp_empty(&self.region, leg, pos, stamp);
                 }
+                let span = sample.span.max(1);
                 let info = SendInfo {
                     leg,
                     ext_seq: pos,
                     rx_time: now,
                     epoch: cur.id,
-                    span: 1,
+                    span,
                 };
                 self.emit(store, pos, copy.handle, info, now, sink);
+                if span > 1 {
+                    // A MoldUDP64 / PITCH packet of several messages: the
+                    // cursor passes the numbers it covers, as `send` does
+                    // (nothing is held, so there is nothing to free).
+                    let extra = u64::from(span) - 1;
+                    for k in 0..extra.min(self.rules.cap) {
+                        let q = self.cursor.wrapping_add(k);
+                        store.slots.set_passed(&self.region, q, Passed::Skipped);
+                    }
+                    self.cursor = self.cursor.wrapping_add(extra);
+                }
                 return false;
             }
             if (d == 0
