@@ -21,8 +21,9 @@ skipped, so the difference is what the checksum costs.
 Modes mold and messages feed MoldUDP64 packets of 4 messages (both merge
 modes each): mold packs both legs alike (--arbitrate packets); messages
 starts the secondary's packets 2 messages later, so every packet overlaps
-two of the other leg's (--arbitrate messages), and includes the tx stage's
-cut (rewrite::trim_mold_front) of every copy sent short.
+two of the other leg's (--arbitrate messages): msg-* the engine alone,
+msgcut-* with the tx stage's cut (rewrite::trim_mold_front) of every copy
+sent short, and the copy restoring the frame for the next cut (an upper bound).
 
   --mode M      primary, hitless, both (the two merge modes, RTP), mold,
                 messages, parse, or all (default: both)
@@ -54,9 +55,9 @@ case "$mode" in
     primary|hitless) modes=("$mode") ;;
     both) modes=(primary hitless) ;;
     mold) modes=(mold-primary mold-hitless) ;;
-    messages) modes=(msg-primary msg-hitless) ;;
+    messages) modes=(msg-primary msg-hitless msgcut-primary msgcut-hitless) ;;
     parse) modes=(software skip) ;;
-    all) modes=(primary hitless mold-primary mold-hitless msg-primary msg-hitless software skip) ;;
+    all) modes=(primary hitless mold-primary mold-hitless msg-primary msg-hitless msgcut-primary msgcut-hitless software skip) ;;
     *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless, both, mold, messages, parse or all)" >&2; exit 2 ;;
 esac
 if ! [[ "$packets" =~ ^[1-9][0-9]*$ ]]; then
