@@ -21,8 +21,9 @@ skipped, so the difference is what the checksum costs.
 Modes mold and messages feed MoldUDP64 packets of 4 messages (both merge
 modes each): mold packs both legs alike (--arbitrate packets); messages
 starts the secondary's packets 2 messages later, so every packet overlaps
-two of the other leg's (--arbitrate messages), and includes the tx stage's
-cut (rewrite::trim_mold_front) of every copy sent short.
+two of the other leg's (--arbitrate messages): msg-* the engine alone,
+msgcut-* with the tx stage's cut (rewrite::trim_mold_front) of every copy
+sent short, and the copy restoring the frame for the next cut (an upper bound).
 
 Mode framing runs dataplane/examples/framing_callgrind.rs for rtp, moldudp64,
 cme-mdp3 and pitch: SeqSpec::extract of each leg's copy and Engine::insert
@@ -61,10 +62,10 @@ case "$mode" in
     primary|hitless) modes=("$mode") ;;
     both) modes=(primary hitless) ;;
     mold) modes=(mold-primary mold-hitless) ;;
-    messages) modes=(msg-primary msg-hitless) ;;
+    messages) modes=(msg-primary msg-hitless msgcut-primary msgcut-hitless) ;;
     parse) modes=(software skip) ;;
     framing) modes=(rtp moldudp64 cme-mdp3 pitch) ;;
-    all) modes=(primary hitless mold-primary mold-hitless msg-primary msg-hitless software skip rtp moldudp64 cme-mdp3 pitch) ;;
+    all) modes=(primary hitless mold-primary mold-hitless msg-primary msg-hitless msgcut-primary msgcut-hitless software skip rtp moldudp64 cme-mdp3 pitch) ;;
     *) echo "callgrind-merge.sh: invalid mode '$mode' (primary, hitless, both, mold, messages, parse, framing or all)" >&2; exit 2 ;;
 esac
 if ! [[ "$packets" =~ ^[1-9][0-9]*$ ]]; then

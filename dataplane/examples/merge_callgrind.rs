@@ -7,9 +7,11 @@
 //!   packet packed alike on both legs, `--arbitrate packets`;
 //! * `msg-primary`, `msg-hitless`: MoldUDP64, 4 messages a packet but the
 //!   secondary's packets start 2 messages later (every one overlaps two of
-//!   the primary's), `--arbitrate messages`; each sent copy that the
-//!   engine cut is also cut on a frame by `rewrite::trim_mold_front`, the
-//!   tx stage's step (the sink counts it).
+//!   the primary's), `--arbitrate messages`, the engine alone;
+//! * `msgcut-primary`, `msgcut-hitless`: the same, and each sent copy that
+//!   the engine cut is also cut on a frame by `rewrite::trim_mold_front`,
+//!   the tx stage's step (plus the copy that restores the frame: an upper
+//!   bound).
 //!
 //! Prints the number of input packets and a checksum of what was sent.
 //!
@@ -87,29 +89,19 @@ impl Sink<NonZeroU64> for CutSink {
 
 /// One stream: the loop every figure of the clean-path table was taken with
 /// (kept as it was, so its count stays comparable).
+/// The MoldUDP64 modes: the secondary's packets start `shift` messages
+/// after the primary's.
 #[inline(never)]
-fn run(e: &mut Engine<NonZeroU64>, sink: &mut CutSink, feed: Feed, packets: u64) {
+fn run_mold(e: &mut Engine<NonZeroU64>, sink: &mut CutSink, shift: u64, packets: u64) {
     let mut now = 1u64;
     let mut id = 0u64;
+    let mold = |seq: u64| SeqSample {
+        source: 0x5e55,
+        span: PER_PACKET as u16,
+        ..SeqSample::new(seq, 64)
+    };
     for i in 0..packets {
-        let (a, b) = match feed {
-            Feed::Rtp => {
-                let s = SeqSample {
-                    source: 0x1234_5678,
-                    ..SeqSample::new(i & 0xFFFF, 16)
-                };
-                (s, s)
-            }
-            Feed::Mold | Feed::Messages => {
-                let shift = if feed == Feed::Messages { SHIFT } else { 0 };
-                let mold = |seq: u64| SeqSample {
-                    source: 0x5e55,
-                    span: PER_PACKET as u16,
-                    ..SeqSample::new(seq, 64)
-                };
-                (mold(1 + i * PER_PACKET), mold(1 + i * PER_PACKET + shift))
-            }
-        };
+        let (a, b) = (mold(1 + i * PER_PACKET), mold(1 + i * PER_PACKET + shift));
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
         e.insert(0, 0, a, Verdict::Good, h, now, sink);
@@ -179,7 +171,7 @@ fn run_many(
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: merge_callgrind primary|hitless|mold-primary|mold-hitless|msg-primary|msg-hitless PACKETS [STREAMS]";
+    let usage = "usage: merge_callgrind primary|hitless|mold-primary|mold-hitless|msg-primary|msg-hitless|msgcut-primary|msgcut-hitless PACKETS [STREAMS]";
     let (Some(m), Some(Ok(packets))) = (args.get(1), args.get(2).map(|p| p.parse::<u64>())) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -192,10 +184,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let (feed, mode) = match m.split_once('-') {
-        Some(("mold", mode)) => (Feed::Mold, mode),
-        Some(("msg", mode)) => (Feed::Messages, mode),
-        _ => (Feed::Rtp, m.as_str()),
+    let (feed, cut, mode) = match m.split_once('-') {
+        Some(("mold", mode)) => (Feed::Mold, false, mode),
+        Some(("msg", mode)) => (Feed::Messages, false, mode),
+        Some(("msgcut", mode)) => (Feed::Messages, true, mode),
+        _ => (Feed::Rtp, false, m.as_str()),
     };
     if streams > 1 && feed != Feed::Rtp {
         eprintln!("merge_callgrind: STREAMS > 1 is for the RTP modes\n{usage}");
@@ -237,13 +230,16 @@ fn main() {
         pristine: frame.clone(),
         frame,
         at,
-        messages: feed == Feed::Messages,
+        messages: cut,
         cuts: 0,
     };
-    if streams == 1 {
-        run(&mut e, &mut sink, feed, packets);
-    } else {
+    if feed == Feed::Rtp {
+        // The plain RTP loop with the plain sink, as before the MoldUDP64
+        // modes (streams = 1 is one stream's clean pair per packet).
         run_many(&mut e, &mut sink.tally, packets, streams);
+    } else {
+        let shift = if feed == Feed::Messages { SHIFT } else { 0 };
+        run_mold(&mut e, &mut sink, shift, packets);
     }
     let c = e.counters(0);
     println!(

@@ -127,6 +127,47 @@ impl StreamState {
         }
     }
 
+    /// The second fast path's test (message mode): a good copy at or
+    /// straddling the cursor that cannot go at once (another leg is
+    /// preferred, or copies are held) may skip the slow path's preamble
+    /// when it belongs to the current epoch away from any boundary and no
+    /// End of Session is pending: it is placed at the cursor and judged by
+    /// the cursor's rules exactly as the slow path would.
+    #[inline(always)]
+    pub(super) fn may_hold_at_cursor(&self, pos: u64) -> bool {
+        self.ep.end_at.is_none()
+            && !self.ep.joined
+            && (self.ep.prev.is_none() || !after(self.ep.head_lo, pos))
+            && !self.in_boundary(self.cursor)
+    }
+
+    /// Places a copy [`may_hold_at_cursor`](Self::may_hold_at_cursor)
+    /// allows (trimmed to the cursor if it straddles it) and moves the
+    /// cursor as far as the rules allow: `decide` sends it, or holds it
+    /// until the preferred leg is known missing (evidence, at most
+    /// `max_delay` from its arrival), or frees it when the preferred leg's
+    /// packet covers it.
+    #[inline]
+    pub(super) fn hold_at_cursor<H>(
+        &mut self,
+        store: &mut Store<H>,
+        (raw, pos): (u64, u64),
+        (leg, now): (usize, u64),
+        mut copy: Packet<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        if after(raw, self.ep.cur.raw_high) {
+            self.ep.cur.raw_high = raw;
+        }
+        copy.stamp = store.clock.stamp(now);
+        copy.span = copy.span.max(1);
+        self.books.took_good(leg);
+        self.refresh(leg, now);
+        let a = super::Arrival { leg, now, copy };
+        let _at_cursor = self.place(store, pos, a, sink);
+        self.advance(store, now, None, sink);
+    }
+
     /// Sends the copy at the cursor (`info`: its position and span) and
     /// passes over the positions it covers: copies held there are freed
     /// when they end inside it, else trimmed and carried to the position
@@ -144,8 +185,18 @@ impl StreamState {
         self.cursor = end;
         self.emit(store, p, handle, info, now, sink);
         self.note_end_sent(p);
-        let mut carry: [Option<(u64, Packet<H>)>; MAX_LEGS] = std::array::from_fn(|_| None);
         let visit = u64::from(info.span).min(self.rules.cap);
+        if self.held == 0 && !self.fill.open {
+            // Nothing to pass over but the positions' sent marks.
+            for k in 1..visit {
+                store
+                    .slots
+                    .set_passed(&self.region, p.wrapping_add(k), Passed::Sent);
+            }
+            return;
+        }
+        let mut carry: [Option<(u64, Packet<H>)>; MAX_LEGS] = std::array::from_fn(|_| None);
+        let mut carried = false;
         for k in 0..visit {
             let q = p.wrapping_add(k);
             if k > 0 {
@@ -179,6 +230,7 @@ impl StreamState {
                         None => (t_end, t),
                     };
                     *slot = Some(keep);
+                    carried = true;
                 } else if t.verdict == Verdict::Good {
                     self.books.duplicate_messages(t.span);
                     self.books.free(sink, l, t.handle, FreeReason::Duplicate);
@@ -189,6 +241,9 @@ impl StreamState {
             if k > 0 && self.fill.open {
                 self.free_fill_at(store, q, false, sink);
             }
+        }
+        if !carried {
+            return;
         }
         for (l, c) in carry.iter_mut().enumerate() {
             if let Some((c_end, mut c)) = c.take() {

@@ -311,15 +311,23 @@ impl StreamState {
                 }
                 return false;
             }
-            if (d == 0
-                || (d < 0 && d >= -(self.rules.cap as i64) && self.straddles(pos, copy.span)))
-                && self.rules.messages
-                && (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
-                && self.may_send_at_once(leg)
+            if self.rules.messages
+                && (d == 0
+                    || (d < 0 && d >= -(self.rules.cap as i64) && self.straddles(pos, copy.span)))
             {
-                self.send_at_once(store, (raw, pos), (leg, now), copy, sink);
-                // It may have moved on to held copies and asked for a wake.
-                return self.wake != NEVER;
+                // Message mode: a copy that starts at the cursor or
+                // straddles it (messages.rs).
+                if (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
+                    && self.may_send_at_once(leg)
+                {
+                    self.send_at_once(store, (raw, pos), (leg, now), copy, sink);
+                    // It may have moved on to held copies and asked for a wake.
+                    return self.wake != NEVER;
+                }
+                if self.may_hold_at_cursor(pos) {
+                    self.hold_at_cursor(store, (raw, pos), (leg, now), copy, sink);
+                    return true;
+                }
             }
             if d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span) {
                 self.books.took_good(leg);
