@@ -9,6 +9,7 @@ use dataplane::dpdk::{
     DpdkError, Eal, MbufRing, Mempool, Pdump, RxTimestamp, DEFAULT_DATA_ROOM, SOCKET_ANY,
 };
 use dataplane::membership::Host;
+use dataplane::worker::reload::Generations;
 use dataplane::worker::{io, shard, single, split, Clock, Plan, Shared};
 use serde_json::{json, Value};
 
@@ -17,6 +18,7 @@ use crate::events::EventLog;
 use crate::health::{HealthTracker, Sample};
 use crate::membership::{self, Membership};
 use crate::outfile::OutFile;
+use crate::reload::Reloader;
 use crate::report::Reporter;
 use crate::signals::Signals;
 use crate::view::{Snapshot, View};
@@ -42,6 +44,7 @@ fn fail(code: i32, msg: impl std::fmt::Display) -> i32 {
 
 /// Parses `args`, runs, and returns the process exit status.
 pub fn run(args: Vec<String>) -> i32 {
+    let argv = args.clone();
     let cfg = match config::parse_args(args) {
         Ok(Parsed::Run(c)) => c,
         Ok(Parsed::Help(h)) => {
@@ -97,6 +100,7 @@ pub fn run(args: Vec<String>) -> i32 {
     let outputs = Outputs {
         stats_json: stats_json.as_ref(),
         events_json,
+        argv,
     };
     let max_frame = u32::from(DEFAULT_DATA_ROOM).saturating_sub(dpdk_sys::RTE_PKTMBUF_HEADROOM);
     if let Err(e) = pcap_vdev::check(&cfg.eal_args, max_frame) {
@@ -329,6 +333,8 @@ struct Outputs<'a> {
     stats_json: Option<&'a OutFile>,
     /// `--events-json`, open for appending.
     events_json: Option<std::fs::File>,
+    /// The command line, parsed again at each live reload.
+    argv: Vec<String>,
 }
 
 fn run_merge(
@@ -343,6 +349,7 @@ fn run_merge(
     let Outputs {
         stats_json,
         events_json,
+        argv,
     } = files;
     let out = find(ports, cfg.output_port);
     let out_mac = match out.port.mac() {
@@ -361,10 +368,11 @@ fn run_merge(
         Ok(c) => c,
         Err(e) => return (fail(EXIT_USAGE, e), None),
     };
-    let plan = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), clock, hz) {
-        Ok(p) => p,
+    let plans = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), clock, hz) {
+        Ok(p) => Generations::new(p),
         Err(e) => return (fail(EXIT_USAGE, e), None),
     };
+    let plan = plans.first();
     let nb = cfg.nb_cores as usize;
     // Merge workers with their own engine and tx queue: nb when sharded.
     let owners = plan.shards.workers();
@@ -381,7 +389,7 @@ fn run_merge(
     } else {
         rx_lanes + 1
     };
-    let shared = Shared::new(&plan, expected);
+    let shared = Shared::new(plan, expected);
     let handoff = split::Handoff::new(rx_lanes);
     let mut rxqs = Vec::new();
     for i in &plan.inputs {
@@ -560,7 +568,17 @@ fn run_merge(
         },
         None => None,
     };
-    if let Err(e) = telemetry::register(view.clone()) {
+    let reload_asked = Arc::new(AtomicBool::new(false));
+    let mut reloader = Reloader::new(
+        argv,
+        cfg,
+        &shared.layout,
+        (nb > 1).then(|| {
+            format!("live reload needs --nb-cores 1 (this run has {nb}): restart to change streams")
+        }),
+        (out_mac, hz),
+    );
+    if let Err(e) = telemetry::register(view.clone(), reload_asked.clone()) {
         log::warn!("telemetry commands not registered: {e}");
     }
     // Health is judged from a publication: under the capture clock it
@@ -579,6 +597,7 @@ fn run_merge(
         .iter()
         .map(|s| u64::try_from(s.max_delay.as_nanos()).unwrap_or(u64::MAX))
         .collect();
+    let mut max_delay_ns = max_delay_ns;
     let running = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let port_refs: Vec<_> = ports.iter().map(|p| &p.port).collect();
@@ -592,7 +611,7 @@ fn run_merge(
         None
     };
     if sharded {
-        print_shards(&plan, &polls, workers);
+        print_shards(plan, &polls, workers);
     }
 
     let worker_done = |r: Result<(), String>| -> i32 {
@@ -624,16 +643,16 @@ fn run_merge(
                         txq,
                         out_rx: out_rx.take(),
                     };
-                    let (plan, shared) = (&plan, &shared);
+                    let shared = &shared;
                     joins.push(s.spawn(workers[w], move || {
                         worker_done(shard::run(plan, shared, dispatch, w, io, pool))
                     })?);
                 }
             } else if nb <= 1 {
-                let (plan, shared) = (&plan, &shared);
+                let (plans, shared) = (&plans, &shared);
                 let txq = txqs.pop().expect("one tx queue");
                 joins.push(s.spawn(workers[0], move || {
-                    worker_done(single::run(plan, shared, rxqs, ctl, txq, out_rx, pool))
+                    worker_done(single::run(plans, shared, rxqs, ctl, txq, out_rx, pool))
                 })?);
             } else {
                 let per_lane = plan.inputs.len().div_ceil(rx_lanes);
@@ -644,14 +663,14 @@ fn run_merge(
                     let take = per_lane.min(rest.len());
                     let mine: Vec<_> = rest.drain(..take).collect();
                     let my_ctl: Vec<_> = rest_ctl.drain(..take).collect();
-                    let (plan, shared, handoff) = (&plan, &shared, &handoff);
+                    let (shared, handoff) = (&shared, &handoff);
                     let f = first;
                     joins.push(s.spawn(lcore, move || {
                         worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine, my_ctl))
                     })?);
                     first += take;
                 }
-                let (plan, shared, handoff) = (&plan, &shared, &handoff);
+                let (shared, handoff) = (&shared, &handoff);
                 let txq = txqs.pop().expect("one tx queue");
                 joins.push(s.spawn(workers[rx_lanes], move || {
                     worker_done(split::tx_loop(plan, shared, handoff, txq, out_rx, pool))
@@ -678,6 +697,73 @@ fn run_merge(
             let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), expected);
             if let Some(e) = end {
                 break e;
+            }
+            let hup = signals.take_hup();
+            if hup | reload_asked.swap(false, Ordering::Relaxed) {
+                let by = if hup { "SIGHUP" } else { "telemetry" };
+                match reloader.request(&plans) {
+                    Ok(what) => log::info!("{by}: reload: {what}"),
+                    Err(e) => {
+                        log::error!("{by}: reload refused, the running streams are kept: {e}")
+                    }
+                }
+            }
+            if let Some(done) = reloader.poll(&plans) {
+                request_publish(&shared);
+                let t = event_time();
+                for (id, name) in &done.removed {
+                    let f = shared.layout.get_stream(&shared.board, *id);
+                    let c = f.counters();
+                    let detail = live.stream_json(&shared, *id);
+                    events.note(
+                        t,
+                        name,
+                        "stream_removed",
+                        detail,
+                        format!(
+                            "removed by reload: final sent {} substituted {} unrecoverable {}",
+                            c.sent, c.substituted, c.unrecoverable
+                        ),
+                    );
+                    for r in [&mut reporter, &mut live] {
+                        r.remove_stream(*id);
+                    }
+                }
+                let rcfg = reloader.config();
+                for &id in &done.added {
+                    let Some(st) = reloader.stream(id) else {
+                        continue;
+                    };
+                    let legs: Vec<(String, u16)> = st
+                        .legs
+                        .iter()
+                        .enumerate()
+                        .map(|(l, a)| (a.to_string(), plan::leg_port(rcfg, l)))
+                        .collect();
+                    for r in [&mut reporter, &mut live] {
+                        r.set_stream(id, st.name.clone(), st.out.dst().to_string(), legs.clone());
+                    }
+                    events.set_name(id, &st.name);
+                    health.reset(id);
+                    if max_delay_ns.len() <= id {
+                        max_delay_ns.resize(id + 1, u64::MAX);
+                    }
+                    max_delay_ns[id] = u64::try_from(st.max_delay.as_nanos()).unwrap_or(u64::MAX);
+                    events.note(
+                        t,
+                        &st.name,
+                        "stream_added",
+                        json!({ "id": id, "output": st.out.dst().to_string() }),
+                        format!("added by reload as id {id}"),
+                    );
+                }
+                memb.update(rcfg, pool);
+                log::info!(
+                    "reload applied: {} added, {} removed, {} kept",
+                    done.added.len(),
+                    done.removed.len(),
+                    done.kept
+                );
             }
             let now = Instant::now();
             if due || now >= next_refresh {
@@ -733,6 +819,8 @@ fn run_merge(
         }
         end
     });
+    // A reload queued as the run stopped is dropped here, never applied.
+    while plans.to_worker.pop().is_some() {}
     // Retransmissions the stopped tx stage never took go back to the pool.
     shared.drop_refills();
     // Clean exit: leave every group while the ports are still up.
@@ -802,7 +890,8 @@ fn judge_health(
     at: (Instant, f64),
 ) {
     let (now, t_s) = at;
-    for (i, st) in v["streams"].as_array().into_iter().flatten().enumerate() {
+    for (k, st) in v["streams"].as_array().into_iter().flatten().enumerate() {
+        let i = st["id"].as_u64().map_or(k, |i| i as usize);
         let legs = st["legs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
         let bound = max_delay_ns.get(i).copied().unwrap_or(u64::MAX);
         let sample = Sample {
@@ -827,7 +916,8 @@ fn judge_health(
 /// Writes each stream's reported health (and the latest events) into `v`.
 fn annotate_health(health: &HealthTracker, events: &EventLog, v: &mut Value) {
     if let Some(list) = v["streams"].as_array_mut() {
-        for (i, st) in list.iter_mut().enumerate() {
+        for (k, st) in list.iter_mut().enumerate() {
+            let i = st["id"].as_u64().map_or(k, |i| i as usize);
             st["health"] = json!(health.reported(i).map_or("unknown", |h| h.name()));
         }
     }
@@ -877,6 +967,11 @@ fn run_io(
             let (end, due) = mon.tick(signals, running.load(Ordering::Acquire), 1);
             if end.is_some() {
                 break;
+            }
+            if signals.take_hup() {
+                log::warn!(
+                    "SIGHUP: io forwarding has no streams to reload; ignored, the run goes on"
+                );
             }
             if due {
                 for (id, p) in [(cfg.primary_port, rx), (cfg.output_port, tx)] {

@@ -223,6 +223,29 @@ impl EventLog {
         self.flush_lines();
     }
 
+    /// Live reload: stream id `id` is named `name` from now on.
+    pub fn set_name(&mut self, id: usize, name: &str) {
+        if self.names.len() <= id {
+            self.names.resize(id + 1, String::new());
+        }
+        self.names[id] = name.to_string();
+    }
+
+    /// A run-level event of stream `stream` (a live reload's): logged
+    /// (always: there is one per reload and stream) and kept.
+    pub fn note(&mut self, t_s: f64, stream: &str, tag: &str, detail: Value, text: String) {
+        self.total += 1;
+        log::info!(target: "mcast_failover::event", "t={t_s:.3}s stream {stream}: {text}");
+        self.keep(json!({
+            "t_s": (t_s * 1e6).round() / 1e6,
+            "stream": stream,
+            "event": tag,
+            "detail": detail,
+            "text": text,
+        }));
+        self.flush_lines();
+    }
+
     fn keep(&mut self, record: Value) {
         if let Some(w) = &mut self.lines {
             let line = record.to_string() + "\n";

@@ -141,6 +141,14 @@ impl HealthTracker {
         })
     }
 
+    /// Live reload: stream id `s` starts afresh (a new stream there).
+    pub fn reset(&mut self, s: usize) {
+        if self.streams.len() <= s {
+            self.streams.resize(s + 1, StreamHealth::default());
+        }
+        self.streams[s] = StreamHealth::default();
+    }
+
     /// Stream `s`'s reported health (`None` until the first report).
     pub fn reported(&self, s: usize) -> Option<Health> {
         self.streams.get(s).and_then(|st| st.reported)

@@ -17,6 +17,7 @@ mod metrics;
 mod outfile;
 mod pcap_vdev;
 mod plan;
+mod reload;
 mod report;
 mod signals;
 mod telemetry;

@@ -145,6 +145,19 @@ impl<'q, 'a> Membership<'q, 'a> {
         }
     }
 
+    /// Live reload: every host's groups become those `cfg`'s legs on its
+    /// port want; removed groups are left and the new set reported at once.
+    pub fn update(&mut self, cfg: &AppConfig, pool: &Mempool<'_>) {
+        let now = self.now_ms();
+        for h in &mut self.hosts {
+            let want = joins(cfg, h.port);
+            self.frames.clear();
+            h.host.update(&want, now, &mut self.frames);
+            send(h, pool, &mut self.frames);
+        }
+        self.service(pool);
+    }
+
     /// Sends every host's leave messages (clean exit), after handling what
     /// is still in the rings.
     pub fn leave(&mut self, pool: &Mempool<'_>) {

@@ -68,33 +68,8 @@ pub fn build(
     let mut classifier = Classifier::new();
     let mut streams = Vec::with_capacity(cfg.streams.len());
     for (i, s) in cfg.streams.iter().enumerate() {
-        let merge = merge_config(s, hz);
-        merge
-            .validate()
-            .map_err(|e| format!("stream {}: {e}", s.name))?;
-        let rewriter = Rewriter::new(&s.out, out_mac)
-            .map_err(|e| format!("stream {}: output {}: {e}", s.name, s.out.dst()))?;
-        for (leg, addr) in s.legs.iter().enumerate() {
-            let route = Route {
-                stream: i as u32,
-                leg: leg as u8,
-            };
-            let (port, group, udp_port) = (leg_port(cfg, leg), addr.ip(), addr.port());
-            match s.seq {
-                // Cboe sends several units on one group: the unit picks the stream.
-                SeqSpec::Pitch { unit } => classifier.add_unit(port, group, udp_port, unit, route),
-                _ => classifier.add(port, group, udp_port, route),
-            }
-            .map_err(|e| format!("stream {}: {e}", s.name))?;
-        }
-        streams.push(StreamPlan {
-            name: s.name.clone(),
-            seq: s.seq,
-            merge,
-            rewriter,
-            renumber: s.renumber,
-            sources: s.sources.clone(),
-        });
+        add_routes(&mut classifier, cfg, s, i)?;
+        streams.push(stream_plan(s, out_mac, hz)?);
     }
     Ok(Plan {
         streams,
@@ -106,5 +81,59 @@ pub fn build(
         tsc_hz: hz,
         clock,
         shards: Shards::by_index(cfg.streams.len(), cfg.merge_workers() as usize),
+        // Board room for the streams a live reload adds (one-lcore layout
+        // only: the others keep their set).
+        reload_slots: if cfg.nb_cores <= 1 {
+            cfg.streams.len().clamp(RELOAD_SLOTS_MIN, RELOAD_SLOTS_MAX)
+        } else {
+            0
+        },
     })
+}
+
+/// Stats board slots kept for streams a reload adds: as many as the
+/// start's streams, within these bounds.
+const RELOAD_SLOTS_MIN: usize = 8;
+/// See [`RELOAD_SLOTS_MIN`].
+const RELOAD_SLOTS_MAX: usize = 1024;
+
+/// The worker's plan of stream `s`; an error is one line naming it.
+pub fn stream_plan(s: &StreamConfig, out_mac: [u8; 6], hz: u64) -> Result<StreamPlan, String> {
+    let merge = merge_config(s, hz);
+    merge
+        .validate()
+        .map_err(|e| format!("stream {}: {e}", s.name))?;
+    let rewriter = Rewriter::new(&s.out, out_mac)
+        .map_err(|e| format!("stream {}: output {}: {e}", s.name, s.out.dst()))?;
+    Ok(StreamPlan {
+        name: s.name.clone(),
+        seq: s.seq,
+        merge,
+        rewriter,
+        renumber: s.renumber,
+        sources: s.sources.clone(),
+    })
+}
+
+/// Routes stream `s`'s legs to stream id `id`.
+pub fn add_routes(
+    classifier: &mut Classifier,
+    cfg: &AppConfig,
+    s: &StreamConfig,
+    id: usize,
+) -> Result<(), String> {
+    for (leg, addr) in s.legs.iter().enumerate() {
+        let route = Route {
+            stream: id as u32,
+            leg: leg as u8,
+        };
+        let (port, group, udp_port) = (leg_port(cfg, leg), addr.ip(), addr.port());
+        match s.seq {
+            // Cboe sends several units on one group: the unit picks the stream.
+            SeqSpec::Pitch { unit } => classifier.add_unit(port, group, udp_port, unit, route),
+            _ => classifier.add(port, group, udp_port, route),
+        }
+        .map_err(|e| format!("stream {}: {e}", s.name))?;
+    }
+    Ok(())
 }

@@ -21,6 +21,8 @@ pub struct Reporter {
     names: Vec<String>,
     outputs: Vec<String>,
     legs: Vec<Vec<(String, u16)>>,
+    /// Board ids of the running streams, in the order they are listed.
+    ids: Vec<usize>,
     start: Instant,
     prev: Option<(Instant, u64, u64, u64, u64)>,
 }
@@ -75,12 +77,68 @@ impl Reporter {
         Reporter {
             inputs,
             output,
+            ids: (0..names.len()).collect(),
             names,
             outputs,
             legs,
             start: Instant::now(),
             prev: None,
         }
+    }
+
+    /// Live reload: stream id `id` is now `name` to `output` with `legs`
+    /// (listed from now on).
+    pub fn set_stream(
+        &mut self,
+        id: usize,
+        name: String,
+        output: String,
+        legs: Vec<(String, u16)>,
+    ) {
+        if self.names.len() <= id {
+            self.names.resize(id + 1, String::new());
+            self.outputs.resize(id + 1, String::new());
+            self.legs.resize(id + 1, Vec::new());
+        }
+        self.names[id] = name;
+        self.outputs[id] = output;
+        self.legs[id] = legs;
+        if !self.ids.contains(&id) {
+            self.ids.push(id);
+        }
+    }
+
+    /// Live reload: stream id `id` stopped (no longer listed).
+    pub fn remove_stream(&mut self, id: usize) {
+        self.ids.retain(|&i| i != id);
+    }
+
+    /// The JSON of stream `id` as the board shows it now.
+    pub fn stream_json(&self, shared: &Shared, s: usize) -> Value {
+        let f = shared.layout.get_stream(&shared.board, s);
+        let mut m = named(&STREAM_NAMES, &f.stream);
+        m.insert("id".into(), json!(s));
+        m.insert("name".into(), json!(self.names.get(s)));
+        m.insert("output".into(), json!(self.outputs.get(s)));
+        let n = self.legs.get(s).map_or(f.legs.len(), Vec::len);
+        let legs: Vec<Value> = f
+            .legs
+            .iter()
+            .take(n)
+            .enumerate()
+            .map(|(l, w)| {
+                let mut lm = named(&LEG_NAMES, w);
+                lm.insert("up".into(), json!(f.leg_status(l).up != 0));
+                lm.insert("leg".into(), json!(l));
+                if let Some((group, port)) = self.legs.get(s).and_then(|v| v.get(l)) {
+                    lm.insert("group".into(), json!(group));
+                    lm.insert("port".into(), json!(port));
+                }
+                Value::Object(lm)
+            })
+            .collect();
+        m.insert("legs".into(), Value::Array(legs));
+        Value::Object(m)
     }
 
     /// A snapshot of everything, as JSON.
@@ -140,35 +198,17 @@ impl Reporter {
         }
         let lat = layout.get_latency(board);
         let (mut sent, mut unrec, mut switches, mut restarts, mut subst) = (0, 0, 0, 0, 0);
-        let streams: Vec<Value> = (0..layout.streams())
-            .map(|s| {
-                let f = layout.get_stream(board, s);
-                let mut m = named(&STREAM_NAMES, &f.stream);
-                let c = f.counters();
+        let streams: Vec<Value> = self
+            .ids
+            .iter()
+            .map(|&s| {
+                let c = layout.get_stream(board, s).counters();
                 sent += c.sent;
                 subst += c.substituted;
                 unrec += c.unrecoverable;
                 switches += c.switches;
                 restarts += c.restarts;
-                m.insert("name".into(), json!(self.names.get(s)));
-                m.insert("output".into(), json!(self.outputs.get(s)));
-                let legs: Vec<Value> = f
-                    .legs
-                    .iter()
-                    .enumerate()
-                    .map(|(l, w)| {
-                        let mut lm = named(&LEG_NAMES, w);
-                        lm.insert("up".into(), json!(f.leg_status(l).up != 0));
-                        lm.insert("leg".into(), json!(l));
-                        if let Some((group, port)) = self.legs.get(s).and_then(|v| v.get(l)) {
-                            lm.insert("group".into(), json!(group));
-                            lm.insert("port".into(), json!(port));
-                        }
-                        Value::Object(lm)
-                    })
-                    .collect();
-                m.insert("legs".into(), Value::Array(legs));
-                Value::Object(m)
+                self.stream_json(shared, s)
             })
             .collect();
         let dt_rates = match self.prev {

@@ -7,9 +7,11 @@
 //!   purpose: its default action (core dump, no cleanup) would leave the
 //!   hugepage files behind.
 //! * SIGUSR1: print the stats block now.
-//! * SIGHUP: reload is not implemented yet; logged and ignored, so a
-//!   hang-up of the controlling terminal or a reflexive `kill -HUP` cannot
-//!   kill the run without its final stats.
+//! * SIGHUP: live reload (`crate::reload`): the configuration is read
+//!   again and the stream set changed without a restart; a bad file is
+//!   refused with one line and the run goes on. It never stops the run
+//!   (in `io` mode, where there is nothing to reload, it is logged and
+//!   ignored).
 //! * SIGUSR2: reserved, logged and ignored for the same reason.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,7 +64,7 @@ impl Signals {
         self.usr1.swap(false, Ordering::Relaxed)
     }
 
-    /// True (once) after each SIGHUP: the hook for a live reload.
+    /// True (once) after each SIGHUP: a live reload is asked for.
     pub fn take_hup(&self) -> bool {
         self.hup.swap(false, Ordering::Relaxed)
     }
@@ -73,13 +75,8 @@ impl Signals {
     }
 
     /// Logs (and so consumes) the signals that are answered by a log line
-    /// only: SIGHUP until reload exists, and SIGUSR2.
+    /// only: SIGUSR2.
     pub fn log_ignored(&self) {
-        if self.take_hup() {
-            log::warn!(
-                "SIGHUP: configuration reload is not supported yet; ignored, the run goes on"
-            );
-        }
         if self.take_usr2() {
             log::warn!("SIGUSR2: no action is assigned to it; ignored, the run goes on");
         }

@@ -6,8 +6,11 @@
 //! * `/mcast_failover/stream,<id or name>`: one stream's counters, legs,
 //!   health and the output's residence percentiles;
 //! * `/mcast_failover/ports`: the ports, their roles and counters;
-//! * `/mcast_failover/events[,N]`: the last N events (default 32).
+//! * `/mcast_failover/events[,N]`: the last N events (default 32);
+//! * `/mcast_failover/reload`: asks for a live reload (as SIGHUP does); the
+//!   main lcore does it and logs the outcome in one line.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use dataplane::dpdk::{register_telemetry, DpdkError, TelReply, TelValue};
@@ -153,7 +156,18 @@ pub fn events(v: &Value, param: &str) -> Option<TelReply> {
 
 /// Registers the commands; they answer from `view` for the rest of the
 /// process (DPDK cannot unregister a command).
-pub fn register(view: Arc<View>) -> Result<(), DpdkError> {
+pub fn register(view: Arc<View>, reload: Arc<AtomicBool>) -> Result<(), DpdkError> {
+    register_telemetry(
+        "/mcast_failover/reload",
+        "Re-reads --config and applies the stream changes (as SIGHUP). No parameters",
+        Box::new(move |_| {
+            reload.store(true, Ordering::Relaxed);
+            Some(TelReply::Dict(vec![(
+                "reload".into(),
+                TelValue::Str("requested".into()),
+            )]))
+        }),
+    )?;
     let v = view.clone();
     register_telemetry(
         "/mcast_failover/streams",

@@ -1,5 +1,6 @@
-//! Issue 17: signals against a running binary. SIGHUP and SIGUSR2 are
-//! logged and ignored (the run goes on, still printing stats); SIGQUIT,
+//! Issue 17: signals against a running binary. SIGHUP (a live reload;
+//! here of an unchanged configuration, refused in one line) and SIGUSR2
+//! are logged and the run goes on, still printing stats; SIGQUIT,
 //! like SIGTERM, ends the run with the final stats, every mbuf back, and
 //! EAL's runtime directory removed (the tests run with --no-huge, see
 //! tests/support, except one SIGQUIT run on hugepages whose files must be

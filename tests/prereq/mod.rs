@@ -58,6 +58,14 @@ pub const OPS_LIVE: Suite = Suite {
     tools: &["ip", "tcpreplay", "curl", "dpdk-dumpcap", "tshark"],
 };
 
+/// `tests/reload.rs`: live reload with traffic on a veth pair (tcpreplay
+/// into an af_packet port).
+pub const RELOAD: Suite = Suite {
+    name: "live reload",
+    root: true,
+    tools: &["ip", "tcpreplay"],
+};
+
 /// `tests/ops.rs`: the systemd unit in packaging/ checked by systemd itself.
 pub const OPS_SYSTEMD: Suite = Suite {
     name: "ops systemd unit",
@@ -73,6 +81,7 @@ pub const ALL: &[Suite] = &[
     OPS_TELEMETRY,
     OPS_LIVE,
     OPS_SYSTEMD,
+    RELOAD,
     GAP_FILL,
 ];
 

@@ -539,6 +539,71 @@ impl Host {
         self.counters.reports_sent += sent;
     }
 
+    /// Live reload: the host's groups become `joins`. Groups no longer
+    /// wanted are left at once (leave messages appended to `out`, as at
+    /// exit); the new set is reported again as a state change
+    /// (robustness-variable unsolicited reports from `now`, RFC 3376 §5.1,
+    /// RFC 3810 §7.1), which covers the added groups. Nothing happens when
+    /// the set is unchanged.
+    pub fn update(&mut self, joins: &[Join], now: u64, out: &mut Vec<Vec<u8>>) {
+        let mac = self.mac;
+        let wanted: Vec<Family> = [false, true]
+            .into_iter()
+            .filter(|&v6| joins.iter().any(|j| j.group.is_ipv6() == v6))
+            .map(|v6| {
+                let src = self.fams.iter().find(|f| f.v6 == v6).map_or(
+                    if v6 {
+                        IpAddr::V6(link_local_of(mac))
+                    } else {
+                        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                    },
+                    |f| f.src,
+                );
+                Family::new(v6, src, joins)
+            })
+            .collect();
+        let same = |a: &Family, b: &Family| {
+            a.groups.len() == b.groups.len()
+                && a.groups.iter().all(|m| {
+                    b.groups
+                        .iter()
+                        .any(|n| n.group == m.group && n.include == m.include)
+                })
+        };
+        let unchanged = self.fams.len() == wanted.len()
+            && self
+                .fams
+                .iter()
+                .all(|f| wanted.iter().any(|w| w.v6 == f.v6 && same(f, w)));
+        if unchanged {
+            return;
+        }
+        // Leave what is no longer wanted (or wanted with other sources).
+        let mut gone = self.clone();
+        for f in &mut gone.fams {
+            let w = wanted.iter().find(|w| w.v6 == f.v6);
+            f.groups.retain(|m| {
+                !w.is_some_and(|w| {
+                    w.groups
+                        .iter()
+                        .any(|n| n.group == m.group && n.include == m.include)
+                })
+            });
+        }
+        gone.fams.retain(|f| !f.groups.is_empty());
+        gone.counters = HostCounters::default();
+        gone.leave(out);
+        self.counters.leaves_sent += gone.counters.leaves_sent;
+        for w in wanted {
+            match self.fams.iter_mut().find(|f| f.v6 == w.v6) {
+                Some(f) => f.groups = w.groups,
+                None => self.fams.push(w),
+            }
+        }
+        self.fams.retain(|f| !f.groups.is_empty());
+        self.start(now);
+    }
+
     /// Appends the leave messages for every group to `out`
     /// (robustness-variable copies: they cannot be retransmitted later,
     /// the process is exiting). IGMPv1 has none.

@@ -232,6 +232,18 @@ impl<H> Engine<H> {
         self.wheel.clear();
     }
 
+    /// Live reload: `stream` stops. Every copy it holds goes out in order
+    /// (or is freed) as at shutdown, and its timer is disarmed so it never
+    /// fires again; its counters stay readable. The caller hands it no
+    /// more copies (its routes are gone). Out-of-range indices do nothing.
+    pub fn retire(&mut self, stream: usize, now: u64, sink: &mut impl Sink<H>) {
+        if let Some(st) = self.streams.get_mut(stream) {
+            st.drain(&mut self.store, now, sink);
+            st.wake = NEVER;
+            self.wheel.disarm(stream);
+        }
+    }
+
     /// Counters of `stream` (panics if out of range, like slice indexing).
     pub fn counters(&self, stream: usize) -> &StreamCounters {
         self.streams[stream].counters()

@@ -70,6 +70,14 @@ impl TimerWheel {
         self.link(e, (b & self.mask) as usize);
     }
 
+    /// Disarms entry `e` (nothing if it is not armed).
+    pub fn disarm(&mut self, e: usize) {
+        if self.at.get(e).is_some_and(|&t| t != NEVER) {
+            self.unlink(e);
+            self.at[e] = NEVER;
+        }
+    }
+
     /// Disarms every entry.
     pub fn clear(&mut self) {
         self.heads.fill(NIL);

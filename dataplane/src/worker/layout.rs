@@ -224,6 +224,11 @@ impl BoardLayout {
         self.stream_at.len()
     }
 
+    /// Legs stream slot `s` holds (0 if out of range).
+    pub fn legs(&self, s: usize) -> usize {
+        self.legs.get(s).copied().unwrap_or(0)
+    }
+
     /// Publishes input port `i`'s counters.
     pub fn put_rx(&self, board: &Board, i: usize, c: &RxCounters) {
         if i >= self.inputs {

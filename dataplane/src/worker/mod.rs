@@ -21,6 +21,7 @@ pub mod plan;
 pub mod poll;
 pub mod pool_watch;
 mod publish;
+pub mod reload;
 pub mod rx;
 pub mod shard;
 pub mod single;

@@ -16,7 +16,7 @@ use crate::stats::Board;
 
 /// One output stream: how to read its sequence numbers, how to merge its
 /// legs and how to rewrite what goes out.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StreamPlan {
     /// Operator's name for the stream (logs, stats).
     pub name: String,
@@ -69,6 +69,9 @@ pub struct Plan {
     /// Which merge worker owns each stream (one worker but in the shard
     /// layout).
     pub shards: Shards,
+    /// Stats board stream slots kept free for streams a live reload adds
+    /// (each sized for the most legs); see [`super::reload`].
+    pub reload_slots: usize,
 }
 
 /// Where the workers take "now" from.
@@ -109,7 +112,11 @@ impl Clock {
 impl Plan {
     /// The stats layout matching this plan.
     pub fn layout(&self) -> BoardLayout {
-        let legs: Vec<usize> = self.streams.iter().map(|s| s.merge.legs).collect();
+        let mut legs: Vec<usize> = self.streams.iter().map(|s| s.merge.legs).collect();
+        legs.extend(std::iter::repeat_n(
+            crate::merge::MAX_LEGS,
+            self.reload_slots,
+        ));
         BoardLayout::new(self.inputs.len(), self.shards.workers(), &legs)
     }
 

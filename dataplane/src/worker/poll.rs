@@ -113,6 +113,12 @@ impl RxStage {
         publish::rx(shared, self.first, &self.counters);
     }
 
+    /// Live reload: the classifier changed, so the last route found may be
+    /// stale (a removed or replaced stream's key).
+    pub fn forget_routes(&mut self) {
+        self.cache = RouteCache::default();
+    }
+
     /// The burst buffer, empty between polls: scratch for draining the
     /// output port.
     pub fn scratch(&mut self) -> &mut RxBatch {

@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 
 use super::layout::{RxCounters, TxCounters};
 use super::plan::Shared;
+use super::reload::MergeSet;
 use super::tx::TicksToNs;
-use crate::merge::Engine;
 use crate::stats::LatencyHistogram;
 
 /// Publishes input counters `rx` for inputs `first..first + rx.len()`.
@@ -19,28 +19,19 @@ pub fn rx(shared: &Shared, first: usize, rx: &[RxCounters]) {
 /// histogram in its own slot, and every stream of its engine at the plan
 /// index `ids[i]` of engine index `i`. `scratch` holds
 /// [`LatencyHistogram::WORDS`] words so this never allocates.
-pub fn tx<H>(
+pub fn tx(
     shared: &Shared,
     (worker, ids): (usize, &[u32]),
     tx: &TxCounters,
     latency: &LatencyHistogram,
-    engine: &Engine<H>,
+    engine: &impl MergeSet,
     to_ns: TicksToNs,
     scratch: &mut [u64],
 ) {
     let l = &shared.layout;
     l.put_tx(&shared.board, worker, tx);
     l.put_latency(&shared.board, worker, latency, scratch);
-    for (s, &id) in ids.iter().enumerate().take(engine.streams()) {
-        l.put_stream(
-            &shared.board,
-            id as usize,
-            (engine.counters(s), &engine.evidence(s)),
-            engine.held(s),
-            |leg| engine.leg_is_up(s, leg),
-            |t| to_ns.ns(t),
-        );
-    }
+    engine.publish_streams(shared, ids, to_ns);
 }
 
 /// Which of the main lcore's publish requests a worker last served.

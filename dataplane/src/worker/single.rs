@@ -4,14 +4,14 @@
 //! keeps the stats and the signals, the worker runs this loop.
 
 use super::layout::RxCounters;
-use super::plan::{Plan, Shared};
+use super::plan::Shared;
 use super::poll::{RxStage, RxTarget};
 use super::pool_watch::PoolWatch;
 use super::publish::Requests;
-use super::rx::{merge, Arrival, ControlRing};
+use super::reload::{Generations, Shelves};
+use super::rx::{Arrival, ControlRing};
 use super::tx::TxState;
 use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
-use crate::merge::Engine;
 use crate::stats::LatencyHistogram;
 
 /// Runs the merge on this lcore until `shared.stop`, then drains: every
@@ -20,8 +20,11 @@ use crate::stats::LatencyHistogram;
 /// `plan.inputs[i]` and `ctl[i]` the ring to its membership host, if any;
 /// `out_rx`, when given, is drained and freed; `pool` is the packet pool,
 /// watched so the merge sheds before it runs dry.
+///
+/// Live reload: between two polls it applies the [`super::reload::Swap`]
+/// the main lcore queued in `plans`, if any (see [`super::reload`]).
 pub fn run(
-    plan: &Plan,
+    plans: &Generations,
     shared: &Shared,
     mut rxqs: Vec<RxQueue<'_, '_>>,
     mut ctl: Vec<ControlRing<'_, '_>>,
@@ -30,10 +33,12 @@ pub fn run(
     pool: &Mempool<'_>,
 ) -> Result<(), String> {
     ctl.resize_with(rxqs.len(), || None);
+    let mut plan = plans.first();
     let mut inline = Inline {
-        engine: plan.engine()?,
+        engine: Shelves::new(plan.engine()?, &shared.layout),
         tx: TxState::new(plan, shared, txq, Some(PoolWatch::new(pool, plan))),
     };
+    inline.tx.reloadable(plans.identity());
     let mut rx = RxStage::new(plan, 0, rxqs.len());
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();
@@ -47,6 +52,29 @@ pub fn run(
             tx.publish(engine, &mut scratch);
             shared.board.commit();
         }
+        if let Some(mut sw) = plans.to_worker.pop() {
+            let Some(next) = plans.get(sw.generation) else {
+                // Never queued without its plan; handed back unapplied.
+                let _ = plans.to_main.push(sw);
+                continue;
+            };
+            // Removed streams go out in order with the plan they ran
+            // under, and their final figures reach the board, before the
+            // new set takes over.
+            let now = tx.now();
+            engine.retire(&sw, now, tx);
+            tx.flush();
+            rx.publish(shared);
+            tx.publish(engine, &mut scratch);
+            shared.board.commit();
+            engine.install(&mut sw);
+            tx.swap_outs(&mut sw.outs);
+            tx.retarget(next);
+            plan = next;
+            rx.forget_routes();
+            // Capacity 1 and one swap in flight: there is room.
+            let _ = plans.to_main.push(sw);
+        }
     }
 
     let Inline { engine, tx } = &mut inline;
@@ -58,7 +86,7 @@ pub fn run(
 
 /// The one-lcore target: each judged packet meets the engine at once.
 struct Inline<'q, 'p, 'a> {
-    engine: Engine<Mbuf>,
+    engine: Shelves,
     tx: TxState<'q, 'p, 'a>,
 }
 
@@ -83,7 +111,7 @@ impl RxTarget for Inline<'_, '_, '_> {
     #[inline(always)]
     fn accept(&mut self, a: Arrival, _c: &mut RxCounters) {
         let now = self.tx.now();
-        merge(&mut self.engine, a, now, &mut self.tx);
+        self.engine.accept(a, now, &mut self.tx);
     }
 
     #[inline(always)]

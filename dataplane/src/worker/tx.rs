@@ -5,8 +5,9 @@ use super::layout::TxCounters;
 use super::plan::{FillAsk, Plan, Shared, StreamEvent, StreamPlan};
 use super::pool_watch::PoolWatch;
 use super::publish;
+use super::reload::MergeSet;
 use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
-use crate::merge::{Engine, Event, EventKind, FreeReason, SendInfo, Sink};
+use crate::merge::{Event, EventKind, FreeReason, SendInfo, Sink};
 use crate::rewrite::{trim_mold_front, Rewriter, RtpRenumber};
 use crate::seq::SeqSpec;
 use crate::stats::LatencyHistogram;
@@ -61,12 +62,17 @@ impl StreamOut {
     pub fn for_streams(streams: &[StreamPlan], ids: &[u32]) -> Vec<StreamOut> {
         ids.iter()
             .map(|&i| &streams[i as usize])
-            .map(|s| StreamOut {
-                renumber: s.renumber.then(|| RtpRenumber::new(None)),
-                latched: None,
-                session: None,
-            })
+            .map(StreamOut::for_stream)
             .collect()
+    }
+
+    /// Fresh output state for stream `s` (nothing sent yet).
+    pub fn for_stream(s: &StreamPlan) -> StreamOut {
+        StreamOut {
+            renumber: s.renumber.then(|| RtpRenumber::new(None)),
+            latched: None,
+            session: None,
+        }
     }
 
     /// The rewriter for this stream's packets; on the first packet, fixes
@@ -216,7 +222,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     /// due time, so a packet stamped `t` meets the engine in the state it
     /// would have had at `t`, and events carry the time they happened.
     #[inline(always)]
-    pub fn advance_to(&mut self, engine: &mut Engine<Mbuf>, t: u64) {
+    pub fn advance_to(&mut self, engine: &mut impl MergeSet, t: u64) {
         if t <= self.now {
             return;
         }
@@ -249,7 +255,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     #[inline]
     pub fn service(
         &mut self,
-        engine: &mut Engine<Mbuf>,
+        engine: &mut impl MergeSet,
         out_rx: &mut Option<RxQueue<'_, '_>>,
         scratch: &mut RxBatch,
     ) {
@@ -284,7 +290,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     }
 
     /// Publishes the tx side (counters, latency, every stream).
-    pub fn publish(&self, engine: &Engine<Mbuf>, scratch: &mut [u64]) {
+    pub fn publish(&self, engine: &impl MergeSet, scratch: &mut [u64]) {
         // Sharded workers' clocks differ a little: the latest one counts.
         self.shared
             .clock_now
@@ -302,12 +308,41 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
 
     /// Shutdown: sends every held packet that can go out in order, frees
     /// the rest, flushes, and publishes the final figures.
-    pub fn finish(&mut self, engine: &mut Engine<Mbuf>, scratch: &mut [u64]) {
+    pub fn finish(&mut self, engine: &mut impl MergeSet, scratch: &mut [u64]) {
         self.now = self.clock_now();
         engine.drain(self.now, self);
         self.flush();
         self.free.flush();
         self.publish(engine, scratch);
+    }
+
+    /// Live reload: the merge hands this stage stream ids (the board's
+    /// slots, see [`super::reload`]) instead of engine indices, so `ids`
+    /// is the identity over every slot; output state gets room for each,
+    /// allocated before the loop so a swap never allocates.
+    pub fn reloadable(&mut self, ids: &'q [u32]) {
+        self.ids = ids;
+        let have = self.outs.len();
+        self.outs.extend((have..ids.len()).map(|_| StreamOut {
+            renumber: None,
+            latched: None,
+            session: None,
+        }));
+    }
+
+    /// Live reload: from now on the streams are `plan`'s (ids index it).
+    pub fn retarget(&mut self, plan: &'q Plan) {
+        self.streams = &plan.streams;
+    }
+
+    /// Live reload: each `(id, out)` of `outs` becomes id's output state,
+    /// and `outs` gets the state it replaced (moves only).
+    pub fn swap_outs(&mut self, outs: &mut [(u32, StreamOut)]) {
+        for (id, out) in outs.iter_mut() {
+            if let Some(mine) = self.outs.get_mut(*id as usize) {
+                std::mem::swap(mine, out);
+            }
+        }
     }
 
     /// Sends what is batched, retrying a bounded number of times when the

@@ -284,3 +284,48 @@ fn mld_host_from_link_local_with_v1_compat() {
     h.leave(&mut out);
     assert!(out.iter().all(|f| decode(f).0 == mld::TYPE_V1_DONE));
 }
+
+#[test]
+fn update_leaves_removed_groups_and_reports_the_new_set() {
+    let mut h = host();
+    h.start(0);
+    run_until(&mut h, 5000);
+    let keep = Join {
+        group: ip("239.1.1.1"),
+        source: None,
+    };
+    let add = Join {
+        group: ip("239.1.1.2"),
+        source: None,
+    };
+    let mut out = Vec::new();
+    // Unchanged: nothing sent.
+    h.update(
+        &[
+            Join {
+                group: ip("232.1.1.1"),
+                source: Some(ip("192.0.2.1")),
+            },
+            keep,
+        ],
+        6000,
+        &mut out,
+    );
+    assert!(out.is_empty() && h.next_due().is_none());
+    // 232.1.1.1 removed, 239.1.1.2 added.
+    h.update(&[keep, add], 6000, &mut out);
+    assert_eq!(out.len(), 2, "robustness copies of the leave");
+    assert_eq!(
+        decode(&out[0]).1,
+        vec![(6, ip("232.1.1.1"), vec![ip("192.0.2.1")])],
+        "BLOCK_OLD of the removed group's source only"
+    );
+    let reports = polled(&mut h, 6000);
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        decode(&reports[0]).1,
+        vec![(4, ip("239.1.1.1"), vec![]), (4, ip("239.1.1.2"), vec![])],
+        "the new set, as a state change"
+    );
+    assert_eq!(h.status()[0].groups, 2);
+}
