@@ -133,6 +133,30 @@ fn mold_frame() -> (Vec<u8>, FrameOffsets) {
     (f, at)
 }
 
+/// The RTP modes on one stream: the loop the clean-path figures in
+/// BENCHMARKS.md were measured with (stream index a constant).
+#[inline(never)]
+fn run(e: &mut Engine<NonZeroU64>, sink: &mut Tally, packets: u64) {
+    let mut now = 1u64;
+    let mut id = 0u64;
+    for seq in 0..packets {
+        let s = SeqSample {
+            source: 0x1234_5678,
+            ..SeqSample::new(seq & 0xFFFF, 16)
+        };
+        id += 1;
+        let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
+        e.insert(0, 0, s, Verdict::Good, h, now, sink);
+        id += 1;
+        let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
+        e.insert(0, 1, s, Verdict::Good, h, now + 10, sink);
+        if seq & 15 == 0 {
+            e.poll(now + 10, sink);
+        }
+        now += 1_000;
+    }
+}
+
 /// `streams` streams, packet `i` on stream `i % streams`.
 #[inline(never)]
 fn run_many(
@@ -233,9 +257,9 @@ fn main() {
         messages: cut,
         cuts: 0,
     };
-    if feed == Feed::Rtp {
-        // The plain RTP loop with the plain sink, as before the MoldUDP64
-        // modes (streams = 1 is one stream's clean pair per packet).
+    if feed == Feed::Rtp && streams == 1 {
+        run(&mut e, &mut sink.tally, packets);
+    } else if feed == Feed::Rtp {
         run_many(&mut e, &mut sink.tally, packets, streams);
     } else {
         let shift = if feed == Feed::Messages { SHIFT } else { 0 };
