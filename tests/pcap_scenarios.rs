@@ -993,9 +993,10 @@ fn health_in_step_and_lagging_on_the_capture_clock() {
 /// 600 MoldUDP64 messages into packets of different boundaries (3, 5, 2, 7
 /// messages a packet on the primary, 4, 1, 6 on the secondary) and each
 /// loses packets the other leg's (differently cut) packets cover. Both go
-/// through one port in time order under the capture clock. The output's
-/// message stream, parsed back, is the original feed: each message once, in
-/// order, in valid MoldUDP64 packets with correct checksums.
+/// through one port in time order under the capture clock, merged in
+/// primary and in hitless mode. The output's message stream, parsed back,
+/// is the original feed: each message once, in order, in valid MoldUDP64
+/// packets with correct checksums.
 #[test]
 fn differently_packed_legs_give_the_feed_once_with_arbitrate_messages() {
     use testkit::frame::{build_udp_frame, payload_pattern};
@@ -1055,64 +1056,73 @@ fn differently_packed_legs_give_the_feed_once_with_arbitrate_messages() {
             frames.push((t, rank, build_udp_frame(spec, *seq as u16, p)));
         }
     }
-    let extra = [
-        "--seq",
-        "moldudp64",
-        "--arbitrate",
-        "messages",
-        "--max-delay",
-        "10",
-        "--max-rate",
-        "60000",
-    ];
-    let o = run_frames("arbitrate-messages", frames, &extra, 5.0);
-
-    let mut got: Vec<Vec<u8>> = Vec::new();
-    let mut next = FIRST;
-    let mut cut = 0;
-    for f in &o.frames {
-        assert!(
-            f.len() <= 1514,
-            "frame of {} bytes\n{}",
-            f.len(),
-            o.context()
-        );
-        testkit::verify_checksums(f).unwrap_or_else(|e| panic!("{e:?}\n{}", o.context()));
-        let u = testkit::parse_udp(f).expect("output frame");
-        let (h, m) = parse_moldudp64(u.payload).expect("output MoldUDP64");
-        assert_eq!(h.session, SESSION);
-        assert_eq!(
-            h.seq,
-            next,
-            "output packet out of sequence\n{}",
-            o.context()
-        );
-        assert_eq!(usize::from(h.count), m.len());
-        next += u64::from(h.count);
-        if !inputs.contains(&(h.seq, u64::from(h.count))) {
-            cut += 1;
+    for (name, hitless) in [
+        ("arbitrate-messages", false),
+        ("arbitrate-messages-hitless", true),
+    ] {
+        let extra = [
+            "--seq",
+            "moldudp64",
+            "--arbitrate",
+            "messages",
+            "--max-delay",
+            "10",
+            "--max-rate",
+            "60000",
+        ];
+        let mut extra = extra.to_vec();
+        if hitless {
+            extra.extend(["--forward-mode", "hitless"]);
         }
-        got.extend(m.iter().map(|m| m.to_vec()));
+        let o = run_frames(name, frames.clone(), &extra, 5.0);
+
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut next = FIRST;
+        let mut cut = 0;
+        for f in &o.frames {
+            assert!(
+                f.len() <= 1514,
+                "frame of {} bytes\n{}",
+                f.len(),
+                o.context()
+            );
+            testkit::verify_checksums(f).unwrap_or_else(|e| panic!("{e:?}\n{}", o.context()));
+            let u = testkit::parse_udp(f).expect("output frame");
+            let (h, m) = parse_moldudp64(u.payload).expect("output MoldUDP64");
+            assert_eq!(h.session, SESSION);
+            assert_eq!(
+                h.seq,
+                next,
+                "output packet out of sequence\n{}",
+                o.context()
+            );
+            assert_eq!(usize::from(h.count), m.len());
+            next += u64::from(h.count);
+            if !inputs.contains(&(h.seq, u64::from(h.count))) {
+                cut += 1;
+            }
+            got.extend(m.iter().map(|m| m.to_vec()));
+        }
+        assert_eq!(got.len() as u64, N, "messages out\n{}", o.context());
+        assert!(
+            got == msgs,
+            "output messages differ from the feed\n{}",
+            o.context()
+        );
+        assert!(cut > 0, "no packet was cut to its unsent messages");
+        assert_eq!(o.stream_counter("messages_sent"), N, "{}", o.context());
+        assert_eq!(
+            o.stream_counter("messages_duplicate"),
+            handed - N,
+            "every handed-in message is sent or a duplicate\n{}",
+            o.context()
+        );
+        assert_eq!(o.stream_counter("unrecoverable"), 0, "{}", o.context());
+        assert!(
+            o.stdout.contains("messages: sent 600 duplicate"),
+            "{}",
+            o.context()
+        );
+        assert_clean_end(&o);
     }
-    assert_eq!(got.len() as u64, N, "messages out\n{}", o.context());
-    assert!(
-        got == msgs,
-        "output messages differ from the feed\n{}",
-        o.context()
-    );
-    assert!(cut > 0, "no packet was cut to its unsent messages");
-    assert_eq!(o.stream_counter("messages_sent"), N, "{}", o.context());
-    assert_eq!(
-        o.stream_counter("messages_duplicate"),
-        handed - N,
-        "every handed-in message is sent or a duplicate\n{}",
-        o.context()
-    );
-    assert_eq!(o.stream_counter("unrecoverable"), 0, "{}", o.context());
-    assert!(
-        o.stdout.contains("messages: sent 600 duplicate"),
-        "{}",
-        o.context()
-    );
-    assert_clean_end(&o);
 }

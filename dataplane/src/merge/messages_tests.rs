@@ -216,3 +216,87 @@ fn packet_mode_keeps_its_rule() {
     assert_eq!(run.e.counters(0).messages_sent, 4);
     run.finish(2);
 }
+
+impl Run {
+    fn put_sample(&mut self, leg: usize, s: SeqSample, handle: u64, t: u64) {
+        self.e.poll(t, &mut self.r);
+        self.handed += 1;
+        self.e
+            .insert(0, leg, s, Verdict::Good, handle, t, &mut self.r);
+    }
+}
+
+fn end_of_session(session: u64, next: u64) -> SeqSample {
+    SeqSample {
+        source: session,
+        heartbeat: true,
+        end_of_session: true,
+        span: 0,
+        ..SeqSample::new(next, 64)
+    }
+}
+
+#[test]
+fn end_of_session_goes_once_after_every_message_then_a_new_session_restarts() {
+    for mode in [Mode::Primary, Mode::Hitless] {
+        let mut run = Run::new(mode, true);
+        let order = [A[0], B[0], B[1], A[1], B[2], A[2]];
+        for (i, &(l, s, c)) in order.iter().enumerate() {
+            run.put(l, s, c, 10 * i as u64);
+        }
+        // Both legs end the session at 10; data of it after that is stale.
+        run.put_sample(0, end_of_session(SESSION, 10), 900, 100);
+        run.put_sample(1, end_of_session(SESSION, 10), 901, 101);
+        run.put(1, 8, 2, 102); // behind: a duplicate
+        run.put(0, 10, 2, 103); // beyond its End of Session: never sent
+        let ends: Vec<_> = run
+            .r
+            .sent
+            .iter()
+            .filter(|s| s.handle == 900 || s.handle == 901)
+            .collect();
+        assert_eq!(ends.len(), 1, "{mode:?}: End of Session sent once");
+        assert_eq!(run.r.sent.last().map(|s| s.handle), Some(900));
+        let data: Vec<u64> = run.r.sent[..run.r.sent.len() - 1]
+            .iter()
+            .flat_map(|s| s.info.ext_seq..s.info.ext_seq + u64::from(s.info.span))
+            .collect();
+        assert_eq!(data, (1..10).collect::<Vec<_>>(), "{mode:?}");
+        assert!(
+            run.r.freed.contains(&(h(1, 8), FreeReason::Duplicate)),
+            "{mode:?}"
+        );
+        assert!(run.r.freed.iter().any(|f| f.0 == h(0, 10)), "{mode:?}");
+        // A new session, packed differently on each leg: a restart, and
+        // its messages once each.
+        let new = 0x0e3;
+        let mold2 = |seq: u64, count: u16| SeqSample {
+            source: new,
+            span: count,
+            ..SeqSample::new(seq, 64)
+        };
+        let before = run.r.sent.len();
+        let pkts = [
+            (0, 1, 3),
+            (1, 1, 2),
+            (1, 3, 4),
+            (0, 4, 3),
+            (0, 7, 3),
+            (1, 7, 3),
+        ];
+        for (i, &(l, s, c)) in pkts.iter().enumerate() {
+            run.put_sample(l, mold2(s, c), 2_000_000 + h(l, s), 200 + i as u64);
+        }
+        run.finish(10_000);
+        assert_eq!(run.e.counters(0).restarts, 1, "{mode:?}");
+        let sent = &run.r.sent[before..];
+        let first = sent[0].info.ext_seq;
+        let got: Vec<u64> = sent
+            .iter()
+            .flat_map(|s| {
+                s.info.ext_seq - first + 1..s.info.ext_seq - first + 1 + u64::from(s.info.span)
+            })
+            .collect();
+        assert_eq!(got, (1..10).collect::<Vec<_>>(), "{mode:?}: new session");
+    }
+}

@@ -25,11 +25,69 @@
 
 use super::evidence::Evidence;
 use super::{after, Store, StreamState};
-use crate::merge::config::MAX_LEGS;
+use crate::merge::config::{Mode, MAX_LEGS};
 use crate::merge::output::{FreeReason, SendInfo, Sink};
+use crate::seq::{extend, SeqSample};
 use crate::slots::{Packet, Passed, Verdict};
 
 impl StreamState {
+    /// What `insert` does, for a stream with message-level arbitration, with
+    /// a copy its packet fast paths did not take: the same preconditions
+    /// (a good copy of the current source on a healthy leg), then a copy at
+    /// or straddling the cursor goes out at once or is held at the cursor,
+    /// one entirely behind it is freed as a duplicate, anything else takes
+    /// the slow path. Called from the slow path's entry, so the packet
+    /// path stays as small as without it.
+    #[inline(always)]
+    pub(super) fn insert_messages<H>(
+        &mut self,
+        store: &mut Store<H>,
+        sample: SeqSample,
+        (leg, now): (usize, u64),
+        copy: Packet<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let ls = &self.leg[leg];
+        let cur = self.ep.cur;
+        if copy.verdict == Verdict::Good
+            && sample.source == cur.source
+            && ls.epoch == cur.id
+            && ls.up
+            && ls.cand.count == 0
+            && sample.bits == self.rules.bits
+            && !sample.heartbeat
+            && self.ep.live
+        {
+            let raw = extend(sample.value, self.rules.bits, cur.raw_high);
+            let pos = raw.wrapping_add(cur.offset);
+            let d = pos.wrapping_sub(self.cursor) as i64;
+            let in_window = d < 0 && d >= -(self.rules.cap as i64);
+            if d == 0 || (in_window && self.straddles(pos, copy.span)) {
+                if (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
+                    && self.may_send_at_once(leg)
+                {
+                    self.send_at_once(store, (raw, pos), (leg, now), copy, sink);
+                    return;
+                }
+                if self.may_hold_at_cursor(pos) {
+                    self.hold_at_cursor(store, (raw, pos), (leg, now), copy, sink);
+                    return;
+                }
+            } else if in_window {
+                // Entirely behind the cursor: what the packet path does.
+                self.books.took_good(leg);
+                self.refresh(leg, now);
+                self.note_position(leg, pos);
+                if Evidence::sampled(pos) {
+                    self.sample_lag(store, leg, pos, now, true);
+                }
+                self.behind(store, pos, leg, copy, sink);
+                return;
+            }
+        }
+        self.place_slow(store, sample, super::Arrival { leg, now, copy }, sink);
+    }
+
     /// Whether a copy at `pos` (behind the cursor) still carries messages
     /// at or after the cursor that message-level arbitration must not drop.
     /// Always false packet by packet.
@@ -68,7 +126,7 @@ impl StreamState {
         if self.held == 0 {
             return true;
         }
-        let hitless = self.rules.mode == crate::merge::config::Mode::Hitless;
+        let hitless = self.rules.mode == Mode::Hitless;
         (0..self.rules.legs).all(|l| {
             let ls = &self.leg[l];
             ls.held == 0 || (ls.held == 1 && ls.top == self.cursor && (hitless || l >= leg))

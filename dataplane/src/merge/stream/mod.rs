@@ -311,25 +311,12 @@ impl StreamState {
                 }
                 return false;
             }
-            if self.rules.messages
-                && (d == 0
-                    || (d < 0 && d >= -(self.rules.cap as i64) && self.straddles(pos, copy.span)))
+            // (A copy straddling the cursor is only possible with more than
+            // one message; message-level arbitration must not free it.)
+            if d < 0
+                && d >= -(self.rules.cap as i64)
+                && (d + i64::from(sample.span) <= 0 || !self.rules.messages)
             {
-                // Message mode: a copy that starts at the cursor or
-                // straddles it (messages.rs).
-                if (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
-                    && self.may_send_at_once(leg)
-                {
-                    self.send_at_once(store, (raw, pos), (leg, now), copy, sink);
-                    // It may have moved on to held copies and asked for a wake.
-                    return self.wake != NEVER;
-                }
-                if self.may_hold_at_cursor(pos) {
-                    self.hold_at_cursor(store, (raw, pos), (leg, now), copy, sink);
-                    return true;
-                }
-            }
-            if d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span) {
                 self.books.took_good(leg);
                 self.refresh(leg, now);
                 self.note_position(leg, pos);
@@ -346,9 +333,30 @@ impl StreamState {
 
     /// Everything but the two fast paths: new legs, waiting copies, gaps,
     /// window moves, restarts, heartbeats, corrupt copies.
+    ///
+    /// With message-level arbitration the copies the packet fast paths
+    /// left (several messages, or straddling the cursor) first try that
+    /// mode's own fast paths ([`insert_messages`](Self::insert_messages)):
+    /// tested here, off the packet path, so they cost it nothing.
     #[cold]
     #[inline(never)]
     fn insert_slow<H>(
+        &mut self,
+        store: &mut Store<H>,
+        sample: SeqSample,
+        a: Arrival<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        if self.rules.messages {
+            self.insert_messages(store, sample, (a.leg, a.now), a.copy, sink);
+        } else {
+            self.place_slow(store, sample, a, sink);
+        }
+    }
+
+    /// The slow path proper (see [`insert_slow`](Self::insert_slow)).
+    #[inline(never)]
+    pub(super) fn place_slow<H>(
         &mut self,
         store: &mut Store<H>,
         sample: SeqSample,
