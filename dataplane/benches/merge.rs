@@ -78,9 +78,9 @@ fn clean(c: &mut Criterion) {
                 for _ in 0..BATCH {
                     let s = rtp(f.seq);
                     let h = f.handle();
-                    e.insert(0, 0, s, Verdict::Good, h, f.now, &mut sink);
+                    e.insert((0, 0), s, Verdict::Good, h, f.now, &mut sink);
                     let h = f.handle();
-                    e.insert(0, 1, s, Verdict::Good, h, f.now + SKEW, &mut sink);
+                    e.insert((0, 1), s, Verdict::Good, h, f.now + SKEW, &mut sink);
                     if f.seq & 15 == 0 {
                         e.poll(f.now + SKEW, &mut sink);
                     }
@@ -117,11 +117,11 @@ fn lossy(c: &mut Criterion) {
                     let s = rtp(f.seq);
                     if !lp {
                         let h = f.handle();
-                        e.insert(0, 0, s, Verdict::Good, h, f.now, &mut sink);
+                        e.insert((0, 0), s, Verdict::Good, h, f.now, &mut sink);
                     }
                     if !ls {
                         let h = f.handle();
-                        e.insert(0, 1, s, Verdict::Good, h, f.now + SKEW, &mut sink);
+                        e.insert((0, 1), s, Verdict::Good, h, f.now + SKEW, &mut sink);
                     }
                     if f.seq & 15 == 0 {
                         e.poll(f.now + SKEW, &mut sink);
@@ -157,9 +157,9 @@ fn many_streams(c: &mut Criterion) {
                 for _ in 0..BATCH {
                     let s = rtp(f.seq);
                     let h = f.handle();
-                    e.insert(stream, 0, s, Verdict::Good, h, f.now, &mut sink);
+                    e.insert((stream, 0), s, Verdict::Good, h, f.now, &mut sink);
                     let h = f.handle();
-                    e.insert(stream, 1, s, Verdict::Good, h, f.now + SKEW, &mut sink);
+                    e.insert((stream, 1), s, Verdict::Good, h, f.now + SKEW, &mut sink);
                     stream += 1;
                     if stream == STREAMS {
                         stream = 0;
@@ -219,10 +219,10 @@ fn mold(c: &mut Criterion) {
                 b.iter(|| {
                     for _ in 0..BATCH {
                         let h = f.handle();
-                        e.insert(0, 0, mold(f.seq), Verdict::Good, h, f.now, &mut sink);
+                        e.insert((0, 0), mold(f.seq), Verdict::Good, h, f.now, &mut sink);
                         let h = f.handle();
                         let s = mold(f.seq + shift);
-                        e.insert(0, 1, s, Verdict::Good, h, f.now + SKEW, &mut sink);
+                        e.insert((0, 1), s, Verdict::Good, h, f.now + SKEW, &mut sink);
                         if f.seq & 63 == 1 {
                             e.poll(f.now + SKEW, &mut sink);
                         }

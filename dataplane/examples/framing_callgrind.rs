@@ -92,7 +92,7 @@ fn run(e: &mut Engine<NonZeroU64>, sink: &mut Tally, f: &mut Framing, packets: u
             id += 1;
             let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
             match f.spec.extract(black_box(&f.payload)) {
-                Ok(s) => e.insert(0, leg, s, Verdict::Good, h, at, sink),
+                Ok(s) => e.insert((0, leg), s, Verdict::Good, h, at, sink),
                 Err(_) => refused += 1,
             }
         }

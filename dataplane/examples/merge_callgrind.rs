@@ -102,10 +102,10 @@ fn run_rtp(e: &mut Engine<NonZeroU64>, sink: &mut Tally, packets: u64) {
         };
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert(0, 0, s, Verdict::Good, h, now, sink);
+        e.insert((0, 0), s, Verdict::Good, h, now, sink);
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert(0, 1, s, Verdict::Good, h, now + 10, sink);
+        e.insert((0, 1), s, Verdict::Good, h, now + 10, sink);
         if seq & 15 == 0 {
             e.poll(now + 10, sink);
         }
@@ -128,10 +128,10 @@ fn run_mold(e: &mut Engine<NonZeroU64>, sink: &mut CutSink, shift: u64, packets:
         let (a, b) = (mold(1 + i * PER_PACKET), mold(1 + i * PER_PACKET + shift));
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert(0, 0, a, Verdict::Good, h, now, sink);
+        e.insert((0, 0), a, Verdict::Good, h, now, sink);
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert(0, 1, b, Verdict::Good, h, now + 10, sink);
+        e.insert((0, 1), b, Verdict::Good, h, now + 10, sink);
         if i & 15 == 0 {
             e.poll(now + 10, sink);
         }
@@ -177,10 +177,10 @@ fn run_many(
         let st = stream as usize;
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert(st, 0, s, Verdict::Good, h, now, sink);
+        e.insert((st, 0), s, Verdict::Good, h, now, sink);
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert(st, 1, s, Verdict::Good, h, now + 10, sink);
+        e.insert((st, 1), s, Verdict::Good, h, now + 10, sink);
         if i & 15 == 0 {
             e.poll(now + 10, sink);
         }

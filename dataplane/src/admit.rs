@@ -70,8 +70,7 @@ pub fn admit<H>(
         }
     };
     engine.insert(
-        copy.stream,
-        copy.leg,
+        (copy.stream, copy.leg),
         copy.sample,
         verdict,
         copy.handle,

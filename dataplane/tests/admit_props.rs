@@ -94,7 +94,7 @@ fn run(copies: &[Copy], hitless: bool, deferred: bool) -> (Collect, Vec<Checksum
         } else {
             assert_eq!(info.integrity == Integrity::Ok, !corrupt);
             let verdict = Verdict::of(!corrupt);
-            e.insert(0, leg, sample, verdict, handle, now, &mut sink);
+            e.insert((0, leg), sample, verdict, handle, now, &mut sink);
             done.push(Checksum::AlreadyJudged);
         }
         e.poll(now, &mut sink);

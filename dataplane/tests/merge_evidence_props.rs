@@ -218,7 +218,7 @@ fn run(seed: u64, kind: Kind) -> Result<Outcome, String> {
             ..SeqSample::new((s.start + c.idx as u64) & 0xFFFF, 16)
         };
         let v = Verdict::of(!c.corrupt);
-        e.insert(0, c.leg, sample, v, h as u64, c.t, &mut rec);
+        e.insert((0, c.leg), sample, v, h as u64, c.t, &mut rec);
     }
     let end = s.copies.last().map_or(0, |c| c.t) + 10 * s.config.max_delay;
     e.poll(end, &mut rec);
@@ -397,7 +397,7 @@ fn trace() {
             ..SeqSample::new((s.start + c.idx as u64) & 0xFFFF, 16)
         };
         let v = Verdict::of(!c.corrupt);
-        e.insert(0, c.leg, sample, v, h as u64, c.t, &mut tr);
+        e.insert((0, c.leg), sample, v, h as u64, c.t, &mut tr);
     }
 }
 

@@ -88,7 +88,7 @@ proptest! {
             if i < n {
                 if !missing[i as usize] {
                     for leg in 0..2u64 {
-                        e.insert(0, leg as usize, mold(i + 1), Verdict::Good, leg * 1_000_000 + i, t, &mut r);
+                        e.insert((0, leg as usize), mold(i + 1), Verdict::Good, leg * 1_000_000 + i, t, &mut r);
                         given += 1;
                     }
                 }

@@ -199,7 +199,7 @@ fn run(seed: u64, mode: Mode, common_loss: bool, v6: bool) -> Outcome {
             .extract(&a.frame[info.offsets.payload()])
             .unwrap();
         e.poll(a.t, &mut r);
-        e.insert(0, a.leg, sample, Verdict::Good, id, a.t, &mut r);
+        e.insert((0, a.leg), sample, Verdict::Good, id, a.t, &mut r);
         last_t = a.t;
     }
     let end = last_t + 10 * cfg.max_delay;
@@ -368,7 +368,7 @@ proptest! {
                     now += 50;
                     e.poll(now, &mut r);
                     let verdict = if good { Verdict::Good } else { Verdict::Corrupt };
-                    e.insert(0, leg, sample, verdict, id, now, &mut r);
+                    e.insert((0, leg), sample, verdict, id, now, &mut r);
                     if offset > 0 && offset % 3 == 0 {
                         base += u64::from(count);
                     }

@@ -310,7 +310,7 @@ fn check_with(
     for (h, c) in copies.iter().enumerate() {
         e.poll(c.t, &mut rec);
         let (sample, v) = sc.arrival(c);
-        e.insert(0, c.leg, sample, v, h as u64, c.t, &mut rec);
+        e.insert((0, c.leg), sample, v, h as u64, c.t, &mut rec);
     }
     let end = copies.last().map_or(0, |c| c.t) + 10 * sc.max_delay + sc.leg_timeout;
     e.poll(end, &mut rec);
@@ -637,7 +637,7 @@ fn replay() {
             if c.corrupt { " CORRUPT" } else { "" }
         );
         let (sample, v) = sc.arrival(c);
-        e.insert(0, c.leg, sample, v, h as u64, c.t, &mut tr);
+        e.insert((0, c.leg), sample, v, h as u64, c.t, &mut tr);
     }
     let end = copies.last().map_or(0, |c| c.t) + 10 * sc.max_delay + sc.leg_timeout;
     e.poll(end, &mut tr);

@@ -152,7 +152,7 @@ proptest! {
             inputs.insert((leg, seq), f.clone());
             now += 10;
             given += 1;
-            engine.insert(0, leg, sample, verdict, (leg, f), now, &mut sink);
+            engine.insert((0, leg), sample, verdict, (leg, f), now, &mut sink);
             engine.poll(now, &mut sink);
         }
         engine.drain(now + 1_000_000, &mut sink);

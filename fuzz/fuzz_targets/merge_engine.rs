@@ -176,7 +176,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             Verdict::Corrupt
         };
-        e.insert(stream_in, leg, sample, verdict, h, now, &mut r);
+        e.insert((stream_in, leg), sample, verdict, h, now, &mut r);
         e.poll(now, &mut r);
     }
     e.drain(now, &mut r);

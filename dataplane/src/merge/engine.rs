@@ -98,15 +98,14 @@ impl<H> Engine<H> {
         self.streams.len()
     }
 
-    /// Hands in one copy of a packet of `stream` received on `leg` at `now`.
-    /// Sends and frees through `sink` whatever this makes ready; never
-    /// panics (bad indices free the handle as `Invalid`).
-    #[allow(clippy::too_many_arguments)]
+    /// Hands in one copy of a packet received on leg `leg` of stream
+    /// `stream` (the pair says where it came from) at `now`. Sends and
+    /// frees through `sink` whatever this makes ready; never panics (bad
+    /// indices free the handle as `Invalid`).
     #[inline(always)]
     pub fn insert(
         &mut self,
-        stream: usize,
-        leg: usize,
+        (stream, leg): (usize, usize),
         sample: SeqSample,
         verdict: Verdict,
         handle: H,

@@ -40,8 +40,7 @@ fn both(e: &mut Engine<u64>, r: &mut Rec, seq: u64, count: u16, t: u64) {
     for leg in 0..2 {
         e.poll(t, r);
         e.insert(
-            0,
-            leg,
+            (0, leg),
             mold(seq, count, SESSION),
             Verdict::Good,
             h(leg as u64, seq),

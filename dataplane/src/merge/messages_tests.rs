@@ -51,8 +51,7 @@ impl Run {
         self.e.poll(t, &mut self.r);
         self.handed += 1;
         self.e.insert(
-            0,
-            leg,
+            (0, leg),
             mold(seq, count),
             Verdict::Good,
             h(leg, seq),
@@ -222,7 +221,7 @@ impl Run {
         self.e.poll(t, &mut self.r);
         self.handed += 1;
         self.e
-            .insert(0, leg, s, Verdict::Good, handle, t, &mut self.r);
+            .insert((0, leg), s, Verdict::Good, handle, t, &mut self.r);
     }
 }
 

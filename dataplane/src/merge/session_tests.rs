@@ -67,7 +67,7 @@ impl Feed {
         self.e.poll(t, &mut self.r);
         let h = self.given.len() as u64;
         self.given.push((s.source, s.value, s.end_of_session));
-        self.e.insert(0, leg, s, Verdict::Good, h, t, &mut self.r);
+        self.e.insert((0, leg), s, Verdict::Good, h, t, &mut self.r);
     }
 
     /// (session, sequence, is-end) of every packet sent, in order.

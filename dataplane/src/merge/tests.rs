@@ -46,12 +46,12 @@ fn rtp(seq: u64, ssrc: u64) -> SeqSample {
 
 fn put(e: &mut Engine<u64>, r: &mut Rec, leg: usize, seq: u64, t: u64) {
     e.poll(t, r);
-    e.insert(0, leg, rtp(seq, 7), Verdict::Good, h(leg, seq), t, r);
+    e.insert((0, leg), rtp(seq, 7), Verdict::Good, h(leg, seq), t, r);
 }
 
 fn put_bad(e: &mut Engine<u64>, r: &mut Rec, leg: usize, seq: u64, t: u64) {
     e.poll(t, r);
-    e.insert(0, leg, rtp(seq, 7), Verdict::Corrupt, h(leg, seq), t, r);
+    e.insert((0, leg), rtp(seq, 7), Verdict::Corrupt, h(leg, seq), t, r);
 }
 
 /// Every handle given in came back exactly once (shared with the other
@@ -264,8 +264,7 @@ fn in_leg_reorder_and_duplicates() {
     let order = [0u64, 2, 1, 1, 3, 5, 4, 4, 6];
     for (k, &s) in order.iter().enumerate() {
         e.insert(
-            0,
-            0,
+            (0, 0),
             rtp(s, 7),
             Verdict::Good,
             100 + k as u64,
@@ -313,8 +312,8 @@ fn lone_wild_packet_is_counted_and_dropped() {
         put(&mut e, &mut r, 0, 100 + i, i * 10);
         if i == 10 {
             // Far outside the window on the secondary, and a foreign SSRC.
-            e.insert(0, 1, rtp(30_000, 7), Verdict::Good, 77, i * 10, &mut r);
-            e.insert(0, 1, rtp(5, 99), Verdict::Good, 78, i * 10, &mut r);
+            e.insert((0, 1), rtp(30_000, 7), Verdict::Good, 77, i * 10, &mut r);
+            e.insert((0, 1), rtp(5, 99), Verdict::Good, 78, i * 10, &mut r);
         }
     }
     assert_eq!(r.seqs(), (100..140).collect::<Vec<_>>());
@@ -354,7 +353,7 @@ fn ssrc_restart_on_legs_at_different_moments_neither_duplicates_nor_stalls() {
         evs.sort();
         for (t, leg, i) in evs {
             e.poll(t, &mut r);
-            e.insert(0, leg, sample(i), Verdict::Good, h(leg, i), t, &mut r);
+            e.insert((0, leg), sample(i), Verdict::Good, h(leg, i), t, &mut r);
             given += 1;
         }
         e.poll(1_000_000, &mut r);
@@ -400,7 +399,14 @@ fn restart_joining_leg_held_below_the_run_is_labelled_new_epoch() {
         (0, 55, 2, 48),
     ];
     for (leg, seq, src, t) in steps {
-        e.insert(0, leg, rtp(seq, src), Verdict::Good, h(leg, seq), t, &mut r);
+        e.insert(
+            (0, leg),
+            rtp(seq, src),
+            Verdict::Good,
+            h(leg, seq),
+            t,
+            &mut r,
+        );
         e.poll(t, &mut r);
     }
     e.drain(100, &mut r);
@@ -443,7 +449,14 @@ fn restart_head_lost_on_the_first_leg_comes_from_the_other_labelled_new_epoch() 
         for (t, leg, i) in evs {
             e.poll(t, &mut r);
             let (seq, src) = wire(i);
-            e.insert(0, leg, rtp(seq, src), Verdict::Good, h(leg, seq), t, &mut r);
+            e.insert(
+                (0, leg),
+                rtp(seq, src),
+                Verdict::Good,
+                h(leg, seq),
+                t,
+                &mut r,
+            );
         }
         e.poll(1_000_000, &mut r);
         e.drain(1_000_000, &mut r);
@@ -471,8 +484,7 @@ fn sequence_step_back_held_for_k_packets_resynchronises() {
     for i in 0..120u64 {
         e.poll(i * 100, &mut r);
         e.insert(
-            0,
-            0,
+            (0, 0),
             rtp(seq(i), 7),
             Verdict::Good,
             h(0, i),
@@ -481,8 +493,7 @@ fn sequence_step_back_held_for_k_packets_resynchronises() {
         );
         e.poll(i * 100 + 40, &mut r);
         e.insert(
-            0,
-            1,
+            (0, 1),
             rtp(seq(i), 7),
             Verdict::Good,
             h(1, i),
@@ -512,11 +523,11 @@ fn heartbeats_refresh_liveness_and_are_freed() {
         span: count,
         ..SeqSample::new(seq, 64)
     };
-    e.insert(0, 0, mold(100, 3), Verdict::Good, 1, 0, &mut r);
-    e.insert(0, 1, mold(100, 3), Verdict::Good, 2, 1, &mut r);
+    e.insert((0, 0), mold(100, 3), Verdict::Good, 1, 0, &mut r);
+    e.insert((0, 1), mold(100, 3), Verdict::Good, 2, 1, &mut r);
     // Packets of 3 messages each: next starts at 103.
-    e.insert(0, 0, mold(103, 2), Verdict::Good, 3, 10, &mut r);
-    e.insert(0, 1, mold(103, 2), Verdict::Good, 4, 11, &mut r);
+    e.insert((0, 0), mold(103, 2), Verdict::Good, 3, 10, &mut r);
+    e.insert((0, 1), mold(103, 2), Verdict::Good, 4, 11, &mut r);
     assert_eq!(
         r.sent.iter().map(|x| x.info.ext_seq).collect::<Vec<_>>(),
         vec![100, 103]
@@ -524,13 +535,27 @@ fn heartbeats_refresh_liveness_and_are_freed() {
     // Only heartbeats for a long time: legs stay up, nothing is sent.
     for k in 1..50u64 {
         e.poll(k * 1000, &mut r);
-        e.insert(0, 0, mold(105, 0), Verdict::Good, 100 + k, k * 1000, &mut r);
-        e.insert(0, 1, mold(105, 0), Verdict::Good, 200 + k, k * 1000, &mut r);
+        e.insert(
+            (0, 0),
+            mold(105, 0),
+            Verdict::Good,
+            100 + k,
+            k * 1000,
+            &mut r,
+        );
+        e.insert(
+            (0, 1),
+            mold(105, 0),
+            Verdict::Good,
+            200 + k,
+            k * 1000,
+            &mut r,
+        );
     }
     assert!(e.leg_is_up(0, 0) && e.leg_is_up(0, 1));
     assert_eq!(r.sent.len(), 2);
     assert_eq!(r.freed_as(FreeReason::Heartbeat), 98);
-    e.insert(0, 0, mold(105, 1), Verdict::Good, 9, 50_000, &mut r);
+    e.insert((0, 0), mold(105, 1), Verdict::Good, 9, 50_000, &mut r);
     assert_eq!(r.sent.last().unwrap().info.ext_seq, 105);
     assert_eq!(e.counters(0).unrecoverable, 0);
 }
@@ -546,7 +571,7 @@ fn moldudp64_lost_packet_counts_its_messages() {
         ..SeqSample::new(seq, 64)
     };
     for (k, s) in [0u64, 4, 12, 16].iter().enumerate() {
-        e.insert(0, 0, m(*s), Verdict::Good, k as u64, k as u64, &mut r);
+        e.insert((0, 0), m(*s), Verdict::Good, k as u64, k as u64, &mut r);
     }
     e.poll(10 + MD, &mut r);
     assert_eq!(
@@ -580,7 +605,7 @@ fn multi_message_packets_on_the_fast_path() {
         for leg in 0..2 {
             h += 1;
             t += 1;
-            e.insert(0, leg, m(1 + 3 * k), Verdict::Good, h, t, &mut r);
+            e.insert((0, leg), m(1 + 3 * k), Verdict::Good, h, t, &mut r);
         }
         assert_eq!(e.held(0), 0, "packet {k} was held");
     }
@@ -594,14 +619,14 @@ fn multi_message_packets_on_the_fast_path() {
     // A copy of leg 1 starting at a passed number inside the last packets.
     for q in [296u64, 293, 290] {
         h += 1;
-        e.insert(0, 1, m(q), Verdict::Good, h, t, &mut r);
+        e.insert((0, 1), m(q), Verdict::Good, h, t, &mut r);
     }
     assert_eq!(r.freed_as(FreeReason::Late), 3);
     // Packet 301 lost on both legs: 304 is held, then skipped past 3
     // numbers at max_delay.
     for leg in 0..2 {
         h += 1;
-        e.insert(0, leg, m(304), Verdict::Good, h, t + 1, &mut r);
+        e.insert((0, leg), m(304), Verdict::Good, h, t + 1, &mut r);
     }
     e.poll(t + 1 + MD, &mut r);
     assert_eq!(r.sent.last().map(|x| x.info.ext_seq), Some(304));
@@ -619,7 +644,7 @@ fn drain_returns_every_handle() {
         put(&mut e, &mut r, 1, i, 10 + i);
         put_bad(&mut e, &mut r, 0, i + 20, 10 + i);
     }
-    e.insert(0, 1, rtp(40_000, 7), Verdict::Good, 999, 30, &mut r);
+    e.insert((0, 1), rtp(40_000, 7), Verdict::Good, 999, 30, &mut r);
     assert!(e.held(0) > 0);
     e.drain(40, &mut r);
     assert_eq!(e.held(0), 0);
@@ -631,9 +656,9 @@ fn drain_returns_every_handle() {
 fn bad_indices_and_widths_are_freed_not_panics() {
     let mut e = engine(cfg(Mode::Primary));
     let mut r = Rec::default();
-    e.insert(5, 0, rtp(1, 7), Verdict::Good, 1, 0, &mut r);
-    e.insert(0, 3, rtp(1, 7), Verdict::Good, 2, 0, &mut r);
-    e.insert(0, 0, SeqSample::new(1, 32), Verdict::Good, 3, 0, &mut r);
+    e.insert((5, 0), rtp(1, 7), Verdict::Good, 1, 0, &mut r);
+    e.insert((0, 3), rtp(1, 7), Verdict::Good, 2, 0, &mut r);
+    e.insert((0, 0), SeqSample::new(1, 32), Verdict::Good, 3, 0, &mut r);
     assert_eq!(r.freed_as(FreeReason::Invalid), 3);
     assert!(!e.leg_is_up(9, 9));
     assert!(Engine::<u64>::new(&[MergeConfig {
@@ -657,11 +682,11 @@ fn deadlines_touch_only_streams_with_news() {
     let mut e: Engine<u64> = Engine::new(&configs).unwrap();
     let mut r = Rec::default();
     for s in 0..1000 {
-        e.insert(s, 0, rtp(0, 7), Verdict::Good, s as u64, 0, &mut r);
-        e.insert(s, 1, rtp(0, 7), Verdict::Good, 5000 + s as u64, 0, &mut r);
+        e.insert((s, 0), rtp(0, 7), Verdict::Good, s as u64, 0, &mut r);
+        e.insert((s, 1), rtp(0, 7), Verdict::Good, 5000 + s as u64, 0, &mut r);
     }
     // Only stream 500 has a gap.
-    e.insert(500, 1, rtp(2, 7), Verdict::Good, 9999, 10, &mut r);
+    e.insert((500, 1), rtp(2, 7), Verdict::Good, 9999, 10, &mut r);
     assert_eq!(e.next_deadline(500), 10 + MD);
     e.poll(10 + MD + MD / 64, &mut r);
     assert_eq!(r.sent.last().unwrap().handle, 9999);
@@ -691,8 +716,7 @@ fn out_of_order_counted_behind_the_cursor() {
     let mut r = Rec::default();
     for q in 0..=5u64 {
         e.insert(
-            0,
-            0,
+            (0, 0),
             SeqSample::new(q, 16),
             Verdict::Good,
             h(0, q),
@@ -702,8 +726,7 @@ fn out_of_order_counted_behind_the_cursor() {
     }
     for q in [0u64, 1, 3, 2, 4, 5] {
         e.insert(
-            0,
-            1,
+            (0, 1),
             SeqSample::new(q, 16),
             Verdict::Good,
             h(1, q),
@@ -729,9 +752,23 @@ fn primary_reorder_gives_up_on_a_missing_primary_copy_early() {
         let mut rec = Rec::default();
         let mut t = 0;
         let both = |e: &mut Engine<u64>, rec: &mut Rec, q: u64, primary: bool, t: u64| {
-            e.insert(0, 1, SeqSample::new(q, 16), Verdict::Good, h(1, q), t, rec);
+            e.insert(
+                (0, 1),
+                SeqSample::new(q, 16),
+                Verdict::Good,
+                h(1, q),
+                t,
+                rec,
+            );
             if primary {
-                e.insert(0, 0, SeqSample::new(q, 16), Verdict::Good, h(0, q), t, rec);
+                e.insert(
+                    (0, 0),
+                    SeqSample::new(q, 16),
+                    Verdict::Good,
+                    h(0, q),
+                    t,
+                    rec,
+                );
             }
         };
         both(&mut e, &mut rec, 0, true, t);
@@ -764,8 +801,7 @@ fn primary_reorder_gives_up_on_a_missing_primary_copy_early() {
     let mut rec = Rec::default();
     for (q, primary) in [(0u64, true), (1, false), (2, true), (3, true)] {
         e.insert(
-            0,
-            1,
+            (0, 1),
             SeqSample::new(q, 16),
             Verdict::Good,
             h(1, q),
@@ -774,8 +810,7 @@ fn primary_reorder_gives_up_on_a_missing_primary_copy_early() {
         );
         if primary {
             e.insert(
-                0,
-                0,
+                (0, 0),
                 SeqSample::new(q, 16),
                 Verdict::Good,
                 h(0, q),
@@ -979,7 +1014,7 @@ fn pool_low_sheds_duplicates_first_then_furthest_from_the_cursor() {
     e.poll(101 + MD, &mut r);
     for (i, t) in [(14, 101 + MD + 1), (15, 101 + MD + 2)] {
         // New handles: leg 1's first copies of 14 and 15 were shed.
-        e.insert(0, 1, rtp(i, 7), Verdict::Good, h(2, i), t, &mut r);
+        e.insert((0, 1), rtp(i, 7), Verdict::Good, h(2, i), t, &mut r);
     }
     e.poll(10 * MD, &mut r);
     e.drain(10 * MD, &mut r);
@@ -1014,8 +1049,7 @@ fn pool_low_sheds_restart_candidates_before_whole_positions() {
     }
     for (j, seq) in [500u64, 501].into_iter().enumerate() {
         e.insert(
-            0,
-            1,
+            (0, 1),
             rtp(seq, 9),
             Verdict::Good,
             h(1, seq),
@@ -1055,7 +1089,7 @@ fn pool_low_shares_whole_position_losses_between_streams() {
             let t = i * 10;
             e.poll(t, &mut r);
             let id = s as u64 * 100 + i;
-            e.insert(s, 0, rtp(i, 7), Verdict::Good, id, t, &mut r);
+            e.insert((s, 0), rtp(i, 7), Verdict::Good, id, t, &mut r);
         }
     }
     assert_eq!((e.held(0), e.held(1)), (6, 6));
@@ -1101,7 +1135,7 @@ mod shed_props {
                 let seq = seq + n as u64 / 4;
                 if !lossy {
                     e.poll(t, &mut r);
-                    e.insert(0, leg % legs, rtp(seq, 7), Verdict::Good, n as u64, t, &mut r);
+                    e.insert((0, leg % legs), rtp(seq, 7), Verdict::Good, n as u64, t, &mut r);
                     given += 1;
                 }
                 if shed > 0 {
