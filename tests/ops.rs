@@ -24,6 +24,7 @@ use prereq::{
     require, OPS_LIVE as LIVE, OPS_METRICS as METRICS, OPS_SYSTEMD as SYSTEMD,
     OPS_TELEMETRY as TELEMETRY,
 };
+use support::netns::Veth;
 use support::{
     drain_pipe, eal_args, eal_args_with, eal_memory_args, run_with_stdin, start_piped,
     test_stream_spec, workdir, SHARED_INPUT_PORTS, TEST_STREAM,
@@ -606,46 +607,6 @@ fn events_json_must_be_a_regular_file() {
     );
     let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/mfopsev{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A veth pair for one test: the binary's af_packet port on one end,
-/// tcpreplay on the other. Deleted on drop.
-struct Veth {
-    dut: String,
-    feed: String,
-}
-
-impl Veth {
-    fn new(tag: &str) -> Veth {
-        let id = std::process::id() % 100_000;
-        let v = Veth {
-            dut: format!("mf{tag}{id}d"),
-            feed: format!("mf{tag}{id}f"),
-        };
-        let ip = |args: &[&str]| {
-            let st = Command::new("ip").args(args).status().expect("run ip");
-            assert!(st.success(), "ip {args:?}");
-        };
-        let _ = Command::new("ip")
-            .args(["link", "del", &v.dut])
-            .stderr(Stdio::null())
-            .status();
-        ip(&[
-            "link", "add", &v.dut, "type", "veth", "peer", "name", &v.feed,
-        ]);
-        for name in [&v.dut, &v.feed] {
-            // No IPv6 on the test link: its router solicitations would be noise.
-            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
-            ip(&["link", "set", name, "up"]);
-        }
-        v
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.dut]).status();
-    }
 }
 
 /// One leg's packets `0..n` (both legs' specs as in [`both_legs`]) in its

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use common::{serial, BIN};
 use prereq::{require, RELOAD as SUITE};
+use support::netns::Veth;
 use support::{eal_args, workdir, SHARED_INPUT_PORTS};
 use testkit::frame::FrameSpec;
 use testkit::pcap::{PcapWriter, TsResolution};
@@ -101,45 +102,6 @@ fn traffic(dir: &Path) -> PathBuf {
     }
     w.finish().unwrap();
     file
-}
-
-/// A veth pair: the binary's af_packet port on one end, tcpreplay on the
-/// other. Deleted on drop.
-struct Veth {
-    dut: String,
-    feed: String,
-}
-
-impl Veth {
-    fn new() -> Veth {
-        let id = std::process::id() % 100_000;
-        let v = Veth {
-            dut: format!("mfrl{id}d"),
-            feed: format!("mfrl{id}f"),
-        };
-        let ip = |args: &[&str]| {
-            let st = Command::new("ip").args(args).status().expect("run ip");
-            assert!(st.success(), "ip {args:?}");
-        };
-        let _ = Command::new("ip")
-            .args(["link", "del", &v.dut])
-            .stderr(Stdio::null())
-            .status();
-        ip(&[
-            "link", "add", &v.dut, "type", "veth", "peer", "name", &v.feed,
-        ]);
-        for name in [&v.dut, &v.feed] {
-            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
-            ip(&["link", "set", name, "up"]);
-        }
-        v
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.dut]).status();
-    }
 }
 
 /// The running binary, both outputs collected as they come.
@@ -223,7 +185,7 @@ fn sighup_with_traffic_flowing_replaces_streams_and_keeps_the_others_whole() {
     require(&SUITE);
     let _turn = serial();
     let dir = workdir("reload");
-    let veth = Veth::new();
+    let veth = Veth::new("rl");
     let file = traffic(&dir);
     let conf = dir.join("streams.toml");
     std::fs::write(&conf, config(&["A", "B"])).unwrap();

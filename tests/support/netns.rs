@@ -1,9 +1,9 @@
-//! Network namespaces for the tests that need a real network path (the membership host
-//! against a snooping bridge, the gap-fill request server): one way to make, enter and remove
-//! them. Entered with `nsenter --net=`, never `ip netns exec`/`ip -n`, which also remount /sys
+//! Network namespaces and veth pairs for the tests that need a real network path (the
+//! membership host against a snooping bridge, the gap-fill request server, live traffic for
+//! metrics, capture and reload): one way to make, enter and remove them. Entered with `nsenter --net=`, never `ip netns exec`/`ip -n`, which also remount /sys
 //! and fail in a chroot or a container (scripts/lib/common.sh `in_netns` follows the same rule).
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Runs `ip ARGS` in this namespace; panics with its stderr if it fails.
 pub fn ip(args: &[&str]) {
@@ -59,5 +59,45 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+    }
+}
+
+/// A veth pair in this namespace for one test: the binary's af_packet port on `dut`, the
+/// traffic source (tcpreplay) on `feed`. No IPv6 on it (its router solicitations would be
+/// noise in the capture). Deleted on drop.
+pub struct Veth {
+    /// The device-under-test end.
+    pub dut: String,
+    /// The end the test sends into.
+    pub feed: String,
+}
+
+impl Veth {
+    /// Makes the pair `mf<tag><pid>d` / `mf<tag><pid>f` (a stale one of that name is removed
+    /// first) and brings both ends up.
+    pub fn new(tag: &str) -> Veth {
+        let id = std::process::id() % 100_000;
+        let v = Veth {
+            dut: format!("mf{tag}{id}d"),
+            feed: format!("mf{tag}{id}f"),
+        };
+        let _ = Command::new("ip")
+            .args(["link", "del", &v.dut])
+            .stderr(Stdio::null())
+            .status();
+        ip(&[
+            "link", "add", &v.dut, "type", "veth", "peer", "name", &v.feed,
+        ]);
+        for name in [&v.dut, &v.feed] {
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+            ip(&["link", "set", name, "up"]);
+        }
+        v
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.dut]).status();
     }
 }
