@@ -123,12 +123,27 @@ pub(crate) enum Request {
 
 /// The full help text.
 pub(crate) fn help_text() -> String {
-    CliArgs::command().render_long_help().to_string()
+    with_command(|command| command.render_long_help().to_string())
 }
 
 /// The version line.
 pub(crate) fn version_text() -> String {
     format!("{PROGRAM} {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Runs `f` on the clap command, built (defaults propagated, arguments
+/// checked) once per thread and reused: building it walks every option and
+/// is most of a short command line's parse cost, which matters to the
+/// config fuzz target (millions of parses) and to nothing else.
+fn with_command<T>(f: impl FnOnce(&mut clap::Command) -> T) -> T {
+    thread_local! {
+        static BUILT: std::cell::RefCell<clap::Command> = std::cell::RefCell::new({
+            let mut command = CliArgs::command();
+            command.build();
+            command
+        });
+    }
+    BUILT.with(|command| f(&mut command.borrow_mut()))
 }
 
 /// Splits argv at the first `--` and parses the app options after it.
@@ -150,9 +165,8 @@ pub(crate) fn split_and_parse<I: IntoIterator<Item = String>>(
             (rest, Vec::new())
         }
     };
-    let matches = match CliArgs::command()
-        .try_get_matches_from(std::iter::once(program.clone()).chain(app))
-    {
+    let argv = std::iter::once(program.clone()).chain(app);
+    let matches = match with_command(|command| command.try_get_matches_from_mut(argv)) {
         Ok(matches) => matches,
         Err(e) => return clap_outcome(e),
     };
