@@ -23,24 +23,19 @@
 //! The default runs a few thousand cases; `scripts/evidence-props.sh` runs
 //! the 10^5-case sweep (`evidence_sweep_1e5`, ignored by default).
 
+mod support;
+
 use dataplane::merge::record::{Recorder, Trace};
 use dataplane::merge::{Engine, FreeReason, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::SeqSample;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use support::{in_arrival_order, Copy};
 
 /// Packet period in ticks.
 const T: u64 = 1_000;
 /// The engine's margin over a learned lag.
 const MARGIN: u64 = T / 4;
-
-#[derive(Clone, Copy, Debug)]
-struct Copy {
-    t: u64,
-    leg: usize,
-    idx: usize,
-    corrupt: bool,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -155,15 +150,10 @@ fn generate(seed: u64, kind: Kind) -> Schedule {
                     }
                 }
             }
-            copies.push(Copy {
-                t,
-                leg: l,
-                idx: i,
-                corrupt: !warm && rng.gen_bool(corrupt),
-            });
+            copies.push(Copy::data(t, l, i, !warm && rng.gen_bool(corrupt)));
         }
     }
-    copies.sort_by_key(|c| (c.t, c.leg, c.idx));
+    in_arrival_order(&mut copies);
     let spread = copies
         .iter()
         .map(|c| c.t.saturating_sub(10 * T + c.idx as u64 * T))
@@ -245,7 +235,7 @@ fn run(seed: u64, kind: Kind) -> Result<Outcome, String> {
     let i0 = s.copies.first().map_or(0, |c| c.idx);
     let mut intact = vec![false; s.n];
     for c in &s.copies {
-        if !c.corrupt && c.idx >= i0 {
+        if c.intact_data() && c.idx >= i0 {
             intact[c.idx] = true;
         }
     }

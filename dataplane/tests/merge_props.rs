@@ -17,6 +17,8 @@
 //! * every handle handed in comes back exactly once (sent or freed), and the
 //!   counters account for every packet.
 
+mod support;
+
 use dataplane::merge::record::{Recorder, Sent, Trace};
 use dataplane::merge::{Engine, FreeReason, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::SeqSample;
@@ -24,6 +26,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use support::{in_arrival_order, Copy};
 
 /// Packet period in ticks.
 const T: u64 = 1_000;
@@ -51,16 +54,6 @@ struct Scenario {
     /// at `offs[i]` (empty: one each).
     span: Vec<u16>,
     offs: Vec<u64>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Copy {
-    t: u64,
-    leg: usize,
-    idx: usize,
-    corrupt: bool,
-    /// A heartbeat (idx = the packet it precedes), not data.
-    heartbeat: bool,
 }
 
 impl Scenario {
@@ -242,21 +235,14 @@ fn generate(seed: u64, legs: usize, mode: Mode, with_restart: bool) -> (Scenario
                 continue;
             }
             let t = 10 * T + i as u64 * T + skew[l] + rng.gen_range(0..=jitter);
-            copies.push(Copy {
-                t,
-                leg: l,
-                idx: i,
-                corrupt: rng.gen_bool(corrupt),
-                heartbeat: false,
-            });
+            copies.push(Copy::data(t, l, i, rng.gen_bool(corrupt)));
             if rng.gen_bool(dup) {
-                copies.push(Copy {
-                    t: t + rng.gen_range(1..=2 * T),
-                    leg: l,
-                    idx: i,
-                    corrupt: rng.gen_bool(corrupt),
-                    heartbeat: false,
-                });
+                copies.push(Copy::data(
+                    t + rng.gen_range(1..=2 * T),
+                    l,
+                    i,
+                    rng.gen_bool(corrupt),
+                ));
             }
             if mold && rng.gen_bool(0.05) {
                 copies.push(Copy {
@@ -269,7 +255,7 @@ fn generate(seed: u64, legs: usize, mode: Mode, with_restart: bool) -> (Scenario
             }
         }
     }
-    copies.sort_by_key(|c| (c.t, c.leg, c.idx));
+    in_arrival_order(&mut copies);
     let sc = Scenario {
         mode,
         legs,
@@ -419,7 +405,7 @@ fn check_with(
     let i0 = first.idx;
     let mut intact = vec![false; sc.n];
     for c in copies {
-        if !c.corrupt && c.idx >= i0 {
+        if c.intact_data() && c.idx >= i0 {
             intact[c.idx] = true;
         }
     }
