@@ -6,6 +6,8 @@ set -euo pipefail
 PROG=bench-shard.sh
 # shellcheck source=lib/common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/common.sh"
+# shellcheck source=lib/child.sh
+source "$HERE/lib/child.sh"
 KIT="$HERE/lib/benchkit.py"
 ORIG_ARGS="$*"
 
@@ -93,42 +95,12 @@ if [ -z "$BINARY" ]; then
 fi
 [ -x "$BINARY" ] || die "no binary at $BINARY"
 [ -x "$GEN" ] || die "no mf-pcapgen at $GEN (cargo build --release -p testkit --bins)"
-OWN_WORKDIR=0
-if [ -z "$WORKDIR" ]; then
-    WORKDIR=$(mktemp -d /tmp/mcast-failover-bench-shard.XXXXXX)
-    OWN_WORKDIR=1
-else
-    mkdir -p "$WORKDIR"
-fi
-WORKDIR=$(cd "$WORKDIR" && pwd)
+bench_workdir bench-shard
 OUT=${OUT:-$ROOT/BENCHMARKS.md}
 RESULTS=$WORKDIR/shard-results.jsonl
 : >"$RESULTS"
 
-# The run under `timeout`; SIGINT goes to the binary itself, once (see scripts/bench.sh).
-CHILD=""
-stop_child() {
-    local target
-    target=$(pgrep -P "$CHILD" | head -1 || true)
-    kill -INT "${target:-$CHILD}" 2>/dev/null || true
-}
-cleanup_child() {
-    if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
-        stop_child
-        wait "$CHILD" 2>/dev/null || true
-    fi
-    CHILD=""
-}
-on_exit() {
-    cleanup_child
-    if [ "$OWN_WORKDIR" = 1 ] && [ "$KEEP" = 0 ]; then rm -rf "$WORKDIR"; fi
-}
-trap 'exit 130' INT TERM
-trap on_exit EXIT
-
-echo "== bench-shard: workdir $WORKDIR, report $OUT"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "   load average before: $LOAD_BEFORE"
+bench_start bench-shard
 bash "$HERE/hugepages.sh" --pages "$PAGES" >/dev/null || die "cannot reserve $PAGES hugepages"
 
 echo "== generating inputs ($FRAMES frames per file)"
@@ -169,10 +141,8 @@ run() { # layout streams round
         tail -20 "$log" >&2
         exit 1
     fi
-    stop_child
-    RUN_RC=0
-    wait "$CHILD" || RUN_RC=$?
-    CHILD=""
+    finish_child
+    RUN_RC=$CHILD_RC
     rm -rf "/var/run/dpdk/$prefix"
     [ "$RUN_RC" = 0 ] || { echo "$PROG: $layout n$n round $round exited with $RUN_RC; log tail:" >&2; tail -20 "$log" >&2; exit 1; }
     jq -c --arg layout "$layout" --argjson n "$n" --argjson round "$round" --argjson rate "$rate" \
@@ -214,16 +184,9 @@ if [ "$CALLGRIND" = 1 ]; then
             --vdev net_null0,no-rx=1 -- --config "$WORKDIR/cg.toml" $(layout_args "$layout") \
             --stats-json "$WORKDIR/cg-$layout.json" --stats-period 0.2 >"$WORKDIR/cg-$layout.log" 2>&1 &
         CHILD=$!
-        i=0
-        while [ $i -lt 6000 ] && kill -0 "$CHILD" 2>/dev/null; do
-            got=$(jq '[.inputs[].rx.packets] | add' "$WORKDIR/cg-$layout.json" 2>/dev/null || echo 0)
-            [ "${got:-0}" -ge $((2 * CG_PACKETS)) ] && break
-            sleep 0.1; i=$((i + 1))
-        done
-        stop_child
-        rc=0
-        wait "$CHILD" || rc=$?
-        CHILD=""
+        wait_rx "$WORKDIR/cg-$layout.json" $((2 * CG_PACKETS)) 6000
+        finish_child
+        rc=$CHILD_RC
         rm -rf "/var/run/dpdk/$prefix"
         [ "$rc" = 0 ] || { echo "$PROG: $layout under valgrind exited with $rc; log tail:" >&2; tail -5 "$WORKDIR/cg-$layout.log" >&2; exit 1; }
         for f in "$out"-*; do

@@ -5,6 +5,8 @@ set -euo pipefail
 
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/child.sh
+source "$HERE/lib/child.sh"
 KIT="$HERE/lib/benchkit.py"
 ORIG_ARGS="$*"
 
@@ -146,49 +148,13 @@ if [ ! -x "$BINARY" ] || [ ! -x "$GEN" ]; then
 fi
 [ -x "$BINARY" ] || missing "no binary at $BINARY"
 
-OWN_WORKDIR=0
-if [ -z "$WORKDIR" ]; then
-    WORKDIR=$(mktemp -d /tmp/mcast-failover-bench.XXXXXX)
-    OWN_WORKDIR=1
-else
-    mkdir -p "$WORKDIR"
-fi
-WORKDIR=$(cd "$WORKDIR" && pwd)
+bench_workdir bench
 if [ -z "$OUT" ]; then
     if [ "$QUICK" = 1 ]; then OUT=$WORKDIR/BENCHMARKS.md; else OUT=$ROOT/BENCHMARKS.md; fi
 fi
 RESULTS=$WORKDIR/results.jsonl
 : >"$RESULTS"
 
-# Children we started, stopped on exit or Ctrl-C (by pid, never by name). CHILD is the
-# `timeout` bounding a run; SIGINT goes to the process under it, once: a signal to
-# `timeout` itself is forwarded to the child AND to the process group, i.e. twice, and
-# mcast-failover treats a second SIGINT during shutdown as "exit now" (status 130).
-CHILD=""
-stop_child() {
-    local target
-    target=$(pgrep -P "$CHILD" | head -1 || true)
-    kill -INT "${target:-$CHILD}" 2>/dev/null || true
-}
-# wait_rx STATS_JSON LIMIT TRIES : until the running binary's stats say its inputs received
-# LIMIT packets, it exits, or TRIES polls of 0.1 s pass (a bound only: the caller stops it
-# either way and reports what was counted).
-wait_rx() {
-    local i got
-    for ((i = 0; i < $3; i++)); do
-        kill -0 "$CHILD" 2>/dev/null || return 0
-        got=$(jq '[.inputs[].rx.packets] | add' "$1" 2>/dev/null || echo 0)
-        [ "${got:-0}" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-}
-cleanup_child() {
-    if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
-        stop_child
-        wait "$CHILD" 2>/dev/null || true
-    fi
-    CHILD=""
-}
 # The network namespace of the paced runs: only ours (name carries our pid), removed on exit
 # with whatever still runs inside it (only processes this script started there).
 NS=""
@@ -203,17 +169,7 @@ ns_down() {
     fi
     NS=""
 }
-on_exit() {
-    cleanup_child
-    ns_down
-    if [ "$OWN_WORKDIR" = 1 ] && [ "$KEEP" = 0 ]; then rm -rf "$WORKDIR"; fi
-}
-trap 'exit 130' INT TERM
-trap on_exit EXIT
-
-echo "== bench: workdir $WORKDIR, report $OUT"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "   load average before: $LOAD_BEFORE"
+bench_start bench ns_down
 bash "$HERE/hugepages.sh" --pages "$PAGES" >/dev/null || missing "cannot reserve $PAGES hugepages"
 HP="$(awk '/HugePages_Total/{t=$2}/HugePages_Free/{f=$2}END{print t" x 2 MiB reserved ("f" free at start)"}' /proc/meminfo)"
 
@@ -299,10 +255,8 @@ measure() { # prefix log rxports txports cmd...
         tail -20 "$log" >&2
         exit 1
     fi
-    stop_child
-    RUN_RC=0
-    wait "$CHILD" || RUN_RC=$?
-    CHILD=""
+    finish_child
+    RUN_RC=$CHILD_RC
     rm -rf "/var/run/dpdk/$prefix"
 }
 
@@ -412,7 +366,7 @@ if [ "$PACED" = 1 ]; then
             pace=(--pps "$rate")
         fi
         rm -f "$st"
-        timeout -s INT --kill-after=15 120 in_netns "$NS" "$BINARY" "${EAL_BASE[@]}" \
+        timeout -s INT --kill-after=15 120 nsenter --net="/run/netns/$NS" -- "$BINARY" "${EAL_BASE[@]}" \
             --file-prefix "$prefix" --vdev "net_af_packet0,iface=pb,$afp" \
             --vdev "net_af_packet1,iface=sb,$afp" --vdev net_null0,no-rx=1 -- \
             "${ONE_STREAM[@]}" --stats-json "$st" --stats-period 0.1 >"$log" 2>&1 &
@@ -425,7 +379,7 @@ if [ "$PACED" = 1 ]; then
         done
         grep -qs '^Stream ' "$log" || { echo "$PROG: paced $rate: binary not ready; log tail:" >&2; tail -20 "$log" >&2; exit 1; }
         # tcpreplay on CPU 0 (EAL's main lcore, idle): the worker busy-polls CPU 1.
-        if ! timeout --kill-after=5 $((${PACED_SECONDS%.*} * 3 + 60)) in_netns "$NS" taskset -c 0 \
+        if ! timeout --kill-after=5 $((${PACED_SECONDS%.*} * 3 + 60)) nsenter --net="/run/netns/$NS" -- taskset -c 0 \
             tcpreplay -q -K -i pa -I sa -c "$WORKDIR/$input.cache" "${pace[@]}" --loop 0 \
             --limit "$limit" "$WORKDIR/$input.pcap" >"$WORKDIR/paced-$rate.tcpreplay" 2>&1; then
             echo "$PROG: paced $rate: tcpreplay failed:" >&2
@@ -434,10 +388,8 @@ if [ "$PACED" = 1 ]; then
         fi
         # Every sent frame counted in by the binary (bounded), then stop it like an operator.
         wait_rx "$st" "$limit" 100
-        stop_child
-        rc=0
-        wait "$CHILD" || rc=$?
-        CHILD=""
+        finish_child
+        rc=$CHILD_RC
         rm -rf "/var/run/dpdk/$prefix"
         if [ "$rc" != 0 ] || [ ! -s "$st" ]; then
             echo "$PROG: paced $rate: mcast-failover exited with $rc; log tail:" >&2
@@ -511,9 +463,7 @@ memof() { # n -> "vmdata_kib rssanon_kib slots"
         kib=$(awk '/^VmData:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
         rss=$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     fi
-    stop_child
-    wait "$CHILD" || true
-    CHILD=""
+    finish_child
     rm -rf "/var/run/dpdk/$prefix"
     echo "${kib:-0} ${rss:-0} $(grep -m1 -o 'slots [0-9]*' "$log" | cut -d' ' -f2)"
 }
@@ -578,10 +528,8 @@ if [ "$CALLGRIND" = 1 ]; then
         --stats-period 0.2 >"$WORKDIR/cg.log" 2>&1 &
     CHILD=$!
     wait_rx "$WORKDIR/cg.json" $((2 * CG_PACKETS)) 6000
-    stop_child
-    rc=0
-    wait "$CHILD" || rc=$?
-    CHILD=""
+    finish_child
+    rc=$CHILD_RC
     rm -rf "/var/run/dpdk/$prefix" "$WORKDIR/cg-p.pcap" "$WORKDIR/cg-s.pcap"
     if [ "$rc" = 0 ] && [ -s "$WORKDIR/callgrind.out" ]; then
         CG_SUMMARY=$(python3 "$KIT" callgrind "$WORKDIR/callgrind.out" --stats "$WORKDIR/cg.json")

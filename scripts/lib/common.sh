@@ -80,6 +80,8 @@ wait_until() {
 # point (a chroot, some containers); entering only the network namespace works everywhere.
 # In a subshell (`in_netns ... &`, a pipeline, $(...)) it execs, so `$!` is COMMAND's own pid
 # and a signal sent to it reaches COMMAND, not a wrapper shell.
+# Under `timeout`, which runs programs, not functions, write the same thing out:
+# `timeout ... nsenter --net=/run/netns/NS -- COMMAND...`.
 _COMMON_SUBSHELL=$BASH_SUBSHELL
 in_netns() {
     local ns=$1

@@ -511,18 +511,28 @@ fn sequence_step_back_held_for_k_packets_resynchronises() {
     all_back(&r, 240);
 }
 
-#[test]
-fn heartbeats_refresh_liveness_and_are_freed() {
-    let mut c = cfg(Mode::Primary);
+/// An engine of 64-bit message numbers (MoldUDP64-like framings).
+fn mold_engine(mode: Mode) -> Engine<u64> {
+    let mut c = cfg(mode);
     c.seq_bits = 64;
-    let mut e = engine(c);
-    let mut r = Rec::default();
-    let mold = |seq: u64, count: u16| SeqSample {
+    engine(c)
+}
+
+/// A MoldUDP64-like packet of one session: `count` messages from `seq`
+/// (a count of 0 is a heartbeat).
+fn mold(seq: u64, count: u16) -> SeqSample {
+    SeqSample {
         source: 42,
         heartbeat: count == 0,
         span: count,
         ..SeqSample::new(seq, 64)
-    };
+    }
+}
+
+#[test]
+fn heartbeats_refresh_liveness_and_are_freed() {
+    let mut e = mold_engine(Mode::Primary);
+    let mut r = Rec::default();
     e.insert((0, 0), mold(100, 3), Verdict::Good, 1, 0, &mut r);
     e.insert((0, 1), mold(100, 3), Verdict::Good, 2, 1, &mut r);
     // Packets of 3 messages each: next starts at 103.
@@ -562,14 +572,9 @@ fn heartbeats_refresh_liveness_and_are_freed() {
 
 #[test]
 fn moldudp64_lost_packet_counts_its_messages() {
-    let mut c = cfg(Mode::Hitless);
-    c.seq_bits = 64;
-    let mut e = engine(c);
+    let mut e = mold_engine(Mode::Hitless);
     let mut r = Rec::default();
-    let m = |seq: u64| SeqSample {
-        span: 4,
-        ..SeqSample::new(seq, 64)
-    };
+    let m = |seq: u64| mold(seq, 4);
     for (k, s) in [0u64, 4, 12, 16].iter().enumerate() {
         e.insert((0, 0), m(*s), Verdict::Good, k as u64, k as u64, &mut r);
     }
@@ -590,14 +595,9 @@ fn moldudp64_lost_packet_counts_its_messages() {
 /// messages.
 #[test]
 fn multi_message_packets_on_the_fast_path() {
-    let mut c = cfg(Mode::Primary);
-    c.seq_bits = 64;
-    let mut e = engine(c);
+    let mut e = mold_engine(Mode::Primary);
     let mut r = Rec::default();
-    let m = |seq: u64| SeqSample {
-        span: 3,
-        ..SeqSample::new(seq, 64)
-    };
+    let m = |seq: u64| mold(seq, 3);
     let mut h = 0;
     let mut t = 0;
     // 100 packets: 300 numbers, almost 5 laps of the ring.
