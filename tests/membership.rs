@@ -269,9 +269,16 @@ struct Run {
 
 /// Sets up the topology, runs the device (with or without its membership host) and the
 /// sender, and collects what the bridge and the device said.
-fn run(fam: &Family, membership: bool) -> Run {
+/// One case: `workers` merge lcores (`--nb-cores`; above 1 the shard layout, whose
+/// membership host still runs on the main lcore and sends on the input port's own queue).
+fn run(fam: &Family, membership: bool, workers: usize) -> Run {
     prereq::require(&prereq::MEMBERSHIP);
-    let tag = format!("{}{}", fam.tag, if membership { "" } else { "-ctl" });
+    let tag = format!(
+        "{}{}{}",
+        fam.tag,
+        if membership { "" } else { "-ctl" },
+        if workers > 1 { "-sh" } else { "" }
+    );
     let t = Topo::up(&tag);
     let dir = std::env::temp_dir().join(format!("mf-membership-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -320,12 +327,28 @@ fn run(fam: &Family, membership: bool) -> Run {
     let stats = dir.join("stats.json");
     let out = dir.join("out.pcap");
     let mut args = support::eal_args(&format!("mfm{}{tag}", std::process::id()));
+    // Per worker: its lcore (the main lcore's CPU shared, as 2 CPUs allow) and its output
+    // tx queue (one tx_pcap file each).
+    let mut output = format!("net_pcap1,tx_pcap={}", out.display());
+    if workers > 1 {
+        let at = args.iter().position(|a| a == "-l").expect("EAL -l");
+        args.splice(
+            at..at + 2,
+            ["--lcores".to_string(), support::shard_lcores(workers)],
+        );
+        for q in 1..workers {
+            output.push_str(&format!(
+                ",tx_pcap={}",
+                dir.join(format!("out{q}.pcap")).display()
+            ));
+        }
+    }
     args.extend(
         [
             "--vdev",
             "net_af_packet0,iface=dev0",
             "--vdev",
-            &format!("net_pcap1,tx_pcap={}", out.display()),
+            &output,
             "--",
         ]
         .iter()
@@ -340,6 +363,7 @@ fn run(fam: &Family, membership: bool) -> Run {
         ])
         .map(|s| s.to_string()),
     );
+    args.extend(["--nb-cores".to_string(), workers.to_string()]);
     if membership {
         args.extend(["--port-ip".into(), fam.port_ip.into()]);
     } else {
@@ -506,13 +530,21 @@ fn dissect(fam: &Family, capture: &Path) -> (u64, u64, u64, String) {
     (frames, good, bad_text.lines().count() as u64, summary)
 }
 
-fn keeps_flowing(fam: &Family) {
+fn keeps_flowing(fam: &Family, workers: usize) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let r = run(fam, true);
+    let r = run(fam, true, workers);
     let ctx = || format!("{}\nstats: {}", r.stdout, r.stats);
     println!("bridge mdb (device port) while running: {:?}", r.joined);
     let m = &r.stats["membership"][0];
     let n = |k: &str| m[k].as_u64().unwrap_or_else(|| panic!("no {k}\n{}", ctx()));
+    if workers > 1 {
+        assert_eq!(
+            r.stats["output"]["workers"].as_array().map(Vec::len),
+            Some(workers),
+            "one output queue per merge worker\n{}",
+            ctx()
+        );
+    }
     // The stream went on for four membership intervals: the queries were answered.
     assert!(
         r.flowed >= INTERVALS_OF_PACKETS,
@@ -564,12 +596,19 @@ fn keeps_flowing(fam: &Family) {
 
 #[test]
 fn igmpv3_membership_keeps_a_snooped_stream_flowing() {
-    keeps_flowing(&IGMP);
+    keeps_flowing(&IGMP, 1);
+}
+
+/// The same with two merge workers (`--nb-cores 2`, shard layout): the membership host is
+/// not a worker's business, and the stream it keeps alive is merged by its owner.
+#[test]
+fn igmpv3_membership_keeps_a_sharded_stream_flowing() {
+    keeps_flowing(&IGMP, 2);
 }
 
 #[test]
 fn mldv2_membership_keeps_a_snooped_stream_flowing() {
-    keeps_flowing(&MLD);
+    keeps_flowing(&MLD, 1);
 }
 
 /// Negative control: without the membership host the bridge's entry (made by hand) ages out
@@ -577,7 +616,7 @@ fn mldv2_membership_keeps_a_snooped_stream_flowing() {
 #[test]
 fn without_membership_the_snooped_stream_stops() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let r = run(&IGMP, false);
+    let r = run(&IGMP, false, 1);
     let ctx = || format!("{}\nstats: {}", r.stdout, r.stats);
     assert_eq!(r.joined.len(), 2, "hand-made entries {:?}", r.joined);
     assert!(

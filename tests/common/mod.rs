@@ -401,10 +401,8 @@ impl Rig {
     /// 2-CPU machine runs more lcores than CPUs) and, for `--nb-cores n`
     /// sharding, `n` output tx queues.
     pub fn workers(n: usize) -> Rig {
-        let mut l = vec!["0@0".to_string()];
-        l.extend((1..=n).map(|i| format!("{i}@{}", i % 2)));
         Rig {
-            lcores: l.join(","),
+            lcores: crate::support::shard_lcores(n),
             out_queues: n,
         }
     }

@@ -119,6 +119,15 @@ pub fn eal_args(prefix: &str) -> Vec<String> {
     eal_args_with(prefix, &eal_memory_args())
 }
 
+/// EAL `--lcores` for `workers` merge workers on this 2-CPU machine: the main lcore on CPU 0,
+/// worker i on CPU i % 2 (so one worker shares CPU 0 with the main lcore, which sleeps
+/// between ticks).
+pub fn shard_lcores(workers: usize) -> String {
+    let mut l = vec!["0@0".to_string()];
+    l.extend((1..=workers).map(|i| format!("{i}@{}", i % 2)));
+    l.join(",")
+}
+
 /// [`eal_args`] with other memory options (a test of the hugepage path).
 pub fn eal_args_with(prefix: &str, memory: &[String]) -> Vec<String> {
     let mut a: Vec<String> = ["-l", "0-1", "--no-pci", "--log-level=warn"]
