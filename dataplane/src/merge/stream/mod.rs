@@ -375,11 +375,19 @@ impl StreamState {
         self.cursor = self.cursor.wrapping_add(extra);
     }
 
-    /// The bookkeeping of a copy the send fast paths take: the epoch's
-    /// highest value, the stream's highest position, the leg's counters,
-    /// liveness and position, the cursor past it.
+    /// The bookkeeping of a copy the send fast paths take: that of
+    /// [`took_copy`](Self::took_copy), then the cursor past it.
     #[inline(always)]
     fn took_next(&mut self, leg: usize, pos: u64, raw: u64, now: u64) {
+        self.took_copy(leg, pos, raw, now);
+        self.cursor = pos.wrapping_add(1);
+    }
+
+    /// A good copy taken at once (no slow path): the epoch's highest
+    /// value, the stream's highest position, the leg's counters, liveness
+    /// and position.
+    #[inline(always)]
+    pub(super) fn took_copy(&mut self, leg: usize, pos: u64, raw: u64, now: u64) {
         if after(raw, self.ep.cur.raw_high) {
             self.ep.cur.raw_high = raw;
         }
@@ -389,7 +397,6 @@ impl StreamState {
         self.books.took_good(leg);
         self.refresh(leg, now);
         self.note_position(leg, pos);
-        self.cursor = pos.wrapping_add(1);
     }
 
     /// Everything but the two fast paths: new legs, waiting copies, gaps,
