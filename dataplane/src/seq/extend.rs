@@ -19,7 +19,19 @@ pub fn extend(value: u64, bits: u32, reference: u64) -> u64 {
     // nearest candidate, a distance of exactly half the space reading as
     // backwards. Branch-free; for `bits >= 64` the shift is 0 and the result
     // is `value` itself. (`bits` is 16, 32 or 64 wherever it comes from.)
-    let shift = 64u32.saturating_sub(bits);
+    extend_shifted(value, shift_of(bits), reference)
+}
+
+/// The shift [`extend_shifted`] takes for a `bits`-wide counter.
+#[inline(always)]
+pub fn shift_of(bits: u32) -> u32 {
+    64u32.saturating_sub(bits)
+}
+
+/// [`extend`] with the counter's width given as `shift_of(bits)`: for a
+/// caller that extends many values of one width and keeps the shift.
+#[inline(always)]
+pub fn extend_shifted(value: u64, shift: u32, reference: u64) -> u64 {
     let distance = (value.wrapping_sub(reference).wrapping_shl(shift) as i64).wrapping_shr(shift);
     reference.wrapping_add(distance as u64)
 }

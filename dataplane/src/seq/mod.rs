@@ -12,7 +12,7 @@ pub mod extend;
 mod framing;
 mod spec;
 
-pub use extend::{extend, first_extension, Extender};
+pub use extend::{extend, extend_shifted, first_extension, shift_of, Extender};
 pub use framing::{
     CME_HEADER, CME_MIN_MESSAGE, MOLD_END_OF_SESSION, MOLD_HEADER, PITCH_HEADER, PITCH_MIN_MESSAGE,
     PITCH_UNIT_AT,

@@ -70,13 +70,15 @@ impl StreamState {
     #[inline(always)]
     pub(super) fn note_position(&mut self, leg: usize, pos: u64) {
         let l = &mut self.leg[leg];
-        if l.seen && after(l.last_pos, pos) {
+        if !l.seen {
+            l.seen = true;
+            l.last_pos = pos;
+        } else if after(l.last_pos, pos) {
             self.books.out_of_order(leg);
             self.ev.note_displacement(leg, l.last_pos.wrapping_sub(pos));
         } else {
             l.last_pos = pos;
         }
-        l.seen = true;
     }
 
     // --------------------------------------------------------------- service

@@ -146,15 +146,7 @@ impl StreamState {
         mut copy: Packet<H>,
         sink: &mut impl Sink<H>,
     ) {
-        if after(raw, self.ep.cur.raw_high) {
-            self.ep.cur.raw_high = raw;
-        }
-        if after(pos, self.high) {
-            self.high = pos;
-        }
-        self.books.took_good(leg);
-        self.refresh(leg, now);
-        self.note_position(leg, pos);
+        self.took_copy(leg, pos, raw, now);
         let behind = after(self.cursor, pos);
         if Evidence::sampled(pos) {
             if behind {

@@ -32,7 +32,7 @@ use super::config::{MergeConfig, Mode, Reorder, MAX_LEGS};
 use super::counters::StreamCounters;
 use super::output::{FreeReason, SendInfo, Sink};
 use super::wheel::NEVER;
-use crate::seq::{extend, SeqSample};
+use crate::seq::{extend_shifted, shift_of, SeqSample};
 use crate::slots::{Packet, Passed, Region, SlotClock, SlotTable, Verdict};
 use books::Books;
 use epoch::Epochs;
@@ -80,6 +80,8 @@ struct Rules {
     cap: u64,
     max_delay: u64,
     bits: u32,
+    /// `shift_of(bits)`, for the fast paths' extension.
+    shift: u32,
     mode: Mode,
     leg_timeout: u64,
     k: u32,
@@ -147,6 +149,7 @@ impl StreamState {
                 leg_timeout: c.leg_timeout,
                 k: c.restart_after,
                 bits: c.seq_bits,
+                shift: shift_of(c.seq_bits),
                 reorder: c.reorder,
                 margin: c.margin,
                 fill_timeout: c.fill_timeout,
@@ -224,7 +227,7 @@ impl StreamState {
         {
             return true;
         }
-        let raw = extend(sample.value, self.rules.bits, cur.raw_high);
+        let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
         let pos = raw.wrapping_add(cur.offset);
         let d = pos.wrapping_sub(self.cursor) as i64;
         !(d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span))
@@ -265,51 +268,24 @@ impl StreamState {
             && !sample.heartbeat
             && self.ep.live
         {
-            let raw = extend(sample.value, self.rules.bits, cur.raw_high);
+            let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
             let pos = raw.wrapping_add(cur.offset);
             let d = pos.wrapping_sub(self.cursor) as i64;
-            if d == 0
-                && self.held == 0
-                && (sample.span <= 1 || !self.rules.messages)
-                && (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
-            {
-                if after(raw, cur.raw_high) {
-                    self.ep.cur.raw_high = raw;
-                }
-                if after(pos, self.high) {
-                    self.high = pos;
-                }
-                self.books.took_good(leg);
-                self.refresh(leg, now);
-                self.note_position(leg, pos);
-                self.cursor = pos.wrapping_add(1);
-                if Evidence::sampled(pos) {
-                    // Not held, so the slot keeps this copy's arrival for
-                    // the other legs' lag samples.
-                    let stamp = store.clock.stamp(now);
-                    store.slots.stamp_empty(&self.region, leg, pos, stamp);
-                }
-                let span = sample.span.max(1);
-                let info = SendInfo {
-                    leg,
-                    ext_seq: pos,
-                    rx_time: now,
-                    epoch: cur.id,
-                    span,
-                };
-                self.emit(store, pos, copy.handle, info, now, sink);
-                if span > 1 {
-                    // A MoldUDP64 / PITCH packet of several messages: the
-                    // cursor passes the numbers it covers, as `send` does
-                    // (nothing is held, so there is nothing to free).
-                    let extra = u64::from(span) - 1;
-                    for k in 0..extra.min(self.rules.cap) {
-                        let q = self.cursor.wrapping_add(k);
-                        store.slots.set_passed(&self.region, q, Passed::Skipped);
+            if d == 0 && self.held == 0 {
+                // The preferred leg is the first leg up (`update_preferred`)
+                // and this leg is up, so `preferred` is what `emit` finds.
+                let preferred = self.preferred == Some(leg);
+                if preferred || self.rules.mode == Mode::Hitless {
+                    if sample.span <= 1 {
+                        self.send_next(store, (leg, pos, raw), (copy.handle, now, preferred), sink);
+                        return false;
                     }
-                    self.cursor = self.cursor.wrapping_add(extra);
+                    if !self.rules.messages {
+                        let at = (leg, pos, raw, sample.span);
+                        self.send_next_many(store, at, copy.handle, now, sink);
+                        return false;
+                    }
                 }
-                return false;
             }
             // (A copy straddling the cursor is only possible with more than
             // one message; message-level arbitration must not free it.)
@@ -329,6 +305,98 @@ impl StreamState {
         }
         self.insert_slow(store, sample, Arrival { leg, now, copy }, sink);
         true
+    }
+
+    /// The clean fast path: a good single-position copy of the next packet
+    /// with nothing held, from a leg that may send it, goes out at once.
+    /// (`raw` and `pos` are its extended sequence number and position.)
+    #[inline(always)]
+    fn send_next<H>(
+        &mut self,
+        store: &mut Store<H>,
+        (leg, pos, raw): (usize, u64, u64),
+        (handle, now, preferred): (H, u64, bool),
+        sink: &mut impl Sink<H>,
+    ) {
+        self.took_next(leg, pos, raw, now);
+        if Evidence::sampled(pos) {
+            // Not held, so the slot keeps this copy's arrival for the
+            // other legs' lag samples.
+            let stamp = store.clock.stamp(now);
+            store.slots.stamp_empty(&self.region, leg, pos, stamp);
+            // Positions come one by one here, so testing the rotation
+            // point only at sampled ones delays it by under
+            // `SAMPLE_EVERY` positions (every other send tests it always).
+            if self.rotates_at(pos) {
+                self.rotate(pos, now, sink);
+            }
+        }
+        let info = SendInfo {
+            leg,
+            ext_seq: pos,
+            rx_time: now,
+            epoch: self.ep.cur.id,
+            span: 1,
+        };
+        self.hand_out(store, pos, handle, info, preferred, sink);
+    }
+
+    /// [`send_next`](Self::send_next) for a packet of several messages
+    /// (MoldUDP64 / PITCH, not in message mode): the cursor passes the
+    /// numbers it covers, as `send` does (nothing is held, so there is
+    /// nothing to free).
+    #[inline(never)]
+    fn send_next_many<H>(
+        &mut self,
+        store: &mut Store<H>,
+        (leg, pos, raw, span): (usize, u64, u64, u16),
+        handle: H,
+        now: u64,
+        sink: &mut impl Sink<H>,
+    ) {
+        self.took_next(leg, pos, raw, now);
+        if Evidence::sampled(pos) {
+            let stamp = store.clock.stamp(now);
+            store.slots.stamp_empty(&self.region, leg, pos, stamp);
+        }
+        let info = SendInfo {
+            leg,
+            ext_seq: pos,
+            rx_time: now,
+            epoch: self.ep.cur.id,
+            span,
+        };
+        self.emit(store, pos, handle, info, now, sink);
+        let extra = u64::from(span) - 1;
+        for k in 0..extra.min(self.rules.cap) {
+            let q = self.cursor.wrapping_add(k);
+            store.slots.set_passed(&self.region, q, Passed::Skipped);
+        }
+        self.cursor = self.cursor.wrapping_add(extra);
+    }
+
+    /// The bookkeeping of a copy the send fast paths take: that of
+    /// [`took_copy`](Self::took_copy), then the cursor past it.
+    #[inline(always)]
+    fn took_next(&mut self, leg: usize, pos: u64, raw: u64, now: u64) {
+        self.took_copy(leg, pos, raw, now);
+        self.cursor = pos.wrapping_add(1);
+    }
+
+    /// A good copy taken at once (no slow path): the epoch's highest
+    /// value, the stream's highest position, the leg's counters, liveness
+    /// and position.
+    #[inline(always)]
+    pub(super) fn took_copy(&mut self, leg: usize, pos: u64, raw: u64, now: u64) {
+        if after(raw, self.ep.cur.raw_high) {
+            self.ep.cur.raw_high = raw;
+        }
+        if after(pos, self.high) {
+            self.high = pos;
+        }
+        self.books.took_good(leg);
+        self.refresh(leg, now);
+        self.note_position(leg, pos);
     }
 
     /// Everything but the two fast paths: new legs, waiting copies, gaps,
@@ -462,10 +530,26 @@ impl StreamState {
         if self.rotates_at(pos) {
             self.rotate(pos, now, sink);
         }
-        store.slots.set_passed(&self.region, pos, Passed::Sent);
         // With every leg down no leg is preferred: the priority order
         // decides, so the primary's copy is never counted `substituted`.
         let preferred = self.preferred.unwrap_or(0) == info.leg;
+        self.hand_out(store, pos, handle, info, preferred, sink);
+    }
+
+    /// [`emit`](Self::emit) after the rotation test: marks `pos` sent and
+    /// sends through the books (`preferred`: whether the copy's leg is the
+    /// preferred one).
+    #[inline(always)]
+    fn hand_out<H>(
+        &mut self,
+        store: &mut Store<H>,
+        pos: u64,
+        handle: H,
+        info: SendInfo,
+        preferred: bool,
+        sink: &mut impl Sink<H>,
+    ) {
+        store.slots.set_passed(&self.region, pos, Passed::Sent);
         self.books.send(sink, self.index, handle, info, preferred);
     }
 
