@@ -7,9 +7,18 @@
 //! Ownership is by stream index: stream `i` (configuration order) belongs
 //! to worker `i % N` ([`Shards::by_index`]), printed at start-up.
 //!
-//! Input steering. A port that cannot steer each stream to its owner's
-//! queue (every vdev, and any NIC today: no `rte_flow` rule is installed)
-//! has one rx queue, polled by one worker ([`pollers`]). That worker judges
+//! Input steering by the NIC (`--steer flow`, or `auto` where every input
+//! port takes the rules): each input port has one rx queue per worker and
+//! an `rte_flow` rule per leg sending its destination group and UDP port
+//! to queue `owner` (the binary's `steer` module installs them). Worker
+//! `w` then polls queue `w` of every input itself ([`WorkerIo::lane`]):
+//! no dispatch ring, nothing crosses lcores. What no rule matches lands on
+//! queue 0 (worker 0: membership frames, unknown flows); a packet of
+//! another worker's stream there is counted `rx.steer_miss` and freed.
+//!
+//! Software dispatch. A port that cannot steer each stream to its owner's
+//! queue (every vdev) has one rx queue, polled by one worker ([`pollers`]).
+//! That worker judges
 //! each packet as every layout does ([`RxStage`]); a packet of a stream it
 //! owns goes to its engine at once, any other is staged for the owner and,
 //! at the end of the burst, moved into the SP/SC ring from this poller to
@@ -214,6 +223,9 @@ pub struct Links<'r, 'e> {
 pub struct WorkerIo<'w, 'e> {
     /// Plan index of the first input of `rxqs`.
     pub first: usize,
+    /// The rx queue it polls on each of its inputs: its own index under
+    /// flow steering, 0 under software dispatch.
+    pub lane: usize,
     /// The input queues it polls (inputs `first..first + rxqs.len()`).
     pub rxqs: Vec<RxQueue<'w, 'e>>,
     /// `ctl[i]`: the ring to `rxqs[i]`'s membership host, if any.
@@ -240,6 +252,7 @@ pub fn run(
 ) -> Result<(), String> {
     let WorkerIo {
         first,
+        lane,
         mut rxqs,
         mut ctl,
         links,
@@ -266,7 +279,7 @@ pub fn run(
         wait: plan.clock.is_capture() && dispatch.pollers == 1,
         shared,
     };
-    let mut rx = RxStage::new(plan, first, rxqs.len());
+    let mut rx = RxStage::new(plan, first, rxqs.len()).on_lane(lane);
     let mut inbound: Vec<Arrival> = Vec::with_capacity(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();
@@ -427,9 +440,10 @@ impl RxTarget for Owner<'_, '_, '_, '_, '_> {
         let full = match self.to.get(owner) {
             Some(Some(o)) => o.staged.len() == o.staged.capacity(),
             _ => {
-                // No ring to that worker: cannot happen for a polling
-                // worker; counted rather than lost silently.
-                c.handoff_full += 1;
+                // No ring to that worker: flow steering put another
+                // worker's packet on this worker's queue (a software
+                // poller has a ring to every other worker).
+                c.steer_miss += 1;
                 self.tx.discard(a.mbuf);
                 return;
             }
