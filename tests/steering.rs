@@ -23,15 +23,13 @@ mod common;
 mod prereq;
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use common::serial;
 use prereq::{require, STEERING as SUITE};
+use support::live::{Run, HANG_GUARD};
 use support::netns::Netns;
 use support::{eal_args, workdir, BIN};
 use testkit::frame::FrameSpec;
@@ -41,8 +39,6 @@ use testkit::scenario::{LegPacket, Scenario, StreamSpec};
 const N: u64 = 400;
 /// tcpreplay's rate per tap.
 const PPS: u32 = 2000;
-/// A hang guard, never a performance bound.
-const HANG_GUARD: Duration = Duration::from_secs(180);
 /// The streams: leg groups and output group by index.
 const STREAMS: usize = 2;
 
@@ -264,73 +260,6 @@ fn traffic(dir: &Path) -> (PathBuf, PathBuf) {
     sc.write_to_dir(dir).expect("write the legs' pcaps")
 }
 
-/// The running binary with both outputs collected as they come.
-struct Run {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Run {
-    fn start(cmd: &mut Command) -> Run {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start mcast-failover");
-        let log = Arc::new(Mutex::new(String::new()));
-        for pipe in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let sink = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    let mut s = sink.lock().unwrap();
-                    s.push_str(&line);
-                    s.push('\n');
-                }
-            });
-        }
-        Run { child, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Polls `probe` until it gives a value; the binary must stay up.
-    fn until<T>(&mut self, what: &str, mut probe: impl FnMut(&str) -> Option<T>) -> T {
-        let t0 = Instant::now();
-        loop {
-            if let Some(v) = probe(&self.log()) {
-                return v;
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!(
-                    "binary exited ({st}) while waiting for {what}\n{}",
-                    self.log()
-                );
-            }
-            assert!(
-                t0.elapsed() < HANG_GUARD,
-                "hang guard: no {what} within {HANG_GUARD:?}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 fn stats(path: &Path) -> Option<serde_json::Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
@@ -440,11 +369,7 @@ fn taps_steer_each_stream_to_its_owner_or_fall_back_in_one_line() {
         };
         (judged(0)? >= want_in && judged(1)? >= want_in).then_some(())
     });
-    let st = Command::new("kill")
-        .args(["-TERM", &run.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    run.signal("-TERM");
     let code = support::wait_bounded(&mut run.child, HANG_GUARD)
         .expect("exit after SIGTERM")
         .code();
@@ -454,6 +379,24 @@ fn taps_steer_each_stream_to_its_owner_or_fall_back_in_one_line() {
     let v = stats(&stats_path).expect("final stats");
     assert_eq!(v["final"], serde_json::Value::Bool(true));
     let steering = v["steering"].as_str().unwrap_or_default().to_string();
+    // What this run measured, for BENCHMARKS.md (counts, not times: the
+    // taps' rate is tcpreplay's, not the device's).
+    for (i, input) in v["inputs"].as_array().unwrap().iter().enumerate() {
+        let r = &input["rx"];
+        let queues: Vec<String> = input["rx_queues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|q| (rx(&q["rx"], "packets") - rx(&q["rx"], "not_merged")).to_string())
+            .collect();
+        eprintln!(
+            "STEER-ROW input={i} steering={steer} judged={} dispatched={} steer_miss={} per_queue_judged=[{}]",
+            rx(r, "packets") - rx(r, "not_merged"),
+            rx(r, "dispatched"),
+            rx(r, "steer_miss"),
+            queues.join(",")
+        );
+    }
     for (i, input) in v["inputs"].as_array().unwrap().iter().enumerate() {
         let r = &input["rx"];
         assert_eq!(

@@ -10,7 +10,7 @@
 //! Input steering by the NIC (`--steer flow`, or `auto` where every input
 //! port takes the rules): each input port has one rx queue per worker and
 //! an `rte_flow` rule per leg sending its destination group and UDP port
-//! to queue `owner` (the binary's `steer` module installs them). Worker
+//! to queue `owner` (installed at bring-up, `Port::steer`). Worker
 //! `w` then polls queue `w` of every input itself ([`WorkerIo::lane`]):
 //! no dispatch ring, nothing crosses lcores. What no rule matches lands on
 //! queue 0 (worker 0: membership frames, unknown flows); a packet of
