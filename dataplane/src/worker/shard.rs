@@ -159,7 +159,7 @@ pub struct Dispatch<'e> {
     /// Index `from * workers + to`; `None` where `from` polls nothing or
     /// `from == to`.
     rings: Vec<Option<ElemRing<'e, Arrival>>>,
-    /// Workers that poll at least one input.
+    /// Workers that poll at least one input and dispatch (have rings).
     pollers: usize,
     /// Pollers that handed on their last burst.
     done: AtomicUsize,
@@ -184,10 +184,15 @@ impl<'e> Dispatch<'e> {
                 });
             }
         }
+        // The workers `run` counts in `done`: those with a ring out.
+        let pollers = rings
+            .chunks(workers.max(1))
+            .filter(|out| out.iter().any(Option::is_some))
+            .count();
         Ok(Dispatch {
             workers,
             rings,
-            pollers: polls.iter().filter(|p| !p.is_empty()).count(),
+            pollers,
             done: AtomicUsize::new(0),
         })
     }
@@ -262,6 +267,9 @@ pub fn run(
     ctl.resize_with(rxqs.len(), || None);
     let Links { to, mut from } = links;
     let polls = !rxqs.is_empty();
+    // A poller with rings out (software dispatch) is one `Dispatch::done`
+    // waits for; under flow steering every worker polls and none has any.
+    let dispatches = to.iter().any(Option::is_some);
     let mut w = Owner {
         me,
         plan,
@@ -300,7 +308,7 @@ pub fn run(
         }
     }
     // Every burst this worker polled was handed on in `burst_done`.
-    if polls {
+    if dispatches {
         dispatch.done.fetch_add(1, Ordering::Release);
     }
     loop {
