@@ -62,11 +62,15 @@ fn main() {
         .allowlist_function(
             "rte_eal_.*|rte_eth_.*|rte_pktmbuf_.*|rte_mbuf_.*|rte_mempool_.*|rte_lcore_.*\
              |rte_get_.*|rte_socket_.*|rte_ring_.*|rte_tel_.*|rte_telemetry_.*|rte_pdump_.*\
-             |rte_version.*|rte_strerror|rte_exit|rte_log_set_global_level|shim_.*",
+             |rte_version.*|rte_strerror|rte_exit|rte_log_set_global_level|rte_flow_validate\
+             |rte_flow_create|rte_flow_destroy|rte_flow_flush|shim_.*",
         )
         .allowlist_type(
             "rte_eth_.*|rte_mbuf.*|rte_mempool.*|rte_ether_addr|rte_lcore_.*|rte_ring.*\
-             |rte_tel_.*|rte_pdump.*|lcore_function_t|rte_proc_type_t",
+             |rte_tel_.*|rte_pdump.*|lcore_function_t|rte_proc_type_t|rte_flow_attr\
+             |rte_flow_item|rte_flow_item_type|rte_flow_item_eth|rte_flow_item_ipv4\
+             |rte_flow_item_ipv6|rte_flow_item_udp|rte_flow_action|rte_flow_action_type\
+             |rte_flow_action_queue|rte_flow_error|rte_flow_error_type",
         )
         // Protocol headers DPDK drags in through rte_flow; packed + aligned
         // unions that Rust cannot express. We never touch them.
@@ -74,7 +78,8 @@ fn main() {
         .allowlist_var(
             "RTE_MBUF_F_.*|RTE_ETH_.*|RTE_MAX_LCORE|RTE_MAX_ETHPORTS|RTE_PKTMBUF_HEADROOM\
              |RTE_MBUF_DEFAULT_.*|RING_F_.*|RTE_RING_.*|SOCKET_ID_ANY|RTE_ETHER_.*\
-             |RTE_VER_.*|LCORE_ID_ANY|RTE_MEMPOOL_.*|RTE_LOG_.*|RTE_TEL_MAX_.*",
+             |RTE_VER_.*|LCORE_ID_ANY|RTE_MEMPOOL_.*|RTE_LOG_.*|RTE_TEL_MAX_.*|RTE_FLOW_ITEM_TYPE_.*\
+             |RTE_FLOW_ACTION_TYPE_.*",
         )
         // DPDK's comments are not Rust docs (indented text would become doctests).
         .generate_comments(false)

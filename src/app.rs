@@ -21,6 +21,7 @@ use crate::outfile::OutFile;
 use crate::reload::Reloader;
 use crate::report::Reporter;
 use crate::signals::Signals;
+use crate::steer::Steering;
 use crate::view::{Snapshot, View};
 use crate::{build_info, metrics, pcap_vdev, plan, telemetry};
 
@@ -168,7 +169,7 @@ pub fn run(args: Vec<String>) -> i32 {
         log::warn!("{w}");
     }
     let code = {
-        let ports = match bringup::open_ports(&eal, &cfg, &pool) {
+        let bringup::Opened { ports, steering } = match bringup::open_ports(&eal, &cfg, &pool) {
             Ok(p) => p,
             Err(bringup::PortError::Refused(e)) => return fail(EXIT_USAGE, e),
             Err(bringup::PortError::Failed(e)) => return fail(EXIT_FAILURE, e),
@@ -176,7 +177,15 @@ pub fn run(args: Vec<String>) -> i32 {
         let ended = if cfg.forward_mode == ForwardMode::Io {
             (run_io(&eal, &cfg, &signals, &ports, &workers), None)
         } else {
-            run_merge(&eal, &cfg, &signals, &ports, &pool, &workers, outputs)
+            run_merge(
+                &eal,
+                &cfg,
+                &signals,
+                (&ports, &steering),
+                &pool,
+                &workers,
+                outputs,
+            )
         };
         // Dropping the ports stops and closes them, returning their mbufs.
         drop(ports);
@@ -341,7 +350,7 @@ fn run_merge(
     eal: &Eal,
     cfg: &AppConfig,
     signals: &Signals,
-    ports: &[OpenPort<'_>],
+    (ports, steering): (&[OpenPort<'_>], &Steering),
     pool: &Mempool<'_>,
     workers: &[u32],
     files: Outputs<'_>,
@@ -368,7 +377,9 @@ fn run_merge(
         Ok(c) => c,
         Err(e) => return (fail(EXIT_USAGE, e), None),
     };
-    let plans = match plan::build(cfg, out_mac, |id| find(ports, id).hw_l4(), clock, hz) {
+    let lanes = steering.lanes(cfg.merge_workers() as usize);
+    let hw_l4 = |id| find(ports, id).hw_l4();
+    let plans = match plan::build(cfg, out_mac, hw_l4, (clock, hz), lanes) {
         Ok(p) => Generations::new(p),
         Err(e) => return (fail(EXIT_USAGE, e), None),
     };
@@ -391,17 +402,26 @@ fn run_merge(
     };
     let shared = Shared::new(plan, expected);
     let handoff = split::Handoff::new(rx_lanes);
-    let mut rxqs = Vec::new();
-    for i in &plan.inputs {
-        match find(ports, i.port).port.rx_queue(0) {
-            Ok(q) => rxqs.push(q),
-            Err(e) => {
-                return (
-                    fail(EXIT_FAILURE, format!("port {} rx queue: {e}", i.port)),
-                    None,
-                )
+    // rxqs[lane][input]: queue `lane` of each input (one lane unless
+    // steered by flow rules: then lane w is worker w's).
+    let mut rxqs = Vec::with_capacity(lanes);
+    for lane in 0..lanes as u16 {
+        let mut of_lane = Vec::with_capacity(plan.inputs.len());
+        for i in &plan.inputs {
+            match find(ports, i.port).port.rx_queue(lane) {
+                Ok(q) => of_lane.push(q),
+                Err(e) => {
+                    return (
+                        fail(
+                            EXIT_FAILURE,
+                            format!("port {} rx queue {lane}: {e}", i.port),
+                        ),
+                        None,
+                    )
+                }
             }
         }
+        rxqs.push(of_lane);
     }
     // One tx queue on the output port per merge worker.
     let mut txqs = Vec::with_capacity(owners);
@@ -546,7 +566,8 @@ fn run_merge(
                 .collect()
         })
         .collect();
-    let mut reporter = Reporter::new(roles, cfg.output_port, names.clone(), outputs, legs);
+    let mut reporter = Reporter::new(roles, cfg.output_port, names.clone(), outputs, legs)
+        .steered(steering.describe());
     let mut live = reporter.clone();
     let view = Arc::new(View::new());
     let mut health = HealthTracker::new(names.len(), cfg.health_hold);
@@ -601,7 +622,13 @@ fn run_merge(
     let running = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let port_refs: Vec<_> = ports.iter().map(|p| &p.port).collect();
-    let polls = shard::pollers(plan.inputs.len(), owners, plan.clock.is_capture());
+    // Under flow steering every worker polls its own queue of every input
+    // and nobody dispatches.
+    let polls = if lanes > 1 {
+        vec![0..0; owners]
+    } else {
+        shard::pollers(plan.inputs.len(), owners, plan.clock.is_capture())
+    };
     let dispatch = if sharded {
         match shard::Dispatch::new(eal, &polls) {
             Ok(d) => Some(d),
@@ -613,6 +640,9 @@ fn run_merge(
     if sharded {
         print_shards(plan, &polls, workers);
     }
+    let mut rxqs = rxqs.into_iter();
+    let lane0 = rxqs.next().unwrap_or_default();
+    let mut steered: Vec<Vec<_>> = rxqs.collect();
 
     let worker_done = |r: Result<(), String>| -> i32 {
         running.fetch_sub(1, Ordering::AcqRel);
@@ -631,14 +661,28 @@ fn run_merge(
         running.store(expected, Ordering::Release);
         let launched: Result<(), DpdkError> = (|| {
             if let Some(dispatch) = &dispatch {
-                let mut rest = rxqs.into_iter();
+                let mut rest = lane0.into_iter();
                 let mut rest_ctl = ctl.into_iter();
                 let mut out_rx = out_rx;
+                let mut steered = steered.drain(..);
                 for (w, (txq, range)) in txqs.into_iter().zip(&polls).enumerate() {
+                    // Flow steering: worker 0 polls queue 0 of every input
+                    // (what no rule matches lands there: membership frames
+                    // included), worker w queue w.
+                    let (first, rxqs, ctl) = match (lanes > 1, w) {
+                        (true, 0) => (0, rest.by_ref().collect(), rest_ctl.by_ref().collect()),
+                        (true, _) => (0, steered.next().unwrap_or_default(), Vec::new()),
+                        (false, _) => (
+                            range.start,
+                            rest.by_ref().take(range.len()).collect(),
+                            rest_ctl.by_ref().take(range.len()).collect(),
+                        ),
+                    };
                     let io = shard::WorkerIo {
-                        first: range.start,
-                        rxqs: rest.by_ref().take(range.len()).collect(),
-                        ctl: rest_ctl.by_ref().take(range.len()).collect(),
+                        first,
+                        lane: if lanes > 1 { w } else { 0 },
+                        rxqs,
+                        ctl,
                         links: dispatch.links(w)?,
                         txq,
                         out_rx: out_rx.take(),
@@ -652,12 +696,12 @@ fn run_merge(
                 let (plans, shared) = (&plans, &shared);
                 let txq = txqs.pop().expect("one tx queue");
                 joins.push(s.spawn(workers[0], move || {
-                    worker_done(single::run(plans, shared, rxqs, ctl, txq, out_rx, pool))
+                    worker_done(single::run(plans, shared, lane0, ctl, txq, out_rx, pool))
                 })?);
             } else {
                 let per_lane = plan.inputs.len().div_ceil(rx_lanes);
                 let mut first = 0;
-                let mut rest = rxqs;
+                let mut rest = lane0;
                 let mut rest_ctl = ctl;
                 for (lane, &lcore) in workers.iter().enumerate().take(rx_lanes) {
                     let take = per_lane.min(rest.len());
@@ -856,6 +900,12 @@ fn print_shards(plan: &Plan, polls: &[std::ops::Range<usize>], lcores: &[u32]) {
     let n = plan.shards.workers();
     println!("Shards: {n} merge workers, stream i owned by worker i % {n}");
     for (w, range) in polls.iter().enumerate() {
+        // Flow steering: each worker polls its own queue of every input.
+        let (range, queue) = if plan.rx_lanes > 1 {
+            (0..plan.inputs.len(), w)
+        } else {
+            (range.clone(), 0)
+        };
         let members = plan.shards.members(w);
         let mut names: Vec<&str> = members
             .iter()
@@ -865,9 +915,9 @@ fn print_shards(plan: &Plan, polls: &[std::ops::Range<usize>], lcores: &[u32]) {
         if members.len() > SHOWN {
             names.push("...");
         }
-        let inputs: Vec<String> = plan.inputs[range.clone()]
+        let inputs: Vec<String> = plan.inputs[range]
             .iter()
-            .map(|i| format!("port {}", i.port))
+            .map(|i| format!("port {} queue {queue}", i.port))
             .collect();
         println!(
             "  worker {w} (lcore {}): {} streams [{}], polls [{}], tx queue {w}",

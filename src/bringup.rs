@@ -3,6 +3,8 @@
 use config::{AppConfig, ForwardMode};
 use dataplane::dpdk::{DpdkError, Eal, Mempool, Port, PortSetup, DEFAULT_DATA_ROOM, SOCKET_ANY};
 
+use crate::steer::{self, Steering};
+
 /// Per-lcore mempool cache.
 pub const POOL_CACHE: u32 = 256;
 
@@ -38,8 +40,18 @@ impl PoolNeed {
     pub fn of(cfg: &AppConfig) -> PoolNeed {
         let ports = used_ports(cfg).len() as u64;
         let lcores = cfg.nb_cores as u64 + 1;
+        // Beyond one queue each way per port: a tx queue per further merge
+        // worker on the output, and with flow steering an rx queue per
+        // further worker on each input.
+        let more = cfg.merge_workers() as u64 - 1;
+        let steered = if steer::wanted(cfg) {
+            cfg.input_ports().len() as u64
+        } else {
+            0
+        };
         PoolNeed {
-            rings: ports * (cfg.rxd as u64 + cfg.txd as u64),
+            rings: ports * (cfg.rxd as u64 + cfg.txd as u64)
+                + more * (cfg.txd as u64 + steered * cfg.rxd as u64),
             inflight: 4 * cfg.burst as u64 * lcores + POOL_CACHE as u64 * lcores,
             held: cfg
                 .streams
@@ -129,86 +141,207 @@ fn mac_text(m: [u8; 6]) -> String {
         .join(":")
 }
 
-/// Configures and starts every port the run uses (one rx and one tx queue
-/// each), inputs in promiscuous + all-multicast mode, and prints one line
-/// per port.
+/// The started ports and how their inputs reach the workers.
+pub struct Opened<'a> {
+    /// Every port the run uses, inputs first.
+    pub ports: Vec<OpenPort<'a>>,
+    /// Flow rules or software dispatch.
+    pub steering: Steering,
+}
+
+/// Configures and starts every port the run uses, inputs in promiscuous +
+/// all-multicast mode, and prints one line per port. An input port gets
+/// one rx queue, or one per merge worker when it steers by flow rules
+/// (see [`crate::steer`]); the output port one tx queue per merge worker.
 pub fn open_ports<'a>(
     eal: &'a Eal,
     cfg: &AppConfig,
     pool: &'a Mempool<'a>,
-) -> Result<Vec<OpenPort<'a>>, PortError> {
+) -> Result<Opened<'a>, PortError> {
     let inputs = cfg.input_ports();
-    let mut out = Vec::new();
+    let workers = cfg.merge_workers() as u16;
+    let mut ports = Vec::new();
     for id in used_ports(cfg) {
-        let mut port =
-            Port::new(eal, id).map_err(|e| PortError::Failed(format!("port {id}: {e}")))?;
-        // The main lcore's membership host sends on its own tx queue: queue
-        // 0 of an input port, queue 1 when the port is also the output.
-        let own_txq =
-            id == cfg.output_port && inputs.contains(&id) && crate::membership::enabled(cfg, id);
-        // The output port has one tx queue per merge worker (sharding).
-        let worker_txqs = if id == cfg.output_port {
-            cfg.merge_workers() as u16
+        ports.push(Port::new(eal, id).map_err(|e| PortError::Failed(format!("port {id}: {e}")))?);
+    }
+    // Flow steering is tried only when every input can have a queue per
+    // worker and no group needs two owners.
+    let mut why = None;
+    let mut rules = Vec::new();
+    if steer::wanted(cfg) {
+        match steer::rules(cfg) {
+            Ok(r) => rules = r,
+            Err(e) => why = Some(e),
+        }
+        for p in ports.iter().filter(|p| inputs.contains(&p.id())) {
+            if why.is_some() {
+                break;
+            }
+            match p.max_rx_queues() {
+                Ok(n) if n >= workers => {}
+                Ok(n) => {
+                    why = Some(format!(
+                        "port {} ({}) has {n} rx queue(s), {workers} workers need one each",
+                        p.id(),
+                        p.driver_name()
+                    ))
+                }
+                Err(e) => why = Some(format!("port {}: {e}", p.id())),
+            }
+        }
+    }
+    let mut flow = steer::wanted(cfg) && why.is_none();
+    let rxqs = |id: u16, flow: bool| {
+        if flow && inputs.contains(&id) {
+            workers
         } else {
             1
-        };
-        let sharded_out = id == cfg.output_port && worker_txqs > 1;
-        let setup = port
-            .configure(1, worker_txqs + u16::from(own_txq), cfg.rxd, cfg.txd, pool)
-            .map_err(|e| match e {
-                // The driver refused our sizes: bad input, not a fault.
-                DpdkError::Call { errno, .. } if errno == libc::EINVAL => {
-                    PortError::Refused(format!(
-                    "port {id}: {e} (descriptor counts --rxd/--txd, or the mempool: a pcap vdev \
-                     with infinite_rx=1 needs at least as many mbufs as its file has packets, \
-                     see --total-num-mbufs)"
-                ))
+        }
+    };
+    let mut setups = Vec::with_capacity(ports.len());
+    for port in &mut ports {
+        let id = port.id();
+        setups.push(bring_up(port, cfg, pool, rxqs(id, flow))?);
+    }
+    let mut installed = 0;
+    if flow {
+        for (id, r) in &rules {
+            let Some(port) = ports.iter_mut().find(|p| p.id() == *id) else {
+                continue;
+            };
+            match port.steer(r) {
+                Ok(()) => installed += r.len(),
+                Err(e) => {
+                    why = Some(e.to_string());
+                    flow = false;
+                    break;
                 }
-                DpdkError::InvalidArgument(m) if sharded_out => PortError::Refused(format!(
-                    "{m}: --nb-cores {} shards the streams over {worker_txqs} workers, each with its own tx queue on output port {id} (net_pcap: one tx_pcap= per queue; net_af_packet: qpairs={worker_txqs}), or use --layout split",
-                    cfg.nb_cores
-                )),
-                DpdkError::InvalidArgument(m) if own_txq => PortError::Refused(format!(
-                    "{m}: port {id} is an input with --port-ip and the output, so its membership host needs a second tx queue (net_af_packet: qpairs=2), or use another output port"
-                )),
-                e => PortError::Failed(format!("port {id}: {e}")),
-            })?;
-        let failed = |e: DpdkError| PortError::Failed(format!("port {id}: {e}"));
-        port.start().map_err(failed)?;
-        if inputs.contains(&id) {
-            port.set_promiscuous(true).map_err(failed)?;
-            port.set_allmulticast(true).map_err(failed)?;
+            }
         }
-        let mut roles = Vec::new();
-        if id == cfg.primary_port {
-            roles.push("primary");
+        if !flow {
+            // Back to one rx queue per input: with several and no rules
+            // a driver may spread a stream over queues nobody polls.
+            for (port, setup) in ports.iter_mut().zip(setups.iter_mut()) {
+                if inputs.contains(&port.id()) {
+                    port.unsteer();
+                    let id = port.id();
+                    port.stop()
+                        .map_err(|e| PortError::Failed(format!("port {id}: {e}")))?;
+                    *setup = bring_up(port, cfg, pool, 1)?;
+                }
+            }
         }
-        if id == cfg.secondary_port && cfg.forward_mode != ForwardMode::Io {
-            roles.push("secondary");
+    }
+    let steering = if flow {
+        Steering::Flow { rules: installed }
+    } else {
+        Steering::Software { why }
+    };
+    if let Steering::Software { why: Some(w) } = &steering {
+        if cfg.steer == config::Steer::Flow {
+            return Err(PortError::Refused(format!(
+                "--steer flow: the ports cannot steer the streams to their workers: {w}"
+            )));
         }
-        if id == cfg.output_port {
-            roles.push("output");
-        }
-        let mac = port
-            .mac()
-            .map(mac_text)
-            .unwrap_or_else(|e| format!("? ({e})"));
-        let link = match port.link() {
-            Ok(l) if l.up => format!("up {} Mbps", l.speed_mbps),
-            Ok(_) => "down".to_string(),
-            Err(e) => format!("? ({e})"),
-        };
-        println!(
-            "Port {id} ({}): driver {}, MAC {mac}, link {link}, rxd {} txd {}, rx offloads {:#x}",
-            roles.join("+"),
-            port.driver_name(),
-            setup.rxd,
-            setup.txd,
-            setup.rx_offloads,
-        );
+        log::warn!("--steer auto: software dispatch, the ports cannot steer: {w}");
+    }
+    let mut out = Vec::with_capacity(ports.len());
+    for (port, setup) in ports.into_iter().zip(setups) {
+        print_port(cfg, &port, &setup, rxqs(port.id(), flow));
         out.push(OpenPort { port, setup });
     }
-    Ok(out)
+    if workers > 1 {
+        println!("Steering: {}", steering.describe());
+    }
+    Ok(Opened {
+        ports: out,
+        steering,
+    })
+}
+
+/// Configures `port` with `rxqs` rx queues (tx queues as the run needs)
+/// and starts it; an input is put in promiscuous + all-multicast mode.
+fn bring_up<'a>(
+    port: &mut Port<'a>,
+    cfg: &AppConfig,
+    pool: &'a Mempool<'_>,
+    rxqs: u16,
+) -> Result<PortSetup, PortError> {
+    let id = port.id();
+    let inputs = cfg.input_ports();
+    // The main lcore's membership host sends on its own tx queue: queue
+    // 0 of an input port, queue 1 when the port is also the output.
+    let own_txq =
+        id == cfg.output_port && inputs.contains(&id) && crate::membership::enabled(cfg, id);
+    // The output port has one tx queue per merge worker (sharding).
+    let worker_txqs = if id == cfg.output_port {
+        cfg.merge_workers() as u16
+    } else {
+        1
+    };
+    let sharded_out = id == cfg.output_port && worker_txqs > 1;
+    // Some drivers (net_tap, queue-pair vdevs) take only as many tx
+    // queues as rx queues: a steered input gets idle tx queues to match.
+    let txqs = (worker_txqs + u16::from(own_txq)).max(rxqs);
+    let setup = port
+        .configure(rxqs, txqs, cfg.rxd, cfg.txd, pool)
+        .map_err(|e| match e {
+            // The driver refused our sizes: bad input, not a fault.
+            DpdkError::Call { errno, .. } if errno == libc::EINVAL => {
+                PortError::Refused(format!(
+                "port {id}: {e} (descriptor counts --rxd/--txd, or the mempool: a pcap vdev \
+                 with infinite_rx=1 needs at least as many mbufs as its file has packets, \
+                 see --total-num-mbufs)"
+            ))
+            }
+            DpdkError::InvalidArgument(m) if sharded_out => PortError::Refused(format!(
+                "{m}: --nb-cores {} shards the streams over {worker_txqs} workers, each with its own tx queue on output port {id} (net_pcap: one tx_pcap= per queue; net_af_packet: qpairs={worker_txqs}), or use --layout split",
+                cfg.nb_cores
+            )),
+            DpdkError::InvalidArgument(m) if own_txq => PortError::Refused(format!(
+                "{m}: port {id} is an input with --port-ip and the output, so its membership host needs a second tx queue (net_af_packet: qpairs=2), or use another output port"
+            )),
+            e => PortError::Failed(format!("port {id}: {e}")),
+        })?;
+    let failed = |e: DpdkError| PortError::Failed(format!("port {id}: {e}"));
+    port.start().map_err(failed)?;
+    if inputs.contains(&id) {
+        port.set_promiscuous(true).map_err(failed)?;
+        port.set_allmulticast(true).map_err(failed)?;
+    }
+    Ok(setup)
+}
+
+/// The start-up line of one port, testpmd style.
+fn print_port(cfg: &AppConfig, port: &Port<'_>, setup: &PortSetup, rxqs: u16) {
+    let id = port.id();
+    let mut roles = Vec::new();
+    if id == cfg.primary_port {
+        roles.push("primary");
+    }
+    if id == cfg.secondary_port && cfg.forward_mode != ForwardMode::Io {
+        roles.push("secondary");
+    }
+    if id == cfg.output_port {
+        roles.push("output");
+    }
+    let mac = port
+        .mac()
+        .map(mac_text)
+        .unwrap_or_else(|e| format!("? ({e})"));
+    let link = match port.link() {
+        Ok(l) if l.up => format!("up {} Mbps", l.speed_mbps),
+        Ok(_) => "down".to_string(),
+        Err(e) => format!("? ({e})"),
+    };
+    println!(
+        "Port {id} ({}): driver {}, MAC {mac}, link {link}, rxq {rxqs} rxd {} txd {}, rx offloads {:#x}",
+        roles.join("+"),
+        port.driver_name(),
+        setup.rxd,
+        setup.txd,
+        setup.rx_offloads,
+    );
 }
 
 #[cfg(test)]

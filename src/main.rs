@@ -20,6 +20,7 @@ mod plan;
 mod reload;
 mod report;
 mod signals;
+mod steer;
 mod telemetry;
 mod view;
 

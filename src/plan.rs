@@ -48,13 +48,15 @@ pub fn leg_port(cfg: &AppConfig, leg: usize) -> u16 {
 }
 
 /// Builds the plan for the workers' `clock`, which ticks `hz` times a
-/// second; an error is one line naming the stream and the value.
+/// second, with `rx_lanes` rx queues polled per input (see
+/// [`Plan::rx_lanes`]); an error is one line naming the stream and the
+/// value.
 pub fn build(
     cfg: &AppConfig,
     out_mac: [u8; 6],
     hw_l4: impl Fn(u16) -> bool,
-    clock: Clock,
-    hz: u64,
+    (clock, hz): (Clock, u64),
+    rx_lanes: usize,
 ) -> Result<Plan, String> {
     let inputs: Vec<InputPlan> = cfg
         .input_ports()
@@ -81,6 +83,7 @@ pub fn build(
         tsc_hz: hz,
         clock,
         shards: Shards::by_index(cfg.streams.len(), cfg.merge_workers() as usize),
+        rx_lanes: rx_lanes.max(1),
         // Board room for the streams a live reload adds (one-lcore layout
         // only: the others keep their set).
         reload_slots: if cfg.nb_cores <= 1 {

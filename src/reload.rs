@@ -337,6 +337,7 @@ fn clone_fixed(p: &Plan) -> Plan {
         tsc_hz: p.tsc_hz,
         clock: p.clock,
         shards: p.shards.clone(),
+        rx_lanes: p.rx_lanes,
         reload_slots: p.reload_slots,
     }
 }

@@ -23,6 +23,8 @@ pub struct Reporter {
     legs: Vec<Vec<(String, u16)>>,
     /// Board ids of the running streams, in the order they are listed.
     ids: Vec<usize>,
+    /// How the inputs reach the workers (`Steering::describe`).
+    steering: String,
     start: Instant,
     prev: Option<(Instant, u64, u64, u64, u64)>,
 }
@@ -78,12 +80,18 @@ impl Reporter {
             inputs,
             output,
             ids: (0..names.len()).collect(),
+            steering: String::from("software"),
             names,
             outputs,
             legs,
             start: Instant::now(),
             prev: None,
         }
+    }
+
+    /// The reporter, saying the inputs are steered as `steering` says.
+    pub fn steered(self, steering: String) -> Self {
+        Reporter { steering, ..self }
     }
 
     /// Live reload: stream id `id` is now `name` to `output` with `legs`
@@ -170,6 +178,13 @@ impl Reporter {
                 in_pkts += c.packets;
                 in_bytes += c.bytes;
                 let mut v = json!({ "port": id, "role": role, "rx": rx_json(&c) });
+                if layout.lanes() > 1 {
+                    // Flow steering: what each worker's own queue got.
+                    let queues: Vec<Value> = (0..layout.lanes())
+                        .map(|q| json!({ "queue": q, "rx": rx_json(&layout.get_rx_lane(board, i, q)) }))
+                        .collect();
+                    v["rx_queues"] = Value::Array(queues);
+                }
                 if let Some(s) = nic(*id) {
                     v["nic"] = nic_json(&s);
                 }
@@ -232,6 +247,7 @@ impl Reporter {
             "uptime_s": uptime,
             "final": final_,
             "mempool": { "name": pool.name(), "size": pool.size(), "in_use": pool.in_use(), "avail": pool.avail() },
+            "steering": self.steering,
             "inputs": inputs,
             "output": output,
             "rates": dt_rates,

@@ -22,14 +22,13 @@ mod common;
 mod prereq;
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{serial, BIN};
 use prereq::{require, RELOAD as SUITE};
+use support::live::{Run, HANG_GUARD};
 use support::netns::Veth;
 use support::{eal_args, workdir, SHARED_INPUT_PORTS};
 use testkit::frame::FrameSpec;
@@ -38,7 +37,6 @@ use testkit::scenario::{LegPacket, Scenario, StreamSpec};
 use testkit::Leg;
 
 /// How long any awaited state may take before the test gives up.
-const HANG_GUARD: Duration = Duration::from_secs(180);
 /// Positions per stream.
 const N: u64 = 6000;
 /// Packets a second of the whole file (3 streams x 2 legs).
@@ -104,57 +102,6 @@ fn traffic(dir: &Path) -> PathBuf {
     file
 }
 
-/// The running binary, both outputs collected as they come.
-struct Run {
-    child: Child,
-    out: Arc<Mutex<String>>,
-}
-
-impl Run {
-    fn log(&self) -> String {
-        self.out.lock().unwrap().clone()
-    }
-
-    /// Polls `probe` until it gives a value; the binary must stay up.
-    fn until<T>(&mut self, what: &str, mut probe: impl FnMut(&str) -> Option<T>) -> T {
-        let t0 = Instant::now();
-        loop {
-            if let Some(v) = probe(&self.log()) {
-                return v;
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!(
-                    "binary exited ({st}) while waiting for {what}\n{}",
-                    self.log()
-                );
-            }
-            assert!(
-                t0.elapsed() < HANG_GUARD,
-                "hang guard: no {what} within {HANG_GUARD:?}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let st = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success(), "kill {sig}");
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 fn stats(path: &Path) -> Option<serde_json::Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
@@ -216,29 +163,7 @@ fn sighup_with_traffic_flowing_replaces_streams_and_keeps_the_others_whole() {
         .iter()
         .map(|s| s.to_string()),
     );
-    let mut child = Command::new(BIN)
-        .args(&args)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start mcast-failover");
-    let log = Arc::new(Mutex::new(String::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-    }
-    let mut run = Run { child, out: log };
+    let mut run = Run::start(Command::new(BIN).args(&args).env("RUST_LOG", "info"));
     run.until("the stats block", |l| l.contains("Stream B").then_some(()));
     let mut replay = Command::new("tcpreplay")
         .args(["-q", "-i", &veth.feed, &format!("--pps={PPS}")])

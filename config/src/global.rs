@@ -19,7 +19,7 @@ use crate::text::Text;
 use crate::values::{
     file_opt, int_opt, int_or, parsed_opt, parsed_or, seconds_or, seconds_or_off, switch,
 };
-use crate::worker_layout::WorkerLayout;
+use crate::worker_layout::{Steer, WorkerLayout};
 use model::{PortAddr, Reorder};
 
 options! {
@@ -81,7 +81,10 @@ options! {
             "N", format!("Worker lcores: 1 = rx, merge and tx on one lcore; more = as --layout says, 1..={MAX_NB_CORES} [default: {DEFAULT_NB_CORES}]");
         /// How more than one worker lcore share the work.
         layout: WorkerLayout as Parsed<WorkerLayout> = parsed_or(WorkerLayout::Shard);
-            "shard|split", "With --nb-cores N > 1. shard: N merge workers, stream i owned by worker i % N (its own engine and output tx queue; inputs the port cannot steer are dispatched in software); split: N-1 rx lcores feed one merge-and-tx lcore [default: shard]";
+            "shard|split", "With --nb-cores N > 1. shard: N merge workers, stream i owned by worker i % N (its own engine and output tx queue; inputs reach the owner as --steer says); split: N-1 rx lcores feed one merge-and-tx lcore [default: shard]";
+        /// How the shard layout's inputs reach each stream's owner.
+        steer: Steer as Parsed<Steer> = parsed_or(Steer::Auto);
+            "auto|flow|software", "Shard layout: flow = one rx queue per worker and an rte_flow rule per leg (destination group and UDP port -> the owner's queue), exit 2 if a port refuses; software = one rx queue per input, dispatched to the owners over rings; auto = flow if every input port takes every rule, else software with one line saying why [default: auto]";
         /// Packets per rx/tx burst, 1..=`MAX_BURST`.
         burst: u16 as Int = int_or(1, MAX_BURST as i64, DEFAULT_BURST);
             "N", format!("Packets per rx/tx burst, 1..={MAX_BURST} [default: {DEFAULT_BURST}]");

@@ -56,7 +56,7 @@ pub use global::AppConfig;
 pub use model::{Endian, FieldWidth, MacAddr, MergeMode, OutputSpec, Reorder, SeqSpec, VlanAction};
 pub use skew_class::SkewClass;
 pub use stream::StreamConfig;
-pub use worker_layout::WorkerLayout;
+pub use worker_layout::{Steer, WorkerLayout};
 
 /// Parses a full argv (program name first) into what to do: run with a
 /// validated configuration (reading the `--config` file if given), or print

@@ -13,7 +13,7 @@ use model::{Arbitrate, MacAddr, MergeMode, PortAddr, Reorder, SeqSpec, VlanActio
 use crate::addr::{check_source, parse_group, parse_leg, parse_source};
 use crate::clock::ClockSource;
 use crate::forward_mode::ForwardMode;
-use crate::worker_layout::WorkerLayout;
+use crate::worker_layout::{Steer, WorkerLayout};
 
 /// A type parsed from text with an error message that quotes the text.
 pub(crate) trait ParseText: Sized {
@@ -130,7 +130,8 @@ parse_text_via_from_str!(
     PortAddr,
     Reorder,
     SkewClass,
-    WorkerLayout
+    WorkerLayout,
+    Steer
 );
 
 /// A TOML string parsed with [`ParseText`]; a refusal becomes a TOML error

@@ -45,6 +45,52 @@ impl fmt::Display for WorkerLayout {
     }
 }
 
+/// How the shard layout's inputs reach each stream's owner (`--steer`).
+///
+/// Why a choice: NIC steering (`rte_flow` rules on the destination group,
+/// one rx queue per worker) costs no lcore anything, but only some ports
+/// take the rules; software dispatch works on every port. `auto` takes
+/// the NIC's when it accepts every rule and says why when it does not;
+/// `flow` is for a deployment that must not silently lose the parallel rx
+/// path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Steer {
+    /// Flow rules if every input port takes every rule, else software
+    /// dispatch (one line saying why).
+    #[default]
+    Auto,
+    /// Flow rules or exit 2 with the port's reason.
+    Flow,
+    /// Software dispatch only (one rx queue per input).
+    Software,
+}
+
+impl FromStr for Steer {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "auto" => Ok(Steer::Auto),
+            "flow" => Ok(Steer::Flow),
+            "software" => Ok(Steer::Software),
+            _ => Err(format!(
+                "bad steering {}: expected auto, flow or software",
+                model::quoted(text)
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Steer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Steer::Auto => "auto",
+            Steer::Flow => "flow",
+            Steer::Software => "software",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +102,11 @@ mod tests {
         }
         let err = "ring".parse::<WorkerLayout>().unwrap_err();
         assert!(err.contains("'ring'"), "{err}");
+        for s in [Steer::Auto, Steer::Flow, Steer::Software] {
+            assert_eq!(s.to_string().parse::<Steer>(), Ok(s));
+        }
+        let err = "rss".parse::<Steer>().unwrap_err();
+        assert!(err.contains("'rss'"), "{err}");
     }
 }
 
@@ -85,6 +136,12 @@ mod option_tests {
         assert_eq!(split.merge_workers(), 1);
         let io = run(&["--nb-cores", "3", "--forward-mode", "io"]).unwrap();
         assert_eq!(io.merge_workers(), 1, "io mode forwards on one lcore");
+        assert_eq!(run(&[]).unwrap().steer, crate::Steer::Auto);
+        let flow = run(&["--nb-cores", "2", "--steer", "flow"]).unwrap();
+        assert_eq!(flow.steer, crate::Steer::Flow);
+        let err = run(&["--steer", "rss"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--steer"), "{err}");
         let err = run(&["--layout", "ring"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("--layout"), "{err}");

@@ -1,8 +1,8 @@
 //! Raw FFI to the system DPDK (found by pkg-config `libdpdk`, see build.rs).
 //!
 //! Two halves:
-//! * bindgen output over `csrc/wrapper.h` (EAL, ethdev, mbuf, mempool, lcore,
-//!   ring, cycles, telemetry, pdump, version), restricted by an allowlist;
+//! * bindgen output over `csrc/wrapper.h` (EAL, ethdev, rte_flow, mbuf,
+//!   mempool, lcore, ring, cycles, telemetry, pdump, version), restricted by an allowlist;
 //! * `shim_*` functions from `csrc/shim.c`: exported copies of DPDK's
 //!   `static inline` fast path (rx/tx burst, mbuf alloc/free/mtod/prepend/adj,
 //!   refcnt, head/tailroom, lcore id, rdtsc, prefetch, ring bursts, rte_errno),

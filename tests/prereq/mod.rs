@@ -83,7 +83,16 @@ pub const ALL: &[Suite] = &[
     OPS_SYSTEMD,
     RELOAD,
     GAP_FILL,
+    STEERING,
 ];
+
+/// `tests/steering.rs`: net_tap inputs in a namespace, fed by tcpreplay;
+/// `tc` probes the kernel's flow support independently of the binary.
+pub const STEERING: Suite = Suite {
+    name: "steering",
+    root: true,
+    tools: &["ip", "nsenter", "tcpreplay", "tc"],
+};
 
 /// `tests/gap_fill.rs`: the request server in its own namespace behind a veth pair.
 pub const GAP_FILL: Suite = Suite {

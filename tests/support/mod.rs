@@ -3,6 +3,7 @@
 //! DPDK memory in one way.
 #![allow(dead_code)]
 
+pub mod live;
 pub mod netns;
 
 use std::io::Read;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::burst::{RxBatch, TxBatch};
 use super::eal::Eal;
 use super::error::DpdkError;
+use super::flow::{self, FlowRefused, SteerRule};
 use super::mempool::Mempool;
 
 const MAX_PORTS: usize = dpdk_sys::RTE_MAX_ETHPORTS as usize;
@@ -77,6 +78,8 @@ pub struct Port<'a> {
     started: bool,
     /// An rx queue setup failed half way: do not close the port (see Drop).
     setup_failed: bool,
+    /// Steering rules installed (removed before the port stops).
+    flows: usize,
     rxq: Box<[AtomicBool]>,
     txq: Box<[AtomicBool]>,
     _life: PhantomData<&'a Eal>,
@@ -97,6 +100,7 @@ impl<'a> Port<'a> {
             id,
             started: false,
             setup_failed: false,
+            flows: 0,
             rxq: Box::new([]),
             txq: Box::new([]),
             _life: PhantomData,
@@ -207,6 +211,34 @@ impl<'a> Port<'a> {
             ));
         }
         Ok(Self::link_from(&l))
+    }
+
+    /// Most rx queues the device offers (`rte_eth_dev_info.max_rx_queues`;
+    /// a pcap or af_packet vdev has as many as it was given files or
+    /// queue pairs).
+    pub fn max_rx_queues(&self) -> Result<u16, DpdkError> {
+        Ok(self.info()?.max_rx_queues)
+    }
+
+    /// Installs `rules` (each validated, then created): every one or, on
+    /// the first the driver refuses, none (the refusal says why).
+    /// Replaces any rules installed before. They are removed when the port
+    /// stops.
+    pub fn steer(&mut self, rules: &[SteerRule]) -> Result<(), FlowRefused> {
+        self.unsteer();
+        self.flows = flow::install(self.id, rules)?;
+        Ok(())
+    }
+
+    /// Removes the steering rules (`rte_flow_flush`), if any.
+    pub fn unsteer(&mut self) {
+        flow::remove_all(self.id, self.flows);
+        self.flows = 0;
+    }
+
+    /// Number of steering rules installed.
+    pub fn steering_rules(&self) -> usize {
+        self.flows
     }
 
     /// Configures `nb_rxq` rx and `nb_txq` tx queues with `rxd`/`txd`
@@ -332,6 +364,7 @@ impl<'a> Port<'a> {
         if !self.started {
             return Ok(());
         }
+        self.unsteer();
         // SAFETY: valid, started port; no burst can run (handles borrow self).
         let ret = unsafe { dpdk_sys::rte_eth_dev_stop(self.id) };
         if ret != 0 {

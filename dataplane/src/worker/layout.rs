@@ -34,6 +34,10 @@ crate::counter_group! {
         /// Shard layout: judged packets passed to another worker, the
         /// owner of their stream (software dispatch).
         dispatched,
+        /// Flow steering: judged packets of a stream another worker owns
+        /// that reached this worker's rx queue (no rule matched them, e.g.
+        /// a VLAN-tagged copy); freed.
+        steer_miss,
         /// IGMP/MLD frames handed to the port's membership host.
         to_control,
         /// IGMP/MLD frames the ring to the membership host had no room
@@ -58,6 +62,7 @@ impl RxCounters {
             + self.wrong_source
             + self.multi_segment
             + self.handoff_full
+            + self.steer_miss
             + self.to_control
             + self.control_full
             + self.drops.iter().sum::<u64>()
@@ -134,6 +139,9 @@ pub const STREAM_NAMES: [&str; StreamCounters::WORDS + StreamStatus::WORDS] =
 #[derive(Clone, Debug)]
 pub struct BoardLayout {
     inputs: usize,
+    /// Rx counter slots per input: one per rx queue polled (flow
+    /// steering: one per worker), each written by one lcore only.
+    lanes: usize,
     legs: Vec<usize>,
     stream_at: Vec<usize>,
     rx_at: usize,
@@ -182,9 +190,17 @@ impl BoardLayout {
     /// A layout for `inputs` input ports, `workers` merge workers (at least
     /// one) and streams with `legs[i]` legs.
     pub fn new(inputs: usize, workers: usize, legs: &[usize]) -> Self {
+        Self::with_lanes(inputs, 1, workers, legs)
+    }
+
+    /// As [`BoardLayout::new`], with `lanes` rx counter slots per input
+    /// (at least one): one per rx queue when each worker polls its own
+    /// queue of every input (flow steering).
+    pub fn with_lanes(inputs: usize, lanes: usize, workers: usize, legs: &[usize]) -> Self {
         let workers = workers.max(1);
+        let lanes = lanes.max(1);
         let rx_at = 0;
-        let tx_at = rx_at + inputs * RX_WORDS;
+        let tx_at = rx_at + inputs * lanes * RX_WORDS;
         let hist_at = tx_at + TxCounters::WORDS;
         let mut at = tx_at + workers * WORKER_WORDS;
         let mut stream_at = Vec::with_capacity(legs.len());
@@ -194,6 +210,7 @@ impl BoardLayout {
         }
         BoardLayout {
             inputs,
+            lanes,
             legs: legs.to_vec(),
             stream_at,
             rx_at,
@@ -229,23 +246,46 @@ impl BoardLayout {
         self.legs.get(s).copied().unwrap_or(0)
     }
 
-    /// Publishes input port `i`'s counters.
-    pub fn put_rx(&self, board: &Board, i: usize, c: &RxCounters) {
-        if i >= self.inputs {
+    /// Rx counter slots per input (rx queues polled per input).
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// Publishes input port `i`'s counters as lane `lane` (the rx queue)
+    /// counted them.
+    pub fn put_rx(&self, board: &Board, (i, lane): (usize, usize), c: &RxCounters) {
+        if i >= self.inputs || lane >= self.lanes {
             return;
         }
         let mut w = [0u64; RX_WORDS];
         w[..RxCounters::WORDS].copy_from_slice(&c.to_words());
         w[RxCounters::WORDS..].copy_from_slice(&c.drops);
-        board.publish(self.rx_at + i * RX_WORDS, &w);
+        board.publish(self.rx_at + (i * self.lanes + lane) * RX_WORDS, &w);
     }
 
-    /// Reads input port `i`'s counters.
-    pub fn get_rx(&self, board: &Board, i: usize) -> RxCounters {
+    /// Reads the counters of input port `i`'s rx queue `lane`.
+    pub fn get_rx_lane(&self, board: &Board, i: usize, lane: usize) -> RxCounters {
         let mut w = [0u64; RX_WORDS];
-        board.read(self.rx_at + i * RX_WORDS, &mut w);
+        if i < self.inputs && lane < self.lanes {
+            board.read(self.rx_at + (i * self.lanes + lane) * RX_WORDS, &mut w);
+        }
         let mut c = RxCounters::from_words(&w);
         c.drops.copy_from_slice(&w[RxCounters::WORDS..]);
+        c
+    }
+
+    /// Reads input port `i`'s counters, summed over its rx queues.
+    pub fn get_rx(&self, board: &Board, i: usize) -> RxCounters {
+        let mut sum = [0u64; RX_WORDS];
+        for lane in 0..self.lanes {
+            let c = self.get_rx_lane(board, i, lane);
+            let words = c.to_words();
+            for (s, v) in sum.iter_mut().zip(words.iter().chain(&c.drops)) {
+                *s += v;
+            }
+        }
+        let mut c = RxCounters::from_words(&sum);
+        c.drops.copy_from_slice(&sum[RxCounters::WORDS..]);
         c
     }
 
@@ -375,6 +415,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_rx_queue_has_its_own_slot_and_an_input_reads_their_sum() {
+        let layout = BoardLayout::with_lanes(2, 2, 2, &[2]);
+        let board = layout.board();
+        let mut a = RxCounters {
+            packets: 5,
+            steer_miss: 1,
+            ..Default::default()
+        };
+        a.drops[0] = 2;
+        let b = RxCounters {
+            packets: 7,
+            ..Default::default()
+        };
+        layout.put_rx(&board, (1, 0), &a);
+        layout.put_rx(&board, (1, 1), &b);
+        assert_eq!(layout.get_rx_lane(&board, 1, 0), a);
+        assert_eq!(layout.get_rx_lane(&board, 1, 1), b);
+        let sum = layout.get_rx(&board, 1);
+        assert_eq!((sum.packets, sum.steer_miss, sum.drops[0]), (12, 1, 2));
+        assert_eq!(layout.get_rx(&board, 0), RxCounters::default());
+        // Out of range: ignored, reads zero.
+        layout.put_rx(&board, (1, 2), &a);
+        assert_eq!(layout.get_rx_lane(&board, 1, 2), RxCounters::default());
+        assert_eq!(layout.get_rx(&board, 1).packets, 12);
+    }
+
+    #[test]
     fn roundtrip_every_group() {
         let layout = BoardLayout::new(2, 1, &[2, 3]);
         let board = layout.board();
@@ -386,7 +453,7 @@ mod tests {
             ..Default::default()
         };
         rx.drops[DropReason::COUNT - 1] = 7;
-        layout.put_rx(&board, 1, &rx);
+        layout.put_rx(&board, (1, 0), &rx);
         assert_eq!(layout.get_rx(&board, 1), rx);
         assert_eq!(layout.get_rx(&board, 0), RxCounters::default());
         assert_eq!(rx.not_merged(), 10);

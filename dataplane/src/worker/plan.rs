@@ -69,6 +69,9 @@ pub struct Plan {
     /// Which merge worker owns each stream (one worker but in the shard
     /// layout).
     pub shards: Shards,
+    /// Rx queues polled per input: one, or (flow steering) one per merge
+    /// worker, queue `w` polled by worker `w`.
+    pub rx_lanes: usize,
     /// Stats board stream slots kept free for streams a live reload adds
     /// (each sized for the most legs); see [`super::reload`].
     pub reload_slots: usize,
@@ -117,7 +120,12 @@ impl Plan {
             crate::merge::MAX_LEGS,
             self.reload_slots,
         ));
-        BoardLayout::new(self.inputs.len(), self.shards.workers(), &legs)
+        BoardLayout::with_lanes(
+            self.inputs.len(),
+            self.rx_lanes,
+            self.shards.workers(),
+            &legs,
+        )
     }
 
     /// The merge engine for this plan's streams: every slot table is

@@ -39,6 +39,8 @@ pub trait RxTarget {
 pub struct RxStage {
     /// The plan index of this stage's first input.
     first: usize,
+    /// The rx queue it polls on each input (its board lane).
+    lane: usize,
     /// Counters of inputs `first..first + counters.len()`.
     counters: Vec<RxCounters>,
     /// The burst being judged.
@@ -52,10 +54,17 @@ impl RxStage {
     pub fn new(plan: &Plan, first: usize, inputs: usize) -> Self {
         RxStage {
             first,
+            lane: 0,
             counters: vec![RxCounters::default(); inputs],
             batch: RxBatch::new(plan.burst),
             cache: RouteCache::default(),
         }
+    }
+
+    /// The rx side polling rx queue `lane` of each input (flow steering:
+    /// a worker's own queue), so its counters have their own board slot.
+    pub fn on_lane(self, lane: usize) -> Self {
+        RxStage { lane, ..self }
     }
 
     /// Polls each of `rxqs` once (`rxqs[i]` is input `first + i`, and
@@ -110,7 +119,7 @@ impl RxStage {
     /// Copies this stage's input counters onto the board (the caller
     /// commits).
     pub fn publish(&self, shared: &Shared) {
-        publish::rx(shared, self.first, &self.counters);
+        publish::rx(shared, (self.first, self.lane), &self.counters);
     }
 
     /// Live reload: the classifier changed, so the last route found may be

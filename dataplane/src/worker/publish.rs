@@ -8,10 +8,11 @@ use super::reload::MergeSet;
 use super::tx::TicksToNs;
 use crate::stats::LatencyHistogram;
 
-/// Publishes input counters `rx` for inputs `first..first + rx.len()`.
-pub fn rx(shared: &Shared, first: usize, rx: &[RxCounters]) {
+/// Publishes input counters `rx` for inputs `first..first + rx.len()`,
+/// as counted on rx queue `lane` of each.
+pub fn rx(shared: &Shared, (first, lane): (usize, usize), rx: &[RxCounters]) {
     for (i, c) in rx.iter().enumerate() {
-        shared.layout.put_rx(&shared.board, first + i, c);
+        shared.layout.put_rx(&shared.board, (first + i, lane), c);
     }
 }
 

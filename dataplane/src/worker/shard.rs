@@ -7,9 +7,18 @@
 //! Ownership is by stream index: stream `i` (configuration order) belongs
 //! to worker `i % N` ([`Shards::by_index`]), printed at start-up.
 //!
-//! Input steering. A port that cannot steer each stream to its owner's
-//! queue (every vdev, and any NIC today: no `rte_flow` rule is installed)
-//! has one rx queue, polled by one worker ([`pollers`]). That worker judges
+//! Input steering by the NIC (`--steer flow`, or `auto` where every input
+//! port takes the rules): each input port has one rx queue per worker and
+//! an `rte_flow` rule per leg sending its destination group and UDP port
+//! to queue `owner` (installed at bring-up, `Port::steer`). Worker
+//! `w` then polls queue `w` of every input itself ([`WorkerIo::lane`]):
+//! no dispatch ring, nothing crosses lcores. What no rule matches lands on
+//! queue 0 (worker 0: membership frames, unknown flows); a packet of
+//! another worker's stream there is counted `rx.steer_miss` and freed.
+//!
+//! Software dispatch. A port that cannot steer each stream to its owner's
+//! queue (every vdev) has one rx queue, polled by one worker ([`pollers`]).
+//! That worker judges
 //! each packet as every layout does ([`RxStage`]); a packet of a stream it
 //! owns goes to its engine at once, any other is staged for the owner and,
 //! at the end of the burst, moved into the SP/SC ring from this poller to
@@ -150,7 +159,7 @@ pub struct Dispatch<'e> {
     /// Index `from * workers + to`; `None` where `from` polls nothing or
     /// `from == to`.
     rings: Vec<Option<ElemRing<'e, Arrival>>>,
-    /// Workers that poll at least one input.
+    /// Workers that poll at least one input and dispatch (have rings).
     pollers: usize,
     /// Pollers that handed on their last burst.
     done: AtomicUsize,
@@ -175,10 +184,15 @@ impl<'e> Dispatch<'e> {
                 });
             }
         }
+        // The workers `run` counts in `done`: those with a ring out.
+        let pollers = rings
+            .chunks(workers.max(1))
+            .filter(|out| out.iter().any(Option::is_some))
+            .count();
         Ok(Dispatch {
             workers,
             rings,
-            pollers: polls.iter().filter(|p| !p.is_empty()).count(),
+            pollers,
             done: AtomicUsize::new(0),
         })
     }
@@ -214,6 +228,9 @@ pub struct Links<'r, 'e> {
 pub struct WorkerIo<'w, 'e> {
     /// Plan index of the first input of `rxqs`.
     pub first: usize,
+    /// The rx queue it polls on each of its inputs: its own index under
+    /// flow steering, 0 under software dispatch.
+    pub lane: usize,
     /// The input queues it polls (inputs `first..first + rxqs.len()`).
     pub rxqs: Vec<RxQueue<'w, 'e>>,
     /// `ctl[i]`: the ring to `rxqs[i]`'s membership host, if any.
@@ -240,6 +257,7 @@ pub fn run(
 ) -> Result<(), String> {
     let WorkerIo {
         first,
+        lane,
         mut rxqs,
         mut ctl,
         links,
@@ -249,6 +267,9 @@ pub fn run(
     ctl.resize_with(rxqs.len(), || None);
     let Links { to, mut from } = links;
     let polls = !rxqs.is_empty();
+    // A poller with rings out (software dispatch) is one `Dispatch::done`
+    // waits for; under flow steering every worker polls and none has any.
+    let dispatches = to.iter().any(Option::is_some);
     let mut w = Owner {
         me,
         plan,
@@ -266,7 +287,7 @@ pub fn run(
         wait: plan.clock.is_capture() && dispatch.pollers == 1,
         shared,
     };
-    let mut rx = RxStage::new(plan, first, rxqs.len());
+    let mut rx = RxStage::new(plan, first, rxqs.len()).on_lane(lane);
     let mut inbound: Vec<Arrival> = Vec::with_capacity(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();
@@ -287,7 +308,7 @@ pub fn run(
         }
     }
     // Every burst this worker polled was handed on in `burst_done`.
-    if polls {
+    if dispatches {
         dispatch.done.fetch_add(1, Ordering::Release);
     }
     loop {
@@ -427,9 +448,10 @@ impl RxTarget for Owner<'_, '_, '_, '_, '_> {
         let full = match self.to.get(owner) {
             Some(Some(o)) => o.staged.len() == o.staged.capacity(),
             _ => {
-                // No ring to that worker: cannot happen for a polling
-                // worker; counted rather than lost silently.
-                c.handoff_full += 1;
+                // No ring to that worker: flow steering put another
+                // worker's packet on this worker's queue (a software
+                // poller has a ring to every other worker).
+                c.steer_miss += 1;
                 self.tx.discard(a.mbuf);
                 return;
             }
