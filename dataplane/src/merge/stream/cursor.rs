@@ -164,9 +164,13 @@ impl StreamState {
         let mut any = false;
         let mut best_age = 0;
         let mut oldest = 0;
+        // Whether a leg holds copies but none at `p` (only then can its
+        // first copy from `p` on be older than the ones at `p`).
+        let mut elsewhere = false;
         for l in 0..self.rules.legs {
             let s = store.slots.get(&self.region, l, p);
             if s.is_empty() {
+                elsewhere |= self.leg[l].held > 0;
                 continue;
             }
             let age = store.clock.age(now, s.stamp());
@@ -198,7 +202,14 @@ impl StreamState {
             if until == 0 {
                 return Step::Send(b);
             }
-            return match self.first_seen_from(store, p, now) {
+            // The oldest first copy at or after `p` on any leg: `oldest`
+            // unless a leg holds copies only beyond `p`.
+            let first = if elsewhere {
+                self.first_seen_from(store, p, now)
+            } else {
+                Some((p, oldest))
+            };
+            return match first {
                 Some((_, age)) if age < self.rules.max_delay => {
                     let cap = now.saturating_sub(age).saturating_add(self.rules.max_delay);
                     Step::Wait(until.min(cap))

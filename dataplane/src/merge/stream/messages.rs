@@ -230,6 +230,7 @@ impl StreamState {
     /// passes over the positions it covers: copies held there are freed
     /// when they end inside it, else trimmed and carried to the position
     /// after it.
+    #[inline(always)]
     pub(super) fn send_messages<H>(
         &mut self,
         store: &mut Store<H>,
@@ -253,9 +254,35 @@ impl StreamState {
             }
             return;
         }
-        let mut carry: [Option<(u64, Packet<H>)>; MAX_LEGS] = std::array::from_fn(|_| None);
+        self.pass_over(store, (p, end, visit), sink);
+    }
+
+    /// [`send_messages`](Self::send_messages) with copies held or a range
+    /// requested: `p..end` (`visit` of its positions within the window)
+    /// just went out; frees or carries what is held there.
+    #[inline(never)]
+    fn pass_over<H>(
+        &mut self,
+        store: &mut Store<H>,
+        (p, end, visit): (u64, u64, u64),
+        sink: &mut impl Sink<H>,
+    ) {
+        // Held copies lie in [p, their leg's top]: past the furthest top
+        // (and with no requested range open) only the sent marks are left.
+        let mut held_to = 0;
+        if self.fill.open {
+            held_to = visit;
+        } else {
+            for l in 0..self.rules.legs {
+                let ls = &self.leg[l];
+                if ls.held > 0 {
+                    held_to = held_to.max(ls.top.wrapping_sub(p).saturating_add(1).min(visit));
+                }
+            }
+        }
+        let mut carry: [Option<(u64, Packet<H>)>; MAX_LEGS] = [const { None }; MAX_LEGS];
         let mut carried = false;
-        for k in 0..visit {
+        for k in 0..held_to {
             let q = p.wrapping_add(k);
             if k > 0 {
                 store.slots.set_passed(&self.region, q, Passed::Sent);
@@ -263,10 +290,12 @@ impl StreamState {
             if self.held == 0 {
                 continue;
             }
-            for (l, slot) in carry.iter_mut().enumerate().take(self.rules.legs) {
-                if self.leg[l].held == 0 {
+            for l in 0..self.rules.legs {
+                let ls = &self.leg[l];
+                if ls.held == 0 || after(q, ls.top) {
                     continue;
                 }
+                let slot = &mut carry[l];
                 let Some(t) = store.slots.take(&self.region, l, q) else {
                     continue;
                 };
@@ -299,6 +328,11 @@ impl StreamState {
             if k > 0 && self.fill.open {
                 self.free_fill_at(store, q, false, sink);
             }
+        }
+        for k in held_to.max(1)..visit {
+            store
+                .slots
+                .set_passed(&self.region, p.wrapping_add(k), Passed::Sent);
         }
         if !carried {
             return;
