@@ -261,7 +261,7 @@ impl StreamState {
     /// requested: `p..end` (`visit` of its positions within the window)
     /// just went out; frees or carries what is held there.
     #[inline(never)]
-    fn pass_over<H>(
+    pub(super) fn pass_over<H>(
         &mut self,
         store: &mut Store<H>,
         (p, end, visit): (u64, u64, u64),
