@@ -81,11 +81,46 @@ impl StreamState {
                 if Evidence::sampled(pos) {
                     self.sample_lag(store, leg, pos, now, true);
                 }
-                self.behind(store, pos, leg, copy, sink);
+                self.behind_messages(store, pos, leg, copy, sink);
                 return;
             }
         }
         self.place_slow(store, sample, super::Arrival { leg, now, copy }, sink);
+    }
+
+    /// A copy entirely behind the cursor: a duplicate only if every message
+    /// it carries went out; if the cursor passed any of them unsent it is
+    /// `late` (and a `lost_early` if one was given up on evidence), as a
+    /// one-message copy of that message would be.
+    pub(super) fn behind_messages<H>(
+        &mut self,
+        store: &mut Store<H>,
+        pos: u64,
+        leg: usize,
+        copy: Packet<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let span = u64::from(copy.span.max(1)).min(self.rules.cap);
+        let mut unsent = false;
+        if copy.verdict == Verdict::Good {
+            for k in 0..span {
+                let q = pos.wrapping_add(k);
+                match store.slots.passed(&self.region, q) {
+                    Passed::Sent => {}
+                    Passed::Skipped => unsent = true,
+                    Passed::GivenUp => {
+                        self.books.lost_early();
+                        store.slots.set_passed(&self.region, q, Passed::Skipped);
+                        unsent = true;
+                    }
+                }
+            }
+        }
+        if unsent {
+            self.books.free(sink, leg, copy.handle, FreeReason::Late);
+        } else {
+            self.behind(store, pos, leg, copy, sink);
+        }
     }
 
     /// Whether a copy at `pos` (behind the cursor) still carries messages
