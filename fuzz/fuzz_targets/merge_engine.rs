@@ -46,22 +46,21 @@ struct Rec {
     restarted: bool,
 }
 
-impl Rec {
-    fn take_back(&mut self, h: u64, what: &str) {
-        let slot = self.outstanding.get_mut(h as usize);
-        assert!(
-            slot.as_deref() == Some(&true),
-            "handle {h} {what} but not outstanding"
-        );
-        if let Some(s) = slot {
-            *s = false;
-        }
+/// Marks handle `h` returned (`what`: how); it must be outstanding.
+fn take_back(outstanding: &mut [bool], h: u64, what: &str) {
+    let slot = outstanding.get_mut(h as usize);
+    assert!(
+        slot.as_deref() == Some(&true),
+        "handle {h} {what} but not outstanding"
+    );
+    if let Some(s) = slot {
+        *s = false;
     }
 }
 
 impl Sink<u64> for Rec {
     fn send(&mut self, stream: usize, h: u64, info: SendInfo) {
-        self.take_back(h, "sent");
+        take_back(&mut self.outstanding, h, "sent");
         let (s, seq, good) = self.what[h as usize];
         assert_eq!(s, stream, "handle of stream {s} sent on {stream}");
         assert!(good, "a corrupt copy was sent");
@@ -86,7 +85,7 @@ impl Sink<u64> for Rec {
     }
 
     fn free(&mut self, h: u64, why: FreeReason) {
-        self.take_back(h, "freed");
+        take_back(&mut self.outstanding, h, "freed");
         if why == FreeReason::Duplicate && self.what[h as usize].2 {
             self.duplicates_good.push(h);
         }
@@ -246,22 +245,9 @@ struct MsgRec {
     restarted: bool,
 }
 
-impl MsgRec {
-    fn take_back(&mut self, h: u64, what: &str) {
-        let slot = self.outstanding.get_mut(h as usize);
-        assert!(
-            slot.as_deref() == Some(&true),
-            "handle {h} {what} but not outstanding"
-        );
-        if let Some(s) = slot {
-            *s = false;
-        }
-    }
-}
-
 impl Sink<u64> for MsgRec {
     fn send(&mut self, stream: usize, h: u64, info: SendInfo) {
-        self.take_back(h, "sent");
+        take_back(&mut self.outstanding, h, "sent");
         let (s, first, count, good) = self.what[h as usize];
         assert_eq!(s, stream, "handle of stream {s} sent on {stream}");
         assert!(good, "a corrupt copy was sent");
@@ -294,7 +280,7 @@ impl Sink<u64> for MsgRec {
     }
 
     fn free(&mut self, h: u64, why: FreeReason) {
-        self.take_back(h, "freed");
+        take_back(&mut self.outstanding, h, "freed");
         if why == FreeReason::Duplicate && self.what[h as usize].3 {
             self.duplicates_good.push(h);
         }
