@@ -293,3 +293,79 @@ fn evidence_verdict_requests_before_max_delay() {
     e.drain(t + 1, &mut r);
     all_back(&r, given);
 }
+
+/// Message-level arbitration asks for messages, and the request server
+/// answers with its recording's own packets, whose boundaries need not be
+/// the range's: one beginning with messages already sent is cut to the
+/// rest, one reaching past the range is taken whole (sending it passes
+/// over the legs' copies there). Leg 0 packs 4 messages a packet from 1,
+/// leg 1 packs 4 from 3 (after a first packet of 2); messages 17..=20 are
+/// lost on both legs, and the server answers with leg 1's packets
+/// [15, 19) and [19, 23).
+#[test]
+fn message_mode_fills_message_ranges_from_packets_of_other_boundaries() {
+    let mut config = cfg(FT);
+    config.messages = true;
+    let mut e = Engine::new(&[config]).unwrap();
+    let mut r = Rec::default();
+    let leg0: Vec<(u64, u16)> = (0..10).map(|i| (1 + 4 * i, 4)).collect();
+    let leg1: Vec<(u64, u16)> = std::iter::once((1, 2))
+        .chain((0..9).map(|i| (3 + 4 * i, 4)))
+        .collect();
+    let lost = |(s, c): (u64, u16)| s < 21 && s + u64::from(c) > 17;
+    let mut handed = 0;
+    let mut t = 0;
+    for i in 0..10 {
+        for (leg, p) in [(0usize, leg0.get(i)), (1, leg1.get(i))] {
+            let Some(&(seq, count)) = p else { continue };
+            if lost((seq, count)) {
+                continue;
+            }
+            e.poll(t, &mut r);
+            e.insert(
+                (0, leg),
+                mold(seq, count, SESSION),
+                Verdict::Good,
+                h(leg as u64, seq),
+                t + leg as u64,
+                &mut r,
+            );
+            handed += 1;
+        }
+        t += 10;
+    }
+    for t in (t..MD + 2_000).step_by(100) {
+        e.poll(t, &mut r);
+    }
+    assert_eq!(requests(&r), vec![(17, 4)], "one request, of messages");
+    fill(&mut e, &mut r, 15, 4, MD + 2_000);
+    fill(&mut e, &mut r, 19, 4, MD + 2_001);
+    handed += 2;
+    e.drain(MD + 3_000, &mut r);
+    // The messages sent: each send is its packet's last `span` messages.
+    let mut sent = Vec::new();
+    for s in &r.sent {
+        let (leg, first) = (s.handle / 1_000_000, s.handle % 1_000_000);
+        let count = match leg {
+            SERVER => 4,
+            0 => 4,
+            _ => leg1.iter().find(|p| p.0 == first).map_or(0, |p| p.1),
+        };
+        let end = first + u64::from(count);
+        assert_eq!(end - u64::from(s.info.span), s.info.ext_seq, "{s:?}");
+        sent.extend(s.info.ext_seq..end);
+    }
+    assert_eq!(
+        sent,
+        (1..41).collect::<Vec<_>>(),
+        "every message once, in order"
+    );
+    let c = e.counters(0);
+    assert_eq!(
+        (c.fill_requested, c.filled, c.fill_timed_out, c.fill_sent),
+        (1, 1, 0, 2)
+    );
+    assert_eq!((c.unrecoverable, c.fill_stray, c.late_fill), (0, 0, 0));
+    assert_eq!(gaps(&r), vec![(17, 4, GapHow::Filled)]);
+    all_back(&r, handed);
+}

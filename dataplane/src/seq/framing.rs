@@ -71,24 +71,35 @@ pub(super) fn moldudp64(p: &[u8]) -> Result<SeqSample, SeqError> {
             ));
         }
     } else {
-        // Each block is at least its 2-byte length.
-        if usize::from(count) * 2 > p.len() - MOLD_HEADER {
-            return Err(malformed(M, "message count beyond what the packet holds"));
-        }
+        // One bounds check per block: the read of its length field. A
+        // block that overran the packet leaves `at` past its end, which
+        // the next read (or the final comparison) finds and names.
+        let len = p.len();
+        let overran = |at: usize| at > len;
         let mut at = MOLD_HEADER;
         for _ in 0..count {
-            // One bounds check for the length field and its read.
             let Some(&[hi, lo]) = p.get(at..at + 2).and_then(|b| <&[u8; 2]>::try_from(b).ok())
             else {
-                return Err(malformed(M, "message count beyond what the packet holds"));
+                return Err(malformed(
+                    M,
+                    if overran(at) {
+                        "message length overruns the packet"
+                    } else {
+                        "message count beyond what the packet holds"
+                    },
+                ));
             };
             at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
-            if at > p.len() {
-                return Err(malformed(M, "message length overruns the packet"));
-            }
         }
-        if at != p.len() {
-            return Err(malformed(M, "bytes after the last message"));
+        if at != len {
+            return Err(malformed(
+                M,
+                if overran(at) {
+                    "message length overruns the packet"
+                } else {
+                    "bytes after the last message"
+                },
+            ));
         }
     }
     Ok(SeqSample {

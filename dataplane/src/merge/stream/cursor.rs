@@ -71,6 +71,9 @@ impl StreamState {
             }
             if a.copy.verdict == Verdict::Good && self.straddles(pos, a.copy.span) {
                 pos = self.trim_to_cursor(pos, &mut a.copy);
+            } else if self.rules.messages {
+                self.behind_messages(store, pos, leg, a.copy, sink);
+                return pos;
             } else {
                 self.behind(store, pos, leg, a.copy, sink);
                 return pos;
@@ -94,11 +97,20 @@ impl StreamState {
                 }
             }
             Err(copy) => {
-                // In-leg duplicate: keep a good copy over a corrupt one.
-                let existing_good = store.slots.get(&self.region, leg, pos).is_good();
-                if good && !existing_good {
+                // In-leg duplicate: keep a good copy over a corrupt one (by
+                // messages, the good copy that carries more of them).
+                let there = store.slots.get(&self.region, leg, pos);
+                let existing_good = there.is_good();
+                let more = self.rules.messages && existing_good && there.span() < copy.span;
+                if good && (!existing_good || more) {
                     if let Some(old) = store.slots.take(&self.region, leg, pos) {
-                        self.books.free(sink, leg, old.handle, FreeReason::Corrupt);
+                        let why = if more {
+                            self.books.duplicate_messages(old.span);
+                            FreeReason::Duplicate
+                        } else {
+                            FreeReason::Corrupt
+                        };
+                        self.books.free(sink, leg, old.handle, why);
                     }
                     if let Err(c) = store.slots.put(&self.region, leg, pos, copy) {
                         self.books.free(sink, leg, c.handle, FreeReason::Duplicate);
@@ -164,9 +176,13 @@ impl StreamState {
         let mut any = false;
         let mut best_age = 0;
         let mut oldest = 0;
+        // Whether a leg holds copies but none at `p` (only then can its
+        // first copy from `p` on be older than the ones at `p`).
+        let mut elsewhere = false;
         for l in 0..self.rules.legs {
             let s = store.slots.get(&self.region, l, p);
             if s.is_empty() {
+                elsewhere |= self.leg[l].held > 0;
                 continue;
             }
             let age = store.clock.age(now, s.stamp());
@@ -198,7 +214,14 @@ impl StreamState {
             if until == 0 {
                 return Step::Send(b);
             }
-            return match self.first_seen_from(store, p, now) {
+            // The oldest first copy at or after `p` on any leg: `oldest`
+            // unless a leg holds copies only beyond `p`.
+            let first = if elsewhere {
+                self.first_seen_from(store, p, now)
+            } else {
+                Some((p, oldest))
+            };
+            return match first {
                 Some((_, age)) if age < self.rules.max_delay => {
                     let cap = now.saturating_sub(age).saturating_add(self.rules.max_delay);
                     Step::Wait(until.min(cap))

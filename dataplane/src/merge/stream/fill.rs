@@ -195,7 +195,7 @@ impl StreamState {
             return;
         };
         self.held -= 1;
-        if self.held > 0 {
+        if self.held > 0 && !self.rules.messages {
             self.free_position(store, p, sink);
         }
         self.cursor = p.wrapping_add(1);
@@ -211,6 +211,14 @@ impl StreamState {
             span: t.span.max(1),
         };
         self.books.send_fill(sink, self.index, t.handle, info);
+        if self.rules.messages {
+            // As `send_messages` passes over the messages a copy covers.
+            let end = p.wrapping_add(u64::from(info.span));
+            self.cursor = end;
+            let visit = u64::from(info.span).min(self.rules.cap);
+            self.pass_over(store, (p, end, visit), sink);
+            return;
+        }
         // The copy covers `span` sequence numbers (MoldUDP64 count).
         let extra = u64::from(t.span.max(1)) - 1;
         for k in 0..extra.min(self.rules.cap) {
@@ -244,7 +252,17 @@ impl StreamState {
             return;
         }
         let raw = extend(sample.value, self.rules.bits, cur.raw_high);
-        let pos = raw.wrapping_add(cur.offset);
+        let mut pos = raw.wrapping_add(cur.offset);
+        let mut copy = copy;
+        if after(self.cursor, pos)
+            && self.fill.covers(self.cursor)
+            && self.straddles(pos, copy.span)
+        {
+            // Message-level arbitration asks for messages, and the server
+            // answers with its own packets: one that begins with messages
+            // already sent is cut to the rest, as a leg's copy would be.
+            pos = self.trim_to_cursor(pos, &mut copy);
+        }
         let span = u64::from(copy.span.max(1));
         if after(self.cursor, pos) {
             // Behind the cursor: its range was given up (or a leg's copy
@@ -256,15 +274,17 @@ impl StreamState {
         let last = pos.wrapping_add(span - 1);
         let occupied =
             (0..self.rules.legs).any(|l| !store.slots.get(&self.region, l, pos).is_empty());
+        // Packet by packet a retransmission lies inside the range; by
+        // messages its tail may reach past it (sending it passes over the
+        // legs' copies there, as any copy's does).
         if !self.fill.covers(pos)
-            || !self.fill.covers(last)
+            || !(self.rules.messages || self.fill.covers(last))
             || occupied
             || self.fill_at(store, pos).is_some()
         {
             self.books.free_fill(sink, copy.handle, false);
             return;
         }
-        let mut copy = copy;
         copy.stamp = store.clock.stamp(now);
         let entries = self.fill_entries(store);
         match entries.iter().position(Option::is_none) {

@@ -81,11 +81,46 @@ impl StreamState {
                 if Evidence::sampled(pos) {
                     self.sample_lag(store, leg, pos, now, true);
                 }
-                self.behind(store, pos, leg, copy, sink);
+                self.behind_messages(store, pos, leg, copy, sink);
                 return;
             }
         }
         self.place_slow(store, sample, super::Arrival { leg, now, copy }, sink);
+    }
+
+    /// A copy entirely behind the cursor: a duplicate only if every message
+    /// it carries went out; if the cursor passed any of them unsent it is
+    /// `late` (and a `lost_early` if one was given up on evidence), as a
+    /// one-message copy of that message would be.
+    pub(super) fn behind_messages<H>(
+        &mut self,
+        store: &mut Store<H>,
+        pos: u64,
+        leg: usize,
+        copy: Packet<H>,
+        sink: &mut impl Sink<H>,
+    ) {
+        let span = u64::from(copy.span.max(1)).min(self.rules.cap);
+        let mut unsent = false;
+        if copy.verdict == Verdict::Good {
+            for k in 0..span {
+                let q = pos.wrapping_add(k);
+                match store.slots.passed(&self.region, q) {
+                    Passed::Sent => {}
+                    Passed::Skipped => unsent = true,
+                    Passed::GivenUp => {
+                        self.books.lost_early();
+                        store.slots.set_passed(&self.region, q, Passed::Skipped);
+                        unsent = true;
+                    }
+                }
+            }
+        }
+        if unsent {
+            self.books.free(sink, leg, copy.handle, FreeReason::Late);
+        } else {
+            self.behind(store, pos, leg, copy, sink);
+        }
     }
 
     /// Whether a copy at `pos` (behind the cursor) still carries messages
@@ -222,6 +257,7 @@ impl StreamState {
     /// passes over the positions it covers: copies held there are freed
     /// when they end inside it, else trimmed and carried to the position
     /// after it.
+    #[inline(always)]
     pub(super) fn send_messages<H>(
         &mut self,
         store: &mut Store<H>,
@@ -245,9 +281,35 @@ impl StreamState {
             }
             return;
         }
-        let mut carry: [Option<(u64, Packet<H>)>; MAX_LEGS] = std::array::from_fn(|_| None);
+        self.pass_over(store, (p, end, visit), sink);
+    }
+
+    /// [`send_messages`](Self::send_messages) with copies held or a range
+    /// requested: `p..end` (`visit` of its positions within the window)
+    /// just went out; frees or carries what is held there.
+    #[inline(never)]
+    pub(super) fn pass_over<H>(
+        &mut self,
+        store: &mut Store<H>,
+        (p, end, visit): (u64, u64, u64),
+        sink: &mut impl Sink<H>,
+    ) {
+        // Held copies lie in [p, their leg's top]: past the furthest top
+        // (and with no requested range open) only the sent marks are left.
+        let mut held_to = 0;
+        if self.fill.open {
+            held_to = visit;
+        } else {
+            for l in 0..self.rules.legs {
+                let ls = &self.leg[l];
+                if ls.held > 0 {
+                    held_to = held_to.max(ls.top.wrapping_sub(p).saturating_add(1).min(visit));
+                }
+            }
+        }
+        let mut carry: [Option<(u64, Packet<H>)>; MAX_LEGS] = [const { None }; MAX_LEGS];
         let mut carried = false;
-        for k in 0..visit {
+        for k in 0..held_to {
             let q = p.wrapping_add(k);
             if k > 0 {
                 store.slots.set_passed(&self.region, q, Passed::Sent);
@@ -255,10 +317,12 @@ impl StreamState {
             if self.held == 0 {
                 continue;
             }
-            for (l, slot) in carry.iter_mut().enumerate().take(self.rules.legs) {
-                if self.leg[l].held == 0 {
+            for l in 0..self.rules.legs {
+                let ls = &self.leg[l];
+                if ls.held == 0 || after(q, ls.top) {
                     continue;
                 }
+                let slot = &mut carry[l];
                 let Some(t) = store.slots.take(&self.region, l, q) else {
                     continue;
                 };
@@ -291,6 +355,11 @@ impl StreamState {
             if k > 0 && self.fill.open {
                 self.free_fill_at(store, q, false, sink);
             }
+        }
+        for k in held_to.max(1)..visit {
+            store
+                .slots
+                .set_passed(&self.region, p.wrapping_add(k), Passed::Sent);
         }
         if !carried {
             return;

@@ -287,11 +287,10 @@ impl StreamState {
                     }
                 }
             }
-            // (A copy straddling the cursor is only possible with more than
-            // one message; message-level arbitration must not free it.)
-            if d < 0
-                && d >= -(self.rules.cap as i64)
-                && (d + i64::from(sample.span) <= 0 || !self.rules.messages)
+            // (Message-level arbitration must not free a copy of several
+            // messages here: it may straddle the cursor, and one behind it
+            // is judged by all its messages, in `insert_messages`.)
+            if d < 0 && d >= -(self.rules.cap as i64) && (sample.span <= 1 || !self.rules.messages)
             {
                 self.books.took_good(leg);
                 self.refresh(leg, now);
