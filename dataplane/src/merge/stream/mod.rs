@@ -8,7 +8,8 @@
 //! * [`evidence`]: per-leg reorder depth and lag, learned online, and the
 //!   early verdicts that read them;
 //! * [`cursor`]: placing copies, choosing what goes out next, skipping;
-//! * [`shed`]: which held copies go first when the packet pool runs low.
+//! * [`shed`]: which held copies go first when the packet pool runs low;
+//! * [`agree`]: whether the copies of one position carry the same payload.
 //!
 //! Positions: every copy is mapped to a position in the stream's merged
 //! sequence space, `raw + offset` of its source epoch, where `raw` is the
@@ -18,6 +19,7 @@
 //! so the old epoch's tail (still arriving on a lagging leg) and the new
 //! epoch's head sort correctly and never collide.
 
+mod agree;
 mod books;
 mod cursor;
 mod epoch;
@@ -33,7 +35,7 @@ use super::counters::StreamCounters;
 use super::output::{FreeReason, SendInfo, Sink};
 use super::wheel::NEVER;
 use crate::seq::{extend, SeqSample};
-use crate::slots::{Packet, Passed, Region, SlotClock, SlotTable, Verdict};
+use crate::slots::{Digest, Packet, Passed, Region, SlotClock, SlotTable, Verdict};
 use books::Books;
 use epoch::Epochs;
 use evidence::Evidence;
@@ -206,12 +208,13 @@ impl StreamState {
         }
     }
 
-    /// False when a copy of `sample` on `leg` can only be freed whatever
-    /// its checksum says: the case `insert`'s behind-the-cursor fast path
-    /// takes (a healthy leg of the current epoch, its position already sent
-    /// or given up). See [`Engine::wants`](super::Engine::wants).
+    /// The position of a copy of `sample` on `leg` that can only be freed
+    /// whatever its checksum says (`None`: it may be sent): the case
+    /// `insert`'s behind-the-cursor fast path takes (a healthy leg of the
+    /// current epoch, its position already sent or given up). See
+    /// [`Engine::wants`](super::Engine::wants).
     #[inline(always)]
-    pub(super) fn wants(&self, leg: usize, sample: &SeqSample) -> bool {
+    pub(super) fn behind_at(&self, leg: usize, sample: &SeqSample) -> Option<u64> {
         let cur = self.ep.cur;
         let healthy = self.leg.get(leg).is_some_and(|ls| {
             ls.epoch == cur.id && ls.up && ls.cand.count == 0 && leg < self.rules.legs
@@ -222,12 +225,12 @@ impl StreamState {
             && !sample.heartbeat
             && self.ep.live)
         {
-            return true;
+            return None;
         }
         let raw = extend(sample.value, self.rules.bits, cur.raw_high);
         let pos = raw.wrapping_add(cur.offset);
         let d = pos.wrapping_sub(self.cursor) as i64;
-        !(d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span))
+        (d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span)).then_some(pos)
     }
 
     // ---------------------------------------------------------------- insert
@@ -297,7 +300,7 @@ impl StreamState {
                     epoch: cur.id,
                     span,
                 };
-                self.emit(store, pos, copy.handle, info, now, sink);
+                self.emit(store, pos, (copy.handle, copy.digest), info, now, sink);
                 if span > 1 {
                     // A MoldUDP64 / PITCH packet of several messages: the
                     // cursor passes the numbers it covers, as `send` does
@@ -447,14 +450,15 @@ impl StreamState {
     }
 
     /// The cursor sends the packet at `pos` (already advanced past it):
-    /// marks it sent and hands it out through the books; every window of
-    /// positions the evidence starts a new window.
+    /// marks it sent (keeping its digest for the copies after it) and hands
+    /// it out through the books; every window of positions the evidence
+    /// starts a new window.
     #[inline(always)]
     fn emit<H>(
         &mut self,
         store: &mut Store<H>,
         pos: u64,
-        handle: H,
+        (handle, digest): (H, Digest),
         info: SendInfo,
         now: u64,
         sink: &mut impl Sink<H>,
@@ -462,7 +466,7 @@ impl StreamState {
         if self.rotates_at(pos) {
             self.rotate(pos, now, sink);
         }
-        store.slots.set_passed(&self.region, pos, Passed::Sent);
+        store.slots.mark_sent(&self.region, pos, digest);
         // With every leg down no leg is preferred: the priority order
         // decides, so the primary's copy is never counted `substituted`.
         let preferred = self.preferred.unwrap_or(0) == info.leg;
@@ -486,6 +490,7 @@ impl StreamState {
             match store.slots.passed(&self.region, pos) {
                 Passed::Sent => {
                     self.books.duplicate_messages(copy.span);
+                    self.compare_with_sent(store, pos, copy.digest);
                     FreeReason::Duplicate
                 }
                 Passed::Skipped => FreeReason::Late,
