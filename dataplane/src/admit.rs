@@ -20,8 +20,8 @@
 #![forbid(unsafe_code)]
 
 use crate::merge::{Engine, Sink, Verdict};
-use crate::slots::{Checked, Digest};
 use crate::seq::SeqSample;
+use crate::slots::{Checked, Digest};
 use crate::wire::Integrity;
 
 /// One copy the rx stage judged, on its way into the engine.

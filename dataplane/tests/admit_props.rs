@@ -261,7 +261,9 @@ fn a_duplicate_that_disagrees_is_verified_first() {
                 digest: Digest::of(info.payload_sum),
                 handle: (id, leg, f, info.offsets),
             };
-            done.push(admit(&mut e, copy, 10, &mut sink, |h| verify_udp(&h.2, h.3)));
+            done.push(admit(&mut e, copy, 10, &mut sink, |h| {
+                verify_udp(&h.2, h.3)
+            }));
         }
         assert_eq!(done, [Checksum::Verified, Checksum::Verified]);
         let c = e.counters(0);

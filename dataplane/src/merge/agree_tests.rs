@@ -88,7 +88,14 @@ fn every_pair_of_copies_that_differ_is_counted_once() {
         for (t, leg, p, d) in arrivals {
             let now = (t + 1000) as u64;
             e.poll(now, &mut r);
-            e.insert((0, leg), sample(p), copy(d), leg as u64 * 1_000_000 + p, now, &mut r);
+            e.insert(
+                (0, leg),
+                sample(p),
+                copy(d),
+                leg as u64 * 1_000_000 + p,
+                now,
+                &mut r,
+            );
         }
         e.drain(1_000_000, &mut r);
         all_back(&r, given);
