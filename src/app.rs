@@ -930,7 +930,8 @@ fn print_shards(plan: &Plan, polls: &[std::ops::Range<usize>], lcores: &[u32]) {
 }
 
 /// Judges every stream's health from snapshot `v` taken at `at.0`, and
-/// logs the changes that have held long enough (`at.1`: their event time);
+/// logs the changes that have held long enough (`at.1`: their event time)
+/// and the copies that disagreed (`payload_mismatch`, rate-limited);
 /// stream `i`'s max-delay is `max_delay_ns[i]` (the bound of "in step").
 fn judge_health(
     health: &mut HealthTracker,
@@ -960,6 +961,7 @@ fn judge_health(
         if let Some(c) = health.observe(i, sample, now) {
             events.health(c, t_s);
         }
+        events.payload_mismatch(i, st["payload_mismatch"].as_u64().unwrap_or(0), t_s);
     }
 }
 

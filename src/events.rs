@@ -31,7 +31,14 @@ pub struct EventLog {
     logged_in_window: u32,
     suppressed: u64,
     lines: Option<BufWriter<File>>,
+    /// Per stream: `payload_mismatch` as last reported, and when.
+    mismatch: Vec<(u64, f64)>,
 }
+
+/// Seconds between two `payload_mismatch` events of one stream at least:
+/// a faulty source pair disagrees on every packet, and one event a second
+/// with the count is what an operator can read.
+const MISMATCH_EVERY_S: f64 = 1.0;
 
 /// Opens `--events-json FILE` for appending: created if missing (mode
 /// 0644), never through a symbolic link, and refused unless it is a regular
@@ -117,6 +124,7 @@ impl EventLog {
             logged_in_window: 0,
             suppressed: 0,
             lines: None,
+            mismatch: Vec::new(),
         }
     }
 
@@ -218,6 +226,46 @@ impl EventLog {
             "stream": name,
             "event": "health",
             "detail": { "from": from, "to": c.to.name() },
+            "text": text,
+        }));
+        self.flush_lines();
+    }
+
+    /// Stream `stream`'s `payload_mismatch` counter reads `total` at event
+    /// time `t_s`: one `payload_mismatch` event with the copies that
+    /// disagreed since the last one, at most once a second per stream.
+    pub fn payload_mismatch(&mut self, stream: usize, total: u64, t_s: f64) {
+        if self.mismatch.len() <= stream {
+            self.mismatch.resize(stream + 1, (0, f64::NEG_INFINITY));
+        }
+        let (seen, last) = self.mismatch[stream];
+        if total < seen {
+            // A new stream in this id (live reload): start over.
+            self.mismatch[stream] = (0, f64::NEG_INFINITY);
+        }
+        let (seen, _) = self.mismatch[stream];
+        if total == seen || t_s - last < MISMATCH_EVERY_S {
+            return;
+        }
+        self.mismatch[stream] = (total, t_s);
+        self.total += 1;
+        let name = self
+            .names
+            .get(stream)
+            .cloned()
+            .unwrap_or_else(|| "?".into());
+        let new = total - seen;
+        let text = format!(
+            "{new} copies differed from the copy sent at their position ({total} in all): the legs carry different payloads"
+        );
+        if self.may_log() {
+            log::warn!(target: "mcast_failover::event", "t={t_s:.3}s stream {name}: {text}");
+        }
+        self.keep(json!({
+            "t_s": (t_s * 1e6).round() / 1e6,
+            "stream": name,
+            "event": "payload_mismatch",
+            "detail": { "count": new, "total": total },
             "text": text,
         }));
         self.flush_lines();

@@ -400,6 +400,12 @@ impl Reporter {
                 ms(s, "skew_max_ns"),
                 ms(s, "skew_jitter_ns"),
             ));
+            if u(s, "payload_mismatch") > 0 {
+                o.push_str(&format!(
+                    "    payload mismatch: {} copies differed from the copy sent at their position\n",
+                    u(s, "payload_mismatch"),
+                ));
+            }
             if u(s, "messages_sent") != u(s, "sent") || u(s, "messages_duplicate") > 0 {
                 o.push_str(&format!(
                     "    messages: sent {} duplicate {}\n",

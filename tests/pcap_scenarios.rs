@@ -103,6 +103,8 @@ fn clean() {
         ],
     );
     totals(&o, 0, 0);
+    // The legs' copies differ in addresses only: their payloads agree.
+    assert_eq!(o.stream_counter("payload_mismatch"), 0, "{}", o.context());
 }
 
 /// A second sender on the legs' groups (same groups and port, another
@@ -408,6 +410,54 @@ fn corrupt_udp_checksum_on_primary_uses_secondary_copy() {
     );
     o.assert_leg(1, &[("used", n_bad), ("corrupt", 0)]);
     totals(&o, 0, 0);
+}
+
+/// Order-defined. The secondary's copies of 25 packets carry other bytes
+/// than the primary's (last payload byte flipped, UDP checksum valid: a
+/// faulty encoder pair). The output is the primary's copies, as in the
+/// clean case; each of the 25 secondary copies, a duplicate of a packet
+/// already sent, counts `payload_mismatch` once (the other 1975 agree),
+/// and a `payload_mismatch` event reports them.
+#[test]
+fn copies_that_differ_count_payload_mismatch() {
+    let mut sc = scenario();
+    let all = seqs(0..2000);
+    let differ: Vec<u64> = (10..2000).step_by(80).collect();
+    assert_eq!(differ.len(), 25);
+    let secondary: Vec<LegPacket> = all
+        .iter()
+        .map(|p| {
+            if differ.contains(&p.seq) {
+                p.clone().corrupt(Corruption::Differs)
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    sc.primary = in_file_order(all.clone(), 0, GAP_NS);
+    sc.secondary = in_file_order(secondary, 0, GAP_NS);
+    let o = run_pcap("payload-mismatch", &sc, ORDER, 1.0);
+    assert_output(&o, &sc, &expect(&all, all_primary));
+    assert_clean_end(&o);
+    assert_eq!(o.stream_counter("payload_mismatch"), 25, "{}", o.context());
+    o.assert_leg(1, &[("used", 0), ("duplicates", 2000), ("corrupt", 0)]);
+    totals(&o, 0, 0);
+    let reported: u64 = o
+        .events()
+        .into_iter()
+        .filter(|(e, _, _)| e == "payload_mismatch")
+        .map(|(_, d, _)| d["count"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        (1..=25).contains(&reported),
+        "payload_mismatch events report {reported}\n{}",
+        o.context()
+    );
+    assert!(
+        o.stdout.contains("payload mismatch: 25 copies differed"),
+        "stats text block\n{}",
+        o.context()
+    );
 }
 
 /// Order-defined. The secondary leads by 100 packets (the "30 ms",

@@ -29,7 +29,7 @@ use dataplane::merge::record::Tally;
 use dataplane::merge::{Engine, Event, FreeReason, MergeConfig, Mode, SendInfo, Sink};
 use dataplane::rewrite::trim_mold_front;
 use dataplane::seq::SeqSample;
-use dataplane::slots::Verdict;
+use dataplane::slots::{Checked, Digest, Verdict};
 use dataplane::wire::build::udp_frame;
 use dataplane::wire::{parse_frame, FrameOffsets, L4Check};
 
@@ -100,12 +100,19 @@ fn run_rtp(e: &mut Engine<NonZeroU64>, sink: &mut Tally, packets: u64) {
             source: 0x1234_5678,
             ..SeqSample::new(seq & 0xFFFF, 16)
         };
+        // Both copies carry the payload digest the rx parse reads off the
+        // UDP checksum (equal: a clean pair), so the duplicate's compare
+        // with the sent copy is part of the count.
+        let checked = Checked {
+            verdict: Verdict::Good,
+            digest: Digest::of(Some((seq as u16) ^ 0x5a5a)),
+        };
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert((0, 0), s, Verdict::Good, h, now, sink);
+        e.insert((0, 0), s, checked, h, now, sink);
         id += 1;
         let h = NonZeroU64::new(id).unwrap_or(NonZeroU64::MIN);
-        e.insert((0, 1), s, Verdict::Good, h, now + 10, sink);
+        e.insert((0, 1), s, checked, h, now + 10, sink);
         if seq & 15 == 0 {
             e.poll(now + 10, sink);
         }

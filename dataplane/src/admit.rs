@@ -11,13 +11,17 @@
 //! verified before the engine sees it. So no copy reaches the output
 //! unverified: a corrupt copy that arrives first is verified and caught,
 //! one that arrives second is never sent (property-tested in
-//! `tests/admit_props.rs`). Hardware verdicts ([`Integrity::Ok`] or a bad
+//! `tests/admit_props.rs`). A copy the engine can only free is verified
+//! after all when its payload digest disagrees with the copy sent at its
+//! position ([`Engine::sent_before`]): rare, and it keeps a copy damaged
+//! in transit from counting as `payload_mismatch`. Hardware verdicts ([`Integrity::Ok`] or a bad
 //! checksum flagged by the NIC) pass straight through.
 
 #![forbid(unsafe_code)]
 
 use crate::merge::{Engine, Sink, Verdict};
 use crate::seq::SeqSample;
+use crate::slots::{Checked, Digest};
 use crate::wire::Integrity;
 
 /// One copy the rx stage judged, on its way into the engine.
@@ -32,6 +36,9 @@ pub struct Judged<H> {
     /// What the rx parse found ([`Integrity::Pending`]: UDP checksum not
     /// yet verified).
     pub integrity: Integrity,
+    /// Its payload's digest, compared with the other legs' copies (what the
+    /// checksum field claims: a copy that may be sent is verified first).
+    pub digest: Digest,
     /// The packet.
     pub handle: H,
 }
@@ -59,20 +66,27 @@ pub fn admit<H>(
 ) -> Checksum {
     let (verdict, checksum) = match copy.integrity {
         Integrity::Ok => (Verdict::Good, Checksum::AlreadyJudged),
-        Integrity::Pending if engine.wants(copy.stream, copy.leg, &copy.sample) => {
-            (Verdict::of(verify(&copy.handle)), Checksum::Verified)
-        }
-        // Behind the output cursor: freed whatever it holds (see
-        // `Engine::wants`), counted as a duplicate or late copy.
-        Integrity::Pending => (Verdict::Good, Checksum::Skipped),
+        Integrity::Pending => match engine.sent_before(copy.stream, copy.leg, &copy.sample) {
+            // Behind the output cursor: freed whatever it holds (see
+            // `Engine::wants`), counted as a duplicate or late copy...
+            Some(sent) if !copy.digest.disagrees(sent) => (Verdict::Good, Checksum::Skipped),
+            // ... unless it disagrees with the copy sent there: verified,
+            // so only an intact copy counts `payload_mismatch`. Else it
+            // may be sent: verified.
+            _ => (Verdict::of(verify(&copy.handle)), Checksum::Verified),
+        },
         Integrity::BadIpChecksum | Integrity::BadUdpChecksum => {
             (Verdict::Corrupt, Checksum::AlreadyJudged)
         }
     };
+    let checked = Checked {
+        verdict,
+        digest: copy.digest,
+    };
     engine.insert(
         (copy.stream, copy.leg),
         copy.sample,
-        verdict,
+        checked,
         copy.handle,
         now,
         sink,

@@ -14,6 +14,7 @@ use dataplane::admit::{admit, Checksum, Judged};
 use dataplane::merge::record::Recorder;
 use dataplane::merge::{Engine, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::{Extract, SeqSpec};
+use dataplane::slots::Digest;
 use dataplane::wire::{parse_frame, verify_udp, FrameOffsets, Integrity, L4Check};
 use proptest::prelude::*;
 use testkit::{build_rtp_frame, FrameSpec, RtpFields};
@@ -24,6 +25,12 @@ type Handle = (usize, usize, Vec<u8>, FrameOffsets);
 type Collect = Recorder<Handle>;
 
 fn frame(leg: usize, seq: u16) -> Vec<u8> {
+    frame_xor(leg, seq, 0)
+}
+
+/// [`frame`] with its payload's last byte XORed with `x` (and valid
+/// checksums): a copy whose content differs.
+fn frame_xor(leg: usize, seq: u16, x: u8) -> Vec<u8> {
     let src: IpAddr = format!("10.0.{}.1", leg + 1).parse().unwrap();
     let group: IpAddr = format!("239.{}.0.1", leg + 1).parse().unwrap();
     let rtp = RtpFields {
@@ -33,7 +40,8 @@ fn frame(leg: usize, seq: u16) -> Vec<u8> {
         pt: 96,
         marker: false,
     };
-    let payload: Vec<u8> = (0..300u32).map(|i| (i as u16 ^ seq) as u8).collect();
+    let mut payload: Vec<u8> = (0..300u32).map(|i| (i as u16 ^ seq) as u8).collect();
+    payload[299] ^= x;
     build_rtp_frame(&FrameSpec::multicast(src, group, 5000), &rtp, &payload)
 }
 
@@ -86,6 +94,7 @@ fn run(copies: &[Copy], hitless: bool, deferred: bool) -> (Collect, Vec<Checksum
                 leg,
                 sample,
                 integrity: info.integrity,
+                digest: Digest::of(info.payload_sum),
                 handle,
             };
             done.push(admit(&mut e, copy, now, &mut sink, |h| {
@@ -223,5 +232,46 @@ proptest! {
         let lost: Vec<(bool, bool)> = flags.iter().map(|f| f.0).collect();
         let bad: Vec<(bool, bool)> = flags.iter().map(|f| f.1).collect();
         check(&copies(n, start, skew, &lost, &bad), hitless);
+    }
+}
+
+/// A duplicate behind the cursor (handed in unverified) whose digest
+/// disagrees with the sent copy's is verified first: one whose checksum
+/// field was damaged is caught as corrupt and counts no mismatch; one
+/// whose payload differs under a valid checksum counts `payload_mismatch`.
+#[test]
+fn a_duplicate_that_disagrees_is_verified_first() {
+    for damaged_field in [true, false] {
+        let mut e = engine(false);
+        let mut sink = Collect::default();
+        let mut done = Vec::new();
+        for (id, leg) in [(0usize, 0usize), (1, 1)] {
+            let mut f = frame_xor(leg, 7, if leg == 1 && !damaged_field { 0x5a } else { 0 });
+            if leg == 1 && damaged_field {
+                // The UDP checksum field (bytes 40..42 of this frame).
+                f[40] ^= 0x11;
+            }
+            let info = parse_frame(&f, L4Check::Deferred).unwrap();
+            let sample = SeqSpec::Rtp.extract(&f[info.offsets.payload()]).unwrap();
+            let copy = Judged {
+                stream: 0,
+                leg,
+                sample,
+                integrity: info.integrity,
+                digest: Digest::of(info.payload_sum),
+                handle: (id, leg, f, info.offsets),
+            };
+            done.push(admit(&mut e, copy, 10, &mut sink, |h| {
+                verify_udp(&h.2, h.3)
+            }));
+        }
+        assert_eq!(done, [Checksum::Verified, Checksum::Verified]);
+        let c = e.counters(0);
+        assert_eq!(sink.sent.len(), 1);
+        if damaged_field {
+            assert_eq!((c.payload_mismatch, c.legs[1].corrupt), (0, 1));
+        } else {
+            assert_eq!((c.payload_mismatch, c.legs[1].duplicates), (1, 1));
+        }
     }
 }

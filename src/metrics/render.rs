@@ -31,6 +31,9 @@ fn stream_help(name: &str) -> &'static str {
         "overruns" => "Packets that did not fit in the slot window",
         "messages_sent" => "Sequence numbers sent (MoldUDP64 messages; 1 a packet otherwise)",
         "messages_duplicate" => "Messages of good copies not sent because they already had been",
+        "payload_mismatch" => {
+            "Good copies whose payload differs from the copy sent at their position"
+        }
         _ => "Stream counter",
     }
 }

@@ -31,6 +31,7 @@
 //! (stable: packets with equal times keep list order).
 
 use std::io;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::cme::cme_mdp3_pattern_payload;
@@ -172,6 +173,11 @@ pub enum Corruption {
     /// RTP version set to 1 with checksums recomputed: only an RTP-aware
     /// check catches it.
     RtpVersion,
+    /// Last payload byte flipped with the UDP checksum recomputed: not
+    /// damage validation can see, but a copy whose content differs from
+    /// the other legs' (a faulty encoder pair), which the merge counts as
+    /// `payload_mismatch`.
+    Differs,
 }
 
 /// Damages `frame` in place as `c` says.
@@ -214,11 +220,21 @@ pub fn apply_corruption(frame: &mut Vec<u8>, c: Corruption) {
             let at = udp_off + 8;
             assert!(frame.len() > at, "RtpVersion corruption without payload");
             frame[at] = (frame[at] & 0x3f) | 0x40;
-            frame[udp_off + 6..udp_off + 8].copy_from_slice(&[0, 0]);
-            let c = crate::checksum::udp_checksum(src, dst, &frame[udp_off..]);
-            frame[udp_off + 6..udp_off + 8].copy_from_slice(&c.to_be_bytes());
+            fix_udp_checksum(frame, udp_off, (src, dst));
+        }
+        Corruption::Differs => {
+            let last = frame.len() - 1;
+            frame[last] ^= 0xff;
+            fix_udp_checksum(frame, udp_off, (src, dst));
         }
     }
+}
+
+/// Recomputes the UDP checksum of the datagram at `udp_off` of `frame`.
+fn fix_udp_checksum(frame: &mut [u8], udp_off: usize, (src, dst): (IpAddr, IpAddr)) {
+    frame[udp_off + 6..udp_off + 8].copy_from_slice(&[0, 0]);
+    let c = crate::checksum::udp_checksum(src, dst, &frame[udp_off..]);
+    frame[udp_off + 6..udp_off + 8].copy_from_slice(&c.to_be_bytes());
 }
 
 /// One packet on one leg.

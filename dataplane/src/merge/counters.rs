@@ -91,6 +91,11 @@ pub struct StreamCounters {
     /// Gap fill: retransmitted packets for no requested range (another
     /// session, a heartbeat, beyond the range, a second copy): freed.
     fill_stray,
+    /// Good copies of a position whose payload differs from the copy sent
+    /// there (their UDP payload sums differ): two legs carry different
+    /// bytes under one sequence number, a misconfigured or faulty source
+    /// pair. Single-position copies with a UDP checksum only.
+    payload_mismatch,
 }
 extra {
     /// Per leg.

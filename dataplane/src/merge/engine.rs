@@ -6,7 +6,7 @@ use super::output::{FreeReason, Sink};
 use super::stream::{fill_slots_for, EvidenceFigures, ShedPass, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
 use crate::seq::SeqSample;
-use crate::slots::{Packet, SlotClock, SlotTable, Verdict};
+use crate::slots::{Checked, Digest, Packet, SlotClock, SlotTable, Verdict};
 
 /// The merge of every stream handled by one lcore.
 ///
@@ -99,15 +99,16 @@ impl<H> Engine<H> {
     }
 
     /// Hands in one copy of a packet received on leg `leg` of stream
-    /// `stream` (the pair says where it came from) at `now`. Sends and
-    /// frees through `sink` whatever this makes ready; never panics (bad
-    /// indices free the handle as `Invalid`).
+    /// `stream` (the pair says where it came from) at `now`, with what the
+    /// receive side found (a [`Verdict`], or [`Checked`] with the payload's
+    /// digest). Sends and frees through `sink` whatever this makes ready;
+    /// never panics (bad indices free the handle as `Invalid`).
     #[inline(always)]
     pub fn insert(
         &mut self,
         (stream, leg): (usize, usize),
         sample: SeqSample,
-        verdict: Verdict,
+        checked: impl Into<Checked>,
         handle: H,
         now: u64,
         sink: &mut impl Sink<H>,
@@ -122,7 +123,7 @@ impl<H> Engine<H> {
         }
         // The span is made at least 1 by the slow path (the fast paths
         // take only single-position copies).
-        let copy = Packet::arriving(handle, sample.span, verdict);
+        let copy = Packet::arriving(handle, sample.span, checked.into());
         // Only the slow path asks for a deadline: the fast paths skip the
         // wheel altogether.
         if st.insert(&mut self.store, sample, (leg, now), copy, sink) {
@@ -148,7 +149,7 @@ impl<H> Engine<H> {
             sink.free(handle, FreeReason::Invalid);
             return;
         };
-        let copy = Packet::arriving(handle, sample.span.max(1), Verdict::Good);
+        let copy = Packet::arriving(handle, sample.span.max(1), Verdict::Good.into());
         st.take_fill(&mut self.store, sample, copy, now, sink);
         arm_wake(&mut self.wheel, stream, &mut st.wake);
     }
@@ -163,9 +164,20 @@ impl<H> Engine<H> {
     /// duplicates, and the UDP checksum over each was most of the rx cost.
     #[inline(always)]
     pub fn wants(&self, stream: usize, leg: usize, sample: &SeqSample) -> bool {
-        self.streams
-            .get(stream)
-            .is_none_or(|st| st.wants(leg, sample))
+        self.sent_before(stream, leg, sample).is_none()
+    }
+
+    /// For a copy [`Engine::wants`] does not want (`None` if it does): the
+    /// [`Digest`] of the copy sent at its position ([`Digest::NONE`] if
+    /// none is known). Why: such a copy is handed in unverified, and one
+    /// whose digest disagrees would count `payload_mismatch`; verifying
+    /// just those (rare) copies first keeps a copy damaged in transit
+    /// (its checksum field) from counting as one.
+    #[inline(always)]
+    pub fn sent_before(&self, stream: usize, leg: usize, sample: &SeqSample) -> Option<Digest> {
+        let st = self.streams.get(stream)?;
+        st.behind_at(leg, sample)
+            .map(|pos| st.sent_digest(&self.store, pos))
     }
 
     /// Fires the deadlines due at `now`: overdue gaps are skipped (or the

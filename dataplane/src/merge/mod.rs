@@ -43,6 +43,8 @@ pub use stream::{EvidenceFigures, FILL_SLOTS};
 pub use wheel::NEVER;
 
 #[cfg(test)]
+mod agree_tests;
+#[cfg(test)]
 mod fill_tests;
 #[cfg(test)]
 mod messages_tests;

@@ -672,8 +672,8 @@ fn bad_indices_and_widths_are_freed_not_panics() {
 #[test]
 fn slot_bytes_for_a_512_window() {
     let e: Engine<std::ptr::NonNull<u8>> = Engine::new(&[MergeConfig::default()]).unwrap();
-    // 512 slots x 2 legs x 16 B + 64 B sent bitmap.
-    assert_eq!(e.slot_bytes_per_stream(0), 16 * 1024);
+    // 512 slots x 2 legs x (16 B slot + 2 B payload digest).
+    assert_eq!(e.slot_bytes_per_stream(0), 18 * 1024);
 }
 
 #[test]

@@ -17,4 +17,4 @@ mod clock;
 mod table;
 
 pub use clock::SlotClock;
-pub use table::{Packet, Passed, Region, Slot, SlotTable, Verdict};
+pub use table::{Checked, Digest, Packet, Passed, Region, Slot, SlotTable, Verdict};

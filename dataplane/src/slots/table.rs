@@ -26,6 +26,65 @@ impl Verdict {
     }
 }
 
+/// A 16-bit digest of a copy's payload (the UDP payload's ones'-complement
+/// sum, see [`crate::wire::UdpDatagram::payload_sum`]), or none.
+///
+/// Why: two legs' copies of one position must carry the same bytes; a
+/// pair of encoders or a faulty path that makes them differ is invisible
+/// at the output (one copy is sent, the other dropped as a duplicate)
+/// unless the copies are compared. Comparing their digests costs a 2-byte
+/// compare per duplicate, not a payload read. Payloads that differ are
+/// told apart unless their sums agree (a chance of about 2^-16 for an
+/// arbitrary difference; 16-bit words that only trade places are never
+/// seen, as the checksum never sees them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Digest(u16);
+
+impl Digest {
+    /// No digest: the copy is not compared (no checksum on the wire, a
+    /// retransmission, a copy cut to its unsent messages).
+    pub const NONE: Digest = Digest(u16::MAX);
+
+    /// The digest of a payload whose ones'-complement sum is `sum` (`None`:
+    /// unknown). Both zeros of that arithmetic read as one value.
+    #[inline(always)]
+    pub const fn of(sum: Option<u16>) -> Digest {
+        match sum {
+            Some(u16::MAX) => Digest(0),
+            Some(s) => Digest(s),
+            None => Digest::NONE,
+        }
+    }
+
+    /// True when both digests are known and differ: the two copies'
+    /// payloads are not the same.
+    #[inline(always)]
+    pub fn disagrees(self, other: Digest) -> bool {
+        self != other && self != Digest::NONE && other != Digest::NONE
+    }
+}
+
+/// What the receive side found about a copy: its verdict and the digest
+/// its duplicates are compared with. `From<Verdict>` for a copy that has
+/// no digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// May it be sent.
+    pub verdict: Verdict,
+    /// Its payload's digest.
+    pub digest: Digest,
+}
+
+impl From<Verdict> for Checked {
+    #[inline(always)]
+    fn from(verdict: Verdict) -> Checked {
+        Checked {
+            verdict,
+            digest: Digest::NONE,
+        }
+    }
+}
+
 /// What the output cursor did with the packet at an index when it last
 /// passed it: a copy arriving behind the cursor is then a `duplicate`
 /// (sent), `late` (skipped), or `late` and a premature loss (given up on
@@ -57,20 +116,30 @@ pub struct Packet<H> {
     pub span: u16,
     /// Verdict given at insert.
     pub verdict: Verdict,
+    /// Its payload's digest (compared with the other legs' copies).
+    pub digest: Digest,
 }
 
 impl<H> Packet<H> {
     /// A copy as it enters the engine: not stamped yet (the stamp is taken
     /// only where a copy is held or sampled; the fast paths mostly need
     /// none). `span` is as extracted: a path that holds the copy makes it
-    /// at least 1 (the clean fast path never needs to).
+    /// at least 1 (the clean fast path never needs to). A copy of several
+    /// positions (MoldUDP64 / PITCH messages) keeps no digest: legs may
+    /// pack the same messages differently, so such copies are not
+    /// compared.
     #[inline(always)]
-    pub fn arriving(handle: H, span: u16, verdict: Verdict) -> Packet<H> {
+    pub fn arriving(handle: H, span: u16, checked: Checked) -> Packet<H> {
         Packet {
             handle,
             stamp: 0,
             span,
-            verdict,
+            verdict: checked.verdict,
+            digest: if span <= 1 {
+                checked.digest
+            } else {
+                Digest::NONE
+            },
         }
     }
 }
@@ -167,9 +236,15 @@ impl Region {
 ///
 /// Why one allocation: `Engine::new` sizes everything once; the hot path
 /// only indexes.
+///
+/// The copies' [`Digest`]s sit beside the slots (same index), not in
+/// them, so a slot stays 16 bytes: the digest of the copy held there, or,
+/// in leg 0's entry of a position the cursor sent, the sent copy's
+/// ([`SlotTable::mark_sent`]) for the copies that come after it.
 #[derive(Debug)]
 pub struct SlotTable<H> {
     slots: Vec<Slot<H>>,
+    digests: Vec<Digest>,
 }
 
 impl<H> SlotTable<H> {
@@ -200,7 +275,12 @@ impl<H> SlotTable<H> {
             .try_reserve_exact(total)
             .map_err(|_| format!("cannot allocate {total} slots"))?;
         slots.resize_with(total, Slot::EMPTY);
-        Ok((Self { slots }, regions))
+        let mut digests = Vec::new();
+        digests
+            .try_reserve_exact(total)
+            .map_err(|_| format!("cannot allocate {total} digests"))?;
+        digests.resize(total, Digest::NONE);
+        Ok((Self { slots, digests }, regions))
     }
 
     /// The slot of `position` in `leg`'s ring.
@@ -219,7 +299,8 @@ impl<H> SlotTable<H> {
         position: u64,
         p: Packet<H>,
     ) -> Result<(), Packet<H>> {
-        let s = &mut self.slots[r.index(leg, position)];
+        let i = r.index(leg, position);
+        let s = &mut self.slots[i];
         if s.handle.is_some() {
             return Err(p);
         }
@@ -227,7 +308,38 @@ impl<H> SlotTable<H> {
         s.stamp = p.stamp;
         s.span = p.span;
         s.corrupt = p.verdict == Verdict::Corrupt;
+        self.digests[i] = p.digest;
         Ok(())
+    }
+
+    /// The digest of the copy held at `position` on `leg` (meaningful only
+    /// while one is held).
+    #[inline]
+    pub fn digest(&self, r: &Region, leg: usize, position: u64) -> Digest {
+        self.digests[r.index(leg, position)]
+    }
+
+    /// The cursor sent a copy of digest `digest` at `position`: marks it
+    /// [`Passed::Sent`] and keeps the digest in leg 0's entry, for the
+    /// copies that come after it ([`SlotTable::sent_digest`]).
+    #[inline]
+    pub fn mark_sent(&mut self, r: &Region, position: u64, digest: Digest) {
+        self.mark(r.index(0, position), Passed::Sent, digest);
+    }
+
+    /// The digest of the copy sent at `position`, for a copy of it that
+    /// came after: [`Digest::NONE`] once leg 0's slot there holds a copy (of
+    /// the window ahead, whose digest replaced it) or was emptied since
+    /// (`take` forgets a digest). Only meaningful while
+    /// `passed(position)` is [`Passed::Sent`].
+    #[inline]
+    pub fn sent_digest(&self, r: &Region, position: u64) -> Digest {
+        let i = r.index(0, position);
+        if self.slots[i].handle.is_some() {
+            Digest::NONE
+        } else {
+            self.digests[i]
+        }
     }
 
     /// Records the arrival stamp of a copy that is not held (sent at once)
@@ -242,10 +354,19 @@ impl<H> SlotTable<H> {
     }
 
     /// Records what the cursor did with the packet at `position` (kept in
-    /// leg 0's slot, see [`Slot`]).
+    /// leg 0's slot, see [`Slot`]), with no digest to compare later copies
+    /// with (see [`SlotTable::mark_sent`]).
     #[inline]
     pub fn set_passed(&mut self, r: &Region, position: u64, how: Passed) {
-        self.slots[r.index(0, position)].passed = how;
+        self.mark(r.index(0, position), how, Digest::NONE);
+    }
+
+    #[inline(always)]
+    fn mark(&mut self, i: usize, how: Passed, digest: Digest) {
+        self.slots[i].passed = how;
+        if self.slots[i].handle.is_none() {
+            self.digests[i] = digest;
+        }
     }
 
     /// What the cursor did with the packet it last passed at `position`.
@@ -257,19 +378,23 @@ impl<H> SlotTable<H> {
     /// Empties a slot, returning what it held.
     #[inline]
     pub fn take(&mut self, r: &Region, leg: usize, position: u64) -> Option<Packet<H>> {
-        let s = &mut self.slots[r.index(leg, position)];
+        let i = r.index(leg, position);
+        let s = &mut self.slots[i];
         let handle = s.handle.take()?;
+        let digest = std::mem::replace(&mut self.digests[i], Digest::NONE);
         Some(Packet {
             handle,
             stamp: s.stamp,
             span: s.span,
             verdict: Verdict::of(!s.corrupt),
+            digest,
         })
     }
 
-    /// Bytes of slot storage for one stream of this shape.
+    /// Bytes of slot storage (slots and their digests) for one stream of
+    /// this shape.
     pub fn bytes_for(legs: usize, capacity: usize) -> usize {
-        std::mem::size_of::<Slot<H>>() * legs * capacity
+        (std::mem::size_of::<Slot<H>>() + std::mem::size_of::<Digest>()) * legs * capacity
     }
 }
 
@@ -289,6 +414,7 @@ mod tests {
             stamp,
             span: 1,
             verdict,
+            digest: Digest::NONE,
         };
         t.put(&r[0], 0, 21, pk(7, 100, Verdict::Good)).unwrap();
         t.put(&r[0], 1, 21, pk(8, 101, Verdict::Corrupt)).unwrap();
@@ -326,6 +452,6 @@ mod tests {
     #[test]
     fn sixteen_bytes_for_pointer_handles() {
         assert_eq!(std::mem::size_of::<Slot<NonNull<u8>>>(), 16);
-        assert_eq!(SlotTable::<NonNull<u8>>::bytes_for(2, 512), 16 * 1024);
+        assert_eq!(SlotTable::<NonNull<u8>>::bytes_for(2, 512), 18 * 1024);
     }
 }

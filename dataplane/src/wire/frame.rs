@@ -9,6 +9,7 @@
 use std::net::IpAddr;
 use std::ops::Range;
 
+use super::checksum::Accum;
 use super::ethernet::{self, EthernetFrame};
 use super::field::be16;
 use super::ipv4::{self, Ipv4Packet};
@@ -211,6 +212,10 @@ pub struct FrameInfo {
     pub ttl: u8,
     /// Checksum verdict.
     pub integrity: Integrity,
+    /// The UDP payload's 16-bit sum as the checksum field claims it
+    /// ([`UdpDatagram::payload_sum`]; `None`: no checksum): what the merge
+    /// compares two legs' copies of one packet by.
+    pub payload_sum: Option<u16>,
 }
 
 /// Parses and validates a received frame. Never allocates, never panics.
@@ -265,12 +270,13 @@ fn parse_ipv4(
         _ => return Err(DropReason::NotUdp),
     }
     let dgram = UdpDatagram::new_checked(ip.payload())?;
+    let pseudo = udp::pseudo_header(&ip.src_bytes(), &ip.dst_bytes(), dgram.len());
     let integrity = if !ip.verify_checksum() {
         Integrity::BadIpChecksum
     } else if dgram.checksum() == 0 {
         Integrity::Ok
     } else {
-        udp_integrity(&dgram, l4, &ip.src_bytes(), &ip.dst_bytes())
+        udp_integrity(&dgram, l4, pseudo)
     };
     let facts = IpFacts {
         src: IpAddr::V4(ip.src_addr()),
@@ -279,7 +285,7 @@ fn parse_ipv4(
         l4: l3 + ip.header_len(),
         ttl: ip.ttl(),
     };
-    Ok(info(vlan, facts, &dgram, integrity))
+    Ok(info(vlan, facts, (&dgram, pseudo), integrity))
 }
 
 #[inline]
@@ -296,10 +302,11 @@ fn parse_ipv6(
         _ => return Err(DropReason::NotUdp),
     }
     let dgram = UdpDatagram::new_checked(ip.payload())?;
+    let pseudo = udp::pseudo_header(&ip.src_bytes(), &ip.dst_bytes(), dgram.len());
     let integrity = if dgram.checksum() == 0 {
         Integrity::BadUdpChecksum
     } else {
-        udp_integrity(&dgram, l4, &ip.src_bytes(), &ip.dst_bytes())
+        udp_integrity(&dgram, l4, pseudo)
     };
     let facts = IpFacts {
         src: IpAddr::V6(ip.src_addr()),
@@ -308,13 +315,13 @@ fn parse_ipv6(
         l4: l3 + ipv6::HEADER_LEN,
         ttl: ip.hop_limit(),
     };
-    Ok(info(vlan, facts, &dgram, integrity))
+    Ok(info(vlan, facts, (&dgram, pseudo), integrity))
 }
 
 #[inline]
-fn udp_integrity(dgram: &UdpDatagram<&[u8]>, l4: L4Check, src: &[u8], dst: &[u8]) -> Integrity {
+fn udp_integrity(dgram: &UdpDatagram<&[u8]>, l4: L4Check, pseudo: Accum) -> Integrity {
     let good = match l4 {
-        L4Check::Software => dgram.verify_checksum(udp::pseudo_header(src, dst, dgram.len())),
+        L4Check::Software => dgram.verify_checksum(pseudo),
         L4Check::Deferred => return Integrity::Pending,
         L4Check::Hardware { good } => good,
         L4Check::Skip => true,
@@ -366,7 +373,7 @@ struct IpFacts {
 fn info(
     vlan: Option<u16>,
     ip: IpFacts,
-    dgram: &UdpDatagram<&[u8]>,
+    (dgram, pseudo): (&UdpDatagram<&[u8]>, Accum),
     integrity: Integrity,
 ) -> FrameInfo {
     FrameInfo {
@@ -383,5 +390,6 @@ fn info(
         },
         ttl: ip.ttl,
         integrity,
+        payload_sum: dgram.payload_sum(pseudo),
     }
 }

@@ -8,6 +8,7 @@ use crate::admit::{admit, Checksum, Judged};
 use crate::dpdk::{HwCksum, Mbuf, RingProducer};
 use crate::merge::{Engine, Sink};
 use crate::seq::{Extract, SeqError, SeqSample, SeqSpec};
+use crate::slots::Digest;
 use crate::wire::{parse_frame, verify_udp, DropReason, FrameOffsets, Integrity, L4Check};
 
 /// A packet ready for the merge engine.
@@ -20,6 +21,8 @@ pub struct Arrival {
     /// Whether its checksums held ([`Integrity::Pending`]: the software UDP
     /// checksum is left to [`merge`], for copies that may be sent).
     pub integrity: Integrity,
+    /// Its payload's digest (see [`crate::slots::Digest`]).
+    pub digest: Digest,
     /// Where its headers are (also stored in the mbuf for the tx side).
     pub offsets: FrameOffsets,
     /// The packet.
@@ -82,6 +85,7 @@ pub fn merge(
         leg: a.route.leg as usize,
         sample: a.sample,
         integrity: a.integrity,
+        digest: a.digest,
         handle: a.mbuf,
     };
     admit(engine, copy, now, sink, |m| verify_udp(m.data(), at))
@@ -175,6 +179,7 @@ pub fn judge(
         route,
         sample,
         integrity: info.integrity,
+        digest: Digest::of(info.payload_sum),
         offsets: info.offsets,
         mbuf: m,
         rx_tsc,

@@ -103,6 +103,12 @@ impl Books {
         self.counters.lost_early += 1;
     }
 
+    /// A good copy's payload differs from the copy sent at its position.
+    #[inline]
+    pub fn payload_mismatch(&mut self) {
+        self.counters.payload_mismatch += 1;
+    }
+
     /// `n` positions passed without a copy to send.
     #[inline]
     pub fn unrecoverable(&mut self, n: u64) {

@@ -507,10 +507,11 @@ impl StreamState {
             return;
         }
         if self.held > 0 {
+            self.compare_held(store, p, t.digest);
             self.free_position(store, p, sink);
         }
         self.cursor = p.wrapping_add(1);
-        self.emit(store, p, t.handle, info, now, sink);
+        self.emit(store, p, (t.handle, t.digest), info, now, sink);
         self.note_end_sent(p);
         if t.span > 1 {
             // MoldUDP64: the packet covers `span` sequence numbers.

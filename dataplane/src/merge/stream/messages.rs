@@ -28,7 +28,7 @@ use super::{after, Store, StreamState};
 use crate::merge::config::{Mode, MAX_LEGS};
 use crate::merge::output::{FreeReason, SendInfo, Sink};
 use crate::seq::{extend, SeqSample};
-use crate::slots::{Packet, Passed, Verdict};
+use crate::slots::{Digest, Packet, Passed, Verdict};
 
 impl StreamState {
     /// What `insert` does, for a stream with message-level arbitration, with
@@ -269,7 +269,9 @@ impl StreamState {
         let p = info.ext_seq;
         let end = p.wrapping_add(u64::from(info.span));
         self.cursor = end;
-        self.emit(store, p, handle, info, now, sink);
+        // Not kept for the copies after it (message-level arbitration
+        // sends copies of differently packed legs).
+        self.emit(store, p, (handle, Digest::NONE), info, now, sink);
         self.note_end_sent(p);
         let visit = u64::from(info.span).min(self.rules.cap);
         if self.held == 0 && !self.fill.open {

@@ -8,7 +8,8 @@
 //! * [`evidence`]: per-leg reorder depth and lag, learned online, and the
 //!   early verdicts that read them;
 //! * [`cursor`]: placing copies, choosing what goes out next, skipping;
-//! * [`shed`]: which held copies go first when the packet pool runs low.
+//! * [`shed`]: which held copies go first when the packet pool runs low;
+//! * [`agree`]: whether the copies of one position carry the same payload.
 //!
 //! Positions: every copy is mapped to a position in the stream's merged
 //! sequence space, `raw + offset` of its source epoch, where `raw` is the
@@ -18,6 +19,7 @@
 //! so the old epoch's tail (still arriving on a lagging leg) and the new
 //! epoch's head sort correctly and never collide.
 
+mod agree;
 mod books;
 mod cursor;
 mod epoch;
@@ -33,7 +35,7 @@ use super::counters::StreamCounters;
 use super::output::{FreeReason, SendInfo, Sink};
 use super::wheel::NEVER;
 use crate::seq::{extend_shifted, shift_of, SeqSample};
-use crate::slots::{Packet, Passed, Region, SlotClock, SlotTable, Verdict};
+use crate::slots::{Digest, Packet, Passed, Region, SlotClock, SlotTable, Verdict};
 use books::Books;
 use epoch::Epochs;
 use evidence::Evidence;
@@ -209,12 +211,13 @@ impl StreamState {
         }
     }
 
-    /// False when a copy of `sample` on `leg` can only be freed whatever
-    /// its checksum says: the case `insert`'s behind-the-cursor fast path
-    /// takes (a healthy leg of the current epoch, its position already sent
-    /// or given up). See [`Engine::wants`](super::Engine::wants).
+    /// The position of a copy of `sample` on `leg` that can only be freed
+    /// whatever its checksum says (`None`: it may be sent): the case
+    /// `insert`'s behind-the-cursor fast path takes (a healthy leg of the
+    /// current epoch, its position already sent or given up). See
+    /// [`Engine::wants`](super::Engine::wants).
     #[inline(always)]
-    pub(super) fn wants(&self, leg: usize, sample: &SeqSample) -> bool {
+    pub(super) fn behind_at(&self, leg: usize, sample: &SeqSample) -> Option<u64> {
         let cur = self.ep.cur;
         let healthy = self.leg.get(leg).is_some_and(|ls| {
             ls.epoch == cur.id && ls.up && ls.cand.count == 0 && leg < self.rules.legs
@@ -225,12 +228,12 @@ impl StreamState {
             && !sample.heartbeat
             && self.ep.live)
         {
-            return true;
+            return None;
         }
         let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
         let pos = raw.wrapping_add(cur.offset);
         let d = pos.wrapping_sub(self.cursor) as i64;
-        !(d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span))
+        (d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span)).then_some(pos)
     }
 
     // ---------------------------------------------------------------- insert
@@ -277,12 +280,12 @@ impl StreamState {
                 let preferred = self.preferred == Some(leg);
                 if preferred || self.rules.mode == Mode::Hitless {
                     if sample.span <= 1 {
-                        self.send_next(store, (leg, pos, raw), (copy.handle, now, preferred), sink);
+                        self.send_next(store, (leg, pos, raw), (copy.handle, copy.digest, now, preferred), sink);
                         return false;
                     }
                     if !self.rules.messages {
                         let at = (leg, pos, raw, sample.span);
-                        self.send_next_many(store, at, copy.handle, now, sink);
+                        self.send_next_many(store, at, (copy.handle, copy.digest), now, sink);
                         return false;
                     }
                 }
@@ -314,7 +317,7 @@ impl StreamState {
         &mut self,
         store: &mut Store<H>,
         (leg, pos, raw): (usize, u64, u64),
-        (handle, now, preferred): (H, u64, bool),
+        (handle, digest, now, preferred): (H, Digest, u64, bool),
         sink: &mut impl Sink<H>,
     ) {
         self.took_next(leg, pos, raw, now);
@@ -337,7 +340,7 @@ impl StreamState {
             epoch: self.ep.cur.id,
             span: 1,
         };
-        self.hand_out(store, pos, handle, info, preferred, sink);
+        self.hand_out(store, pos, (handle, digest), info, preferred, sink);
     }
 
     /// [`send_next`](Self::send_next) for a packet of several messages
@@ -349,7 +352,7 @@ impl StreamState {
         &mut self,
         store: &mut Store<H>,
         (leg, pos, raw, span): (usize, u64, u64, u16),
-        handle: H,
+        handle: (H, Digest),
         now: u64,
         sink: &mut impl Sink<H>,
     ) {
@@ -514,14 +517,15 @@ impl StreamState {
     }
 
     /// The cursor sends the packet at `pos` (already advanced past it):
-    /// marks it sent and hands it out through the books; every window of
-    /// positions the evidence starts a new window.
+    /// marks it sent (keeping its digest for the copies after it) and hands
+    /// it out through the books; every window of positions the evidence
+    /// starts a new window.
     #[inline(always)]
     fn emit<H>(
         &mut self,
         store: &mut Store<H>,
         pos: u64,
-        handle: H,
+        (handle, digest): (H, Digest),
         info: SendInfo,
         now: u64,
         sink: &mut impl Sink<H>,
@@ -532,23 +536,23 @@ impl StreamState {
         // With every leg down no leg is preferred: the priority order
         // decides, so the primary's copy is never counted `substituted`.
         let preferred = self.preferred.unwrap_or(0) == info.leg;
-        self.hand_out(store, pos, handle, info, preferred, sink);
+        self.hand_out(store, pos, (handle, digest), info, preferred, sink);
     }
 
-    /// [`emit`](Self::emit) after the rotation test: marks `pos` sent and
-    /// sends through the books (`preferred`: whether the copy's leg is the
+    /// [`emit`](Self::emit) after the rotation test: marks `pos` sent
+    /// (keeping its digest for the copies after it) and sends through the books (`preferred`: whether the copy's leg is the
     /// preferred one).
     #[inline(always)]
     fn hand_out<H>(
         &mut self,
         store: &mut Store<H>,
         pos: u64,
-        handle: H,
+        (handle, digest): (H, Digest),
         info: SendInfo,
         preferred: bool,
         sink: &mut impl Sink<H>,
     ) {
-        store.slots.set_passed(&self.region, pos, Passed::Sent);
+        store.slots.mark_sent(&self.region, pos, digest);
         self.books.send(sink, self.index, handle, info, preferred);
     }
 
@@ -569,6 +573,7 @@ impl StreamState {
             match store.slots.passed(&self.region, pos) {
                 Passed::Sent => {
                     self.books.duplicate_messages(copy.span);
+                    self.compare_with_sent(store, pos, copy.digest);
                     FreeReason::Duplicate
                 }
                 Passed::Skipped => FreeReason::Late,
