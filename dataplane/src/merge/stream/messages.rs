@@ -319,12 +319,11 @@ impl StreamState {
             if self.held == 0 {
                 continue;
             }
-            for l in 0..self.rules.legs {
+            for (l, slot) in carry.iter_mut().enumerate().take(self.rules.legs) {
                 let ls = &self.leg[l];
                 if ls.held == 0 || after(q, ls.top) {
                     continue;
                 }
-                let slot = &mut carry[l];
                 let Some(t) = store.slots.take(&self.region, l, q) else {
                     continue;
                 };

@@ -280,7 +280,12 @@ impl StreamState {
                 let preferred = self.preferred == Some(leg);
                 if preferred || self.rules.mode == Mode::Hitless {
                     if sample.span <= 1 {
-                        self.send_next(store, (leg, pos, raw), (copy.handle, copy.digest, now, preferred), sink);
+                        self.send_next(
+                            store,
+                            (leg, pos, raw),
+                            (copy.handle, copy.digest, now, preferred),
+                            sink,
+                        );
                         return false;
                     }
                     if !self.rules.messages {
