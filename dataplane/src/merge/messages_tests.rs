@@ -303,11 +303,11 @@ fn end_of_session_goes_once_after_every_message_then_a_new_session_restarts() {
 /// Found by the merge_engine fuzz target's message-mode branch: after a
 /// far-ahead first copy (a candidate restart that never proves one), copies
 /// of one and several messages that overlap across the legs must all come
-/// back by `drain`; none may stay held. Today copy 11 (leg 1, 1011 + 3,
-/// straddling the end of copy 8 sent at 3621 + 2 after the restart is
-/// proved) stays held: an mbuf leak in message mode, open on issue 16.
+/// back by `drain`; none may stay held. Copy 11 (leg 1, 1011 + 3) straddles
+/// the end of copy 8 (1010 + 2), so sending 8 carries its tail to the
+/// cursor, past the `high` drain started from: drain used to stop there
+/// with it held (an mbuf leak at shutdown or reload in message mode).
 #[test]
-#[ignore = "known defect (issue 16): a straddling copy stays held after drain in message mode"]
 fn drain_returns_every_copy_after_overlapping_ranges_behind_a_wild_first_copy() {
     let c = MergeConfig {
         capacity: 256,

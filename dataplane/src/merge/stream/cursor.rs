@@ -547,9 +547,18 @@ impl StreamState {
         now: u64,
         sink: &mut impl Sink<H>,
     ) {
-        if self.held > 0 {
+        // Message-level arbitration may carry a held copy's unsent tail
+        // to the cursor past `high` as it sends (`pass_over`): go again
+        // until nothing is held. Each round moves the cursor past the
+        // `high` it started from, and a carry only ever shortens a copy,
+        // so the rounds end.
+        while self.held > 0 {
+            let before = self.cursor;
             let end = self.high.wrapping_add(1);
             self.advance(store, now, Some(end), sink);
+            if self.cursor == before {
+                break;
+            }
         }
         for l in 0..self.rules.legs {
             self.drop_candidate(store, l, sink);
