@@ -61,8 +61,8 @@ fn every_pair_of_copies_that_differ_is_counted_once() {
         for p in 0..n {
             let lost = g.next() % 10;
             let base = (g.next() % 0xfffe) as u16;
-            let differs = g.next() % 4 == 0;
-            let none = g.next() % 8 == 0;
+            let differs = g.next().is_multiple_of(4);
+            let none = g.next().is_multiple_of(8);
             let d0 = Some(base);
             let d1 = if none {
                 None
