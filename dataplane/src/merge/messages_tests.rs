@@ -5,7 +5,7 @@ use super::record::Recorder;
 use super::*;
 use crate::seq::SeqSample;
 
-use super::tests::MD;
+use super::tests::{end_of_session, MD};
 
 const SESSION: u64 = 0x5e55;
 
@@ -222,16 +222,6 @@ impl Run {
         self.handed += 1;
         self.e
             .insert((0, leg), s, Verdict::Good, handle, t, &mut self.r);
-    }
-}
-
-fn end_of_session(session: u64, next: u64) -> SeqSample {
-    SeqSample {
-        source: session,
-        heartbeat: true,
-        end_of_session: true,
-        span: 0,
-        ..SeqSample::new(next, 64)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::seq::SeqSample;
 
 type Rec = record::Recorder<u64>;
 
-use super::tests::MD;
+use super::tests::{end_of_session, MD};
 const LT: u64 = 100_000;
 const A: u64 = 0xA;
 const B: u64 = 0xB;
@@ -25,16 +25,6 @@ fn data(session: u64, seq: u64) -> SeqSample {
     SeqSample {
         source: session,
         ..SeqSample::new(seq, 64)
-    }
-}
-
-fn end(session: u64, next: u64) -> SeqSample {
-    SeqSample {
-        source: session,
-        heartbeat: true,
-        end_of_session: true,
-        span: 0,
-        ..SeqSample::new(next, 64)
     }
 }
 
@@ -150,10 +140,10 @@ fn end_of_session_goes_out_once_after_every_earlier_message() {
         }
     }
     // The primary's End of Session before the secondary's message 20.
-    f.put(0, end(A, 21), t + 10);
+    f.put(0, end_of_session(A, 21), t + 10);
     assert_eq!(f.sent().len(), 19, "End of Session sent before message 20");
     f.put(1, data(A, 20), t + 20);
-    f.put(1, end(A, 21), t + 30);
+    f.put(1, end_of_session(A, 21), t + 30);
     // The primary's message 20 is overdue max_delay after its End of
     // Session (a later packet) was seen: the secondary's goes, then the end.
     assert_eq!(f.sent().len(), 19, "the primary's 20 is still waited for");
@@ -165,7 +155,7 @@ fn end_of_session_goes_out_once_after_every_earlier_message() {
     // for a long time: liveness only, nothing more goes out.
     for k in 1..=30u64 {
         let at = t + 100 + k * (LT / 4);
-        f.put(0, end(A, 21), at);
+        f.put(0, end_of_session(A, 21), at);
         f.put(1, heartbeat(A, 21), at + 1);
     }
     f.put(0, data(A, 21), t + 100 + 31 * (LT / 4));
@@ -205,8 +195,8 @@ fn end_of_session_behind_a_common_loss_waits_at_most_max_delay() {
             f.put(1, data(A, s), s * 10 + 1);
         }
     }
-    f.put(0, end(A, 11), 200);
-    f.put(1, end(A, 11), 201);
+    f.put(0, end_of_session(A, 11), 200);
+    f.put(1, end_of_session(A, 11), 201);
     let mut want = run(A, 1..7);
     assert_eq!(f.sent(), want);
     f.e.poll(80 + MD, &mut f.r);
@@ -228,7 +218,7 @@ fn a_foreign_end_of_session_is_not_merged() {
         f.put(1, data(A, s), s * 10 + 1);
     }
     for k in 0..10 {
-        f.put(1, end(B, 99), 100 + k);
+        f.put(1, end_of_session(B, 99), 100 + k);
     }
     for s in 6..=8 {
         f.put(0, data(A, s), 200 + s);

@@ -529,6 +529,18 @@ fn mold(seq: u64, count: u16) -> SeqSample {
     }
 }
 
+/// A MoldUDP64 End of Session of `session` announcing `next` as the next
+/// sequence number (shared with the message and session tests).
+pub(super) fn end_of_session(session: u64, next: u64) -> SeqSample {
+    SeqSample {
+        source: session,
+        heartbeat: true,
+        end_of_session: true,
+        span: 0,
+        ..SeqSample::new(next, 64)
+    }
+}
+
 #[test]
 fn heartbeats_refresh_liveness_and_are_freed() {
     let mut e = mold_engine(Mode::Primary);
