@@ -123,7 +123,7 @@ pub(crate) enum Request {
 
 /// The full help text.
 pub(crate) fn help_text() -> String {
-    with_command(|command| command.render_long_help().to_string())
+    with_command(|command, _| command.render_long_help().to_string())
 }
 
 /// The version line.
@@ -132,18 +132,42 @@ pub(crate) fn version_text() -> String {
 }
 
 /// Runs `f` on the clap command, built (defaults propagated, arguments
-/// checked) once per thread and reused: building it walks every option and
-/// is most of a short command line's parse cost, which matters to the
-/// config fuzz target (millions of parses) and to nothing else.
-fn with_command<T>(f: impl FnOnce(&mut clap::Command) -> T) -> T {
+/// checked) once per thread and reused, with the length of its longest
+/// option name: building it walks every option and is most of a short
+/// command line's parse cost, which matters to the config fuzz target
+/// (millions of parses) and to nothing else.
+fn with_command<T>(f: impl FnOnce(&mut clap::Command, usize) -> T) -> T {
     thread_local! {
-        static BUILT: std::cell::RefCell<clap::Command> = std::cell::RefCell::new({
+        static BUILT: std::cell::RefCell<(clap::Command, usize)> = std::cell::RefCell::new({
             let mut command = CliArgs::command();
             command.build();
-            command
+            let longest = command
+                .get_arguments()
+                .filter_map(|a| a.get_long())
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            (command, longest)
         });
     }
-    BUILT.with(|command| f(&mut command.borrow_mut()))
+    BUILT.with(|built| {
+        let (command, longest) = &mut *built.borrow_mut();
+        f(command, *longest)
+    })
+}
+
+/// How much longer than the longest option name an unknown `--word` may be
+/// and still get clap's "did you mean" search. That search is quadratic in
+/// the word's length (Jaro similarity against every option), so a
+/// kilobyte-long garbage flag cost milliseconds per parse; nothing that
+/// long is a typo of an option, so it is refused without the search.
+const TYPO_SLACK: usize = 8;
+
+/// A `--name` or `--name=value` word whose name no option can be a typo of.
+fn far_too_long_for_a_flag(word: &str, longest: usize) -> bool {
+    word.strip_prefix("--")
+        .map(|rest| rest.split('=').next().unwrap_or(rest))
+        .is_some_and(|name| name.len() > longest + TYPO_SLACK)
 }
 
 /// Splits argv at the first `--` and parses the app options after it.
@@ -166,7 +190,17 @@ pub(crate) fn split_and_parse<I: IntoIterator<Item = String>>(
         }
     };
     let argv = std::iter::once(program.clone()).chain(app);
-    let matches = match with_command(|command| command.try_get_matches_from_mut(argv)) {
+    let parsed = with_command(|command, longest| {
+        let argv: Vec<String> = argv.collect();
+        match argv.iter().find(|w| far_too_long_for_a_flag(w, longest)) {
+            Some(word) => Err(ConfigError::new(format!(
+                "unexpected argument '{}': no option has a name that long (see --help)",
+                model::clip(word)
+            ))),
+            None => Ok(command.try_get_matches_from_mut(argv)),
+        }
+    });
+    let matches = match parsed? {
         Ok(matches) => matches,
         Err(e) => return clap_outcome(e),
     };

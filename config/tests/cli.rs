@@ -445,6 +445,21 @@ fn unknown_or_misused_flags() {
         &["--burst"],
     );
     err(&["--", "--stream", S1, "--", "x"], &["'x'"]);
+    // A typo still gets clap's suggestion; a name far longer than any
+    // option's is refused without that (quadratic) search, clipped.
+    err(
+        &["--", "--stream", S1, "--total-num-mbufss", "4096"],
+        &["'--total-num-mbufss'", "--total-num-mbufs"],
+    );
+    let huge = format!("--{}=1", "b".repeat(5000));
+    let e = err(
+        &["--", "--stream", S1, &huge],
+        &[
+            "unexpected argument '--bbb",
+            "no option has a name that long",
+        ],
+    );
+    assert!(e.len() < 400, "{} chars", e.len());
 }
 
 #[test]
