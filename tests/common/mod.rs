@@ -855,3 +855,59 @@ pub fn numbered(sc: &Scenario, stream: usize, first: u64, n: u64) -> Vec<LegPack
         .map(|i| LegPacket::new(first + i * span, 0).stream(stream))
         .collect()
 }
+
+/// Packets a leg delivers behind one it delivered before (what the engine
+/// counts `out_of_order`), for a leg carrying `order` (sequence numbers or
+/// indexes into the packet list: only their order matters).
+pub fn out_of_order<T: Ord + Copy>(order: &[T]) -> u64 {
+    let mut high = None;
+    let mut n = 0;
+    for &s in order {
+        match high {
+            Some(h) if s < h => n += 1,
+            _ => high = Some(s),
+        }
+    }
+    n
+}
+
+/// `0..n` with the first 6 in order and each later block of 6 reversed: a
+/// leg reordered by up to 5 positions whose first packet is still first
+/// (the output starts at the first packet seen).
+pub fn reversed_blocks_of_6(n: u64) -> Vec<u64> {
+    let mut order: Vec<u64> = (0..6.min(n)).collect();
+    for block in (6..n).collect::<Vec<_>>().chunks(6) {
+        order.extend(block.iter().rev());
+    }
+    order
+}
+
+/// The legs' counters after a run of `n` packets in which both legs
+/// reorder (`p_order`, `s_order`) and the primary fills each of its holes
+/// itself, within its reorder depth: the primary's `n` copies are all
+/// used, the secondary's are all duplicates, neither has a late copy, and
+/// each leg's `out_of_order` is what its file order makes it.
+pub fn assert_primary_fills_its_own_reorder<T: Ord + Copy>(
+    o: &Outcome,
+    n: u64,
+    p_order: &[T],
+    s_order: &[T],
+) {
+    o.assert_leg(
+        0,
+        &[
+            ("used", n),
+            ("out_of_order", out_of_order(p_order)),
+            ("late", 0),
+        ],
+    );
+    o.assert_leg(
+        1,
+        &[
+            ("used", 0),
+            ("duplicates", n),
+            ("late", 0),
+            ("out_of_order", out_of_order(s_order)),
+        ],
+    );
+}
