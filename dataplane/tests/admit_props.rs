@@ -65,6 +65,21 @@ fn engine(hitless: bool) -> Engine<Handle> {
     Engine::new(&[cfg]).unwrap()
 }
 
+/// Copy number `id` of leg `leg` as the rx stage hands it on: parsed with
+/// `l4`, its sequence read, its payload digest taken.
+fn judged(id: usize, leg: usize, f: Vec<u8>, l4: L4Check) -> Judged<Handle> {
+    let info = parse_frame(&f, l4).unwrap();
+    let sample = SeqSpec::Rtp.extract(&f[info.offsets.payload()]).unwrap();
+    Judged {
+        stream: 0,
+        leg,
+        sample,
+        integrity: info.integrity,
+        digest: Digest::of(info.payload_sum),
+        handle: (id, leg, f, info.offsets),
+    }
+}
+
 /// Runs `copies` through parse + merge; `deferred`: the rx stage leaves the
 /// UDP checksum to `admit`. Returns the sink and what `admit` did per copy.
 fn run(copies: &[Copy], hitless: bool, deferred: bool) -> (Collect, Vec<Checksum>) {
@@ -83,27 +98,17 @@ fn run(copies: &[Copy], hitless: bool, deferred: bool) -> (Collect, Vec<Checksum
         } else {
             L4Check::Software
         };
-        let info = parse_frame(&f, l4).unwrap();
-        let sample = SeqSpec::Rtp.extract(&f[info.offsets.payload()]).unwrap();
+        let copy = judged(id, leg, f, l4);
         now += 10;
-        let handle = (id, leg, f, info.offsets);
         if deferred {
-            assert_eq!(info.integrity, Integrity::Pending);
-            let copy = Judged {
-                stream: 0,
-                leg,
-                sample,
-                integrity: info.integrity,
-                digest: Digest::of(info.payload_sum),
-                handle,
-            };
+            assert_eq!(copy.integrity, Integrity::Pending);
             done.push(admit(&mut e, copy, now, &mut sink, |h| {
                 verify_udp(&h.2, h.3)
             }));
         } else {
-            assert_eq!(info.integrity == Integrity::Ok, !corrupt);
+            assert_eq!(copy.integrity == Integrity::Ok, !corrupt);
             let verdict = Verdict::of(!corrupt);
-            e.insert((0, leg), sample, verdict, handle, now, &mut sink);
+            e.insert((0, leg), copy.sample, verdict, copy.handle, now, &mut sink);
             done.push(Checksum::AlreadyJudged);
         }
         e.poll(now, &mut sink);
@@ -251,16 +256,7 @@ fn a_duplicate_that_disagrees_is_verified_first() {
                 // The UDP checksum field (bytes 40..42 of this frame).
                 f[40] ^= 0x11;
             }
-            let info = parse_frame(&f, L4Check::Deferred).unwrap();
-            let sample = SeqSpec::Rtp.extract(&f[info.offsets.payload()]).unwrap();
-            let copy = Judged {
-                stream: 0,
-                leg,
-                sample,
-                integrity: info.integrity,
-                digest: Digest::of(info.payload_sum),
-                handle: (id, leg, f, info.offsets),
-            };
+            let copy = judged(id, leg, f, L4Check::Deferred);
             done.push(admit(&mut e, copy, 10, &mut sink, |h| {
                 verify_udp(&h.2, h.3)
             }));
