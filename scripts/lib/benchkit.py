@@ -851,23 +851,13 @@ def cmd_report(a):
         " benchmark and the figures are pessimistic and noisier for both tools."
     )
     # The merge-policy before/after section (cmd_policy) is kept across regenerations.
-    kept = policy_section(a.out)
+    kept = marked_section(a.out, POLICY_BEGIN, POLICY_END)
     with open(a.out, "w") as f:
         f.write("\n".join(o) + "\n" + (("\n" + kept + "\n") if kept else ""))
 
 
 POLICY_BEGIN = "<!-- merge-policy:begin (scripts/bench-policy.sh) -->"
 POLICY_END = "<!-- merge-policy:end -->"
-
-
-def policy_section(path):
-    """The marked merge-policy section of an existing report, or ''."""
-    try:
-        text = open(path).read()
-    except OSError:
-        return ""
-    i, j = text.find(POLICY_BEGIN), text.find(POLICY_END)
-    return text[i:j + len(POLICY_END)] if 0 <= i < j else ""
 
 
 def callgrind_figures(path):
@@ -929,15 +919,7 @@ def cmd_policy(a):
             o.append(f"| {m} | {bv if bv else '-'} | {v} | {ratio} |")
         o.append("")
     o.append(POLICY_END)
-    section = "\n".join(o)
-    try:
-        text = open(a.out).read()
-    except OSError:
-        text = ""
-    old = policy_section(a.out)
-    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(a.out, "w") as f:
-        f.write(text)
+    put_section(a.out, POLICY_BEGIN, POLICY_END, "\n".join(o))
 
 
 SHARD_BEGIN = "<!-- bench-shard:begin (scripts/bench-shard.sh) -->"
@@ -952,6 +934,19 @@ def marked_section(path, begin, end):
         return ""
     i, j = text.find(begin), text.find(end)
     return text[i:j + len(end)] if 0 <= i < j else ""
+
+
+def put_section(path, begin, end, section):
+    """Writes `section` (from `begin` to `end`) into the report at `path`:
+    in place of its earlier version, or appended; the rest is kept."""
+    try:
+        text = open(path).read()
+    except OSError:
+        text = ""
+    old = marked_section(path, begin, end)
+    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
 
 
 LAYOUT_TEXT = {
@@ -1080,15 +1075,7 @@ def cmd_shard_report(a):
         )
         o.append("")
     o.append(SHARD_END)
-    section = "\n".join(o)
-    try:
-        text = open(a.out).read()
-    except OSError:
-        text = ""
-    old = marked_section(a.out, SHARD_BEGIN, SHARD_END)
-    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(a.out, "w") as f:
-        f.write(text)
+    put_section(a.out, SHARD_BEGIN, SHARD_END, "\n".join(o))
 
 
 def main():
