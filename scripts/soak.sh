@@ -231,17 +231,7 @@ if [[ $REPORT -eq 1 ]]; then
         echo "$RESULT" | jq -r '.figures | to_entries[] | "| \(.key) | \(.value) |"'
         echo "<!-- soak.sh: end -->"
     } >"$BLOCK"
-    python3 - "$OUT" "$BLOCK" <<'EOF'
-import re, sys
-out, block = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
-try:
-    text = open(out).read()
-except FileNotFoundError:
-    text = "# Benchmarks\n"
-pat = re.compile(r"<!-- soak.sh: begin -->.*?<!-- soak.sh: end -->", re.S)
-text = pat.sub(lambda m: block, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + block
-open(out, "w").write(text.rstrip("\n") + "\n")
-EOF
+    python3 "$HERE/lib/benchkit.py" section "$OUT" "$BLOCK" || die "cannot write $OUT"
     echo "== wrote the soak section of $OUT"
 fi
 [[ $FAILS -eq 0 ]] || die "$FAILS check(s) failed"

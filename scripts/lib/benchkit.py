@@ -944,9 +944,19 @@ def put_section(path, begin, end, section):
     except OSError:
         text = ""
     old = marked_section(path, begin, end)
-    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
+    if old:
+        text = text.replace(old, section)
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
     with open(path, "w") as f:
         f.write(text)
+
+
+def cmd_section(a):
+    """A script's own report section, from a file whose first and last
+    lines are its markers (scripts/soak.sh)."""
+    lines = open(a.block).read().rstrip("\n").split("\n")
+    put_section(a.out, lines[0], lines[-1], "\n".join(lines))
 
 
 LAYOUT_TEXT = {
@@ -1127,6 +1137,9 @@ def main():
     po.add_argument("--cg-after", default="")
     po.add_argument("--command", required=True)
     po.add_argument("--before-commit", required=True)
+    se = sub.add_parser("section", help="write a marked section (first/last line of BLOCK) into OUT")
+    se.add_argument("out")
+    se.add_argument("block")
     p = sub.add_parser("report")
     p.add_argument("results")
     p.add_argument("out")
@@ -1136,7 +1149,7 @@ def main():
     {"toml": cmd_toml, "rate": cmd_rate, "pad": cmd_pad, "interleave": cmd_interleave,
      "tcpreplay": cmd_tcpreplay, "callgrind": cmd_callgrind, "report": cmd_report,
      "max-rate": lambda a: print(max_rate_for(max(1, a.n))),
-     "policy": cmd_policy, "shard-report": cmd_shard_report}[a.cmd](a)
+     "policy": cmd_policy, "shard-report": cmd_shard_report, "section": cmd_section}[a.cmd](a)
 
 
 if __name__ == "__main__":
