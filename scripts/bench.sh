@@ -86,9 +86,6 @@ Exit status: 0 done, 1 a run failed, 2 bad usage, 3 missing prerequisite.
 EOF
 }
 
-bad() { die_usage "$@"; }
-is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
-is_int() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -96,27 +93,16 @@ while [ $# -gt 0 ]; do
         --quick)
             QUICK=1; ROUNDS=1; WARMUP=1; WINDOW=1; FRAMES=65536; STREAM_COUNTS="1 100"
             PROFILE=0; CALLGRIND=0; PACED_SECONDS=1; GST_PACKETS=500; shift ;;
-        --rounds) need_value "$@"; is_int "$2" || bad "--rounds: not a positive integer: $2"; ROUNDS=$2; shift 2 ;;
-        --warmup) need_value "$@"; is_num "$2" || bad "--warmup: not a number: $2"; WARMUP=$2; shift 2 ;;
-        --window) need_value "$@"; is_num "$2" || bad "--window: not a number: $2"; WINDOW=$2; shift 2 ;;
-        --frames) need_value "$@"; { is_int "$2" && [ $(($2 % 65536)) -eq 0 ]; } || bad "--frames: not a multiple of 65536: $2"; FRAMES=$2; shift 2 ;;
-        --streams) need_value "$@"; for n in $2; do is_int "$n" || bad "--streams: not a positive integer: $n"; done; STREAM_COUNTS=$2; shift 2 ;;
-        --hugepages) need_value "$@"; is_int "$2" || bad "--hugepages: not a positive integer: $2"; PAGES=$2; shift 2 ;;
-        --rates) need_value "$@"; for r in $2; do [ "$r" = max ] || is_int "$r" || bad "--rates: not a rate: $r"; done; RATES=$2; shift 2 ;;
-        --paced-seconds) need_value "$@"; is_num "$2" || bad "--paced-seconds: not a number: $2"; PACED_SECONDS=$2; shift 2 ;;
+        --hugepages) need_value "$@"; is_int "$2" || die_usage "--hugepages: not a positive integer: $2"; PAGES=$2; shift 2 ;;
+        --rates) need_value "$@"; for r in $2; do [ "$r" = max ] || is_int "$r" || die_usage "--rates: not a rate: $r"; done; RATES=$2; shift 2 ;;
+        --paced-seconds) need_value "$@"; is_num "$2" || die_usage "--paced-seconds: not a number: $2"; PACED_SECONDS=$2; shift 2 ;;
         --no-paced) PACED=0; shift ;;
         --no-gstreamer) GST=0; shift ;;
-        --gst-packets) need_value "$@"; is_int "$2" || bad "--gst-packets: not a positive integer: $2"; GST_PACKETS=$2; shift 2 ;;
+        --gst-packets) need_value "$@"; is_int "$2" || die_usage "--gst-packets: not a positive integer: $2"; GST_PACKETS=$2; shift 2 ;;
         --no-profile) PROFILE=0; shift ;;
-        --no-callgrind) CALLGRIND=0; shift ;;
         --callgrind) CALLGRIND=1; shift ;;
         --profile) PROFILE=1; shift ;;
-        --callgrind-packets) need_value "$@"; is_int "$2" || bad "--callgrind-packets: not a positive integer: $2"; CG_PACKETS=$2; shift 2 ;;
-        --binary) need_value "$@"; BINARY=$2; shift 2 ;;
-        --out) need_value "$@"; OUT=$2; shift 2 ;;
-        --workdir) need_value "$@"; WORKDIR=$2; shift 2 ;;
-        --keep) KEEP=1; shift ;;
-        *) bad "unknown option: $1" ;;
+        *) bench_opt "$@" || die_usage "unknown option: $1"; shift "$BENCH_SHIFT" ;;
     esac
 done
 

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The one bounded run a benchmark script has going at a time (sourced, never run): CHILD is
-# the pid of the `timeout` bounding it. Used by bench.sh and bench-shard.sh.
+# the pid of the `timeout` bounding it, and the options both benchmarks take. Used by
+# bench.sh and bench-shard.sh.
 #
 # SIGINT goes to the process under `timeout`, once: a signal to `timeout` itself is
 # forwarded to the child AND to the process group, i.e. twice, and mcast-failover treats a
@@ -74,4 +75,28 @@ bench_exit() {
     cleanup_child
     [ -z "$BENCH_CLEANUP" ] || "$BENCH_CLEANUP"
     if [ "$OWN_WORKDIR" = 1 ] && [ "${KEEP:-0}" = 0 ]; then rm -rf "$WORKDIR"; fi
+}
+
+is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
+is_int() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+
+# bench_opt "$@" : the options bench.sh and bench-shard.sh both take (same variables, same
+# checks, exit 2 on a bad value). Returns 1 if $1 is not one of them; else sets BENCH_SHIFT to
+# the number of words it took, for the caller's `shift "$BENCH_SHIFT"`.
+bench_opt() {
+    BENCH_SHIFT=2
+    case $1 in
+        --rounds) need_value "$@"; is_int "$2" || die_usage "--rounds: not a positive integer: $2"; ROUNDS=$2 ;;
+        --warmup) need_value "$@"; is_num "$2" || die_usage "--warmup: not a number: $2"; WARMUP=$2 ;;
+        --window) need_value "$@"; is_num "$2" || die_usage "--window: not a number: $2"; WINDOW=$2 ;;
+        --frames) need_value "$@"; { is_int "$2" && [ $(($2 % 65536)) -eq 0 ]; } || die_usage "--frames: not a multiple of 65536: $2"; FRAMES=$2 ;;
+        --streams) need_value "$@"; for n in $2; do is_int "$n" || die_usage "--streams: not a positive integer: $n"; done; STREAM_COUNTS=$2 ;;
+        --callgrind-packets) need_value "$@"; is_int "$2" || die_usage "--callgrind-packets: not a positive integer: $2"; CG_PACKETS=$2 ;;
+        --binary) need_value "$@"; BINARY=$2 ;;
+        --out) need_value "$@"; OUT=$2 ;;
+        --workdir) need_value "$@"; WORKDIR=$2 ;;
+        --no-callgrind) CALLGRIND=0; BENCH_SHIFT=1 ;;
+        --keep) KEEP=1; BENCH_SHIFT=1 ;;
+        *) return 1 ;;
+    esac
 }
