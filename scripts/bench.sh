@@ -7,6 +7,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/child.sh
 source "$HERE/lib/child.sh"
+# shellcheck source=lib/netns.sh
+source "$HERE/lib/netns.sh"
 KIT="$HERE/lib/benchkit.py"
 ORIG_ARGS="$*"
 
@@ -327,7 +329,7 @@ if [ "$PACED" = 1 ]; then
     tcpprep --cidr=10.0.1.1/32 -i "$WORKDIR/pacedloss.pcap" -o "$WORKDIR/pacedloss.cache" >/dev/null
     NS="mfbench-$$"
     ip netns add "$NS"
-    in_netns "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    mf_ns_quiet "$NS"
     in_netns "$NS" ip link add pa type veth peer name pb
     in_netns "$NS" ip link add sa type veth peer name sb
     # Full UDP checksums on the wire (veth would leave partial ones for offload).
