@@ -339,3 +339,76 @@ fn drain_returns_every_copy_after_overlapping_ranges_behind_a_wild_first_copy() 
     assert_eq!(e.held(0), 0, "copies left held after drain");
     super::tests::all_back(&r, copies.len());
 }
+
+/// A copy straddling the cursor whose first messages the cursor passed
+/// unsent (their gap was declared lost by `max_delay` before it came):
+/// trimming it counts `messages_duplicate` only for the messages that went
+/// out, and a second copy of it is freed as a duplicate of its tail. The
+/// merge_engine fuzz target's message branch found this (a good copy of
+/// 1042+6 freed as duplicate with 1042 never sent); the counter used to
+/// call the skipped messages duplicates too (10 here instead of 6).
+#[test]
+fn a_straddling_copy_counts_as_duplicates_only_the_messages_that_went_out() {
+    let mut run = Run::new(Mode::Primary, true);
+    run.put(0, 1, 2, 0); // [1,3) sent
+    run.put(0, 6, 2, 1); // [6,8) held: 3..6 missing on both legs
+    run.e.poll(MD + 1, &mut run.r); // 3..6 lost, [6,8) sent: cursor 8
+    assert_eq!(run.e.counters(0).unrecoverable, 3);
+    // Leg 1's [4,10) comes late: 4, 5 were skipped, 6, 7 sent. Held at
+    // the cursor as [8,10) while the primary may still deliver 8.
+    run.put(1, 4, 6, MD + 2);
+    run.put_sample(1, mold(4, 6), 2_000_004, MD + 3); // the same copy again
+    assert_eq!(run.r.freed, vec![(2_000_004, FreeReason::Duplicate)]);
+    run.e.poll(2 * MD + 2, &mut run.r);
+    run.finish(2 * MD + 3);
+    let got: Vec<_> = run
+        .r
+        .sent
+        .iter()
+        .map(|s| (s.handle, s.info.ext_seq, s.info.span))
+        .collect();
+    assert_eq!(got, vec![(h(0, 1), 1, 2), (h(0, 6), 6, 2), (h(1, 4), 8, 2)]);
+    let c = run.e.counters(0);
+    assert_eq!(c.messages_sent, 6);
+    // 6, 7 of each leg-1 copy and the second copy's 8, 9; never 4 and 5.
+    assert_eq!(c.messages_duplicate, 6);
+    assert_eq!((c.unrecoverable, c.lost_early), (3, 0));
+}
+
+/// A copy straddling the cursor whose first message was given up on
+/// evidence (every leg had moved past it) is a premature loss, counted
+/// `lost_early` as a one-message copy of it arriving then would be.
+#[test]
+fn a_straddling_copy_after_an_early_give_up_is_a_counted_early_loss() {
+    const P: u64 = 20;
+    let c = MergeConfig {
+        reorder: Reorder::Auto,
+        margin: 10,
+        ..cfg(Mode::Hitless, true)
+    };
+    let mut run = Run {
+        e: Engine::new(&[c]).unwrap(),
+        r: Recorder::default(),
+        handed: 0,
+    };
+    for s in (0..67).filter(|&s| s != 64) {
+        run.put(0, s, 1, s * P);
+        run.put(1, s, 1, s * P + 1);
+    }
+    // 64 lost on both legs and given up long before max_delay.
+    const { assert!(66 * P + 1 < 65 * P + MD) };
+    let c = run.e.counters(0);
+    assert_eq!((c.unrecoverable, c.lost_early), (1, 0));
+    let dup = c.messages_duplicate;
+    // Leg 1's [64,68) then: 64 given up, 65, 66 sent, 67 new.
+    run.put_sample(1, mold(64, 4), 2_000_064, 66 * P + 2);
+    let last = run.r.sent.last().unwrap();
+    assert_eq!(
+        (last.handle, last.info.ext_seq, last.info.span),
+        (2_000_064, 67, 1)
+    );
+    let c = run.e.counters(0);
+    assert_eq!(c.lost_early, 1);
+    assert_eq!(c.messages_duplicate - dup, 2);
+    run.finish(66 * P + 3);
+}

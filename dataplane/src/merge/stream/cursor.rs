@@ -70,7 +70,7 @@ impl StreamState {
                 self.sample_lag(store, leg, pos, a.now, true);
             }
             if a.copy.verdict == Verdict::Good && self.straddles(pos, a.copy.span) {
-                pos = self.trim_to_cursor(pos, &mut a.copy);
+                pos = self.trim_to_cursor(store, pos, &mut a.copy);
             } else if self.rules.messages {
                 self.behind_messages(store, pos, leg, a.copy, sink);
                 return pos;
@@ -118,6 +118,7 @@ impl StreamState {
                 } else if !good {
                     self.books.free(sink, leg, copy.handle, FreeReason::Corrupt);
                 } else {
+                    self.books.duplicate_messages(copy.span);
                     self.books
                         .free(sink, leg, copy.handle, FreeReason::Duplicate);
                 }

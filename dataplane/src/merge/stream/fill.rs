@@ -261,7 +261,7 @@ impl StreamState {
             // Message-level arbitration asks for messages, and the server
             // answers with its own packets: one that begins with messages
             // already sent is cut to the rest, as a leg's copy would be.
-            pos = self.trim_to_cursor(pos, &mut copy);
+            pos = self.trim_to_cursor(store, pos, &mut copy);
         }
         let span = u64::from(copy.span.max(1));
         if after(self.cursor, pos) {

@@ -100,27 +100,43 @@ impl StreamState {
         copy: Packet<H>,
         sink: &mut impl Sink<H>,
     ) {
-        let span = u64::from(copy.span.max(1)).min(self.rules.cap);
-        let mut unsent = false;
-        if copy.verdict == Verdict::Good {
-            for k in 0..span {
-                let q = pos.wrapping_add(k);
-                match store.slots.passed(&self.region, q) {
-                    Passed::Sent => {}
-                    Passed::Skipped => unsent = true,
-                    Passed::GivenUp => {
-                        self.books.lost_early();
-                        store.slots.set_passed(&self.region, q, Passed::Skipped);
-                        unsent = true;
-                    }
-                }
-            }
-        }
-        if unsent {
+        let span = u64::from(copy.span.max(1));
+        if copy.verdict == Verdict::Good && self.passed_unsent(store, pos, span) > 0 {
             self.books.free(sink, leg, copy.handle, FreeReason::Late);
         } else {
             self.behind(store, pos, leg, copy, sink);
         }
+    }
+
+    /// How many of the `n` messages from `pos` (all behind the cursor) the
+    /// cursor passed without sending them, as a good copy carrying them
+    /// finds them: each one given up on evidence is a premature loss
+    /// (`lost_early`, once: its mark becomes a plain skip). Only the
+    /// positions within the window behind the cursor keep their marks; the
+    /// older ones of `n` are not looked at.
+    fn passed_unsent<H>(&mut self, store: &mut Store<H>, pos: u64, n: u64) -> u64 {
+        let oldest = self.cursor.wrapping_sub(self.rules.cap);
+        let from = if after(oldest, pos) { oldest } else { pos };
+        let end = pos.wrapping_add(n);
+        let count = if after(end, from) {
+            end.wrapping_sub(from)
+        } else {
+            0
+        };
+        let mut unsent = 0;
+        for k in 0..count {
+            let q = from.wrapping_add(k);
+            match store.slots.passed(&self.region, q) {
+                Passed::Sent => {}
+                Passed::Skipped => unsent += 1,
+                Passed::GivenUp => {
+                    self.books.lost_early();
+                    store.slots.set_passed(&self.region, q, Passed::Skipped);
+                    unsent += 1;
+                }
+            }
+        }
+        unsent
     }
 
     /// Whether a copy at `pos` (behind the cursor) still carries messages
@@ -132,14 +148,26 @@ impl StreamState {
     }
 
     /// Trims a good copy at `pos` that [`straddles`](Self::straddles) the
-    /// cursor to the messages from the cursor on (the prefix is counted
-    /// `messages_duplicate`); returns its new position, the cursor.
+    /// cursor to the messages from the cursor on; returns its new position,
+    /// the cursor. The prefix cut off is judged as a copy entirely behind
+    /// the cursor would be, message by message: the ones sent are counted
+    /// `messages_duplicate`; the ones the cursor passed unsent came late
+    /// (their gap was declared before this copy arrived, by `max_delay`
+    /// or on evidence, and a given-up one is a `lost_early`). The copy's
+    /// own fate (sent, or freed as a duplicate of a copy that sends its
+    /// tail) is then that of the messages it still carries.
     #[inline]
-    pub(super) fn trim_to_cursor<H>(&mut self, pos: u64, copy: &mut Packet<H>) -> u64 {
+    pub(super) fn trim_to_cursor<H>(
+        &mut self,
+        store: &mut Store<H>,
+        pos: u64,
+        copy: &mut Packet<H>,
+    ) -> u64 {
         // pos < cursor < pos + span: 0 < cut < span <= u16::MAX.
         let cut = self.cursor.wrapping_sub(pos) as u16;
+        let unsent = self.passed_unsent(store, pos, u64::from(cut)) as u16;
         copy.span -= cut;
-        self.books.duplicate_messages(cut);
+        self.books.duplicate_messages(cut - unsent);
         self.cursor
     }
 
@@ -195,7 +223,7 @@ impl StreamState {
             }
         }
         let at = if behind {
-            self.trim_to_cursor(pos, &mut copy)
+            self.trim_to_cursor(store, pos, &mut copy)
         } else {
             pos
         };
