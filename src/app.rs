@@ -590,13 +590,20 @@ fn run_merge(
         None => None,
     };
     let reload_asked = Arc::new(AtomicBool::new(false));
+    // The split layout's rx lcores merge nothing, and flow steering's NIC
+    // rules are made at start for the start's streams.
+    let refuse = if nb > 1 && !sharded {
+        Some("live reload needs --nb-cores 1 or the shard layout (this run uses --layout split): restart to change streams".to_string())
+    } else if lanes > 1 {
+        Some("live reload under flow steering needs a restart (the NIC's rules are made at start); --steer software reloads".to_string())
+    } else {
+        None
+    };
     let mut reloader = Reloader::new(
         argv,
-        cfg,
+        (cfg, &plan.shards),
         &shared.layout,
-        (nb > 1).then(|| {
-            format!("live reload needs --nb-cores 1 (this run has {nb}): restart to change streams")
-        }),
+        refuse,
         (out_mac, hz),
     );
     if let Err(e) = telemetry::register(view.clone(), reload_asked.clone()) {
@@ -687,9 +694,9 @@ fn run_merge(
                         txq,
                         out_rx: out_rx.take(),
                     };
-                    let shared = &shared;
+                    let (plans, shared) = (&plans, &shared);
                     joins.push(s.spawn(workers[w], move || {
-                        worker_done(shard::run(plan, shared, dispatch, w, io, pool))
+                        worker_done(shard::run(plans, shared, dispatch, w, io, pool))
                     })?);
                 }
             } else if nb <= 1 {
@@ -864,7 +871,7 @@ fn run_merge(
         end
     });
     // A reload queued as the run stopped is dropped here, never applied.
-    while plans.to_worker.pop().is_some() {}
+    plans.drop_queued();
     // Retransmissions the stopped tx stage never took go back to the pool.
     shared.drop_refills();
     // Clean exit: leave every group while the ports are still up.

@@ -1,8 +1,13 @@
 //! Live reload on the main lcore: re-reads the configuration (SIGHUP or
 //! the `/mcast_failover/reload` telemetry command), works out which streams
 //! are added, removed or changed, builds the new streams' merge state off
-//! the hot path and hands it to the worker as one [`Swap`] (see
-//! `dataplane::worker::reload` for the worker's side).
+//! the hot path and hands each merge worker its [`Swap`] (see
+//! `dataplane::worker::reload` for the workers' side: with several, the
+//! new classifier is released to their rx sides once every one applied
+//! its swap).
+//!
+//! Shard layout: an added stream's id is placed on worker `id % N`, the
+//! rule of the start ([`Shards::worker_for`]), with its own shelf there.
 //!
 //! Streams are matched by name: one whose settings are unchanged is left
 //! alone (same id, same state: it loses nothing); a changed one is removed
@@ -14,7 +19,7 @@
 use config::{AppConfig, Parsed, StreamConfig};
 use dataplane::worker::reload::{Generations, Place, Shelf, Swap, MAX_SHELVES};
 use dataplane::worker::tx::StreamOut;
-use dataplane::worker::{BoardLayout, Classifier, Plan};
+use dataplane::worker::{BoardLayout, Classifier, Plan, Shards};
 
 use crate::plan;
 
@@ -39,12 +44,15 @@ pub struct Reloader {
     live: Vec<Option<StreamConfig>>,
     /// Per board id, the most legs its slot holds.
     caps: Vec<usize>,
-    /// Mirror of the worker's place table.
+    /// Mirror of the workers' place tables: per id, its place on its
+    /// owner ([`Shards::worker_for`]).
     at: Vec<Place>,
-    /// Live streams per shelf.
-    shelf_live: Vec<usize>,
+    /// Per merge worker, live streams per shelf.
+    shelf_live: Vec<Vec<usize>>,
     generation: usize,
     pending: Option<Applied>,
+    /// Swaps of the pending reload the workers handed back.
+    back: usize,
     /// The mirror once the pending reload is applied: streams per id, the
     /// configuration, live streams per shelf, the place table.
     next: Option<Next>,
@@ -55,7 +63,12 @@ pub struct Reloader {
 }
 
 /// The main lcore's mirror after a pending reload.
-type Next = (Vec<Option<StreamConfig>>, AppConfig, Vec<usize>, Vec<Place>);
+type Next = (
+    Vec<Option<StreamConfig>>,
+    AppConfig,
+    Vec<Vec<usize>>,
+    Vec<Place>,
+);
 
 /// The first line where two values' pretty debug forms differ.
 fn first_difference(a: &impl std::fmt::Debug, b: &impl std::fmt::Debug) -> String {
@@ -69,11 +82,12 @@ fn first_difference(a: &impl std::fmt::Debug, b: &impl std::fmt::Debug) -> Strin
 }
 
 impl Reloader {
-    /// The running set of `cfg` (parsed from `args`), with board slots
-    /// laid out by `layout`; `refuse` says why this layout cannot reload.
+    /// The running set of `cfg` (parsed from `args`) as `shards` places it
+    /// on the merge workers, with board slots laid out by `layout`;
+    /// `refuse` says why this layout cannot reload.
     pub fn new(
         args: Vec<String>,
-        cfg: &AppConfig,
+        (cfg, shards): (&AppConfig, &Shards),
         layout: &BoardLayout,
         refuse: Option<String>,
         (out_mac, hz): ([u8; 6], u64),
@@ -84,14 +98,16 @@ impl Reloader {
             live[i] = Some(s.clone());
         }
         let mut at = vec![Place::NONE; n];
-        for (i, p) in at.iter_mut().enumerate().take(cfg.streams.len()) {
-            *p = Place {
-                shelf: 0,
-                local: i as u32,
-            };
+        let mut shelf_live = vec![vec![0; MAX_SHELVES]; shards.workers()];
+        for w in 0..shards.workers() {
+            for (local, &id) in shards.members(w).iter().enumerate() {
+                at[id as usize] = Place {
+                    shelf: 0,
+                    local: local as u32,
+                };
+            }
+            shelf_live[w][0] = shards.members(w).len();
         }
-        let mut shelf_live = vec![0; MAX_SHELVES];
-        shelf_live[0] = cfg.streams.len();
         Reloader {
             args,
             cfg: cfg.clone(),
@@ -101,6 +117,7 @@ impl Reloader {
             shelf_live,
             generation: 0,
             pending: None,
+            back: 0,
             next: None,
             refuse,
             out_mac,
@@ -198,14 +215,12 @@ impl Reloader {
         for &id in &removed {
             next_live[id] = None;
         }
-        let mut fresh = Vec::with_capacity(added.len());
         for (s, &id) in added.iter().zip(&ids) {
             let sp = plan::stream_plan(s, self.out_mac, self.hz)?;
             if streams.len() <= id {
                 streams.resize(id + 1, sp.clone());
             }
-            streams[id] = sp.clone();
-            fresh.push(sp);
+            streams[id] = sp;
             next_live[id] = Some((*s).clone());
         }
         let mut classifier = Classifier::new();
@@ -214,46 +229,77 @@ impl Reloader {
                 plan::add_routes(&mut classifier, &new, s, id)?;
             }
         }
-        // The new streams' engine, built here, off the worker.
+        // The new streams' engines, built here, off the workers: per worker
+        // its removed ids, its added ones on a new shelf, its place table.
+        let workers = plans.workers();
+        let owner = |id: usize| Shards::worker_for(id, workers);
         let mut at = self.at.clone();
         let mut shelf_live = self.shelf_live.clone();
         for &id in &removed {
-            shelf_live[usize::from(at[id].shelf)] -= 1;
+            shelf_live[owner(id)][usize::from(at[id].shelf)] -= 1;
             at[id] = Place::NONE;
         }
-        let take: Vec<usize> = (0..MAX_SHELVES)
-            .filter(|&k| self.shelf_live[k] > 0 && shelf_live[k] == 0)
+        let mut swaps = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let mine: Vec<usize> = ids.iter().copied().filter(|&id| owner(id) == w).collect();
+            let take: Vec<usize> = (0..MAX_SHELVES)
+                .filter(|&k| self.shelf_live[w][k] > 0 && shelf_live[w][k] == 0)
+                .collect();
+            let shelf = if mine.is_empty() {
+                None
+            } else {
+                let k = (0..MAX_SHELVES)
+                    .find(|&k| self.shelf_live[w][k] == 0 && !self.shelf_used(w, k))
+                    .ok_or("too many reloads with streams still running from each: restart")?;
+                let configs: Vec<_> = mine.iter().map(|&id| streams[id].merge).collect();
+                let engine = dataplane::merge::Engine::new(&configs)?;
+                for (local, &id) in mine.iter().enumerate() {
+                    at[id] = Place {
+                        shelf: k as u16,
+                        local: local as u32,
+                    };
+                }
+                shelf_live[w][k] = mine.len();
+                Some((
+                    k,
+                    Box::new(Shelf::new(engine, mine.iter().map(|&i| i as u32).collect())),
+                ))
+            };
+            swaps.push((w, take, shelf, mine));
+        }
+        let swaps: Vec<Box<Swap>> = swaps
+            .into_iter()
+            .map(|(w, take, shelf, mine)| {
+                Box::new(Swap {
+                    generation: g,
+                    retire: removed
+                        .iter()
+                        .filter(|&&id| owner(id) == w)
+                        .map(|&i| i as u32)
+                        .collect(),
+                    // Only this worker's ids: the shelf indices are its own.
+                    at: at
+                        .iter()
+                        .enumerate()
+                        .map(|(id, &p)| if owner(id) == w { p } else { Place::NONE })
+                        .collect(),
+                    shelf,
+                    returned: Vec::with_capacity(take.len() + 1),
+                    take,
+                    outs: mine
+                        .iter()
+                        .map(|&id| (id as u32, StreamOut::for_stream(&streams[id])))
+                        .collect(),
+                })
+            })
             .collect();
-        let shelf = if fresh.is_empty() {
-            None
-        } else {
-            let k = (0..MAX_SHELVES)
-                .find(|&k| self.shelf_live[k] == 0 && !self.shelf_used(k))
-                .ok_or("too many reloads with streams still running from each: restart")?;
-            let configs: Vec<_> = fresh.iter().map(|s| s.merge).collect();
-            let engine = dataplane::merge::Engine::new(&configs)?;
-            for (local, &id) in ids.iter().enumerate() {
-                at[id] = Place {
-                    shelf: k as u16,
-                    local: local as u32,
-                };
-            }
-            shelf_live[k] = ids.len();
-            Some((
-                k,
-                Box::new(Shelf::new(engine, ids.iter().map(|&i| i as u32).collect())),
-            ))
-        };
-        let outs = ids
-            .iter()
-            .zip(&fresh)
-            .map(|(&id, s)| (id as u32, StreamOut::for_stream(s)))
-            .collect();
+        let next_len = streams.len();
         plans.set(
             g,
             Plan {
                 streams,
                 classifier,
+                shards: Shards::by_index(next_len, workers),
                 ..clone_fixed(prev)
             },
         )?;
@@ -271,19 +317,7 @@ impl Reloader {
                 .join(", "),
             self.live.iter().flatten().count() - removed.len()
         );
-        let mirror = at.clone();
-        let sw = Box::new(Swap {
-            generation: g,
-            retire: removed.iter().map(|&i| i as u32).collect(),
-            at,
-            shelf,
-            returned: Vec::with_capacity(take.len() + 1),
-            take,
-            outs,
-        });
-        if plans.to_worker.push(sw).is_err() {
-            return Err("the worker's reload queue is full".into());
-        }
+        plans.send(swaps)?;
         self.generation = g;
         self.pending = Some(Applied {
             removed: removed
@@ -301,26 +335,44 @@ impl Reloader {
             kept: self.live.iter().flatten().count() - removed.len(),
         });
         // The mirror follows once the worker has applied it.
-        self.next = Some((next_live, new, shelf_live, mirror));
+        self.back = 0;
+        self.next = Some((next_live, new, shelf_live, at));
         Ok(summary)
     }
 
-    fn shelf_used(&self, k: usize) -> bool {
-        self.at.iter().any(|p| usize::from(p.shelf) == k)
+    /// Whether a running stream of worker `w` sits on its shelf `k`.
+    fn shelf_used(&self, w: usize, k: usize) -> bool {
+        let workers = self.shelf_live.len();
+        self.at
+            .iter()
+            .enumerate()
+            .any(|(id, p)| Shards::worker_for(id, workers) == w && usize::from(p.shelf) == k)
     }
 
-    /// The reload the worker has applied since the last call, if any (what
-    /// it handed back is dropped here, on the main lcore).
+    /// The reload the workers have applied since the last call, if any:
+    /// once every worker handed its swap back (dropped here, on the main
+    /// lcore: the old place tables, the shelves let go, the old output
+    /// state), the new classifier is released to their rx sides; once
+    /// every rx side uses it, the reload is done.
     pub fn poll(&mut self, plans: &Generations) -> Option<Applied> {
-        let sw = plans.to_main.pop()?;
+        while let Some(sw) = plans.to_main.pop() {
+            self.back += 1;
+            drop(sw);
+        }
+        self.pending.as_ref()?;
+        if self.back < plans.workers() {
+            return None;
+        }
+        plans.release_rx(self.generation);
+        if !plans.rx_switched(self.generation) {
+            return None;
+        }
         if let Some((live, cfg, shelf_live, at)) = self.next.take() {
             self.live = live;
             self.cfg = cfg;
             self.shelf_live = shelf_live;
             self.at = at;
         }
-        // The old place table, the shelves let go, the old output state.
-        drop(sw);
         self.pending.take()
     }
 }

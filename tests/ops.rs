@@ -26,7 +26,7 @@ use prereq::{
 };
 use support::netns::Veth;
 use support::{
-    drain_pipe, eal_args, eal_args_with, eal_memory_args, run_with_stdin, start_piped,
+    drain_pipe, eal_args, eal_args_with, eal_memory_args, run_with_stdin, start_piped, telemetry,
     test_stream_spec, workdir, SHARED_INPUT_PORTS, TEST_STREAM,
 };
 use testkit::pcap::{PcapWriter, TsResolution};
@@ -436,22 +436,6 @@ fn metrics_and_telemetry_cover_every_sharded_worker() {
             assert_eq!(r.udp.dst_ip.to_string(), group, "tx queue {q}");
         }
     }
-}
-
-/// Sends `commands` to the binary's telemetry socket with dpdk-telemetry.py
-/// and returns its replies, one JSON document each.
-fn telemetry(prefix: &str, commands: &[&str]) -> Vec<serde_json::Value> {
-    let mut input = commands.join("\n");
-    input.push('\n');
-    let out = run_with_stdin(
-        Command::new("dpdk-telemetry.py").args(["-f", prefix]),
-        &input,
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("reply {l}: {e}")))
-        .collect()
 }
 
 #[test]

@@ -2,15 +2,24 @@
 //! item 6): three RTP streams A, B and C arrive on a veth pair (an
 //! af_packet port, both legs on it, fed by one tcpreplay of a file with
 //! every leg interleaved); the configuration runs A and B. While the
-//! traffic flows the test rewrites the file to run A and C and sends
-//! SIGHUP, then writes a broken file and sends SIGHUP again.
+//! traffic flows the test rewrites the file to run A and C and asks for a
+//! reload, then writes a broken file and sends SIGHUP.
 //!
-//! Asserted on the output capture (positions counted on the wire): A's
+//! Two layouts: one worker lcore (the reload asked by SIGHUP), and the
+//! shard layout with two merge workers (`--nb-cores 2`, software
+//! dispatch: worker 0 polls the port and passes worker 1 its streams; A is
+//! id 0 on worker 0, B id 1 on worker 1, C gets the free id 2 and so
+//! worker 0; the reload asked through the `/mcast_failover/reload`
+//! telemetry command with dpdk-telemetry.py), each worker with its own
+//! output tx queue and capture file.
+//!
+//! Asserted on the output captures (positions counted on the wire): A's
 //! output is complete, in order and without a duplicate across both
 //! reloads; B's output ends before C's begins (B's held packets were
-//! flushed before C started) and is in order; C produces output; the bad
-//! file is refused with one line and the set is kept; the process never
-//! dies from SIGHUP and exits 0 on SIGTERM with no mbuf leaked.
+//! flushed before C started: frame order in one file, capture time
+//! across two) and is in order; C produces output; the bad file is
+//! refused with one line and the set is kept; the process never dies from
+//! SIGHUP and exits 0 on SIGTERM with no mbuf leaked.
 //!
 //! Nothing waits for a time: every step polls the binary's state (its
 //! log lines, its stats JSON) under a hang guard. The "no residence spike"
@@ -30,7 +39,7 @@ use common::{serial, BIN};
 use prereq::{require, RELOAD as SUITE};
 use support::live::{Run, HANG_GUARD};
 use support::netns::Veth;
-use support::{eal_args, workdir, SHARED_INPUT_PORTS};
+use support::{eal_args, shard_lcores, telemetry, workdir, SHARED_INPUT_PORTS};
 use testkit::frame::FrameSpec;
 use testkit::pcap::{PcapWriter, TsResolution};
 use testkit::scenario::{LegPacket, Scenario, StreamSpec};
@@ -117,34 +126,91 @@ fn sent(v: &serde_json::Value, name: &str) -> Option<u64> {
     stream(v, name)?["sent"].as_u64()
 }
 
-/// (output group's last octet, RTP sequence) of each output frame.
-fn output(path: &Path) -> Vec<(u8, u16)> {
-    let cap = testkit::read_pcap(path).expect("output pcap");
-    cap.packets
-        .iter()
-        .filter(|p| p.data.len() >= 46 && p.data[12..14] == [0x08, 0x00])
-        .map(|p| (p.data[33], u16::from_be_bytes([p.data[44], p.data[45]])))
-        .collect()
+/// One output frame: where it was captured and what it carries.
+#[derive(Clone, Copy, Debug)]
+struct OutFrame {
+    /// Which capture (tx queue) and its index there.
+    file: usize,
+    index: usize,
+    ts_ns: u64,
+    /// Output group's last octet and RTP sequence.
+    group: u8,
+    seq: u16,
+}
+
+impl OutFrame {
+    /// Whether `self` went out before `later`: frame order within one tx
+    /// queue's capture, capture time across two.
+    fn before(&self, later: &OutFrame) -> bool {
+        if self.file == later.file {
+            self.index < later.index
+        } else {
+            self.ts_ns <= later.ts_ns
+        }
+    }
+}
+
+/// Every output frame of `paths` (one capture per tx queue).
+fn output(paths: &[PathBuf]) -> Vec<OutFrame> {
+    let mut all = Vec::new();
+    for (file, path) in paths.iter().enumerate() {
+        let cap = testkit::read_pcap(path).expect("output pcap");
+        all.extend(
+            cap.packets
+                .iter()
+                .filter(|p| p.data.len() >= 46 && p.data[12..14] == [0x08, 0x00])
+                .enumerate()
+                .map(|(index, p)| OutFrame {
+                    file,
+                    index,
+                    ts_ns: p.ts_ns,
+                    group: p.data[33],
+                    seq: u16::from_be_bytes([p.data[44], p.data[45]]),
+                }),
+        );
+    }
+    all
 }
 
 #[test]
 fn sighup_with_traffic_flowing_replaces_streams_and_keeps_the_others_whole() {
+    replace_streams_while_flowing(1);
+}
+
+#[test]
+fn telemetry_reload_on_two_shard_workers_replaces_streams_and_keeps_the_others_whole() {
+    replace_streams_while_flowing(2);
+}
+
+/// The case on `workers` merge workers: one (the reload by SIGHUP) or the
+/// shard layout (by the telemetry command).
+fn replace_streams_while_flowing(workers: usize) {
     require(&SUITE);
     let _turn = serial();
-    let dir = workdir("reload");
-    let veth = Veth::new("rl");
+    let dir = workdir(&format!("reload{workers}"));
+    let veth = Veth::new(&format!("rl{workers}"));
     let file = traffic(&dir);
     let conf = dir.join("streams.toml");
     std::fs::write(&conf, config(&["A", "B"])).unwrap();
-    let out = dir.join("out.pcap");
+    let outs: Vec<PathBuf> = (0..workers)
+        .map(|q| dir.join(format!("out{q}.pcap")))
+        .collect();
     let stats_path = dir.join("stats.json");
-    let prefix = format!("mfreload{}", std::process::id());
+    let prefix = format!("mfreload{workers}x{}", std::process::id());
     let mut args = eal_args(&prefix);
+    if workers > 1 {
+        let at = args.iter().position(|a| a == "-l").expect("EAL -l");
+        args.splice(at..at + 2, ["--lcores".to_string(), shard_lcores(workers)]);
+    }
+    let tx_pcaps: Vec<String> = outs
+        .iter()
+        .map(|o| format!("tx_pcap={}", o.display()))
+        .collect();
     args.extend([
         "--vdev".into(),
         format!("net_af_packet0,iface={}", veth.dut),
         "--vdev".into(),
-        format!("net_pcap1,tx_pcap={}", out.display()),
+        format!("net_pcap1,{}", tx_pcaps.join(",")),
         "--".into(),
     ]);
     args.extend(SHARED_INPUT_PORTS.iter().map(|s| s.to_string()));
@@ -159,6 +225,8 @@ fn sighup_with_traffic_flowing_replaces_streams_and_keeps_the_others_whole() {
             "0.2",
             "--stats-json",
             stats_path.to_str().unwrap(),
+            "--nb-cores",
+            &workers.to_string(),
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -180,9 +248,21 @@ fn sighup_with_traffic_flowing_replaces_streams_and_keeps_the_others_whole() {
     });
     // Drop B, add C, while the traffic flows.
     std::fs::write(&conf, config(&["A", "C"])).unwrap();
-    run.signal("-HUP");
+    if workers == 1 {
+        run.signal("-HUP");
+    } else {
+        let reply = telemetry(&prefix, &["/mcast_failover/reload"]);
+        assert_eq!(
+            reply
+                .first()
+                .map(|r| r["/mcast_failover/reload"]["reload"].clone()),
+            Some(serde_json::json!("requested")),
+            "telemetry reply {reply:?}"
+        );
+    }
     run.until("reload applied", |l| {
-        l.contains("reload applied").then_some(())
+        l.contains("reload applied: 1 added, 1 removed, 1 kept")
+            .then_some(())
     });
     let after = run.until("C merging", |_| {
         let v = stats(&stats_path)?;
@@ -236,17 +316,10 @@ fn sighup_with_traffic_flowing_replaces_streams_and_keeps_the_others_whole() {
         "B's final counters\n{text}"
     );
 
-    let frames = output(&out);
-    let of = |g: u8| -> Vec<(usize, u16)> {
-        frames
-            .iter()
-            .enumerate()
-            .filter(|(_, (x, _))| *x == g)
-            .map(|(i, (_, s))| (i, *s))
-            .collect()
-    };
+    let frames = output(&outs);
+    let of = |g: u8| -> Vec<OutFrame> { frames.iter().filter(|f| f.group == g).copied().collect() };
     let (a, b, c) = (of(1), of(2), of(3));
-    let a_seqs: Vec<u16> = a.iter().map(|x| x.1).collect();
+    let a_seqs: Vec<u16> = a.iter().map(|x| x.seq).collect();
     let want: Vec<u16> = (0..N as u16).collect();
     assert!(
         a_seqs == want,
@@ -261,18 +334,27 @@ fn sighup_with_traffic_flowing_replaces_streams_and_keeps_the_others_whole() {
         c.len()
     );
     assert!(
-        b.windows(2).all(|w| w[1].1 == w[0].1 + 1),
+        b.windows(2).all(|w| w[1].seq == w[0].seq + 1),
         "B's output is in order without a gap or duplicate"
     );
+    let (b_last, c_first) = (b.last().unwrap(), c[0]);
     assert!(
-        b.last().unwrap().0 < c[0].0,
-        "B's last packet (frame {}) goes out before C's first (frame {})",
-        b.last().unwrap().0,
-        c[0].0
+        b_last.before(&c_first),
+        "B's last packet ({b_last:?}) goes out before C's first ({c_first:?})"
     );
+    if workers > 1 {
+        // Each stream's packets leave on its owner's tx queue only.
+        for (name, frames, queue) in [("A", &a, 0), ("B", &b, 1), ("C", &c, 0)] {
+            assert!(
+                frames.iter().all(|f| f.file == queue),
+                "{name} leaves on tx queue {queue} only"
+            );
+        }
+    }
     println!(
-        "residence p99 (all streams) before the reload {} ns, after {} ns; A/B/C output packets {}/{}/{}",
-        before["latency_ns"]["p99"], kept["latency_ns"]["p99"], a.len(), b.len(), c.len()
+        "{workers} worker(s): residence p99 (all streams) before the reload {} ns, after {} ns; A/B/C output packets {}/{}/{}; unrouted {}",
+        before["latency_ns"]["p99"], kept["latency_ns"]["p99"], a.len(), b.len(), c.len(),
+        kept["output"]["tx"]["unrouted"]
     );
     drop(veth);
     let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));

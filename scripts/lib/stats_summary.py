@@ -81,11 +81,14 @@ def main() -> int:
             f"not merged {get(inp, 'rx', 'not_merged')}"
         )
     tot = get(st, "totals", default={})
+    # Copies of one packet whose payloads differ between legs, as the device counted them
+    # (a faulty or misconfigured encoder pair: the client capture cannot show it).
+    mismatch = sum(get(s, "payload_mismatch") for s in get(st, "streams", default=[]))
     print(
         f"  output    port {get(st, 'output', 'port')}: sent {get(st, 'output', 'tx', 'packets')} "
         f"(substituted {get(tot, 'substituted')}, switches {get(tot, 'switches')}, "
         f"unrecoverable {get(tot, 'unrecoverable')}, restarts {get(tot, 'restarts')}, "
-        f"NIC refused {get(st, 'output', 'tx', 'nic_refused')})"
+        f"payload_mismatch {mismatch}, NIC refused {get(st, 'output', 'tx', 'nic_refused')})"
     )
     lat = get(st, "latency_ns", default={})
     print(
@@ -103,6 +106,7 @@ def main() -> int:
         f"device_secondary_rx={get(legs, 1, 'received')} device_secondary_used={get(legs, 1, 'used')} "
         f"device_switches={get(tot, 'switches')} device_substituted={get(tot, 'substituted')} "
         f"device_unrecoverable={get(tot, 'unrecoverable')} device_restarts={get(tot, 'restarts')} "
+        f"device_payload_mismatch={mismatch} "
         f"device_nic_refused={get(st, 'output', 'tx', 'nic_refused')} "
         f"device_mempool_in_use={get(st, 'mempool', 'in_use', default=-1)}"
     )

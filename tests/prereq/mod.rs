@@ -63,7 +63,7 @@ pub const OPS_LIVE: Suite = Suite {
 pub const RELOAD: Suite = Suite {
     name: "live reload",
     root: true,
-    tools: &["ip", "tcpreplay"],
+    tools: &["ip", "tcpreplay", "dpdk-telemetry.py", "python3"],
 };
 
 /// `tests/ops.rs`: the systemd unit in packaging/ checked by systemd itself.

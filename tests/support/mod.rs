@@ -190,6 +190,22 @@ pub fn run_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
     child.wait_with_output().expect("wait")
 }
 
+/// Sends `commands` to the binary's telemetry socket with dpdk-telemetry.py
+/// and returns its replies, one JSON document each.
+pub fn telemetry(prefix: &str, commands: &[&str]) -> Vec<serde_json::Value> {
+    let mut input = commands.join("\n");
+    input.push('\n');
+    let out = run_with_stdin(
+        Command::new("dpdk-telemetry.py").args(["-f", prefix]),
+        &input,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("reply {l}: {e}")))
+        .collect()
+}
+
 /// App options of a run that only a signal ends: the test stream, stats every 50 ms into
 /// `stats_json`, and a `--duration` of ten hours as the backstop.
 pub fn until_signalled(stats_json: &std::path::Path) -> Vec<String> {

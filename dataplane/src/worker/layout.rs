@@ -84,6 +84,10 @@ crate::counter_group! {
         rewrite_errors,
         /// Packets received on the output port (drained and freed).
         output_rx_drained,
+        /// Live reload: packets judged under the previous classifier for a
+        /// stream the reload removed, reaching its worker after it stopped
+        /// the stream; freed.
+        unrouted,
     }
 }
 

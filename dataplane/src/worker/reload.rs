@@ -1,5 +1,5 @@
-//! Live reload on the one-lcore layout: the stream set changes while the
-//! worker runs, without touching the streams that stay.
+//! Live reload on the one-lcore and shard layouts: the stream set changes
+//! while the merge workers run, without touching the streams that stay.
 //!
 //! Why this shape: an [`Engine`] allocates every stream's slots at once
 //! and cannot grow, and moving a running stream's held copies between
@@ -14,7 +14,7 @@
 //! [`Place`] table maps an id to its shelf and the shelf's own index.
 //!
 //! The main lcore hands a [`Swap`] over a bounded lock-free queue
-//! ([`Generations::to_worker`]); the worker applies it at a burst boundary
+//! ([`Generations::send`]); the worker applies it at a burst boundary
 //! and pushes the same box back ([`Generations::to_main`]) holding what it
 //! replaced (the old place table, the shelves it let go, the old output
 //! state), for the main lcore to drop: the worker frees and allocates
@@ -22,15 +22,35 @@
 //! [`Generations`] for the whole run (set once each, never moved), so the
 //! worker's references to them stay valid; their number is bounded by
 //! [`MAX_GENERATIONS`].
+//!
+//! Shard layout: every merge worker has its own shelves and its own queue
+//! pair, and a stream's swap goes to its owner (id `i` to worker
+//! `i % N`, the start-up rule, [`Shards::worker_for`]). A worker's rx side
+//! may pass packets to the others (software dispatch), so the classifier
+//! of a generation may be used only once every owner merges its streams:
+//! each worker first applies its swap to its merge and tx side (removed
+//! streams drained, new shelves in) and hands it back; when all have, the
+//! main lcore releases the generation to the rx sides
+//! ([`Generations::release_rx`]) and each worker's rx side switches at its
+//! next loop and says so ([`Generations::rx_switched`]). Meanwhile a
+//! packet judged under the old classifier for a stream just removed finds
+//! no place and is freed, counted `unrouted`; an added stream's packets are
+//! `unknown_flow` until the switch; untouched streams keep their id, their
+//! owner and their place throughout. With one worker the two steps are
+//! one: it switches its own rx side as it applies the swap.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crossbeam_queue::ArrayQueue;
 
 use super::layout::BoardLayout;
 use super::plan::{Plan, Shared};
+use super::poll::RxStage;
 use super::rx::{merge, Arrival};
-use super::tx::{StreamOut, TicksToNs};
+#[cfg(doc)]
+use super::shard::Shards;
+use super::tx::{StreamOut, TicksToNs, TxState};
 use crate::dpdk::Mbuf;
 use crate::merge::{Engine, Event, FreeReason, SendInfo, Sink};
 use crate::seq::SeqSample;
@@ -166,39 +186,42 @@ pub struct Shelves {
 }
 
 impl Shelves {
-    /// The start: one shelf holding every stream of `engine` (id = index),
-    /// a place table for every board stream slot of `layout`.
-    pub fn new(engine: Engine<Mbuf>, layout: &BoardLayout) -> Self {
-        let n = engine.streams();
-        let mut at = vec![Place::NONE; layout.streams().max(n)];
-        for (i, p) in at.iter_mut().enumerate().take(n) {
-            *p = Place {
+    /// The start: one shelf holding every stream of `engine` (engine
+    /// stream `i` is id `ids[i]`: the worker's members), a place table for
+    /// every board stream slot of `layout`.
+    pub fn new(engine: Engine<Mbuf>, ids: &[u32], layout: &BoardLayout) -> Self {
+        let top = ids.iter().map(|&i| i as usize + 1).max().unwrap_or(0);
+        let mut at = vec![Place::NONE; layout.streams().max(top)];
+        for (local, &id) in ids.iter().enumerate().take(engine.streams()) {
+            at[id as usize] = Place {
                 shelf: 0,
-                local: i as u32,
+                local: local as u32,
             };
         }
         let mut shelves: Vec<Option<Box<Shelf>>> = Vec::with_capacity(MAX_SHELVES);
-        shelves.push(Some(Box::new(Shelf::new(engine, (0..n as u32).collect()))));
+        shelves.push(Some(Box::new(Shelf::new(engine, ids.to_vec()))));
         shelves.resize_with(MAX_SHELVES, || None);
         Shelves { shelves, at }
     }
 
-    /// Hands judged packet `a` (routed to an id) to its shelf's engine.
+    /// Hands judged packet `a` (routed to an id) to its shelf's engine;
+    /// gives it back when no shelf of this worker merges that id (a packet
+    /// judged under the previous classifier for a stream a reload removed,
+    /// see the module doc): the caller counts and frees it.
     #[inline(always)]
-    pub fn accept(&mut self, mut a: Arrival, now: u64, sink: &mut impl Sink<Mbuf>) {
+    pub fn accept(&mut self, mut a: Arrival, now: u64, sink: &mut impl Sink<Mbuf>) -> Option<Mbuf> {
         let p = self
             .at
             .get(a.route.stream as usize)
             .copied()
             .unwrap_or(Place::NONE);
         let Some(Some(shelf)) = self.shelves.get_mut(usize::from(p.shelf)) else {
-            // No route leads here (the classifier only names live ids).
-            sink.free(a.mbuf, FreeReason::Invalid);
-            return;
+            return Some(a.mbuf);
         };
         a.route.stream = p.local;
         let Shelf { engine, ids, .. } = &mut **shelf;
         merge(engine, a, now, &mut Mapped { sink, ids });
+        None
     }
 
     /// Applies `sw` (see [`Swap`]): first retires its removed ids (their
@@ -314,15 +337,20 @@ pub struct Swap {
     pub outs: Vec<(u32, StreamOut)>,
 }
 
-/// Every plan of the run and the two queues of [`Swap`]s.
+/// Every plan of the run, the queues of [`Swap`]s and the rx sides'
+/// generations.
 pub struct Generations {
     plans: Vec<OnceLock<Plan>>,
     /// 0..(board stream slots): the tx stage's id table under reload.
     identity: Vec<u32>,
-    /// Main lcore -> worker (one in flight at a time).
-    pub to_worker: ArrayQueue<Box<Swap>>,
-    /// Worker -> main lcore: applied swaps, holding what they replaced.
+    /// Main lcore -> each merge worker (one swap in flight per worker).
+    to_worker: Vec<ArrayQueue<Box<Swap>>>,
+    /// Workers -> main lcore: applied swaps, holding what they replaced.
     pub to_main: ArrayQueue<Box<Swap>>,
+    /// The generation whose classifier the rx sides may use.
+    rx_release: AtomicUsize,
+    /// Per worker: the generation its rx side uses.
+    rx_at: Vec<AtomicUsize>,
 }
 
 impl Generations {
@@ -330,12 +358,15 @@ impl Generations {
     pub fn new(first: Plan) -> Self {
         let plans: Vec<OnceLock<Plan>> = (0..MAX_GENERATIONS).map(|_| OnceLock::new()).collect();
         let identity = (0..first.layout().streams() as u32).collect();
+        let workers = first.shards.workers();
         let _ = plans[0].set(first);
         Generations {
             plans,
             identity,
-            to_worker: ArrayQueue::new(1),
-            to_main: ArrayQueue::new(1),
+            to_worker: (0..workers).map(|_| ArrayQueue::new(1)).collect(),
+            to_main: ArrayQueue::new(workers),
+            rx_release: AtomicUsize::new(0),
+            rx_at: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
         }
     }
 
@@ -356,6 +387,11 @@ impl Generations {
             .expect("generation 0 is set at construction")
     }
 
+    /// Merge workers a reload sends a swap to.
+    pub fn workers(&self) -> usize {
+        self.to_worker.len()
+    }
+
     /// Stores generation `g`; an error if it is out of range or set.
     pub fn set(&self, g: usize, plan: Plan) -> Result<(), String> {
         let cell = self
@@ -365,11 +401,105 @@ impl Generations {
         cell.set(plan)
             .map_err(|_| format!("generation {g} is already set"))
     }
+
+    /// Queues `swaps[w]` for worker `w`, all or none (each worker's queue
+    /// must be empty: one reload in flight).
+    pub fn send(&self, swaps: Vec<Box<Swap>>) -> Result<(), String> {
+        if swaps.len() != self.to_worker.len() || self.to_worker.iter().any(|q| !q.is_empty()) {
+            return Err("the workers' reload queues are busy".into());
+        }
+        for (q, sw) in self.to_worker.iter().zip(swaps) {
+            q.push(sw)
+                .map_err(|_| "the workers' reload queues are busy".to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Drops every swap no worker took (after they stopped).
+    pub fn drop_queued(&self) {
+        for q in &self.to_worker {
+            while q.pop().is_some() {}
+        }
+    }
+
+    /// Main lcore: every worker merges generation `g`'s streams, so its
+    /// classifier may route packets to them.
+    pub fn release_rx(&self, g: usize) {
+        self.rx_release.store(g, Ordering::Release);
+    }
+
+    /// Whether every worker's rx side uses generation `g`.
+    pub fn rx_switched(&self, g: usize) -> bool {
+        self.rx_at.iter().all(|a| a.load(Ordering::Acquire) == g)
+    }
 }
 
 impl std::fmt::Debug for Generations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let set = self.plans.iter().filter(|p| p.get().is_some()).count();
         f.debug_struct("Generations").field("plans", &set).finish()
+    }
+}
+
+/// One merge worker's end of the reload protocol (see the module doc).
+#[derive(Debug)]
+pub struct WorkerEnd<'g> {
+    plans: &'g Generations,
+    me: usize,
+    /// The generation its rx side uses.
+    rx: usize,
+}
+
+impl<'g> WorkerEnd<'g> {
+    /// Worker `me`'s end; its rx side starts on generation 0.
+    pub fn new(plans: &'g Generations, me: usize) -> Self {
+        WorkerEnd { plans, me, rx: 0 }
+    }
+
+    /// Called at a burst boundary. Applies the swap queued for this worker,
+    /// if any: retires its removed ids (held copies sent in order with the
+    /// plan they ran under, final figures published), then installs the
+    /// new place table, shelf and output state and points the tx stage at
+    /// the new plan, and hands the box back. Returns the plan the rx side
+    /// must use from now on when that changed (its route cache is
+    /// forgotten here).
+    pub fn service(
+        &mut self,
+        (engine, tx): (&mut Shelves, &mut TxState<'g, '_, '_>),
+        rx: &mut RxStage,
+        shared: &Shared,
+        scratch: &mut [u64],
+    ) -> Option<&'g Plan> {
+        let plans = self.plans;
+        if let Some(mut sw) = plans.to_worker.get(self.me).and_then(ArrayQueue::pop) {
+            if let Some(next) = plans.get(sw.generation) {
+                let now = tx.now();
+                engine.retire(&sw, now, tx);
+                tx.flush();
+                rx.publish(shared);
+                tx.publish(engine, scratch);
+                shared.board.commit();
+                engine.install(&mut sw);
+                tx.swap_outs(&mut sw.outs);
+                tx.retarget(next);
+                if plans.workers() == 1 {
+                    // Nobody else merges: the rx side may switch at once.
+                    plans.release_rx(sw.generation);
+                }
+            }
+            // One swap in flight per worker: there is room.
+            let _ = plans.to_main.push(sw);
+        }
+        let g = plans.rx_release.load(Ordering::Acquire);
+        if g == self.rx {
+            return None;
+        }
+        let next = plans.get(g)?;
+        self.rx = g;
+        rx.forget_routes();
+        if let Some(a) = plans.rx_at.get(self.me) {
+            a.store(g, Ordering::Release);
+        }
+        Some(next)
     }
 }

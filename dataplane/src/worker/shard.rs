@@ -55,13 +55,13 @@ use super::plan::{Plan, Shared};
 use super::poll::{RxStage, RxTarget};
 use super::pool_watch::PoolWatch;
 use super::publish::Requests;
-use super::rx::{merge, Arrival, ControlRing};
+use super::reload::{Generations, Shelves, WorkerEnd};
+use super::rx::{Arrival, ControlRing};
 use super::tx::TxState;
 use crate::dpdk::{
     pause, DpdkError, Eal, ElemConsumer, ElemProducer, ElemRing, Mbuf, Mempool, RxQueue, TxQueue,
     SOCKET_ANY,
 };
-use crate::merge::Engine;
 use crate::stats::LatencyHistogram;
 
 /// Which merge worker owns each stream, and where the stream sits in that
@@ -91,7 +91,7 @@ impl Shards {
         let mut owner = Vec::with_capacity(streams);
         let mut local = Vec::with_capacity(streams);
         for s in 0..streams {
-            let w = s % workers;
+            let w = Self::worker_for(s, workers);
             owner.push(w as u32);
             local.push(members[w].len() as u32);
             members[w].push(s as u32);
@@ -101,6 +101,13 @@ impl Shards {
             local,
             members,
         }
+    }
+
+    /// The rule: the worker of stream (board id) `stream` among `workers`;
+    /// a live reload places an added stream's id by it too.
+    #[inline]
+    pub fn worker_for(stream: usize, workers: usize) -> usize {
+        stream % workers.max(1)
     }
 
     /// Every stream on one worker (the single and split layouts).
@@ -247,8 +254,12 @@ pub struct WorkerIo<'w, 'e> {
 /// bursts are handed on, everything the pollers sent is merged, every held
 /// packet is sent in order or freed, the tx batch flushed and the final
 /// counters published.
+///
+/// Live reload: between two polls it applies the swap the main lcore
+/// queued for it in `plans`, and its rx side moves to a generation once
+/// the main lcore released it (see [`super::reload`]).
 pub fn run(
-    plan: &Plan,
+    plans: &Generations,
     shared: &Shared,
     dispatch: &Dispatch<'_>,
     me: usize,
@@ -270,10 +281,11 @@ pub fn run(
     // A poller with rings out (software dispatch) is one `Dispatch::done`
     // waits for; under flow steering every worker polls and none has any.
     let dispatches = to.iter().any(Option::is_some);
+    let plan = plans.first();
     let mut w = Owner {
         me,
         plan,
-        engine: plan.engine_of(me)?,
+        engine: Shelves::new(plan.engine_of(me)?, plan.shards.members(me), &shared.layout),
         tx: TxState::of_worker(plan, shared, me, txq, Some(PoolWatch::new(pool, plan))),
         to: to
             .into_iter()
@@ -291,11 +303,15 @@ pub fn run(
     let mut inbound: Vec<Arrival> = Vec::with_capacity(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();
+    w.tx.reloadable(plans.identity());
+    let mut reload = WorkerEnd::new(plans, me);
 
     // A poll may send every packet of a burst per input to one owner.
     let room = (plan.burst * rxqs.len()) as u32;
     while !shared.stopping() {
         if polls && w.rings_have_room(room) {
+            // The rx side's generation (a reload moves it).
+            let plan = w.plan;
             rx.poll(plan, &mut rxqs, &mut ctl, &mut w);
         }
         w.take(&mut from, &mut inbound);
@@ -305,6 +321,10 @@ pub fn run(
             rx.publish(shared);
             w.tx.publish(&w.engine, &mut scratch);
             shared.board.commit();
+        }
+        let Owner { engine, tx, .. } = &mut w;
+        if let Some(next) = reload.service((engine, tx), &mut rx, shared, &mut scratch) {
+            w.plan = next;
         }
     }
     // Every burst this worker polled was handed on in `burst_done`.
@@ -339,8 +359,9 @@ struct Outbox<'r, 'e> {
 /// A sharded worker: its engine and tx side, and its way to the others.
 struct Owner<'q, 'p, 'a, 'r, 'e> {
     me: usize,
+    /// The plan its rx side routes and dispatches by.
     plan: &'q Plan,
-    engine: Engine<Mbuf>,
+    engine: Shelves,
     tx: TxState<'q, 'p, 'a>,
     /// Index = owner.
     to: Vec<Option<Outbox<'r, 'e>>>,
@@ -353,10 +374,11 @@ struct Owner<'q, 'p, 'a, 'r, 'e> {
 impl Owner<'_, '_, '_, '_, '_> {
     /// Merges one judged packet of a stream this worker owns.
     #[inline(always)]
-    fn merge_own(&mut self, mut a: Arrival) {
-        a.route.stream = self.plan.shards.local(a.route.stream);
+    fn merge_own(&mut self, a: Arrival) {
         let now = self.tx.now();
-        merge(&mut self.engine, a, now, &mut self.tx);
+        if let Some(m) = self.engine.accept(a, now, &mut self.tx) {
+            self.tx.unrouted(m);
+        }
     }
 
     /// Moves `owner`'s staged packets into its ring; what does not fit is

@@ -8,7 +8,7 @@ use super::plan::Shared;
 use super::poll::{RxStage, RxTarget};
 use super::pool_watch::PoolWatch;
 use super::publish::Requests;
-use super::reload::{Generations, Shelves};
+use super::reload::{Generations, Shelves, WorkerEnd};
 use super::rx::{Arrival, ControlRing};
 use super::tx::TxState;
 use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
@@ -35,13 +35,14 @@ pub fn run(
     ctl.resize_with(rxqs.len(), || None);
     let mut plan = plans.first();
     let mut inline = Inline {
-        engine: Shelves::new(plan.engine()?, &shared.layout),
+        engine: Shelves::new(plan.engine()?, plan.shards.members(0), &shared.layout),
         tx: TxState::new(plan, shared, txq, Some(PoolWatch::new(pool, plan))),
     };
     inline.tx.reloadable(plans.identity());
     let mut rx = RxStage::new(plan, 0, rxqs.len());
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();
+    let mut reload = WorkerEnd::new(plans, 0);
 
     while !shared.stopping() {
         rx.poll(plan, &mut rxqs, &mut ctl, &mut inline);
@@ -52,28 +53,8 @@ pub fn run(
             tx.publish(engine, &mut scratch);
             shared.board.commit();
         }
-        if let Some(mut sw) = plans.to_worker.pop() {
-            let Some(next) = plans.get(sw.generation) else {
-                // Never queued without its plan; handed back unapplied.
-                let _ = plans.to_main.push(sw);
-                continue;
-            };
-            // Removed streams go out in order with the plan they ran
-            // under, and their final figures reach the board, before the
-            // new set takes over.
-            let now = tx.now();
-            engine.retire(&sw, now, tx);
-            tx.flush();
-            rx.publish(shared);
-            tx.publish(engine, &mut scratch);
-            shared.board.commit();
-            engine.install(&mut sw);
-            tx.swap_outs(&mut sw.outs);
-            tx.retarget(next);
+        if let Some(next) = reload.service((engine, tx), &mut rx, shared, &mut scratch) {
             plan = next;
-            rx.forget_routes();
-            // Capacity 1 and one swap in flight: there is room.
-            let _ = plans.to_main.push(sw);
         }
     }
 
@@ -111,7 +92,9 @@ impl RxTarget for Inline<'_, '_, '_> {
     #[inline(always)]
     fn accept(&mut self, a: Arrival, _c: &mut RxCounters) {
         let now = self.tx.now();
-        self.engine.accept(a, now, &mut self.tx);
+        if let Some(m) = self.engine.accept(a, now, &mut self.tx) {
+            self.tx.unrouted(m);
+        }
     }
 
     #[inline(always)]

@@ -318,16 +318,36 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
 
     /// Live reload: the merge hands this stage stream ids (the board's
     /// slots, see [`super::reload`]) instead of engine indices, so `ids`
-    /// is the identity over every slot; output state gets room for each,
-    /// allocated before the loop so a swap never allocates.
+    /// is the identity over every slot and the output state is kept by id,
+    /// with room for each, allocated before the loop so a swap never
+    /// allocates.
     pub fn reloadable(&mut self, ids: &'q [u32]) {
+        let mut outs: Vec<StreamOut> = (0..ids.len())
+            .map(|_| StreamOut {
+                renumber: None,
+                latched: None,
+                session: None,
+            })
+            .collect();
+        for (local, out) in std::mem::take(&mut self.outs).into_iter().enumerate() {
+            if let Some(o) = self
+                .ids
+                .get(local)
+                .and_then(|&id| outs.get_mut(id as usize))
+            {
+                *o = out;
+            }
+        }
+        self.outs = outs;
         self.ids = ids;
-        let have = self.outs.len();
-        self.outs.extend((have..ids.len()).map(|_| StreamOut {
-            renumber: None,
-            latched: None,
-            session: None,
-        }));
+    }
+
+    /// Live reload: a packet judged for a stream this worker no longer
+    /// merges (see [`super::reload`]); counted and freed.
+    #[inline]
+    pub fn unrouted(&mut self, m: Mbuf) {
+        self.counters.unrouted += 1;
+        self.free.push(m);
     }
 
     /// Live reload: from now on the streams are `plan`'s (ids index it).
