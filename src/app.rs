@@ -877,6 +877,15 @@ fn run_merge(
     // Clean exit: leave every group while the ports are still up.
     memb.leave(pool);
     events.drain(&shared);
+    if clock_started() {
+        let v = live.snapshot(&shared, &port_refs, pool, &events, true);
+        let t_s = event_time();
+        for (k, st) in v["streams"].as_array().into_iter().flatten().enumerate() {
+            let i = st["id"].as_u64().map_or(k, |i| i as usize);
+            let total = st["payload_mismatch"].as_u64().unwrap_or(0);
+            events.payload_mismatch_at_exit(i, total, t_s);
+        }
+    }
     events.finish();
     // Printed and written by the caller once the ports are closed.
     let mut v = reporter.snapshot(&shared, &port_refs, pool, &events, true);

@@ -235,6 +235,17 @@ impl EventLog {
     /// time `t_s`: one `payload_mismatch` event with the copies that
     /// disagreed since the last one, at most once a second per stream.
     pub fn payload_mismatch(&mut self, stream: usize, total: u64, t_s: f64) {
+        self.report_mismatch(stream, total, t_s, true);
+    }
+
+    /// [`EventLog::payload_mismatch`] at exit: the copies that disagreed
+    /// since the last event are reported whatever the rate limit, so a
+    /// run (or its last second) shorter than it still shows them.
+    pub fn payload_mismatch_at_exit(&mut self, stream: usize, total: u64, t_s: f64) {
+        self.report_mismatch(stream, total, t_s, false);
+    }
+
+    fn report_mismatch(&mut self, stream: usize, total: u64, t_s: f64, limited: bool) {
         if self.mismatch.len() <= stream {
             self.mismatch.resize(stream + 1, (0, f64::NEG_INFINITY));
         }
@@ -244,7 +255,7 @@ impl EventLog {
             self.mismatch[stream] = (0, f64::NEG_INFINITY);
         }
         let (seen, _) = self.mismatch[stream];
-        if total == seen || t_s - last < MISMATCH_EVERY_S {
+        if total == seen || (limited && t_s - last < MISMATCH_EVERY_S) {
             return;
         }
         self.mismatch[stream] = (total, t_s);

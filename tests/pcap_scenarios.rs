@@ -35,6 +35,7 @@ mod common;
 mod support;
 
 use common::*;
+use dataplane::merge::SAMPLE_EVERY;
 use testkit::scenario::{random_loss, Corruption, Leg, LegPacket};
 
 /// Merge settings of the order-defined cases (see the module doc): a
@@ -412,18 +413,25 @@ fn corrupt_udp_checksum_on_primary_uses_secondary_copy() {
     totals(&o, 0, 0);
 }
 
-/// Order-defined. The secondary's copies of 25 packets carry other bytes
+/// Order-defined. The secondary's copies of 26 packets carry other bytes
 /// than the primary's (last payload byte flipped, UDP checksum valid: a
-/// faulty encoder pair). The output is the primary's copies, as in the
-/// clean case; each of the 25 secondary copies, a duplicate of a packet
-/// already sent, counts `payload_mismatch` once (the other 1975 agree),
-/// and a `payload_mismatch` event reports them.
+/// faulty encoder pair), at sequence numbers 79 apart, so they fall on
+/// every residue modulo `SAMPLE_EVERY`. The output is the primary's
+/// copies, as in the clean case; copies are compared at the positions
+/// that are multiples of `SAMPLE_EVERY` (here the sequence numbers), so
+/// each secondary copy that differs there, a duplicate of a packet already
+/// sent, counts `payload_mismatch` once and the others none, and a
+/// `payload_mismatch` event reports them.
 #[test]
 fn copies_that_differ_count_payload_mismatch() {
     let mut sc = scenario();
     let all = seqs(0..2000);
-    let differ: Vec<u64> = (10..2000).step_by(80).collect();
-    assert_eq!(differ.len(), 25);
+    let differ: Vec<u64> = (10..2000).step_by(79).collect();
+    let compared = differ
+        .iter()
+        .filter(|s| s.is_multiple_of(SAMPLE_EVERY))
+        .count() as u64;
+    assert_eq!((differ.len(), compared), (26, 3));
     let secondary: Vec<LegPacket> = all
         .iter()
         .map(|p| {
@@ -439,7 +447,12 @@ fn copies_that_differ_count_payload_mismatch() {
     let o = run_pcap("payload-mismatch", &sc, ORDER, 1.0);
     assert_output(&o, &sc, &expect(&all, all_primary));
     assert_clean_end(&o);
-    assert_eq!(o.stream_counter("payload_mismatch"), 25, "{}", o.context());
+    assert_eq!(
+        o.stream_counter("payload_mismatch"),
+        compared,
+        "{}",
+        o.context()
+    );
     o.assert_leg(1, &[("used", 0), ("duplicates", 2000), ("corrupt", 0)]);
     totals(&o, 0, 0);
     let reported: u64 = o
@@ -449,12 +462,12 @@ fn copies_that_differ_count_payload_mismatch() {
         .map(|(_, d, _)| d["count"].as_u64().unwrap_or(0))
         .sum();
     assert!(
-        (1..=25).contains(&reported),
+        (1..=compared).contains(&reported),
         "payload_mismatch events report {reported}\n{}",
         o.context()
     );
     assert!(
-        o.stdout.contains("payload mismatch: 25 copies differed"),
+        o.stdout.contains("payload mismatch: 3 copies differed"),
         "stats text block\n{}",
         o.context()
     );

@@ -244,6 +244,8 @@ proptest! {
 /// disagrees with the sent copy's is verified first: one whose checksum
 /// field was damaged is caught as corrupt and counts no mismatch; one
 /// whose payload differs under a valid checksum counts `payload_mismatch`.
+/// (Sequence 8: copies are compared at positions that are multiples of 8
+/// only, and in epoch 0 the position is the sequence number.)
 #[test]
 fn a_duplicate_that_disagrees_is_verified_first() {
     for damaged_field in [true, false] {
@@ -251,7 +253,7 @@ fn a_duplicate_that_disagrees_is_verified_first() {
         let mut sink = Collect::default();
         let mut done = Vec::new();
         for (id, leg) in [(0usize, 0usize), (1, 1)] {
-            let mut f = frame_xor(leg, 7, if leg == 1 && !damaged_field { 0x5a } else { 0 });
+            let mut f = frame_xor(leg, 8, if leg == 1 && !damaged_field { 0x5a } else { 0 });
             if leg == 1 && damaged_field {
                 // The UDP checksum field (bytes 40..42 of this frame).
                 f[40] ^= 0x11;

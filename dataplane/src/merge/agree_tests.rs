@@ -1,7 +1,10 @@
-//! Copies that disagree (`payload_mismatch`): every good copy that is not
-//! sent is compared once with the copy sent at its position, whether it
-//! arrives after that send (behind the cursor) or is still held when it
-//! happens; copies without a digest never count.
+//! Copies that disagree (`payload_mismatch`): at the compared positions
+//! (one in `SAMPLE_EVERY`: here, with epoch 0's positions equal to the
+//! sequence numbers, those that are multiples of 8) every good copy that
+//! is not sent is compared once with the copy sent at its position,
+//! whether it arrives after that send (behind the cursor) or is still held
+//! when it happens; copies without a digest never count, nor do copies at
+//! other positions.
 
 use super::tests::{all_back, cfg};
 use super::*;
@@ -41,8 +44,9 @@ impl Lcg {
 /// Two legs, each position's copies in a random order with the secondary
 /// up to 8 positions ahead or behind, random loss (never both copies),
 /// random digests (some positions differ, some copies have none): the
-/// count is exactly the positions with two copies whose digests are both
-/// known and differ, in both modes; the output is every position once.
+/// count is exactly the sampled positions with two copies whose digests
+/// are both known and differ, in both modes; the output is every position
+/// once.
 #[test]
 fn every_pair_of_copies_that_differ_is_counted_once() {
     for seed in 0..200u64 {
@@ -60,7 +64,8 @@ fn every_pair_of_copies_that_differ_is_counted_once() {
         let mut expected = 0u64;
         for p in 0..n {
             let lost = g.next() % 10;
-            let base = (g.next() % 0xfffe) as u16;
+            // Below 0x8000, so neither digest is 0xffff (no digest).
+            let base = (g.next() % 0x8000) as u16;
             let differs = g.next().is_multiple_of(4);
             let none = g.next().is_multiple_of(8);
             let d0 = Some(base);
@@ -72,7 +77,7 @@ fn every_pair_of_copies_that_differ_is_counted_once() {
                 Some(base)
             };
             let two = lost > 1 || p < 4;
-            if two && differs && !none {
+            if two && differs && !none && p.is_multiple_of(SAMPLE_EVERY) {
                 expected += 1;
             }
             let t = p as i64 * 10;
@@ -114,18 +119,35 @@ fn every_pair_of_copies_that_differ_is_counted_once() {
 fn copies_without_a_digest_are_not_compared() {
     let mut e: Engine<u64> = Engine::new(&[cfg(Mode::Primary)]).unwrap();
     let mut r = Rec::default();
-    e.insert((0, 0), sample(1), copy(Some(5)), 1, 10, &mut r);
-    e.insert((0, 1), sample(1), Verdict::Good, 2, 11, &mut r);
+    let mut given = 0;
+    let primary = |e: &mut Engine<u64>, r: &mut Rec, s: SeqSample, now| {
+        e.insert((0, 0), s, copy(Some(5)), 100 + s.value, now, r);
+    };
+    for s in 0..=8 {
+        primary(&mut e, &mut r, sample(s), 1 + s);
+    }
+    // Sampled position 8: no digest on the secondary's copy.
+    e.insert((0, 1), sample(8), Verdict::Good, 2, 10, &mut r);
+    for s in 9..16 {
+        primary(&mut e, &mut r, sample(s), 11);
+    }
+    // Sampled position 16, a copy of three positions on both legs.
     let wide = |v| SeqSample {
         span: 3,
         ..sample(v)
     };
-    e.insert((0, 0), wide(2), copy(Some(5)), 3, 12, &mut r);
-    e.insert((0, 1), wide(2), copy(Some(6)), 4, 13, &mut r);
-    // The same single position again, digests differing: counted.
-    e.insert((0, 0), sample(5), copy(Some(5)), 5, 14, &mut r);
-    e.insert((0, 1), sample(5), copy(Some(6)), 6, 15, &mut r);
+    primary(&mut e, &mut r, wide(16), 12);
+    e.insert((0, 1), wide(16), copy(Some(6)), 4, 13, &mut r);
+    for s in 19..=24 {
+        primary(&mut e, &mut r, sample(s), 14);
+    }
+    given += 9 + 1 + 7 + 2 + 6;
+    // Position 23, not sampled, digests differing: not compared.
+    e.insert((0, 1), sample(23), copy(Some(6)), 6, 15, &mut r);
+    // Sampled position 24, digests differing: counted.
+    e.insert((0, 1), sample(24), copy(Some(6)), 7, 15, &mut r);
+    given += 2;
     e.drain(1_000_000, &mut r);
-    all_back(&r, 6);
+    all_back(&r, given);
     assert_eq!(e.counters(0).payload_mismatch, 1);
 }

@@ -39,7 +39,7 @@ pub use config::{MergeConfig, Mode, Reorder, MAX_LEGS};
 pub use counters::{LegCounters, StreamCounters};
 pub use engine::Engine;
 pub use output::{Event, EventKind, FreeReason, GapHow, SendInfo, Sink};
-pub use stream::{EvidenceFigures, FILL_SLOTS};
+pub use stream::{EvidenceFigures, FILL_SLOTS, SAMPLE_EVERY};
 pub use wheel::NEVER;
 
 #[cfg(test)]

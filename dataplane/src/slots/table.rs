@@ -46,11 +46,14 @@ impl Digest {
     pub const NONE: Digest = Digest(u16::MAX);
 
     /// The digest of a payload whose ones'-complement sum is `sum` (`None`:
-    /// unknown). Both zeros of that arithmetic read as one value.
+    /// unknown), as [`crate::wire::UdpDatagram::payload_sum`] gives it:
+    /// with both zeros of that arithmetic already read as 0, so a sum is
+    /// never 0xffff (one that is reads as no digest). Why not merge the
+    /// zeros here: it is done once where the sum is made, and this runs
+    /// for every copy.
     #[inline(always)]
     pub const fn of(sum: Option<u16>) -> Digest {
         match sum {
-            Some(u16::MAX) => Digest(0),
             Some(s) => Digest(s),
             None => Digest::NONE,
         }
@@ -124,10 +127,11 @@ impl<H> Packet<H> {
     /// A copy as it enters the engine: not stamped yet (the stamp is taken
     /// only where a copy is held or sampled; the fast paths mostly need
     /// none). `span` is as extracted: a path that holds the copy makes it
-    /// at least 1 (the clean fast path never needs to). A copy of several
-    /// positions (MoldUDP64 / PITCH messages) keeps no digest: legs may
-    /// pack the same messages differently, so such copies are not
-    /// compared.
+    /// at least 1 (the clean fast path never needs to). The digest is kept
+    /// as given; a copy of several positions (MoldUDP64 / PITCH messages)
+    /// is never compared (legs may pack the same messages differently):
+    /// the engine drops its digest where it takes such a copy, off the
+    /// clean path.
     #[inline(always)]
     pub fn arriving(handle: H, span: u16, checked: Checked) -> Packet<H> {
         Packet {
@@ -135,11 +139,7 @@ impl<H> Packet<H> {
             stamp: 0,
             span,
             verdict: checked.verdict,
-            digest: if span <= 1 {
-                checked.digest
-            } else {
-                Digest::NONE
-            },
+            digest: checked.digest,
         }
     }
 }
@@ -240,7 +240,7 @@ impl Region {
 /// The copies' [`Digest`]s sit beside the slots (same index), not in
 /// them, so a slot stays 16 bytes: the digest of the copy held there, or,
 /// in leg 0's entry of a position the cursor sent, the sent copy's
-/// ([`SlotTable::mark_sent`]) for the copies that come after it.
+/// ([`SlotTable::keep_sent_digest`]) for the copies that come after it.
 #[derive(Debug)]
 pub struct SlotTable<H> {
     slots: Vec<Slot<H>>,
@@ -319,12 +319,23 @@ impl<H> SlotTable<H> {
         self.digests[r.index(leg, position)]
     }
 
-    /// The cursor sent a copy of digest `digest` at `position`: marks it
-    /// [`Passed::Sent`] and keeps the digest in leg 0's entry, for the
-    /// copies that come after it ([`SlotTable::sent_digest`]).
+    /// The cursor sent a copy at `position`: marks it [`Passed::Sent`]
+    /// (its digest, where one is kept, see
+    /// [`SlotTable::keep_sent_digest`]).
     #[inline]
-    pub fn mark_sent(&mut self, r: &Region, position: u64, digest: Digest) {
-        self.mark(r.index(0, position), Passed::Sent, digest);
+    pub fn mark_sent(&mut self, r: &Region, position: u64) {
+        self.slots[r.index(0, position)].passed = Passed::Sent;
+    }
+
+    /// Keeps the digest of the copy sent at `position` in leg 0's entry,
+    /// for the copies that come after it ([`SlotTable::sent_digest`]);
+    /// nothing if that slot holds a copy (of the window ahead).
+    #[inline]
+    pub fn keep_sent_digest(&mut self, r: &Region, position: u64, digest: Digest) {
+        let i = r.index(0, position);
+        if self.slots[i].handle.is_none() {
+            self.digests[i] = digest;
+        }
     }
 
     /// The digest of the copy sent at `position`, for a copy of it that
@@ -355,17 +366,13 @@ impl<H> SlotTable<H> {
 
     /// Records what the cursor did with the packet at `position` (kept in
     /// leg 0's slot, see [`Slot`]), with no digest to compare later copies
-    /// with (see [`SlotTable::mark_sent`]).
+    /// with (see [`SlotTable::keep_sent_digest`]).
     #[inline]
     pub fn set_passed(&mut self, r: &Region, position: u64, how: Passed) {
-        self.mark(r.index(0, position), how, Digest::NONE);
-    }
-
-    #[inline(always)]
-    fn mark(&mut self, i: usize, how: Passed, digest: Digest) {
+        let i = r.index(0, position);
         self.slots[i].passed = how;
         if self.slots[i].handle.is_none() {
-            self.digests[i] = digest;
+            self.digests[i] = Digest::NONE;
         }
     }
 

@@ -5,7 +5,7 @@
 
 use super::{after, Arrival, Held, Store, StreamState};
 use crate::merge::output::{Event, EventKind, FreeReason, Sink};
-use crate::merge::MAX_LEGS;
+use crate::merge::{Reorder, MAX_LEGS};
 use crate::seq::{extend, first_extension, SeqSample};
 use crate::slots::Verdict;
 
@@ -398,15 +398,49 @@ impl StreamState {
 
     /// Every leg has joined the current epoch and delivered a packet at
     /// least `margin` positions into it (allowance for in-leg reorder), so
-    /// none can still fill the boundary. A down leg may come back within
-    /// max_delay like for any gap, so it counts too.
+    /// none can still fill the boundary. Under `Reorder::Auto` a leg with
+    /// evidence also settles it once it has delivered a packet more than
+    /// its learned depth + 1 past the boundary's last position
+    /// ([`moved_past`](Self::moved_past), the rule every gap uses): a copy
+    /// of the old tail or of the new head still due on it would be
+    /// displaced further than that leg ever reorders. A down leg may come
+    /// back within max_delay like for any gap, so it counts too.
     #[inline]
     pub(super) fn boundary_settled(&self) -> bool {
         let mark = self.ep.epoch_start.wrapping_add(self.margin());
+        let last = self.ep.epoch_start.wrapping_sub(1);
+        let auto = self.rules.reorder == Reorder::Auto;
         (0..self.rules.legs).all(|l| {
             let ls = &self.leg[l];
-            ls.epoch == self.ep.cur.id && ls.seen && !after(mark, ls.last_pos)
+            ls.epoch == self.ep.cur.id
+                && ls.seen
+                && (!after(mark, ls.last_pos) || (auto && self.moved_past(l, last)))
         })
+    }
+
+    /// How many of the positions between `lo` and `hi` (`lo` before
+    /// `hi`) no packet can have: the part of the boundary between the two
+    /// epochs that lies between them (from the old epoch's highest
+    /// position, or `lo`, to the new epoch's start). Why: a leg's reorder
+    /// depth counts the packets a late copy was displaced by, and a copy of
+    /// the old tail arriving after the new head is displaced by the
+    /// packets around the boundary, not by its `margin` of empty
+    /// positions (which would make the learned depth, and every verdict
+    /// that reads it, wait for a margin after each restart).
+    #[inline]
+    pub(super) fn unused_between(&self, lo: u64, hi: u64) -> u64 {
+        if self.ep.prev.is_none()
+            || after(self.ep.epoch_start, hi)
+            || !after(self.ep.epoch_start, lo)
+        {
+            return 0;
+        }
+        let from = if after(self.ep.boundary_lo, lo) {
+            self.ep.boundary_lo
+        } else {
+            lo.wrapping_add(1)
+        };
+        self.ep.epoch_start.wrapping_sub(from)
     }
 
     /// The epoch a sent position belongs to.

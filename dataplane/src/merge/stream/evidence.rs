@@ -19,8 +19,11 @@ use crate::merge::MAX_LEGS;
 /// two windows). Also at least twice the slot window.
 pub(in crate::merge) const WINDOW: u64 = 1024;
 /// One position in `SAMPLE_EVERY` has its copies' arrival times compared
-/// across legs (cheap on the clean path; plenty for a running estimate).
-pub(in crate::merge) const SAMPLE_EVERY: u64 = 8;
+/// across legs (cheap on the clean path; plenty for a running estimate),
+/// and its copies' payload digests (`payload_mismatch` counts the copies
+/// that disagree at those positions only: public so that whoever reads
+/// that counter, a test or an operator's tool, can scale it).
+pub const SAMPLE_EVERY: u64 = 8;
 /// Delivered packets (for the depth) and lag samples (for the lag) a leg
 /// needs before its evidence is used; before that only `max_delay` counts.
 pub(in crate::merge) const MIN_EVIDENCE: u64 = 8;

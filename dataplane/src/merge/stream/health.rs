@@ -74,11 +74,23 @@ impl StreamState {
             l.seen = true;
             l.last_pos = pos;
         } else if after(l.last_pos, pos) {
-            self.books.out_of_order(leg);
-            self.ev.note_displacement(leg, l.last_pos.wrapping_sub(pos));
+            self.late_position(leg, pos);
         } else {
             l.last_pos = pos;
         }
+    }
+
+    /// [`note_position`](Self::note_position) for a copy that came after
+    /// a later one on its leg: counted, and its displacement (the
+    /// positions between, less those of an epoch boundary no packet has)
+    /// noted for the leg's reorder depth. Out of line: off the clean path.
+    #[cold]
+    #[inline(never)]
+    fn late_position(&mut self, leg: usize, pos: u64) {
+        self.books.out_of_order(leg);
+        let last = self.leg[leg].last_pos;
+        let d = last.wrapping_sub(pos) - self.unused_between(pos, last);
+        self.ev.note_displacement(leg, d);
     }
 
     // --------------------------------------------------------------- service

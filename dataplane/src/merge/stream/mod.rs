@@ -39,7 +39,7 @@ use crate::slots::{Digest, Packet, Passed, Region, SlotClock, SlotTable, Verdict
 use books::Books;
 use epoch::Epochs;
 use evidence::Evidence;
-pub use evidence::EvidenceFigures;
+pub use evidence::{EvidenceFigures, SAMPLE_EVERY};
 use fill::FillRange;
 pub use fill::{slots_for as fill_slots_for, FILL_SLOTS};
 use health::LegState;
@@ -290,7 +290,7 @@ impl StreamState {
                     }
                     if !self.rules.messages {
                         let at = (leg, pos, raw, sample.span);
-                        self.send_next_many(store, at, (copy.handle, copy.digest), now, sink);
+                        self.send_next_many(store, at, copy.handle, now, sink);
                         return false;
                     }
                 }
@@ -328,9 +328,11 @@ impl StreamState {
         self.took_next(leg, pos, raw, now);
         if Evidence::sampled(pos) {
             // Not held, so the slot keeps this copy's arrival for the
-            // other legs' lag samples.
+            // other legs' lag samples, and leg 0's its digest for the
+            // copies compared after it (`agree`).
             let stamp = store.clock.stamp(now);
             store.slots.stamp_empty(&self.region, leg, pos, stamp);
+            store.slots.keep_sent_digest(&self.region, pos, digest);
             // Positions come one by one here, so testing the rotation
             // point only at sampled ones delays it by under
             // `SAMPLE_EVERY` positions (every other send tests it always).
@@ -345,19 +347,19 @@ impl StreamState {
             epoch: self.ep.cur.id,
             span: 1,
         };
-        self.hand_out(store, pos, (handle, digest), info, preferred, sink);
+        self.hand_out(store, pos, handle, info, preferred, sink);
     }
 
     /// [`send_next`](Self::send_next) for a packet of several messages
     /// (MoldUDP64 / PITCH, not in message mode): the cursor passes the
     /// numbers it covers, as `send` does (nothing is held, so there is
-    /// nothing to free).
+    /// nothing to free). Such a copy keeps no digest (see `agree`).
     #[inline(never)]
     fn send_next_many<H>(
         &mut self,
         store: &mut Store<H>,
         (leg, pos, raw, span): (usize, u64, u64, u16),
-        handle: (H, Digest),
+        handle: H,
         now: u64,
         sink: &mut impl Sink<H>,
     ) {
@@ -373,7 +375,7 @@ impl StreamState {
             epoch: self.ep.cur.id,
             span,
         };
-        self.emit(store, pos, handle, info, now, sink);
+        self.emit(store, pos, (handle, Digest::NONE), info, now, sink);
         let extra = u64::from(span) - 1;
         for k in 0..extra.min(self.rules.cap) {
             let q = self.cursor.wrapping_add(k);
@@ -419,9 +421,13 @@ impl StreamState {
         &mut self,
         store: &mut Store<H>,
         sample: SeqSample,
-        a: Arrival<H>,
+        mut a: Arrival<H>,
         sink: &mut impl Sink<H>,
     ) {
+        if a.copy.span > 1 {
+            // Several positions: never compared (see `agree`).
+            a.copy.digest = Digest::NONE;
+        }
         if self.rules.messages {
             self.insert_messages(store, sample, (a.leg, a.now), a.copy, sink);
         } else {
@@ -541,28 +547,31 @@ impl StreamState {
         // With every leg down no leg is preferred: the priority order
         // decides, so the primary's copy is never counted `substituted`.
         let preferred = self.preferred.unwrap_or(0) == info.leg;
-        self.hand_out(store, pos, (handle, digest), info, preferred, sink);
+        self.keep_sent_digest(store, pos, digest);
+        self.hand_out(store, pos, handle, info, preferred, sink);
     }
 
-    /// [`emit`](Self::emit) after the rotation test: marks `pos` sent
-    /// (keeping its digest for the copies after it) and sends through the books (`preferred`: whether the copy's leg is the
+    /// [`emit`](Self::emit) after the rotation test and the digest (the
+    /// callers keep it where it is compared): marks `pos` sent and sends
+    /// through the books (`preferred`: whether the copy's leg is the
     /// preferred one).
     #[inline(always)]
     fn hand_out<H>(
         &mut self,
         store: &mut Store<H>,
         pos: u64,
-        (handle, digest): (H, Digest),
+        handle: H,
         info: SendInfo,
         preferred: bool,
         sink: &mut impl Sink<H>,
     ) {
-        store.slots.mark_sent(&self.region, pos, digest);
+        store.slots.mark_sent(&self.region, pos);
         self.books.send(sink, self.index, handle, info, preferred);
     }
 
     /// A copy behind the cursor: freed as `duplicate` if its packet went
-    /// out, else `late` (a premature loss if it was given up on evidence).
+    /// out (compared with the copy sent, see `agree`), else `late` (a
+    /// premature loss if it was given up on evidence).
     #[inline(always)]
     fn behind<H>(
         &mut self,
@@ -578,7 +587,7 @@ impl StreamState {
             match store.slots.passed(&self.region, pos) {
                 Passed::Sent => {
                     self.books.duplicate_messages(copy.span);
-                    self.compare_with_sent(store, pos, copy.digest);
+                    self.compare_with_sent(store, (pos, copy.span), copy.digest);
                     FreeReason::Duplicate
                 }
                 Passed::Skipped => FreeReason::Late,
