@@ -717,7 +717,15 @@ fn run_merge(
                     let (shared, handoff) = (&shared, &handoff);
                     let f = first;
                     joins.push(s.spawn(lcore, move || {
-                        worker_done(split::rx_loop(plan, shared, handoff, lane, f, mine, my_ctl))
+                        worker_done(split::rx_loop(
+                            plan,
+                            shared,
+                            (handoff, pool),
+                            lane,
+                            f,
+                            mine,
+                            my_ctl,
+                        ))
                     })?);
                     first += take;
                 }

@@ -332,7 +332,8 @@ const OUT_B: OutAddr = OutAddr {
 /// "pitch:3"`, `"pitch:7"`). Each leg loses packets of each unit (never the
 /// same packet on both). The primary also carries 10 packets of unit 9,
 /// which no stream arbitrates (`drops.other_unit`), and 4 unit-0
-/// heartbeats (liveness of the first unit's stream). Each unit's output is
+/// heartbeats (port-wide: liveness of both unit streams, counted
+/// `heartbeats` on each stream's primary leg). Each unit's output is
 /// complete and in order, each packet the primary lost from the secondary.
 #[test]
 fn pitch_units_sharing_groups_are_independent_streams() {
@@ -405,23 +406,7 @@ fn pitch_units_sharing_groups_are_independent_streams() {
     sc.primary = in_file_order(pri, 0, GAP_NS);
     sc.secondary = in_file_order(sec, 0, GAP_NS);
 
-    let cfg_dir = workdir("pitch-units-cfg");
-    let cfg = cfg_dir.join("units.toml");
-    let stream = |name: &str, unit: u8, out: OutAddr| {
-        format!(
-            "[[stream]]\nname = \"{name}\"\nseq = \"pitch:{unit}\"\n\
-             legs = [\"{PRI_GROUP}:{LEG_PORT}\", \"{SEC_GROUP}:{LEG_PORT}\"]\n\
-             output = \"{}:{}\"\n",
-            out.group, out.port
-        )
-    };
-    let toml = format!(
-        "{}{}",
-        stream("unit3", UNIT, OUT),
-        stream("unit7", UNIT_B, OUT_B)
-    );
-    std::fs::write(&cfg, toml).expect("write units.toml");
-    let cfg_s = cfg.display().to_string();
+    let (cfg_dir, cfg_s) = units_config("pitch-units-cfg");
     let mut args: Vec<&str> = ORDER.to_vec();
     args.extend(["--config", &cfg_s]);
     let o = run_pcap("pitch-units", &sc, &args, 1.0);
@@ -503,11 +488,149 @@ fn pitch_units_sharing_groups_are_independent_streams() {
             "stream {k}\n{}",
             o.context()
         );
-        let beats = if k == 0 { 4 } else { 0 };
         assert_eq!(
             leg(0, "heartbeats"),
-            beats,
+            4,
             "stream {k} heartbeats (unit 0)\n{}",
+            o.context()
+        );
+    }
+}
+
+/// A `--config` in a new directory `dir` with one stream per PITCH unit
+/// ([`UNIT`] to [`OUT`], then [`UNIT_B`] to [`OUT_B`]) on the same two
+/// legs: (the directory, the file's path).
+fn units_config(dir: &str) -> (std::path::PathBuf, String) {
+    let cfg_dir = workdir(dir);
+    let cfg = cfg_dir.join("units.toml");
+    let stream = |name: &str, unit: u8, out: OutAddr| {
+        format!(
+            "[[stream]]\nname = \"{name}\"\nseq = \"pitch:{unit}\"\n\
+             legs = [\"{PRI_GROUP}:{LEG_PORT}\", \"{SEC_GROUP}:{LEG_PORT}\"]\n\
+             output = \"{}:{}\"\n",
+            out.group, out.port
+        )
+    };
+    let toml = format!(
+        "{}{}",
+        stream("unit3", UNIT, OUT),
+        stream("unit7", UNIT_B, OUT_B)
+    );
+    std::fs::write(&cfg, toml).expect("write units.toml");
+    (cfg_dir, cfg.display().to_string())
+}
+
+/// Time-defined (one timeline file, `--leg-timeout 200`). Both legs carry
+/// two PITCH units (one stream each, sharing the groups) at 400 packets a
+/// second per unit; for 1 s in the middle the secondary carries no data,
+/// only a port-wide heartbeat (unit 0, count 0) every 50 ms. That
+/// heartbeat is the liveness of every unit on the leg: neither stream
+/// declares the secondary down (no `leg_down` event, the leg `UP` at the
+/// end), each counts the 20 heartbeats on its secondary leg, and each
+/// sends its whole unit once. (Handed only to the first unit's stream, it
+/// left the second unit's secondary leg to time out.)
+#[test]
+fn pitch_port_wide_heartbeat_keeps_every_unit_stream_alive() {
+    const TICK_NS: u64 = 2_500_000;
+    const SKEW_NS: u64 = 400_000;
+    let mut sc = framed(PayloadKind::Pitch {
+        unit: UNIT,
+        msg_len: 20,
+        per_packet: 3,
+    });
+    let stream_b = sc.streams.len();
+    let mut b = sc.streams[0].clone();
+    b.payload = PayloadKind::Pitch {
+        unit: UNIT_B,
+        msg_len: 12,
+        per_packet: 2,
+    };
+    let mut unit0 = sc.streams[0].clone();
+    unit0.payload = PayloadKind::Pitch {
+        unit: 0,
+        msg_len: 2,
+        per_packet: 0,
+    };
+    sc.streams.extend([b, unit0]);
+    let s_unit0 = stream_b + 1;
+    let n = 1000u64;
+    let a_all = numbered(&sc, 0, 1, n);
+    let b_all = numbered(&sc, stream_b, 501, n);
+    let quiet = 200..600u64;
+    let mut pri = Vec::new();
+    let mut sec = Vec::new();
+    for i in 0..n {
+        let t = i * TICK_NS;
+        for p in [&a_all[i as usize], &b_all[i as usize]] {
+            pri.push(LegPacket {
+                t_ns: t,
+                ..p.clone()
+            });
+            if !quiet.contains(&i) {
+                sec.push(LegPacket {
+                    t_ns: t + SKEW_NS,
+                    ..p.clone()
+                });
+            }
+        }
+        if quiet.contains(&i) && i % 20 == 0 {
+            sec.push(
+                LegPacket::new(0, t + SKEW_NS)
+                    .stream(s_unit0)
+                    .control(Control::Heartbeat),
+            );
+        }
+    }
+    let beats = quiet.clone().filter(|i| i % 20 == 0).count() as u64;
+    sc.primary = pri;
+    sc.secondary = sec;
+    let (cfg_dir, cfg_s) = units_config("pitch-port-wide-cfg");
+    let o = run_timeline(
+        "pitch-port-wide",
+        &sc,
+        &[
+            "--max-delay",
+            "50",
+            "--leg-timeout",
+            "200",
+            "--config",
+            &cfg_s,
+        ],
+        3.5,
+    );
+    let _ = std::fs::remove_dir_all(&cfg_dir);
+    assert_clean_end(&o);
+    let downs: Vec<_> = o.stats["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no events array\n{}", o.context()))
+        .iter()
+        .filter(|e| e["event"] == "leg_down")
+        .collect();
+    assert!(
+        downs.is_empty(),
+        "legs declared down: {downs:?}\n{}",
+        o.context()
+    );
+    for k in 0..2 {
+        let st = &o.stats["streams"][k];
+        let c = |key: &str| st[key].as_u64().unwrap_or(u64::MAX);
+        let leg = |l: usize, key: &str| st["legs"][l][key].as_u64().unwrap_or(u64::MAX);
+        assert_eq!(
+            (c("sent"), c("unrecoverable"), c("restarts")),
+            (n, 0, 0),
+            "stream {k}\n{}",
+            o.context()
+        );
+        assert_eq!(
+            (leg(1, "heartbeats"), leg(1, "used"), leg(0, "used")),
+            (beats, 0, n),
+            "stream {k}: secondary heartbeats, used\n{}",
+            o.context()
+        );
+        assert_eq!(
+            st["legs"][1]["up"].as_bool(),
+            Some(true),
+            "stream {k} secondary\n{}",
             o.context()
         );
     }

@@ -26,6 +26,15 @@ pub const PITCH_UNIT_AT: usize = 3;
 /// Smallest PITCH message: its length and type bytes.
 pub const PITCH_MIN_MESSAGE: usize = 2;
 
+/// Whether a PITCH payload is the port-wide heartbeat: a Sequenced Unit
+/// Header of unit 0 with count 0. Why its own test: it belongs to every
+/// unit the port carries, so it is each unit stream's liveness (the rx
+/// stage hands it to every PITCH stream sharing the group), never data.
+#[inline]
+pub fn pitch_port_wide(p: &[u8]) -> bool {
+    p.get(2) == Some(&0) && p.get(PITCH_UNIT_AT) == Some(&0)
+}
+
 #[inline]
 fn malformed(framing: &'static str, what: &'static str) -> SeqError {
     SeqError::Malformed { framing, what }
@@ -175,7 +184,7 @@ pub(super) fn pitch(p: &[u8], unit: u8) -> Result<SeqSample, SeqError> {
     let wire_unit = p[PITCH_UNIT_AT];
     let value = u64::from(le32(p, 4));
     let control = count == 0 || value == 0;
-    if wire_unit != unit && !(wire_unit == 0 && count == 0) {
+    if wire_unit != unit && !pitch_port_wide(p) {
         return Err(SeqError::OtherUnit(wire_unit));
     }
     Ok(SeqSample {

@@ -14,7 +14,7 @@ mod spec;
 
 pub use extend::{extend, extend_shifted, first_extension, shift_of, Extender};
 pub use framing::{
-    CME_HEADER, CME_MIN_MESSAGE, MOLD_END_OF_SESSION, MOLD_HEADER, PITCH_HEADER, PITCH_MIN_MESSAGE,
-    PITCH_UNIT_AT,
+    pitch_port_wide, CME_HEADER, CME_MIN_MESSAGE, MOLD_END_OF_SESSION, MOLD_HEADER, PITCH_HEADER,
+    PITCH_MIN_MESSAGE, PITCH_UNIT_AT,
 };
 pub use spec::{Endian, Extract, FieldWidth, SeqError, SeqSample, SeqSpec};

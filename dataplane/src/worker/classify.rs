@@ -78,11 +78,12 @@ struct Entry {
 /// The routes of the PITCH streams sharing one key, by Hdr Unit; a unit
 /// no stream of the set arbitrates (and the unit-0 heartbeat) goes to the
 /// set's first stream, whose extractor counts it `other_unit` (or takes
-/// the heartbeat).
+/// the heartbeat). `all` is every stream of the set in the order added
+/// (the first one first), for the port-wide heartbeat each of them takes.
 #[derive(Debug)]
 struct UnitSet {
     by_unit: Box<[Option<Route>; 256]>,
-    first: Route,
+    all: Vec<Route>,
 }
 
 /// The last route found, owned by one rx loop (see
@@ -179,7 +180,7 @@ impl Classifier {
             by_unit[usize::from(unit)] = Some(route);
             self.units.push(UnitSet {
                 by_unit,
-                first: route,
+                all: vec![route],
             });
             self.insert(port, group, udp_port, Entry { route, set });
             return Ok(());
@@ -195,7 +196,18 @@ impl Classifier {
             ));
         }
         *slot = Some(route);
+        self.units[units].all.push(route);
         Ok(())
+    }
+
+    /// Every route of the `--seq pitch:UNIT` streams sharing a key (empty
+    /// for a key that is not shared): where a port-wide heartbeat (unit 0,
+    /// count 0) goes, since it is the liveness of every unit the group
+    /// carries. Looked up only for such a heartbeat.
+    pub fn unit_peers(&self, port: u16, group: IpAddr, udp_port: u16) -> &[Route] {
+        self.entry(port, group, udp_port)
+            .and_then(|e| e.set.checked_sub(1))
+            .map_or(&[], |set| self.units[usize::from(set)].all.as_slice())
     }
 
     #[inline]
@@ -217,7 +229,7 @@ impl Classifier {
         payload
             .get(PITCH_UNIT_AT)
             .and_then(|&u| units.by_unit[usize::from(u)])
-            .unwrap_or(units.first)
+            .unwrap_or(units.all[0])
     }
 
     /// The route for a packet with UDP payload `payload`, if any stream
@@ -331,6 +343,12 @@ mod tests {
                 let got = c.lookup_cached(&mut cache, 1, grp, 5000, &pitch(unit));
                 assert_eq!(got, want, "cached, unit {unit}");
             }
+            // The port-wide heartbeat's peers: both streams, first first.
+            assert_eq!(
+                c.unit_peers(1, grp, 5000),
+                &[Route { stream: 0, leg: 1 }, Route { stream: 1, leg: 1 }]
+            );
+            assert!(c.unit_peers(1, grp, 5001).is_empty());
             // Too short to name a unit: the set's first stream (whose
             // extractor calls it truncated).
             assert_eq!(

@@ -7,8 +7,8 @@ use super::classify::RouteCache;
 use super::layout::RxCounters;
 use super::plan::{Plan, Shared};
 use super::publish;
-use super::rx::{hand_over, judge, Arrival, ControlRing, Rejected};
-use crate::dpdk::{Mbuf, RxBatch, RxQueue};
+use super::rx::{hand_over, is_port_wide, judge, unit_copies, Arrival, ControlRing, Rejected};
+use crate::dpdk::{Mbuf, Mempool, RxBatch, RxQueue};
 
 /// Where the rx step's results go, and whose clock it reads.
 ///
@@ -47,6 +47,9 @@ pub struct RxStage {
     batch: RxBatch,
     /// Last classifier answer.
     cache: RouteCache,
+    /// The copies of a port-wide PITCH heartbeat for the other unit
+    /// streams of its group (see [`unit_copies`]; capacity reserved once).
+    copies: Vec<Arrival>,
 }
 
 impl RxStage {
@@ -58,6 +61,7 @@ impl RxStage {
             counters: vec![RxCounters::default(); inputs],
             batch: RxBatch::new(plan.burst),
             cache: RouteCache::default(),
+            copies: Vec::with_capacity(255),
         }
     }
 
@@ -70,12 +74,14 @@ impl RxStage {
     /// Polls each of `rxqs` once (`rxqs[i]` is input `first + i`, and
     /// `ctl[i]` the ring to its membership host) and hands every packet to
     /// `target`. Membership frames go to the host; everything else is
-    /// judged, counted, and accepted or discarded.
+    /// judged, counted, and accepted or discarded. A port-wide PITCH
+    /// heartbeat is accepted once per PITCH stream of its group (copies
+    /// from `pool`, see [`unit_copies`]).
     #[inline]
     pub fn poll(
         &mut self,
         plan: &Plan,
-        rxqs: &mut [RxQueue<'_, '_>],
+        (rxqs, pool): (&mut [RxQueue<'_, '_>], &Mempool<'_>),
         ctl: &mut [ControlRing<'_, '_>],
         target: &mut impl RxTarget,
     ) {
@@ -103,6 +109,13 @@ impl RxStage {
                     target.packet_time(t);
                 }
                 match judge(plan, self.first + i, m, target.now(), c, &mut self.cache) {
+                    Ok(a) if is_port_wide(plan, &a) => {
+                        unit_copies(plan, self.first + i, &a, pool, &mut self.copies);
+                        target.accept(a, c);
+                        for copy in self.copies.drain(..) {
+                            target.accept(copy, c);
+                        }
+                    }
                     Ok(a) => target.accept(a, c),
                     Err(Rejected::Drop(m)) => target.discard(m),
                     Err(Rejected::Control(m)) => {

@@ -5,9 +5,9 @@ use super::classify::{Route, RouteCache};
 use super::layout::RxCounters;
 use super::plan::Plan;
 use crate::admit::{admit, Checksum, Judged};
-use crate::dpdk::{HwCksum, Mbuf, RingProducer};
+use crate::dpdk::{HwCksum, Mbuf, Mempool, RingProducer};
 use crate::merge::{Engine, Sink};
-use crate::seq::{Extract, SeqError, SeqSample, SeqSpec};
+use crate::seq::{pitch_port_wide, Extract, SeqError, SeqSample, SeqSpec};
 use crate::slots::Digest;
 use crate::wire::{parse_frame, verify_udp, DropReason, FrameOffsets, Integrity, L4Check};
 
@@ -184,4 +184,88 @@ pub fn judge(
         mbuf: m,
         rx_tsc,
     })
+}
+
+/// Whether judged packet `a` is a port-wide PITCH heartbeat (unit 0,
+/// count 0), which [`unit_copies`] hands to every PITCH stream sharing its
+/// group. One flag read for any other packet.
+#[inline(always)]
+pub fn is_port_wide(plan: &Plan, a: &Arrival) -> bool {
+    a.sample.heartbeat
+        && matches!(
+            plan.streams[a.route.stream as usize].seq,
+            SeqSpec::Pitch { .. }
+        )
+        && a.mbuf
+            .data()
+            .get(a.offsets.payload())
+            .is_some_and(pitch_port_wide)
+}
+
+/// For a port-wide PITCH heartbeat `a` from input `input` (judged for the
+/// first stream of its group's unit set, see [`is_port_wide`]): a copy of
+/// it for each other `--seq pitch:UNIT` stream sharing that group on this
+/// input, judged as that stream's heartbeat on its own leg, pushed to
+/// `out`.
+///
+/// Why copies: the heartbeat is the liveness of every unit the port
+/// carries, and each stream's engine (possibly on another merge worker)
+/// takes and frees the packet it is handed. A copy is one mbuf from `pool`
+/// and a frame-sized copy, made only for these heartbeats (about one a
+/// second per port), never for data. A copy that cannot be made (the pool
+/// is empty, or the stream filters the leg's source address) is not made:
+/// that stream does not see this heartbeat, as if it had been lost.
+/// `out` is filled up to its capacity (reserved once: 255 units).
+#[inline(never)]
+pub fn unit_copies(
+    plan: &Plan,
+    input: usize,
+    a: &Arrival,
+    pool: &Mempool<'_>,
+    out: &mut Vec<Arrival>,
+) {
+    let inp = plan.inputs[input];
+    let data = a.mbuf.data();
+    // The rare path reads the addresses again rather than carry them in
+    // every `Arrival`.
+    let Ok(info) = parse_frame(data, L4Check::Skip) else {
+        return;
+    };
+    let Some(payload) = data.get(a.offsets.payload()) else {
+        return;
+    };
+    for &peer in plan
+        .classifier
+        .unit_peers(inp.port, info.dst_ip, info.dst_port)
+    {
+        if peer == a.route || out.len() == out.capacity() {
+            continue;
+        }
+        let stream = &plan.streams[peer.stream as usize];
+        if let Some(Some(src)) = stream.sources.get(peer.leg as usize) {
+            if *src != info.src_ip {
+                continue;
+            }
+        }
+        let Ok(sample) = stream.seq.extract(payload) else {
+            continue;
+        };
+        let Some(mut m) = pool.alloc() else {
+            return;
+        };
+        let Some(buf) = m.append(data.len()) else {
+            continue;
+        };
+        buf.copy_from_slice(data);
+        m.set_frame_offsets(a.offsets);
+        out.push(Arrival {
+            route: peer,
+            sample,
+            integrity: a.integrity,
+            digest: a.digest,
+            offsets: a.offsets,
+            mbuf: m,
+            rx_tsc: a.rx_tsc,
+        });
+    }
 }

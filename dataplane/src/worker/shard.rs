@@ -312,7 +312,7 @@ pub fn run(
         if polls && w.rings_have_room(room) {
             // The rx side's generation (a reload moves it).
             let plan = w.plan;
-            rx.poll(plan, &mut rxqs, &mut ctl, &mut w);
+            rx.poll(plan, (&mut rxqs, pool), &mut ctl, &mut w);
         }
         w.take(&mut from, &mut inbound);
         let Owner { engine, tx, .. } = &mut w;

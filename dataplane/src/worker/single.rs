@@ -45,7 +45,7 @@ pub fn run(
     let mut reload = WorkerEnd::new(plans, 0);
 
     while !shared.stopping() {
-        rx.poll(plan, &mut rxqs, &mut ctl, &mut inline);
+        rx.poll(plan, (&mut rxqs, pool), &mut ctl, &mut inline);
         let Inline { engine, tx } = &mut inline;
         tx.service(engine, &mut out_rx, rx.scratch());
         if requests.due(shared) {

@@ -51,11 +51,12 @@ impl Handoff {
 
 /// An rx lcore: polls `rxqs` (inputs `first..first + rxqs.len()` of the
 /// plan) and pushes judged packets to queue `lane` until stopped; `ctl[i]`
-/// is the ring to `rxqs[i]`'s membership host, if any.
+/// is the ring to `rxqs[i]`'s membership host, if any; `pool` is the
+/// packet pool (copies of a port-wide PITCH heartbeat come from it).
 pub fn rx_loop(
     plan: &Plan,
     shared: &Shared,
-    handoff: &Handoff,
+    (handoff, pool): (&Handoff, &Mempool<'_>),
     lane: usize,
     first: usize,
     mut rxqs: Vec<RxQueue<'_, '_>>,
@@ -79,7 +80,7 @@ pub fn rx_loop(
     let room = plan.burst * rxqs.len();
     while !shared.stopping() {
         if queue.len() + room <= queue.capacity() {
-            rx.poll(plan, &mut rxqs, &mut ctl, &mut lane);
+            rx.poll(plan, (&mut rxqs, pool), &mut ctl, &mut lane);
         }
         if requests.due(shared) {
             rx.publish(shared);
