@@ -636,3 +636,212 @@ fn without_membership_the_snooped_stream_stops() {
     assert_eq!(frames, 0, "the device sent IGMP\n{summary}");
     let _ = std::fs::remove_dir_all(&r.dir);
 }
+
+/// The membership across a live reload asked through the `/mcast_failover/reload` telemetry
+/// command (dpdk-telemetry.py), on two shard workers: the run starts with stream S1 (the IGMP
+/// legs); the configuration then adds S2 (two more source-specific groups from the same
+/// sender, which the bridge does not forward to the device until it joins them).
+///
+/// Asserted: the bridge lists S2's groups for the device after the reload and S2 flows; S1's
+/// entries are listed at every poll from before the reload to the end, S1 flows on for four
+/// membership intervals after it (so its queries went on being answered) and the device
+/// sent no leave while running; a clean exit then leaves every group.
+#[test]
+fn telemetry_reload_joins_an_added_streams_groups_and_keeps_the_untouched_ones() {
+    prereq::require(&prereq::MEMBERSHIP);
+    prereq::require(&prereq::OPS_TELEMETRY);
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const S2: [(&str, &str); 2] = [
+        ("232.1.1.2:5000", "192.0.2.1"),
+        ("232.2.1.2:5000", "198.51.100.1"),
+    ];
+    let fam = &IGMP;
+    let t = Topo::up("igmp-rl");
+    let dir = std::env::temp_dir().join(format!("mf-membership-{}-reload", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for a in fam.src_addrs {
+        t.src.sh(&["ip", "addr", "add", a, "dev", "src0", "nodad"]);
+    }
+    let table = |name: &str, legs: &[(&str, &str); 2], out: &str| {
+        format!(
+            "\n[[stream]]\nname = \"{name}\"\nlegs = [\"{}@{}\", \"{}@{}\"]\noutput = \"{out}\"\n",
+            legs[0].0, legs[0].1, legs[1].0, legs[1].1
+        )
+    };
+    let conf = dir.join("streams.toml");
+    std::fs::write(&conf, table("S1", &fam.legs, fam.output)).unwrap();
+    let stats = dir.join("stats.json");
+    let prefix = format!("mfmrl{}", std::process::id());
+    let mut args = support::eal_args(&prefix);
+    let at = args.iter().position(|a| a == "-l").expect("EAL -l");
+    args.splice(
+        at..at + 2,
+        ["--lcores".to_string(), support::shard_lcores(2)],
+    );
+    let outs = [dir.join("out0.pcap"), dir.join("out1.pcap")];
+    args.extend(
+        [
+            "--vdev".to_string(),
+            "net_af_packet0,iface=dev0".to_string(),
+            "--vdev".to_string(),
+            format!(
+                "net_pcap1,tx_pcap={},tx_pcap={}",
+                outs[0].display(),
+                outs[1].display()
+            ),
+            "--".to_string(),
+        ]
+        .into_iter()
+        .chain(support::SHARED_INPUT_PORTS.iter().map(|s| s.to_string()))
+        .chain(
+            [
+                "--config",
+                conf.to_str().unwrap(),
+                "--nb-cores",
+                "2",
+                "--port-ip",
+                fam.port_ip,
+                "--stats-period",
+                "0.2",
+                "--stats-json",
+                stats.to_str().unwrap(),
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        ),
+    );
+    let mut dev = support::start_piped(
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", t.dev.name))
+            .arg("--")
+            .arg(BIN)
+            .args(&args),
+    );
+    let so = support::drain_pipe(dev.stdout.take().unwrap());
+    let se = support::drain_pipe(dev.stderr.take().unwrap());
+    wait_for("the device's first stats", || stats.exists(), String::new);
+    let entries = |legs: &[(&str, &str); 2]| -> Vec<(String, String)> {
+        legs.iter()
+            .flat_map(|(g, s)| {
+                let grp = g.rsplit_once(':').unwrap().0;
+                [
+                    (grp.to_string(), String::new()),
+                    (grp.to_string(), s.to_string()),
+                ]
+            })
+            .collect()
+    };
+    let (s1, s2) = (entries(&fam.legs), entries(&S2));
+    let has = |want: &[(String, String)]| {
+        let now = t.device_entries();
+        want.iter().all(|e| now.contains(e))
+    };
+    wait_for(
+        "S1's groups joined",
+        || has(&s1),
+        || format!("{:?}", t.mdb()),
+    );
+
+    // One sender, the same RTP stream on S1's and S2's legs.
+    let mut sender = t
+        .src
+        .cmd(&["python3"])
+        .arg(repo().join("scripts/lib/mcast_send.py"))
+        .args(["src0", &SENDER_MAX.to_string(), &RATE.to_string()])
+        .args(fam.legs.iter().chain(&S2).map(|(g, s)| format!("{g}@{s}")))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the sender");
+    let of = |name: &str| -> u64 {
+        read_json(&stats)["streams"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == name)
+            .and_then(|s| s["sent"].as_u64())
+            .unwrap_or(0)
+    };
+    wait_for(
+        "S1 to flow",
+        || of("S1") >= RATE,
+        || format!("{:?}", t.mdb()),
+    );
+    assert!(
+        !has(&s2),
+        "S2's groups listed before the reload: {:?}",
+        t.mdb()
+    );
+
+    std::fs::write(
+        &conf,
+        table("S1", &fam.legs, fam.output) + &table("S2", &S2, "239.10.0.2:5004"),
+    )
+    .unwrap();
+    let reply = support::telemetry(&prefix, &["/mcast_failover/reload"]);
+    assert_eq!(
+        reply
+            .first()
+            .map(|r| r["/mcast_failover/reload"]["reload"].clone()),
+        Some(serde_json::json!("requested")),
+        "telemetry reply {reply:?}"
+    );
+    let s1_at_reload = of("S1");
+    // From here on S1's entries must be there at every poll.
+    let mut s1_missing = Vec::new();
+    let mut poll = |cond: &dyn Fn() -> bool| {
+        if !has(&s1) {
+            s1_missing.push(t.mdb());
+        }
+        cond()
+    };
+    wait_for(
+        "S2's groups joined and S2 flowing",
+        || poll(&|| has(&s2) && of("S2") > 0),
+        || format!("{:?}", t.mdb()),
+    );
+    wait_for(
+        "S1 flowing four membership intervals past the reload",
+        || poll(&|| of("S1") >= s1_at_reload + INTERVALS_OF_PACKETS),
+        || format!("{:?}", t.mdb()),
+    );
+    let running = read_json(&stats);
+    let _ = sender.kill();
+    let _ = sender.wait();
+    let code = stop(&mut dev, "mcast-failover");
+    let stdout = format!(
+        "{}\n{}",
+        so.join().unwrap_or_default(),
+        se.join().unwrap_or_default()
+    );
+    assert_eq!(code, Some(0), "device exit\n{stdout}");
+    assert!(
+        s1_missing.is_empty(),
+        "S1's entries missing after the reload: {s1_missing:?}"
+    );
+    assert!(
+        stdout.contains("reload applied: 1 added, 0 removed, 1 kept"),
+        "{stdout}"
+    );
+    assert_eq!(
+        running["membership"][0]["leaves_sent"].as_u64(),
+        Some(0),
+        "no leave while both streams run\n{stdout}"
+    );
+    wait_for(
+        "every entry gone after the exit's leaves",
+        || t.device_entries().is_empty(),
+        || format!("{:?}", t.mdb()),
+    );
+    let last = read_json(&stats);
+    println!(
+        "S1 sent {} (at the reload {s1_at_reload}), S2 sent {}, reports sent {}, leaves at exit {}",
+        of("S1"),
+        of("S2"),
+        last["membership"][0]["reports_sent"],
+        last["membership"][0]["leaves_sent"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

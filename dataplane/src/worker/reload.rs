@@ -199,7 +199,10 @@ impl Shelves {
             };
         }
         let mut shelves: Vec<Option<Box<Shelf>>> = Vec::with_capacity(MAX_SHELVES);
-        shelves.push(Some(Box::new(Shelf::new(engine, ids.to_vec()))));
+        // A worker that starts with no stream (more workers than streams)
+        // leaves shelf 0 empty: the main lcore counts it free, and a
+        // reload's first shelf for this worker goes there.
+        shelves.push((!ids.is_empty()).then(|| Box::new(Shelf::new(engine, ids.to_vec()))));
         shelves.resize_with(MAX_SHELVES, || None);
         Shelves { shelves, at }
     }
