@@ -255,6 +255,28 @@ fn stop(child: &mut Child, what: &str) -> Option<i32> {
         .code()
 }
 
+/// The device's output pipes, drained on threads.
+type Pipes = (
+    std::thread::JoinHandle<String>,
+    std::thread::JoinHandle<String>,
+);
+
+/// Starts the binary with `args` in the device namespace of `t` and waits for its first
+/// stats at `stats`.
+fn start_device(t: &Topo, args: &[String], stats: &Path) -> (Child, Pipes) {
+    let mut dev = support::start_piped(
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", t.dev.name))
+            .arg("--")
+            .arg(BIN)
+            .args(args),
+    );
+    let so = support::drain_pipe(dev.stdout.take().unwrap());
+    let se = support::drain_pipe(dev.stderr.take().unwrap());
+    wait_for("the device's first stats", || stats.exists(), String::new);
+    (dev, (so, se))
+}
+
 /// What one run saw.
 struct Run {
     /// Output packets after the stream reached the device.
@@ -369,16 +391,7 @@ fn run(fam: &Family, membership: bool, workers: usize) -> Run {
     } else {
         args.push("--no-membership".into());
     }
-    let mut dev = support::start_piped(
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", t.dev.name))
-            .arg("--")
-            .arg(BIN)
-            .args(&args),
-    );
-    let so = support::drain_pipe(dev.stdout.take().unwrap());
-    let se = support::drain_pipe(dev.stderr.take().unwrap());
-    wait_for("the device's first stats", || stats.exists(), String::new);
+    let (mut dev, (so, se)) = start_device(&t, &args, &stats);
 
     let want: Vec<(String, String)> = {
         let mut w: Vec<(String, String)> = fam
@@ -711,16 +724,7 @@ fn telemetry_reload_joins_an_added_streams_groups_and_keeps_the_untouched_ones()
             .map(|s| s.to_string()),
         ),
     );
-    let mut dev = support::start_piped(
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", t.dev.name))
-            .arg("--")
-            .arg(BIN)
-            .args(&args),
-    );
-    let so = support::drain_pipe(dev.stdout.take().unwrap());
-    let se = support::drain_pipe(dev.stderr.take().unwrap());
-    wait_for("the device's first stats", || stats.exists(), String::new);
+    let (mut dev, (so, se)) = start_device(&t, &args, &stats);
     let entries = |legs: &[(&str, &str); 2]| -> Vec<(String, String)> {
         legs.iter()
             .flat_map(|(g, s)| {
@@ -780,14 +784,7 @@ fn telemetry_reload_joins_an_added_streams_groups_and_keeps_the_untouched_ones()
         table("S1", &fam.legs, fam.output) + &table("S2", &S2, "239.10.0.2:5004"),
     )
     .unwrap();
-    let reply = support::telemetry(&prefix, &["/mcast_failover/reload"]);
-    assert_eq!(
-        reply
-            .first()
-            .map(|r| r["/mcast_failover/reload"]["reload"].clone()),
-        Some(serde_json::json!("requested")),
-        "telemetry reply {reply:?}"
-    );
+    support::telemetry_reload(&prefix);
     let s1_at_reload = of("S1");
     // From here on S1's entries must be there at every poll.
     let mut s1_missing = Vec::new();

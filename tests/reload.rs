@@ -39,7 +39,7 @@ use common::{serial, BIN};
 use prereq::{require, RELOAD as SUITE};
 use support::live::{Run, HANG_GUARD};
 use support::netns::Veth;
-use support::{eal_args, shard_lcores, telemetry, workdir, SHARED_INPUT_PORTS};
+use support::{eal_args, shard_lcores, telemetry_reload, workdir, SHARED_INPUT_PORTS};
 use testkit::frame::FrameSpec;
 use testkit::pcap::{PcapWriter, TsResolution};
 use testkit::scenario::{LegPacket, Scenario, StreamSpec};
@@ -251,14 +251,7 @@ fn replace_streams_while_flowing(workers: usize) {
     if workers == 1 {
         run.signal("-HUP");
     } else {
-        let reply = telemetry(&prefix, &["/mcast_failover/reload"]);
-        assert_eq!(
-            reply
-                .first()
-                .map(|r| r["/mcast_failover/reload"]["reload"].clone()),
-            Some(serde_json::json!("requested")),
-            "telemetry reply {reply:?}"
-        );
+        telemetry_reload(&prefix);
     }
     run.until("reload applied", |l| {
         l.contains("reload applied: 1 added, 1 removed, 1 kept")

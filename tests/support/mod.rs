@@ -206,6 +206,19 @@ pub fn telemetry(prefix: &str, commands: &[&str]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Asks the binary with EAL file prefix `prefix` for a live reload through the
+/// `/mcast_failover/reload` telemetry command and checks that it was taken.
+pub fn telemetry_reload(prefix: &str) {
+    let reply = telemetry(prefix, &["/mcast_failover/reload"]);
+    assert_eq!(
+        reply
+            .first()
+            .map(|r| r["/mcast_failover/reload"]["reload"].clone()),
+        Some(serde_json::json!("requested")),
+        "telemetry reply {reply:?}"
+    );
+}
+
 /// App options of a run that only a signal ends: the test stream, stats every 50 ms into
 /// `stats_json`, and a `--duration` of ten hours as the backstop.
 pub fn until_signalled(stats_json: &std::path::Path) -> Vec<String> {
