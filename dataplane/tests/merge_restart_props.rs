@@ -21,6 +21,8 @@
 //!   than its reorder depth + 1 past the boundary, not `margin` positions
 //!   (64 here) later.
 
+// This test crate uses only part of the shared harness.
+#[allow(dead_code)]
 mod support;
 
 use dataplane::merge::record::Recorder;
