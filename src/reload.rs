@@ -99,14 +99,14 @@ impl Reloader {
         }
         let mut at = vec![Place::NONE; n];
         let mut shelf_live = vec![vec![0; MAX_SHELVES]; shards.workers()];
-        for w in 0..shards.workers() {
+        for (w, live_w) in shelf_live.iter_mut().enumerate() {
             for (local, &id) in shards.members(w).iter().enumerate() {
                 at[id as usize] = Place {
                     shelf: 0,
                     local: local as u32,
                 };
             }
-            shelf_live[w][0] = shards.members(w).len();
+            live_w[0] = shards.members(w).len();
         }
         Reloader {
             args,
@@ -240,10 +240,10 @@ impl Reloader {
             at[id] = Place::NONE;
         }
         let mut swaps = Vec::with_capacity(workers);
-        for w in 0..workers {
+        for (w, live_w) in shelf_live.iter_mut().enumerate().take(workers) {
             let mine: Vec<usize> = ids.iter().copied().filter(|&id| owner(id) == w).collect();
             let take: Vec<usize> = (0..MAX_SHELVES)
-                .filter(|&k| self.shelf_live[w][k] > 0 && shelf_live[w][k] == 0)
+                .filter(|&k| self.shelf_live[w][k] > 0 && live_w[k] == 0)
                 .collect();
             let shelf = if mine.is_empty() {
                 None
@@ -259,7 +259,7 @@ impl Reloader {
                         local: local as u32,
                     };
                 }
-                shelf_live[w][k] = mine.len();
+                live_w[k] = mine.len();
                 Some((
                     k,
                     Box::new(Shelf::new(engine, mine.iter().map(|&i| i as u32).collect())),
