@@ -289,6 +289,17 @@ impl<H> SlotTable<H> {
         &self.slots[r.index(leg, position)]
     }
 
+    /// Hands `fetch` the addresses of `position`'s slot and digest in
+    /// `leg`'s ring (nothing for an index out of range), for a prefetch.
+    #[inline(always)]
+    pub fn lines(&self, r: &Region, leg: usize, position: u64, fetch: &mut impl FnMut(*const u8)) {
+        let i = r.index(leg, position);
+        if let (Some(s), Some(d)) = (self.slots.get(i), self.digests.get(i)) {
+            fetch((s as *const Slot<H>).cast());
+            fetch((d as *const Digest).cast());
+        }
+    }
+
     /// Stores a copy in an empty slot; gives the copy back if the slot is
     /// taken (the caller decides which copy to keep).
     #[inline]
