@@ -422,6 +422,25 @@ mod tests {
     use std::ptr::NonNull;
 
     #[test]
+    fn prefetch_lines_are_the_slot_and_digest_of_the_position() {
+        let (t, r) = SlotTable::<u32>::new(&[(2, 8), (3, 4)]).unwrap();
+        let mut got = Vec::new();
+        t.lines(&r[1], 2, 13, &mut |p| got.push(p));
+        let i = r[1].index(2, 13);
+        let want: [*const u8; 2] = [
+            (&t.slots[i] as *const Slot<u32>).cast(),
+            (&t.digests[i] as *const Digest).cast(),
+        ];
+        assert_eq!(got, want);
+        // A region that is not this table's (an index past its end):
+        // nothing, rather than a wild address.
+        let (_, far) = SlotTable::<u32>::new(&[(4, 64)]).unwrap();
+        got.clear();
+        t.lines(&far[0], 3, 63, &mut |p| got.push(p));
+        assert!(got.is_empty());
+    }
+
+    #[test]
     fn legs_share_offsets_and_streams_do_not_overlap() {
         let (mut t, r) = SlotTable::<u32>::new(&[(2, 8), (3, 4)]).unwrap();
         assert_eq!(r[0].index(0, 5), r[0].index(0, 13));
