@@ -6,7 +6,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: scripts/callgrind-merge.sh [--mode primary|hitless|both|mold|messages|parse|framing|all] [--packets N]
-                                  [--streams N] [--cache-sim]
+                                  [--streams N] [--cache-sim [--ll SIZE,ASSOC,LINE]]
 
 Builds dataplane/examples/merge_callgrind.rs (release, no DPDK), runs it under
 `valgrind --tool=callgrind` for N and 2N packets (each packet = 2 input
@@ -40,6 +40,8 @@ packets, no valgrind).
                 them; default 1)
   --cache-sim   also simulate the caches (valgrind --cache-sim=yes) and print
                 D1 and LL misses (reads + writes) per input packet
+  --ll S,A,L    the simulated last-level cache (valgrind --LL; default: the
+                host's largest cache, e.g. 524288,8,64 for a 512 KiB L2)
   -h, --help    this text
 EOF
 }
@@ -48,12 +50,14 @@ mode=both
 packets=200000
 streams=1
 cache_sim=no
+ll=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --mode) mode="${2:?--mode needs a value}"; shift 2 ;;
         --packets) packets="${2:?--packets needs a value}"; shift 2 ;;
         --streams) streams="${2:?--streams needs a value}"; shift 2 ;;
         --cache-sim) cache_sim=yes; shift ;;
+        --ll) ll="${2:?--ll needs a value}"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "callgrind-merge.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -72,6 +76,10 @@ if ! [[ "$packets" =~ ^[1-9][0-9]*$ ]]; then
     echo "callgrind-merge.sh: invalid packet count '$packets'" >&2
     exit 2
 fi
+if [[ -n "$ll" ]] && ! [[ "$ll" =~ ^[1-9][0-9]*,[1-9][0-9]*,[1-9][0-9]*$ ]]; then
+    echo "callgrind-merge.sh: invalid --ll '$ll' (SIZE,ASSOC,LINE)" >&2
+    exit 2
+fi
 if ! [[ "$streams" =~ ^[1-9][0-9]*$ ]]; then
     echo "callgrind-merge.sh: invalid stream count '$streams'" >&2
     exit 2
@@ -86,7 +94,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 counts() { # example mode packets [streams] -> "Ir D1-misses LL-misses" (totals)
-    valgrind --tool=callgrind --cache-sim="$cache_sim" --callgrind-out-file="$tmp/out" \
+    valgrind --tool=callgrind --cache-sim="$cache_sim" ${ll:+--LL="$ll"} --callgrind-out-file="$tmp/out" \
         "$target_dir/release/examples/$1" "${@:2}" >/dev/null 2>"$tmp/log" || { cat "$tmp/log" >&2; exit 1; }
     awk '/^events:/ { for (i = 2; i <= NF; i++) col[$i] = i - 1 }
          /^summary:/ { ir = $(col["Ir"] + 1)

@@ -131,6 +131,41 @@ impl<H> Engine<H> {
         }
     }
 
+    /// Hands `fetch` the addresses of the state lines a copy on `leg` of
+    /// `stream` meets first in [`Engine::insert`] (nothing for bad
+    /// indices). Reads only the stream table, not the stream's state.
+    ///
+    /// Why: with thousands of streams each copy meets a stream whose state
+    /// is in no cache, and `insert` stalls on one miss after another. The
+    /// rx stage judges a whole burst before merging it and passes each
+    /// copy's addresses to a prefetch hint (`fetch`: the engine only gives
+    /// addresses, it never reads through them for this), so a burst's
+    /// misses overlap. Then [`Engine::prefetch_slots`].
+    #[inline(always)]
+    pub fn prefetch_state(&self, stream: usize, leg: usize, mut fetch: impl FnMut(*const u8)) {
+        if let Some(st) = self.streams.get(stream) {
+            st.hot_lines(leg, &mut fetch);
+        }
+    }
+
+    /// The second stage of [`Engine::prefetch_state`]: the slot lines a
+    /// copy of `sample` on `leg` of `stream` meets. Reads the stream's
+    /// state (its epoch gives the position), so call it a little after
+    /// that state was prefetched, e.g. one copy ahead of the merge.
+    #[inline(always)]
+    pub fn prefetch_slots(
+        &self,
+        (stream, leg): (usize, usize),
+        sample: &SeqSample,
+        mut fetch: impl FnMut(*const u8),
+    ) {
+        if let Some(st) = self.streams.get(stream) {
+            if leg < st.legs() {
+                st.slot_lines(&self.store, (leg, sample), &mut fetch);
+            }
+        }
+    }
+
     /// Hands in a retransmitted packet of `stream` (gap fill: a MoldUDP64
     /// packet from the request server, already judged intact) at `now`.
     /// It is held for its place in the stream's open requested range and

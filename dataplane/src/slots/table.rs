@@ -289,6 +289,17 @@ impl<H> SlotTable<H> {
         &self.slots[r.index(leg, position)]
     }
 
+    /// Hands `fetch` the addresses of `position`'s slot and digest in
+    /// `leg`'s ring (nothing for an index out of range), for a prefetch.
+    #[inline(always)]
+    pub fn lines(&self, r: &Region, leg: usize, position: u64, fetch: &mut impl FnMut(*const u8)) {
+        let i = r.index(leg, position);
+        if let (Some(s), Some(d)) = (self.slots.get(i), self.digests.get(i)) {
+            fetch((s as *const Slot<H>).cast());
+            fetch((d as *const Digest).cast());
+        }
+    }
+
     /// Stores a copy in an empty slot; gives the copy back if the slot is
     /// taken (the caller decides which copy to keep).
     #[inline]
@@ -409,6 +420,25 @@ impl<H> SlotTable<H> {
 mod tests {
     use super::*;
     use std::ptr::NonNull;
+
+    #[test]
+    fn prefetch_lines_are_the_slot_and_digest_of_the_position() {
+        let (t, r) = SlotTable::<u32>::new(&[(2, 8), (3, 4)]).unwrap();
+        let mut got = Vec::new();
+        t.lines(&r[1], 2, 13, &mut |p| got.push(p));
+        let i = r[1].index(2, 13);
+        let want: [*const u8; 2] = [
+            (&t.slots[i] as *const Slot<u32>).cast(),
+            (&t.digests[i] as *const Digest).cast(),
+        ];
+        assert_eq!(got, want);
+        // A region that is not this table's (an index past its end):
+        // nothing, rather than a wild address.
+        let (_, far) = SlotTable::<u32>::new(&[(4, 64)]).unwrap();
+        got.clear();
+        t.lines(&far[0], 3, 63, &mut |p| got.push(p));
+        assert!(got.is_empty());
+    }
 
     #[test]
     fn legs_share_offsets_and_streams_do_not_overlap() {

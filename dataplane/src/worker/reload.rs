@@ -207,6 +207,31 @@ impl Shelves {
         Shelves { shelves, at }
     }
 
+    /// The engine holding stream id `id`, and the id's index there.
+    #[inline(always)]
+    fn place(&self, id: u32) -> Option<(&Engine<Mbuf>, usize)> {
+        let p = self.at.get(id as usize)?;
+        let shelf = self.shelves.get(usize::from(p.shelf))?.as_ref()?;
+        Some((&shelf.engine, p.local as usize))
+    }
+
+    /// Prefetches (through `fetch`) the stream state judged packet `a`
+    /// will meet in [`Shelves::accept`] (see [`Engine::prefetch_state`]).
+    #[inline(always)]
+    pub fn prefetch_state(&self, a: &Arrival, fetch: impl FnMut(*const u8)) {
+        if let Some((engine, local)) = self.place(a.route.stream) {
+            engine.prefetch_state(local, usize::from(a.route.leg), fetch);
+        }
+    }
+
+    /// Prefetches the slots `a` will meet (see [`Engine::prefetch_slots`]).
+    #[inline(always)]
+    pub fn prefetch_slots(&self, a: &Arrival, fetch: impl FnMut(*const u8)) {
+        if let Some((engine, local)) = self.place(a.route.stream) {
+            engine.prefetch_slots((local, usize::from(a.route.leg)), &a.sample, fetch);
+        }
+    }
+
     /// Hands judged packet `a` (routed to an id) to its shelf's engine;
     /// gives it back when no shelf of this worker merges that id (a packet
     /// judged under the previous classifier for a stream a reload removed,

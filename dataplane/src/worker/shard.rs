@@ -59,8 +59,8 @@ use super::reload::{Generations, Shelves, WorkerEnd};
 use super::rx::{Arrival, ControlRing};
 use super::tx::TxState;
 use crate::dpdk::{
-    pause, DpdkError, Eal, ElemConsumer, ElemProducer, ElemRing, Mbuf, Mempool, RxQueue, TxQueue,
-    SOCKET_ANY,
+    pause, prefetch, DpdkError, Eal, ElemConsumer, ElemProducer, ElemRing, Mbuf, Mempool, RxQueue,
+    TxQueue, SOCKET_ANY,
 };
 use crate::stats::LatencyHistogram;
 
@@ -483,6 +483,22 @@ impl RxTarget for Owner<'_, '_, '_, '_, '_> {
         }
         if let Some(Some(o)) = self.to.get_mut(owner) {
             o.staged.push(a);
+        }
+    }
+
+    /// Only its own streams: another's state is its owner's to fetch.
+    #[inline(always)]
+    fn prefetch_state(&self, a: &Arrival) {
+        if self.plan.shards.owner(a.route.stream) == self.me {
+            self.engine.prefetch_state(a, prefetch);
+            self.tx.prefetch(a.route.stream as usize);
+        }
+    }
+
+    #[inline(always)]
+    fn prefetch_slots(&self, a: &Arrival) {
+        if self.plan.shards.owner(a.route.stream) == self.me {
+            self.engine.prefetch_slots(a, prefetch);
         }
     }
 

@@ -11,7 +11,7 @@ use super::publish::Requests;
 use super::reload::{Generations, Shelves, WorkerEnd};
 use super::rx::{Arrival, ControlRing};
 use super::tx::TxState;
-use crate::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
+use crate::dpdk::{prefetch, Mbuf, Mempool, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
 
 /// Runs the merge on this lcore until `shared.stop`, then drains: every
@@ -95,6 +95,17 @@ impl RxTarget for Inline<'_, '_, '_> {
         if let Some(m) = self.engine.accept(a, now, &mut self.tx) {
             self.tx.unrouted(m);
         }
+    }
+
+    #[inline(always)]
+    fn prefetch_state(&self, a: &Arrival) {
+        self.engine.prefetch_state(a, prefetch);
+        self.tx.prefetch(a.route.stream as usize);
+    }
+
+    #[inline(always)]
+    fn prefetch_slots(&self, a: &Arrival) {
+        self.engine.prefetch_slots(a, prefetch);
     }
 
     #[inline(always)]

@@ -6,8 +6,8 @@ use super::plan::{FillAsk, Plan, Shared, StreamEvent, StreamPlan};
 use super::pool_watch::PoolWatch;
 use super::publish;
 use super::reload::MergeSet;
-use crate::dpdk::{tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
-use crate::merge::{Event, EventKind, FreeReason, SendInfo, Sink};
+use crate::dpdk::{prefetch, tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, MAX_BURST};
+use crate::merge::{Event, EventKind, FreeReason, MergeConfig, SendInfo, Sink};
 use crate::rewrite::{trim_mold_front, Rewriter, RtpRenumber};
 use crate::seq::SeqSpec;
 use crate::stats::LatencyHistogram;
@@ -209,6 +209,30 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     #[inline(always)]
     pub fn tick(&mut self) {
         self.now = tsc().max(self.now);
+    }
+
+    /// Prefetches the output state a packet of `stream` (an index as
+    /// [`Sink::send`] gets it) will meet when sent: its [`StreamOut`] and
+    /// the parts of its plan the send reads. See [`RxTarget::prefetch_state`].
+    ///
+    /// [`RxTarget::prefetch_state`]: super::poll::RxTarget::prefetch_state
+    #[inline(always)]
+    pub fn prefetch(&self, stream: usize) {
+        if let Some(out) = self.outs.get(stream) {
+            let p: *const u8 = (out as *const StreamOut).cast();
+            for off in (0..size_of::<StreamOut>()).step_by(64) {
+                prefetch(p.wrapping_add(off));
+            }
+            prefetch(p.wrapping_add(size_of::<StreamOut>() - 1));
+        }
+        let plan = self
+            .ids
+            .get(stream)
+            .and_then(|&i| self.streams.get(i as usize));
+        if let Some(plan) = plan {
+            prefetch((&plan.merge as *const MergeConfig).cast());
+            prefetch((&plan.rewriter as *const Rewriter).cast());
+        }
     }
 
     /// Frees `m` with the next bulk free (a packet the merge never took).

@@ -31,7 +31,7 @@ mod shed;
 pub(in crate::merge) use shed::ShedPass;
 
 use super::config::{MergeConfig, Mode, Reorder, MAX_LEGS};
-use super::counters::StreamCounters;
+use super::counters::{LegCounters, StreamCounters};
 use super::output::{FreeReason, SendInfo, Sink};
 use super::wheel::NEVER;
 use crate::seq::{extend_shifted, shift_of, SeqSample};
@@ -91,6 +91,17 @@ struct Rules {
     margin: u64,
     fill_timeout: u64,
     messages: bool,
+}
+
+/// Hands `fetch` every cache line of `len` bytes from `p` (addresses only).
+#[inline(always)]
+fn lines(fetch: &mut impl FnMut(*const u8), p: *const u8, len: usize) {
+    let mut off = 0;
+    while off < len {
+        fetch(p.wrapping_add(off));
+        off += 64;
+    }
+    fetch(p.wrapping_add(len.saturating_sub(1)));
 }
 
 #[inline]
@@ -234,6 +245,47 @@ impl StreamState {
         let pos = raw.wrapping_add(cur.offset);
         let d = pos.wrapping_sub(self.cursor) as i64;
         (d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span)).then_some(pos)
+    }
+
+    /// Hands `fetch` the addresses of the lines a copy on `leg` meets on
+    /// the fast paths: the head of this state (cursor .. region), the
+    /// leg's state, the current epoch and the counters those paths bump.
+    /// See [`Engine::prefetch_state`](super::Engine::prefetch_state).
+    #[inline(always)]
+    pub(super) fn hot_lines(&self, leg: usize, fetch: &mut impl FnMut(*const u8)) {
+        let head = std::mem::offset_of!(StreamState, leg);
+        lines(fetch, (self as *const Self).cast(), head);
+        if let (Some(ls), Some(lc)) = (self.leg.get(leg), self.books.counters.legs.get(leg)) {
+            lines(fetch, (ls as *const LegState).cast(), size_of::<LegState>());
+            lines(
+                fetch,
+                (lc as *const LegCounters).cast(),
+                size_of::<LegCounters>(),
+            );
+        }
+        fetch((&self.ep.cur as *const epoch::Epoch).cast());
+        fetch((&self.books.counters as *const StreamCounters).cast());
+    }
+
+    /// Hands `fetch` the slot lines a copy of `sample` on `leg` meets: its
+    /// position's slot and digest in its leg's ring and in leg 0's (where
+    /// a send is marked). Reads this state (the position needs the epoch),
+    /// so it pays once [`hot_lines`](Self::hot_lines) was fetched a while
+    /// before.
+    #[inline(always)]
+    pub(super) fn slot_lines<H>(
+        &self,
+        store: &Store<H>,
+        (leg, sample): (usize, &SeqSample),
+        fetch: &mut impl FnMut(*const u8),
+    ) {
+        let cur = self.ep.cur;
+        let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
+        let pos = raw.wrapping_add(cur.offset);
+        store.slots.lines(&self.region, leg, pos, fetch);
+        if leg != 0 {
+            store.slots.lines(&self.region, 0, pos, fetch);
+        }
     }
 
     // ---------------------------------------------------------------- insert
