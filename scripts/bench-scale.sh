@@ -62,8 +62,6 @@ options:
 EOF
 }
 
-is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
-is_int() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 while [ $# -gt 0 ]; do
     case $1 in
         -h|--help) usage; exit 0 ;;
@@ -71,17 +69,9 @@ while [ $# -gt 0 ]; do
         --binary-b) need_value "$@"; BINARY_B=$2; shift 2 ;;
         --label-a) need_value "$@"; LABEL_A=$2; shift 2 ;;
         --label-b) need_value "$@"; LABEL_B=$2; shift 2 ;;
-        --rounds) need_value "$@"; is_int "$2" || die_usage "--rounds: not a positive integer: $2"; ROUNDS=$2; shift 2 ;;
-        --warmup) need_value "$@"; is_num "$2" || die_usage "--warmup: not a number: $2"; WARMUP=$2; shift 2 ;;
-        --window) need_value "$@"; is_num "$2" || die_usage "--window: not a number: $2"; WINDOW=$2; shift 2 ;;
-        --frames) need_value "$@"; { is_int "$2" && [ $(($2 % 65536)) -eq 0 ]; } || die_usage "--frames: not a multiple of 65536: $2"; FRAMES=$2; shift 2 ;;
         --streams) need_value "$@"; is_int "$2" || die_usage "--streams: not a positive integer: $2"; N=$2; shift 2 ;;
-        --no-callgrind) CALLGRIND=0; shift ;;
-        --callgrind-packets) need_value "$@"; is_int "$2" || die_usage "--callgrind-packets: not a positive integer: $2"; CG_PACKETS=$2; shift 2 ;;
-        --out) need_value "$@"; OUT=$2; shift 2 ;;
-        --workdir) need_value "$@"; WORKDIR=$2; shift 2 ;;
-        --keep) KEEP=1; shift ;;
-        *) die_usage "unknown option: $1" ;;
+        --binary) die_usage "--binary: this script compares two, give --binary-a and --binary-b" ;;
+        *) bench_opt "$@" || die_usage "unknown option: $1"; shift "$BENCH_SHIFT" ;;
     esac
 done
 [ -n "$BINARY_A" ] || die_usage "--binary-a is required"

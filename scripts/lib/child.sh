@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The one bounded run a benchmark script has going at a time (sourced, never run): CHILD is
 # the pid of the `timeout` bounding it, and the options both benchmarks take. Used by
-# bench.sh and bench-shard.sh.
+# bench.sh, bench-shard.sh and bench-scale.sh.
 #
 # SIGINT goes to the process under `timeout`, once: a signal to `timeout` itself is
 # forwarded to the child AND to the process group, i.e. twice, and mcast-failover treats a
@@ -80,7 +80,7 @@ bench_exit() {
 is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
 is_int() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
-# bench_opt "$@" : the options bench.sh and bench-shard.sh both take (same variables, same
+# bench_opt "$@" : the options bench.sh, bench-shard.sh and bench-scale.sh share (same variables, same
 # checks, exit 2 on a bad value). Returns 1 if $1 is not one of them; else sets BENCH_SHIFT to
 # the number of words it took, for the caller's `shift "$BENCH_SHIFT"`.
 bench_opt() {
