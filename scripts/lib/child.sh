@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The one bounded run a benchmark script has going at a time (sourced, never run): CHILD is
-# the pid of the `timeout` bounding it, and the options both benchmarks take. Used by
+# the pid of the `timeout` bounding it, and the options the benchmarks share. Used by
 # bench.sh, bench-shard.sh and bench-scale.sh.
 #
 # SIGINT goes to the process under `timeout`, once: a signal to `timeout` itself is
