@@ -27,7 +27,7 @@ use super::evidence::Evidence;
 use super::{after, Store, StreamState};
 use crate::merge::config::{Mode, MAX_LEGS};
 use crate::merge::output::{FreeReason, SendInfo, Sink};
-use crate::seq::{extend, SeqSample};
+use crate::seq::SeqSample;
 use crate::slots::{Digest, Packet, Passed, Verdict};
 
 impl StreamState {
@@ -47,19 +47,11 @@ impl StreamState {
         copy: Packet<H>,
         sink: &mut impl Sink<H>,
     ) {
-        let ls = &self.leg[leg];
-        let cur = self.ep.cur;
-        if copy.verdict == Verdict::Good
-            && sample.source == cur.source
-            && ls.epoch == cur.id
-            && ls.up
-            && ls.cand.count == 0
-            && sample.bits == self.rules.bits
-            && !sample.heartbeat
-            && self.ep.live
-        {
-            let raw = extend(sample.value, self.rules.bits, cur.raw_high);
-            let pos = raw.wrapping_add(cur.offset);
+        let fast = match copy.verdict {
+            Verdict::Good => self.on_fast_path(leg, &sample),
+            _ => None,
+        };
+        if let Some((raw, pos)) = fast {
             let d = pos.wrapping_sub(self.cursor) as i64;
             let in_window = d < 0 && d >= -(self.rules.cap as i64);
             if d == 0 || (in_window && self.straddles(pos, copy.span)) {

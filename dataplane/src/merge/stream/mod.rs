@@ -229,22 +229,45 @@ impl StreamState {
     /// [`Engine::wants`](super::Engine::wants).
     #[inline(always)]
     pub(super) fn behind_at(&self, leg: usize, sample: &SeqSample) -> Option<u64> {
-        let cur = self.ep.cur;
-        let healthy = self.leg.get(leg).is_some_and(|ls| {
-            ls.epoch == cur.id && ls.up && ls.cand.count == 0 && leg < self.rules.legs
-        });
-        if !(healthy
-            && sample.source == cur.source
-            && sample.bits == self.rules.bits
-            && !sample.heartbeat
-            && self.ep.live)
-        {
+        if leg >= self.rules.legs {
             return None;
         }
-        let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
-        let pos = raw.wrapping_add(cur.offset);
+        let (_, pos) = self.on_fast_path(leg, sample)?;
         let d = pos.wrapping_sub(self.cursor) as i64;
         (d < 0 && d >= -(self.rules.cap as i64) && !self.straddles(pos, sample.span)).then_some(pos)
+    }
+
+    /// The extended value and the position of a copy of `sample` on `leg`
+    /// (`leg` < the stream's legs) if it meets what every fast path needs:
+    /// the current source and sequence width, not a heartbeat, on a leg that
+    /// is up in the current epoch with no restart candidate, in a live
+    /// epoch. `None`: only the slow path may judge it. (The callers add the
+    /// copy's own verdict, when they have one.)
+    #[inline(always)]
+    pub(super) fn on_fast_path(&self, leg: usize, sample: &SeqSample) -> Option<(u64, u64)> {
+        let ls = &self.leg[leg];
+        let cur = self.ep.cur;
+        if sample.source == cur.source
+            && ls.epoch == cur.id
+            && ls.up
+            && ls.cand.count == 0
+            && sample.bits == self.rules.bits
+            && !sample.heartbeat
+            && self.ep.live
+        {
+            Some(self.position_of(sample))
+        } else {
+            None
+        }
+    }
+
+    /// The extended value of `sample` in the current epoch, and its
+    /// position in the stream's sequence space.
+    #[inline(always)]
+    fn position_of(&self, sample: &SeqSample) -> (u64, u64) {
+        let cur = self.ep.cur;
+        let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
+        (raw, raw.wrapping_add(cur.offset))
     }
 
     /// Hands `fetch` the addresses of the lines a copy on `leg` meets on
@@ -279,9 +302,7 @@ impl StreamState {
         (leg, sample): (usize, &SeqSample),
         fetch: &mut impl FnMut(*const u8),
     ) {
-        let cur = self.ep.cur;
-        let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
-        let pos = raw.wrapping_add(cur.offset);
+        let (_, pos) = self.position_of(sample);
         store.slots.lines(&self.region, leg, pos, fetch);
         if leg != 0 {
             store.slots.lines(&self.region, 0, pos, fetch);
@@ -312,19 +333,11 @@ impl StreamState {
         // cursor is freed. Both need the leg up, on the current epoch and
         // with no restart candidate; anything else takes the full path.
         // They count and free through the same calls as the slow path.
-        let ls = &self.leg[leg];
-        let cur = self.ep.cur;
-        if copy.verdict == Verdict::Good
-            && sample.source == cur.source
-            && ls.epoch == cur.id
-            && ls.up
-            && ls.cand.count == 0
-            && sample.bits == self.rules.bits
-            && !sample.heartbeat
-            && self.ep.live
-        {
-            let raw = extend_shifted(sample.value, self.rules.shift, cur.raw_high);
-            let pos = raw.wrapping_add(cur.offset);
+        let fast = match copy.verdict {
+            Verdict::Good => self.on_fast_path(leg, &sample),
+            _ => None,
+        };
+        if let Some((raw, pos)) = fast {
             let d = pos.wrapping_sub(self.cursor) as i64;
             if d == 0 && self.held == 0 {
                 // The preferred leg is the first leg up (`update_preferred`)
