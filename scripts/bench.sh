@@ -533,12 +533,7 @@ echo "   load average after: $LOAD_AFTER"
 
 # ------------------------------------------------------------------ report
 # The measured facts; benchkit.py derives the report's variants and descriptions from them.
-# scripts/soak.sh owns the soak section of the report: carried over as it is.
-SOAK_BLOCK=$(sed -n '/^<!-- soak.sh: begin -->$/,/^<!-- soak.sh: end -->$/p' "$OUT" 2>/dev/null || true)
-# scripts/bench-shard.sh owns the sharding section: carried over the same way.
-SHARD_BLOCK=$(sed -n '/^<!-- bench-shard:begin/,/^<!-- bench-shard:end -->$/p' "$OUT" 2>/dev/null || true)
-# scripts/bench-scale.sh owns the many-streams A/B section: carried over the same way.
-SCALE_BLOCK=$(sed -n '/^<!-- bench-scale:begin/,/^<!-- bench-scale:end -->$/p' "$OUT" 2>/dev/null || true)
+# It replaces only its own (bench.sh) section of the report; the other scripts' sections stay.
 SLOTS_JSON="{$(for n in $STREAM_COUNTS 1p 1r; do printf '"%s": "%s",' "$n" "${SLOTS_OF[$n]:-?}"; done | sed 's/,$//')}"
 python3 "$KIT" report "$RESULTS" "$OUT" \
     --fact "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
@@ -559,9 +554,6 @@ python3 "$KIT" report "$RESULTS" "$OUT" \
     --fact "slots_of=$SLOTS_JSON" --fact "n_max=$N_MAX" --fact "p_max=$P_MAX" \
     --fact "paced=$PACED_RATES" --fact "paced_s=$PACED_SECONDS" --fact "callgrind=${CG_SUMMARY:-}" \
     --fact "gst_rows=$GST_ROWS" --fact "gst_verdict=$GST_VERDICT" --fact "gst_packets=$GST_PACKETS"
-[ -z "$SOAK_BLOCK" ] || printf '\n%s\n' "$SOAK_BLOCK" >>"$OUT"
-[ -z "$SHARD_BLOCK" ] || printf '\n%s\n' "$SHARD_BLOCK" >>"$OUT"
-[ -z "$SCALE_BLOCK" ] || printf '\n%s\n' "$SCALE_BLOCK" >>"$OUT"
 if [ "$OWN_WORKDIR" = 1 ] && [ "$KEEP" = 0 ] && [[ $OUT == "$WORKDIR"/* ]]; then
     cat "$OUT"   # the temp workdir goes away on exit
 else

@@ -511,11 +511,6 @@ def cmd_report(a):
         return [ours[k] / tp[k] for k in sorted(ours) if k in tp and tp[k]]
 
     o = []
-    o.append("# Benchmarks\n")
-    o.append(
-        "Written by `scripts/bench.sh` from measured figures (nothing in this file is typed in;"
-        " re-run the script to regenerate it).\n"
-    )
     o.append("## Machine and run\n")
     for k in ("date", "host", "nproc", "cpu", "kernel", "dpdk", "git", "load_before", "load_after",
               "hugepages", "rounds", "warmup_s", "window_s", "frames_per_file", "command"):
@@ -850,12 +845,22 @@ def cmd_report(a):
         " (1, 5, 15 min). A load above ~1 means other work shared the 2 vCPUs with the"
         " benchmark and the figures are pessimistic and noisier for both tools."
     )
-    # The merge-policy before/after section (cmd_policy) is kept across regenerations.
-    kept = marked_section(a.out, POLICY_BEGIN, POLICY_END)
-    with open(a.out, "w") as f:
-        f.write("\n".join(o) + "\n" + (("\n" + kept + "\n") if kept else ""))
+    # Only this script's own section is replaced: every other script's section
+    # (merge policy, soak, sharding, many streams, fuzz runs, ...) is kept.
+    if not os.path.exists(a.out) or not open(a.out).read().strip():
+        with open(a.out, "w") as f:
+            f.write(REPORT_TITLE)
+    put_section(a.out, BENCH_BEGIN, BENCH_END, "\n".join([BENCH_BEGIN] + o + [BENCH_END]))
 
 
+REPORT_TITLE = (
+    "# Benchmarks\n\n"
+    "Every figure here is written by a script (nothing is typed in): the section between the"
+    " `bench.sh` markers by `scripts/bench.sh`, each other section by the script and command it"
+    " names. Re-run that script to regenerate its section; the others are kept.\n"
+)
+BENCH_BEGIN = "<!-- bench.sh:begin (scripts/bench.sh) -->"
+BENCH_END = "<!-- bench.sh:end -->"
 POLICY_BEGIN = "<!-- merge-policy:begin (scripts/bench-policy.sh) -->"
 POLICY_END = "<!-- merge-policy:end -->"
 
