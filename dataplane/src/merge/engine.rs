@@ -1,7 +1,7 @@
 //! The engine: many streams, their slot tables and one deadline wheel.
 
 use super::config::MergeConfig;
-use super::counters::StreamCounters;
+use super::counters::CountersRead;
 use super::output::{FreeReason, Sink};
 use super::stream::{fill_slots_for, EvidenceFigures, ShedPass, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
@@ -291,8 +291,8 @@ impl<H> Engine<H> {
     }
 
     /// Counters of `stream` (panics if out of range, like slice indexing).
-    pub fn counters(&self, stream: usize) -> &StreamCounters {
-        self.streams[stream].counters()
+    pub fn counters(&self, stream: usize) -> CountersRead {
+        CountersRead(self.streams[stream].counters())
     }
 
     /// What `stream` has learned about its legs (skew percentiles, reorder

@@ -9,27 +9,86 @@
 
 use super::super::counters::StreamCounters;
 use super::super::output::{Event, EventKind, FreeReason, GapHow, SendInfo, Sink};
+use super::lines;
+use crate::merge::MAX_LEGS;
 use crate::slots::Verdict;
 
+/// The counters of one leg that a clean copy bumps (`received`, `good`,
+/// then `used` or `duplicates`): 32 bytes, so two legs share a line.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+struct LegHot {
+    received: u64,
+    good: u64,
+    used: u64,
+    duplicates: u64,
+}
+
 /// Counters of one stream and the calls that change them.
+///
+/// Layout (`repr(C)`, line-aligned): the counters every clean copy bumps
+/// (the stream's `sent`, `messages_sent`, `messages_duplicate`, each leg's
+/// [`LegHot`]) first, in two lines for a two-leg stream, apart from the
+/// rest (`rest`, whose copies of those fields stay 0). With thousands of
+/// streams each copy meets counters in no cache; in the board's
+/// [`StreamCounters`] order the same fields were spread over four lines.
+/// [`Books::counters`] puts them back together for readers.
 #[derive(Debug, Default)]
+#[repr(C, align(64))]
 pub(in crate::merge) struct Books {
-    /// Everything counted so far (read by `Engine::counters`).
-    pub counters: StreamCounters,
+    sent: u64,
+    messages_sent: u64,
+    messages_duplicate: u64,
+    /// (So that each leg's [`LegHot`] stays within one line.)
+    _pad: u64,
+    legs: [LegHot; MAX_LEGS],
+    /// Every other counter.
+    rest: StreamCounters,
 }
 
 impl Books {
+    /// Everything counted so far (what `Engine::counters` reads).
+    pub fn counters(&self) -> StreamCounters {
+        let mut c = self.rest;
+        c.sent = self.sent;
+        c.messages_sent = self.messages_sent;
+        c.messages_duplicate = self.messages_duplicate;
+        for (l, h) in c.legs.iter_mut().zip(&self.legs) {
+            l.received = h.received;
+            l.good = h.good;
+            l.used = h.used;
+            l.duplicates = h.duplicates;
+        }
+        c
+    }
+
+    /// Good data copies handed in on `leg` so far.
+    #[inline]
+    pub fn good(&self, leg: usize) -> u64 {
+        self.legs[leg].good
+    }
+
+    /// Hands `fetch` the lines a copy on `leg` bumps (the stream's line and
+    /// the leg's; nothing for a leg the stream cannot have).
+    #[inline(always)]
+    pub fn hot_lines(&self, leg: usize, fetch: &mut impl FnMut(*const u8)) {
+        fetch((self as *const Self).cast());
+        if let Some(h) = self.legs.get(leg) {
+            lines(fetch, (h as *const LegHot).cast(), size_of::<LegHot>());
+        }
+    }
+
     /// A data copy or heartbeat handed in on `leg`.
     #[inline(always)]
     pub fn received(&mut self, leg: usize) {
-        self.counters.legs[leg].received += 1;
+        self.legs[leg].received += 1;
     }
 
     /// A good data copy handed in on `leg` (the fast paths: `received` and
     /// `judged` in one step).
     #[inline(always)]
     pub fn took_good(&mut self, leg: usize) {
-        let c = &mut self.counters.legs[leg];
+        let c = &mut self.legs[leg];
         c.received += 1;
         c.good += 1;
     }
@@ -37,17 +96,16 @@ impl Books {
     /// The receive checks' verdict on a data copy of `leg`.
     #[inline(always)]
     pub fn judged(&mut self, leg: usize, verdict: Verdict) {
-        let c = &mut self.counters.legs[leg];
         match verdict {
-            Verdict::Good => c.good += 1,
-            Verdict::Corrupt => c.corrupt += 1,
+            Verdict::Good => self.legs[leg].good += 1,
+            Verdict::Corrupt => self.rest.legs[leg].corrupt += 1,
         }
     }
 
     /// `leg` delivered a position lower than one it delivered before.
     #[inline]
     pub fn out_of_order(&mut self, leg: usize) {
-        self.counters.legs[leg].out_of_order += 1;
+        self.rest.legs[leg].out_of_order += 1;
     }
 
     /// Sends `handle` (leg `info.leg`'s copy) as the next packet of
@@ -61,12 +119,11 @@ impl Books {
         info: SendInfo,
         preferred: bool,
     ) {
-        let c = &mut self.counters;
-        c.sent += 1;
-        c.messages_sent += u64::from(info.span);
-        c.legs[info.leg].used += 1;
+        self.sent += 1;
+        self.messages_sent += u64::from(info.span);
+        self.legs[info.leg].used += 1;
         if !preferred {
-            c.substituted += 1;
+            self.rest.substituted += 1;
         }
         sink.send(stream, handle, info);
     }
@@ -74,9 +131,9 @@ impl Books {
     /// Gives back a copy of `leg` that is not sent, counted by `why`.
     #[inline(always)]
     pub fn free<H>(&mut self, sink: &mut impl Sink<H>, leg: usize, handle: H, why: FreeReason) {
-        let c = &mut self.counters.legs[leg];
+        let c = &mut self.rest.legs[leg];
         match why {
-            FreeReason::Duplicate => c.duplicates += 1,
+            FreeReason::Duplicate => self.legs[leg].duplicates += 1,
             FreeReason::Late => c.late += 1,
             FreeReason::Corrupt => c.corrupt_dropped += 1,
             FreeReason::Wild => c.wild += 1,
@@ -93,26 +150,26 @@ impl Books {
     /// trimmed off an overlapping one).
     #[inline(always)]
     pub fn duplicate_messages(&mut self, n: u16) {
-        self.counters.messages_duplicate += u64::from(n);
+        self.messages_duplicate += u64::from(n);
     }
 
     /// A good copy arrived for a position given up on evidence before
     /// `max_delay`: the loss a too-young estimate caused.
     #[inline]
     pub fn lost_early(&mut self) {
-        self.counters.lost_early += 1;
+        self.rest.lost_early += 1;
     }
 
     /// A good copy's payload differs from the copy sent at its position.
     #[inline]
     pub fn payload_mismatch(&mut self) {
-        self.counters.payload_mismatch += 1;
+        self.rest.payload_mismatch += 1;
     }
 
     /// `n` positions passed without a copy to send.
     #[inline]
     pub fn unrecoverable(&mut self, n: u64) {
-        self.counters.unrecoverable += n;
+        self.rest.unrecoverable += n;
     }
 
     /// The end of a run of missing positions: one `Gap` event saying how
@@ -120,7 +177,7 @@ impl Books {
     #[inline]
     pub fn gap<H>(&mut self, sink: &mut impl Sink<H>, stream: usize, time: u64, gap: GapLine) {
         if gap.how != GapHow::Filled {
-            self.counters.gaps += 1;
+            self.rest.gaps += 1;
         }
         sink.event(
             stream,
@@ -146,7 +203,7 @@ impl Books {
         time: u64,
         range: GapLine,
     ) {
-        self.counters.fill_requested += 1;
+        self.rest.fill_requested += 1;
         sink.event(
             stream,
             Event {
@@ -164,9 +221,9 @@ impl Books {
     #[inline]
     pub fn fill_closed(&mut self, complete: bool) {
         if complete {
-            self.counters.filled += 1;
+            self.rest.filled += 1;
         } else {
-            self.counters.fill_timed_out += 1;
+            self.rest.fill_timed_out += 1;
         }
     }
 
@@ -180,9 +237,9 @@ impl Books {
         handle: H,
         info: SendInfo,
     ) {
-        self.counters.sent += 1;
-        self.counters.messages_sent += u64::from(info.span);
-        self.counters.fill_sent += 1;
+        self.sent += 1;
+        self.messages_sent += u64::from(info.span);
+        self.rest.fill_sent += 1;
         sink.send(stream, handle, info);
     }
 
@@ -191,10 +248,10 @@ impl Books {
     #[inline]
     pub fn free_fill<H>(&mut self, sink: &mut impl Sink<H>, handle: H, late: bool) {
         if late {
-            self.counters.late_fill += 1;
+            self.rest.late_fill += 1;
             sink.free(handle, FreeReason::Late);
         } else {
-            self.counters.fill_stray += 1;
+            self.rest.fill_stray += 1;
             sink.free(handle, FreeReason::Duplicate);
         }
     }
@@ -202,19 +259,19 @@ impl Books {
     /// The preferred leg changed.
     #[inline]
     pub fn switched(&mut self) {
-        self.counters.switches += 1;
+        self.rest.switches += 1;
     }
 
     /// A source restart was confirmed.
     #[inline]
     pub fn restarted(&mut self) {
-        self.counters.restarts += 1;
+        self.rest.restarts += 1;
     }
 
     /// A copy beyond the window pushed it forward.
     #[inline]
     pub fn overrun(&mut self) {
-        self.counters.overruns += 1;
+        self.rest.overruns += 1;
     }
 }
 

@@ -330,7 +330,7 @@ impl StreamState {
             Reorder::Off => return false,
             Reorder::Fixed(r) => u64::from(r),
             Reorder::Auto => {
-                if self.books.counters.legs[l].good < MIN_EVIDENCE {
+                if self.books.good(l) < MIN_EVIDENCE {
                     return false;
                 }
                 self.ev.depth(l) + 1

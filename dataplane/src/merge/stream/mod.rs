@@ -31,7 +31,7 @@ mod shed;
 pub(in crate::merge) use shed::ShedPass;
 
 use super::config::{MergeConfig, Mode, Reorder, MAX_LEGS};
-use super::counters::{LegCounters, StreamCounters};
+use super::counters::StreamCounters;
 use super::output::{FreeReason, SendInfo, Sink};
 use super::wheel::NEVER;
 use crate::seq::{extend_shifted, shift_of, SeqSample};
@@ -189,8 +189,8 @@ impl StreamState {
         self.rules.legs
     }
 
-    pub(super) fn counters(&self) -> &StreamCounters {
-        &self.books.counters
+    pub(super) fn counters(&self) -> StreamCounters {
+        self.books.counters()
     }
 
     pub(super) fn evidence_figures(&self) -> EvidenceFigures {
@@ -278,16 +278,11 @@ impl StreamState {
     pub(super) fn hot_lines(&self, leg: usize, fetch: &mut impl FnMut(*const u8)) {
         let head = std::mem::offset_of!(StreamState, leg);
         lines(fetch, (self as *const Self).cast(), head);
-        if let (Some(ls), Some(lc)) = (self.leg.get(leg), self.books.counters.legs.get(leg)) {
+        if let Some(ls) = self.leg.get(leg) {
             lines(fetch, (ls as *const LegState).cast(), size_of::<LegState>());
-            lines(
-                fetch,
-                (lc as *const LegCounters).cast(),
-                size_of::<LegCounters>(),
-            );
         }
         fetch((&self.ep.cur as *const epoch::Epoch).cast());
-        fetch((&self.books.counters as *const StreamCounters).cast());
+        self.books.hot_lines(leg, fetch);
     }
 
     /// Hands `fetch` the slot lines a copy of `sample` on `leg` meets: its
