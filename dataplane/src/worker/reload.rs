@@ -83,7 +83,7 @@ fn put(shared: &Shared, id: usize, engine: &Engine<Mbuf>, local: usize, to_ns: T
     shared.layout.put_stream(
         &shared.board,
         id,
-        (engine.counters(local), &engine.evidence(local)),
+        (&engine.counters(local), &engine.evidence(local)),
         engine.held(local),
         |leg| engine.leg_is_up(local, leg),
         |t| to_ns.ns(t),

@@ -78,6 +78,17 @@ impl Books {
         }
     }
 
+    /// The byte ranges (from the start of [`Books`]) that a clean copy on
+    /// `leg` bumps, for the layout test.
+    #[cfg(test)]
+    pub fn hot_ranges(leg: usize) -> [std::ops::Range<usize>; 2] {
+        let leg_at = std::mem::offset_of!(Books, legs) + leg * size_of::<LegHot>();
+        [
+            0..std::mem::offset_of!(Books, _pad),
+            leg_at..leg_at + size_of::<LegHot>(),
+        ]
+    }
+
     /// A data copy or heartbeat handed in on `leg`.
     #[inline(always)]
     pub fn received(&mut self, leg: usize) {

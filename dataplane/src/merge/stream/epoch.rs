@@ -33,9 +33,10 @@ pub(super) struct Candidate {
 
 /// The stream's epochs: the current one, the one before (whose tail may
 /// still arrive on a lagging leg) and the boundary between them.
-/// `repr(C)`, the current epoch and `live` first: all the fast paths read.
+/// `repr(C)`, the current epoch and `live` first: all the fast paths read;
+/// line-aligned, so those 33 bytes sit in one line.
 #[derive(Clone, Copy, Debug)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub(super) struct Epochs {
     pub cur: Epoch,
     /// Started and the current epoch's End of Session not yet sent: the

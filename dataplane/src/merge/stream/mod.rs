@@ -26,6 +26,8 @@ mod epoch;
 mod evidence;
 mod fill;
 mod health;
+#[cfg(test)]
+mod layout_tests;
 mod messages;
 mod shed;
 pub(in crate::merge) use shed::ShedPass;
@@ -74,23 +76,23 @@ pub(super) struct Store<H> {
 }
 
 /// The stream's fixed settings, in the engine's units. The ones the fast
-/// paths read come first (see [`StreamState`]'s layout).
+/// paths read come first, in 26 bytes (see [`StreamState`]'s layout).
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 struct Rules {
     legs: usize,
     cap: u64,
-    max_delay: u64,
     bits: u32,
     /// `shift_of(bits)`, for the fast paths' extension.
     shift: u32,
     mode: Mode,
+    messages: bool,
+    max_delay: u64,
     leg_timeout: u64,
     k: u32,
     reorder: Reorder,
     margin: u64,
     fill_timeout: u64,
-    messages: bool,
 }
 
 /// Hands `fetch` every cache line of `len` bytes from `p` (addresses only).
@@ -113,30 +115,33 @@ fn after(a: u64, b: u64) -> bool {
 ///
 /// Layout (`repr(C)`, hot fields first): with thousands of streams every
 /// packet meets a stream state that is not in the L1 cache, so what the
-/// fast paths read and write (cursor, rules, the current epoch, the legs'
-/// liveness and positions, then the counters) sits in the first lines,
-/// and what only the slow paths, the evidence rotation and gap fill read
-/// comes after. Field order only: no behaviour depends on it.
+/// fast paths read and write sits in few lines: line 0 the cursor, `high`,
+/// `next_rotate`, `index`, `preferred` and `held`; line 1 the region and
+/// the rules' hot head; line 3 the current epoch and `live` (line 2 is the
+/// rules' cold tail); then each leg's state and the books (whose first
+/// lines are the counters a clean copy bumps). What only the slow paths,
+/// the evidence rotation and gap fill read comes after. Field order only:
+/// no behaviour depends on it (`layout_tests` checks the lines).
 #[repr(C)]
 pub(super) struct StreamState {
     /// Next position to send.
     cursor: u64,
     /// Highest position placed.
     high: u64,
-    index: usize,
-    /// Earliest time this stream asked to be serviced (NEVER if none).
-    pub wake: u64,
-    preferred: Option<usize>,
-    /// Copies held in the rings.
-    held: u32,
     /// Position at which the evidence windows rotate next (here, not in
     /// [`Evidence`], because every send reads it).
     next_rotate: u64,
-    rules: Rules,
+    index: usize,
+    preferred: Option<usize>,
+    /// Copies held in the rings.
+    held: u32,
     region: Region,
-    leg: [LegState; MAX_LEGS],
+    rules: Rules,
     ep: Epochs,
+    leg: [LegState; MAX_LEGS],
     books: Books,
+    /// Earliest time this stream asked to be serviced (NEVER if none).
+    pub wake: u64,
     ev: Evidence,
     /// The range asked of the request server, if one is open.
     fill: FillRange,
@@ -276,7 +281,8 @@ impl StreamState {
     /// See [`Engine::prefetch_state`](super::Engine::prefetch_state).
     #[inline(always)]
     pub(super) fn hot_lines(&self, leg: usize, fetch: &mut impl FnMut(*const u8)) {
-        let head = std::mem::offset_of!(StreamState, leg);
+        // Lines 0 and 1: up to the end of the rules' hot head.
+        let head = std::mem::offset_of!(StreamState, rules) + std::mem::offset_of!(Rules, max_delay);
         lines(fetch, (self as *const Self).cast(), head);
         if let Some(ls) = self.leg.get(leg) {
             lines(fetch, (ls as *const LegState).cast(), size_of::<LegState>());
