@@ -87,10 +87,11 @@ impl StreamState {
                     self.sample_lag(store, leg, pos, now, false);
                 }
                 self.held += 1;
-                let l = &mut self.leg[leg];
-                l.held += 1;
-                if after(pos, l.top) || l.held == 1 {
-                    l.top = pos;
+                let held = &mut self.leg[leg].held;
+                *held += 1;
+                let top = &mut self.leg_slow[leg].top;
+                if after(pos, *top) || *held == 1 {
+                    *top = pos;
                 }
                 if after(pos, self.high) {
                     self.high = pos;
@@ -132,11 +133,11 @@ impl StreamState {
     fn first_seen_from<H>(&self, store: &Store<H>, p: u64, now: u64) -> Option<(u64, u64)> {
         let mut best: Option<(u64, u64)> = None;
         for l in 0..self.rules.legs {
-            let ls = &self.leg[l];
-            if ls.held == 0 || after(p, ls.top) {
+            let top = self.leg_slow[l].top;
+            if self.leg[l].held == 0 || after(p, top) {
                 continue;
             }
-            let span = ls.top.wrapping_sub(p).min(self.rules.cap - 1);
+            let span = top.wrapping_sub(p).min(self.rules.cap - 1);
             for k in 0..=span {
                 let q = p.wrapping_add(k);
                 let s = store.slots.get(&self.region, l, q);

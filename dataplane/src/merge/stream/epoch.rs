@@ -18,12 +18,11 @@ pub(super) struct Epoch {
     pub id: u32,
 }
 
-/// A run of out-of-window packets on one leg that may be a restart.
+/// A run of out-of-window packets on one leg that may be a restart (how
+/// many is [`LegState::cand_count`](super::health::LegState), which the
+/// fast paths test).
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(C)]
 pub(super) struct Candidate {
-    /// First: the fast paths' test reads it next to its leg's state.
-    pub count: u32,
     pub normals: u32,
     pub source: u64,
     pub raw_high: u64,
@@ -114,9 +113,9 @@ impl StreamState {
         ep.tail_hi = raw.wrapping_sub(1);
         self.cursor = raw;
         self.high = raw.wrapping_sub(1);
-        for l in &mut self.leg {
+        for (l, s) in self.leg.iter_mut().zip(&mut self.leg_slow) {
             l.epoch = 0;
-            l.top = raw;
+            s.top = raw;
             l.last_pos = raw;
         }
     }
@@ -195,17 +194,16 @@ impl StreamState {
         let leg = a.leg;
         let now = a.now;
         let (bits, cap, k) = (self.rules.bits, self.rules.cap, self.rules.k);
-        let c = self.leg[leg].cand;
+        let c = self.leg_slow[leg].cand;
         let mut raw = 0;
-        let continues = c.count > 0 && c.source == s.source && {
+        let continues = self.leg[leg].cand_count > 0 && c.source == s.source && {
             raw = extend(s.value, bits, c.raw_high);
             raw.wrapping_sub(c.raw_high).wrapping_add(cap) < 2 * cap
         };
         if !continues {
             self.drop_candidate(store, leg, sink);
             raw = first_extension(s.value, bits);
-            self.leg[leg].cand = Candidate {
-                count: 0,
+            self.leg_slow[leg].cand = Candidate {
                 normals: 0,
                 source: s.source,
                 raw_high: raw,
@@ -221,8 +219,10 @@ impl StreamState {
         } else {
             k
         };
-        let c = &mut self.leg[leg].cand;
-        c.count += 1;
+        let count = &mut self.leg[leg].cand_count;
+        *count += 1;
+        let count = *count;
+        let c = &mut self.leg_slow[leg].cand;
         c.normals = 0;
         c.last = now;
         if after(raw, c.raw_high) {
@@ -231,8 +231,8 @@ impl StreamState {
         if after(c.raw_low, raw) {
             c.raw_low = raw;
         }
-        if c.count < need {
-            let i = self.ep.held_base + leg * k as usize + c.count as usize - 1;
+        if count < need {
+            let i = self.ep.held_base + leg * k as usize + count as usize - 1;
             store.held[i] = Some((raw, a.copy));
             return;
         }
@@ -264,14 +264,20 @@ impl StreamState {
         sink: &mut impl Sink<H>,
     ) {
         let k = self.rules.k;
-        let n = self.leg[leg].cand.count.min(k.saturating_sub(1));
+        let n = self.leg[leg].cand_count.min(k.saturating_sub(1));
         for j in 0..n as usize {
             let i = self.ep.held_base + leg * k as usize + j;
             if let Some((_, p)) = store.held[i].take() {
                 self.books.free(sink, leg, p.handle, FreeReason::Wild);
             }
         }
-        self.leg[leg].cand = Default::default();
+        self.clear_candidate(leg);
+    }
+
+    /// `leg` has no restart candidate any more (its held copies are gone).
+    pub(super) fn clear_candidate(&mut self, leg: usize) {
+        self.leg[leg].cand_count = 0;
+        self.leg_slow[leg].cand = Candidate::default();
     }
 
     /// `a.leg` held a new source for K packets: open a new epoch after
@@ -286,7 +292,7 @@ impl StreamState {
         let leg = a.leg;
         let now = a.now;
         let (bits, cap, k) = (self.rules.bits, self.rules.cap, self.rules.k);
-        let c = self.leg[leg].cand;
+        let c = self.leg_slow[leg].cand;
         // After an End of Session nothing of the old source is merged any
         // more (everything up to it went out): the new epoch starts right
         // after it, with no boundary to wait for.
@@ -325,8 +331,8 @@ impl StreamState {
         let mut joining = [false; MAX_LEGS];
         joining[leg] = true;
         for (other, j) in joining.iter_mut().enumerate().take(self.rules.legs) {
-            let oc = self.leg[other].cand;
-            if other != leg && oc.count > 0 && oc.source == c.source {
+            let oc = self.leg_slow[other].cand;
+            if other != leg && self.leg[other].cand_count > 0 && oc.source == c.source {
                 let r = extend(oc.raw_high, bits, self.ep.cur.raw_high);
                 if r.wrapping_sub(self.ep.cur.raw_high).wrapping_add(cap) < 2 * cap {
                     *j = true;
@@ -338,8 +344,8 @@ impl StreamState {
                 continue;
             }
             self.leg[l].epoch = self.ep.cur.id;
-            let n = self.leg[l].cand.count.min(k - 1) as usize;
-            self.leg[l].cand = Candidate::default();
+            let n = self.leg[l].cand_count.min(k - 1) as usize;
+            self.clear_candidate(l);
             for i in 0..n {
                 let slot: &mut Held<H> = &mut store.held[self.ep.held_base + l * k as usize + i];
                 if let Some((raw, copy)) = slot.take() {

@@ -6,11 +6,11 @@ use super::epoch::Candidate;
 use super::{after, Store, StreamState};
 use crate::merge::output::{Event, EventKind, Sink};
 
-/// What the stream knows about one leg (`repr(C)`: the fields the fast
-/// paths read, then the restart candidate, whose `count` they test; a
-/// cache line aligned, so those 44 bytes of each leg sit in one line).
+/// What the stream knows about one leg that the fast paths read
+/// (`repr(C)`, 32 bytes, so two legs share a cache line); the rest is in
+/// [`LegSlow`].
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 pub(super) struct LegState {
     pub up: bool,
     /// Has delivered a position of the current epoch (see `last_pos`).
@@ -18,11 +18,20 @@ pub(super) struct LegState {
     pub epoch: u32,
     /// Copies held in this leg's ring.
     pub held: u32,
+    /// Copies in this leg's restart candidate ([`LegSlow::cand`]); 0: no
+    /// candidate (the fast paths' test).
+    pub cand_count: u32,
     pub last_good: u64,
-    /// Highest position held in this leg's ring.
-    pub top: u64,
     /// Highest position delivered (not lowered by reordered copies).
     pub last_pos: u64,
+}
+
+/// What the stream knows about one leg that only the slow paths read.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LegSlow {
+    /// Highest position held in this leg's ring.
+    pub top: u64,
+    /// The restart candidate (its count is [`LegState::cand_count`]).
     pub cand: Candidate,
 }
 
@@ -110,8 +119,8 @@ impl StreamState {
                 changed = true;
                 self.event(sink, now, EventKind::LegDown { leg: l });
             }
-            let c = self.leg[l].cand;
-            if c.count > 0 && now.saturating_sub(c.last) >= self.candidate_expiry() {
+            let last = self.leg_slow[l].cand.last;
+            if self.leg[l].cand_count > 0 && now.saturating_sub(last) >= self.candidate_expiry() {
                 self.drop_candidate(store, l, sink);
             }
         }
@@ -124,8 +133,9 @@ impl StreamState {
             if ls.up {
                 self.request(ls.last_good.saturating_add(self.rules.leg_timeout));
             }
-            if ls.cand.count > 0 {
-                self.request(ls.cand.last.saturating_add(self.candidate_expiry()));
+            if ls.cand_count > 0 {
+                let last = self.leg_slow[l].cand.last;
+                self.request(last.saturating_add(self.candidate_expiry()));
             }
         }
     }

@@ -184,7 +184,7 @@ impl StreamState {
         let hitless = self.rules.mode == Mode::Hitless;
         (0..self.rules.legs).all(|l| {
             let ls = &self.leg[l];
-            ls.held == 0 || (ls.held == 1 && ls.top == self.cursor && (hitless || l >= leg))
+            ls.held == 0 || (ls.held == 1 && self.leg_slow[l].top == self.cursor && (hitless || l >= leg))
         })
     }
 
@@ -323,9 +323,9 @@ impl StreamState {
             held_to = visit;
         } else {
             for l in 0..self.rules.legs {
-                let ls = &self.leg[l];
-                if ls.held > 0 {
-                    held_to = held_to.max(ls.top.wrapping_sub(p).saturating_add(1).min(visit));
+                if self.leg[l].held > 0 {
+                    let top = self.leg_slow[l].top;
+                    held_to = held_to.max(top.wrapping_sub(p).saturating_add(1).min(visit));
                 }
             }
         }
@@ -340,8 +340,7 @@ impl StreamState {
                 continue;
             }
             for (l, slot) in carry.iter_mut().enumerate().take(self.rules.legs) {
-                let ls = &self.leg[l];
-                if ls.held == 0 || after(q, ls.top) {
+                if self.leg[l].held == 0 || after(q, self.leg_slow[l].top) {
                     continue;
                 }
                 let Some(t) = store.slots.take(&self.region, l, q) else {
@@ -410,10 +409,11 @@ impl StreamState {
         let c = match store.slots.put(&self.region, leg, at, c) {
             Ok(()) => {
                 self.held += 1;
-                let l = &mut self.leg[leg];
-                l.held += 1;
-                if after(at, l.top) || l.held == 1 {
-                    l.top = at;
+                let held = &mut self.leg[leg].held;
+                *held += 1;
+                let top = &mut self.leg_slow[leg].top;
+                if after(at, *top) || *held == 1 {
+                    *top = at;
                 }
                 if after(at, self.high) {
                     self.high = at;

@@ -44,7 +44,7 @@ use evidence::Evidence;
 pub use evidence::{EvidenceFigures, SAMPLE_EVERY};
 use fill::FillRange;
 pub use fill::{slots_for as fill_slots_for, FILL_SLOTS};
-use health::LegState;
+use health::{LegSlow, LegState};
 
 /// One copy being handed in: which leg, when, and the copy itself.
 ///
@@ -140,6 +140,7 @@ pub(super) struct StreamState {
     ep: Epochs,
     leg: [LegState; MAX_LEGS],
     books: Books,
+    leg_slow: [LegSlow; MAX_LEGS],
     /// Earliest time this stream asked to be serviced (NEVER if none).
     pub wake: u64,
     ev: Evidence,
@@ -180,6 +181,7 @@ impl StreamState {
             ep: Epochs::new(held_base),
             preferred: None,
             leg: [LegState::default(); MAX_LEGS],
+            leg_slow: [LegSlow::default(); MAX_LEGS],
             ev: Evidence::new(c.capacity as u64),
             books: Books::default(),
             fill: FillRange::default(),
@@ -209,7 +211,7 @@ impl StreamState {
     pub(super) fn held(&self) -> u32 {
         self.held
             + (0..self.rules.legs)
-                .map(|l| self.leg[l].cand.count)
+                .map(|l| self.leg[l].cand_count)
                 .sum::<u32>()
     }
 
@@ -255,7 +257,7 @@ impl StreamState {
         if sample.source == cur.source
             && ls.epoch == cur.id
             && ls.up
-            && ls.cand.count == 0
+            && ls.cand_count == 0
             && sample.bits == self.rules.bits
             && !sample.heartbeat
             && self.ep.live
@@ -562,12 +564,13 @@ impl StreamState {
                 if end && self.ep.end_at.is_none_or(|e| after(e, pos)) {
                     self.ep.end_at = Some(pos);
                 }
-                if self.leg[leg].cand.count > 0 {
+                if self.leg[leg].cand_count > 0 {
                     // A stray: dropped once the leg has carried on normally
                     // for a while (reordered old packets around a restart
                     // must not break a genuine run).
-                    self.leg[leg].cand.normals += 1;
-                    if self.leg[leg].cand.normals >= (2 * self.rules.k).max(64) {
+                    let normals = &mut self.leg_slow[leg].cand.normals;
+                    *normals += 1;
+                    if *normals >= (2 * self.rules.k).max(64) {
                         self.drop_candidate(store, leg, sink);
                     }
                 }

@@ -130,7 +130,7 @@ impl StreamState {
         let k = self.rules.k as usize;
         let mut shed = 0;
         for leg in 0..self.rules.legs {
-            let n = self.leg[leg].cand.count.min(self.rules.k.saturating_sub(1)) as usize;
+            let n = self.leg[leg].cand_count.min(self.rules.k.saturating_sub(1)) as usize;
             if n == 0 || shed >= want {
                 continue;
             }
@@ -143,7 +143,7 @@ impl StreamState {
             }
             // What is left of the candidate is its count of copies seen,
             // and none of them is held any more: start it again.
-            self.leg[leg].cand = Default::default();
+            self.clear_candidate(leg);
         }
         shed
     }
