@@ -13,12 +13,11 @@ use super::lines;
 use crate::merge::MAX_LEGS;
 use crate::slots::Verdict;
 
-/// The counters of one leg that a clean copy bumps (`received`, `good`,
-/// then `used` or `duplicates`): 32 bytes, so two legs share a line.
+/// The counters of one leg that a clean copy bumps (`good`, then `used`
+/// or `duplicates`): 24 bytes.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 struct LegHot {
-    received: u64,
     good: u64,
     used: u64,
     duplicates: u64,
@@ -27,20 +26,22 @@ struct LegHot {
 /// Counters of one stream and the calls that change them.
 ///
 /// Layout (`repr(C)`, line-aligned): the counters every clean copy bumps
-/// (the stream's `sent`, `messages_sent`, `messages_duplicate`, each leg's
-/// [`LegHot`]) first, in two lines for a two-leg stream, apart from the
+/// (the stream's `messages_sent` and `messages_duplicate`, each leg's
+/// [`LegHot`]) first, in one line for a two-leg stream, apart from the
 /// rest (`rest`, whose copies of those fields stay 0). With thousands of
 /// streams each copy meets counters in no cache; in the board's
 /// [`StreamCounters`] order the same fields were spread over four lines.
-/// [`Books::counters`] puts them back together for readers.
+/// Two counters are not kept but follow from others: a leg's `received`
+/// is its `good + corrupt + heartbeats + invalid` (a copy handed in is
+/// judged good or corrupt, or freed as a heartbeat or invalid without a
+/// verdict, see `place_slow`), and the stream's `sent` is its legs' `used`
+/// plus `fill_sent` (the only two sends). [`Books::counters`] puts them
+/// all back together for readers.
 #[derive(Debug, Default)]
 #[repr(C, align(64))]
 pub(in crate::merge) struct Books {
-    sent: u64,
     messages_sent: u64,
     messages_duplicate: u64,
-    /// (So that each leg's [`LegHot`] stays within one line.)
-    _pad: u64,
     legs: [LegHot; MAX_LEGS],
     /// Every other counter.
     rest: StreamCounters,
@@ -50,14 +51,15 @@ impl Books {
     /// Everything counted so far (what `Engine::counters` reads).
     pub fn counters(&self) -> StreamCounters {
         let mut c = self.rest;
-        c.sent = self.sent;
         c.messages_sent = self.messages_sent;
         c.messages_duplicate = self.messages_duplicate;
+        c.sent = c.fill_sent;
         for (l, h) in c.legs.iter_mut().zip(&self.legs) {
-            l.received = h.received;
             l.good = h.good;
             l.used = h.used;
             l.duplicates = h.duplicates;
+            l.received = l.good + l.corrupt + l.heartbeats + l.invalid;
+            c.sent += l.used;
         }
         c
     }
@@ -84,24 +86,16 @@ impl Books {
     pub fn hot_ranges(leg: usize) -> [std::ops::Range<usize>; 2] {
         let leg_at = std::mem::offset_of!(Books, legs) + leg * size_of::<LegHot>();
         [
-            0..std::mem::offset_of!(Books, _pad),
+            0..std::mem::offset_of!(Books, legs),
             leg_at..leg_at + size_of::<LegHot>(),
         ]
     }
 
-    /// A data copy or heartbeat handed in on `leg`.
-    #[inline(always)]
-    pub fn received(&mut self, leg: usize) {
-        self.legs[leg].received += 1;
-    }
-
-    /// A good data copy handed in on `leg` (the fast paths: `received` and
-    /// `judged` in one step).
+    /// A good data copy handed in on `leg` (the fast paths: `judged` with
+    /// a good verdict; `received` follows from it).
     #[inline(always)]
     pub fn took_good(&mut self, leg: usize) {
-        let c = &mut self.legs[leg];
-        c.received += 1;
-        c.good += 1;
+        self.legs[leg].good += 1;
     }
 
     /// The receive checks' verdict on a data copy of `leg`.
@@ -130,7 +124,6 @@ impl Books {
         info: SendInfo,
         preferred: bool,
     ) {
-        self.sent += 1;
         self.messages_sent += u64::from(info.span);
         self.legs[info.leg].used += 1;
         if !preferred {
@@ -248,7 +241,6 @@ impl Books {
         handle: H,
         info: SendInfo,
     ) {
-        self.sent += 1;
         self.messages_sent += u64::from(info.span);
         self.rest.fill_sent += 1;
         sink.send(stream, handle, info);

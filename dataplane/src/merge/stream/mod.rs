@@ -216,9 +216,8 @@ impl StreamState {
     }
 
     /// A copy for a leg index the stream does not have: counted on leg 0
-    /// and freed.
+    /// (`received` and `invalid`) and freed.
     pub(super) fn invalid_leg<H>(&mut self, handle: H, sink: &mut impl Sink<H>) {
-        self.books.received(0);
         self.books.free(sink, 0, handle, FreeReason::Invalid);
     }
 
@@ -516,7 +515,8 @@ impl StreamState {
         let now = a.now;
         a.copy.stamp = store.clock.stamp(now);
         a.copy.span = a.copy.span.max(1);
-        self.books.received(leg);
+        // (Counted `received` by whichever of `invalid`, `heartbeats` or
+        // the verdict it gets below.)
         if sample.bits != self.rules.bits {
             self.books
                 .free(sink, leg, a.copy.handle, FreeReason::Invalid);
