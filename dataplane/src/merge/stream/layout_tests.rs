@@ -29,9 +29,15 @@ fn hot_ranges(leg: usize) -> Vec<Range<usize>> {
         field(offset_of!(StreamState, index), 8),
         field(offset_of!(StreamState, preferred), 16),
         field(offset_of!(StreamState, held), 4),
-        field(offset_of!(StreamState, region), size_of::<crate::slots::Region>()),
+        field(
+            offset_of!(StreamState, region),
+            size_of::<crate::slots::Region>(),
+        ),
         rules..rules + offset_of!(Rules, max_delay),
-        field(ep + offset_of!(Epochs, cur), size_of::<super::epoch::Epoch>()),
+        field(
+            ep + offset_of!(Epochs, cur),
+            size_of::<super::epoch::Epoch>(),
+        ),
         field(ep + offset_of!(Epochs, live), 1),
         field(ls + offset_of!(LegState, up), 1),
         field(ls + offset_of!(LegState, seen), 1),

@@ -184,7 +184,8 @@ impl StreamState {
         let hitless = self.rules.mode == Mode::Hitless;
         (0..self.rules.legs).all(|l| {
             let ls = &self.leg[l];
-            ls.held == 0 || (ls.held == 1 && self.leg_slow[l].top == self.cursor && (hitless || l >= leg))
+            ls.held == 0
+                || (ls.held == 1 && self.leg_slow[l].top == self.cursor && (hitless || l >= leg))
         })
     }
 

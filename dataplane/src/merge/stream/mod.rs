@@ -283,7 +283,8 @@ impl StreamState {
     #[inline(always)]
     pub(super) fn hot_lines(&self, leg: usize, fetch: &mut impl FnMut(*const u8)) {
         // Lines 0 and 1: up to the end of the rules' hot head.
-        let head = std::mem::offset_of!(StreamState, rules) + std::mem::offset_of!(Rules, max_delay);
+        let head =
+            std::mem::offset_of!(StreamState, rules) + std::mem::offset_of!(Rules, max_delay);
         lines(fetch, (self as *const Self).cast(), head);
         if let Some(ls) = self.leg.get(leg) {
             lines(fetch, (ls as *const LegState).cast(), size_of::<LegState>());
