@@ -224,8 +224,10 @@ impl StreamState {
                 Some((p, oldest))
             };
             return match first {
-                Some((_, age)) if age < self.rules.max_delay => {
-                    let cap = now.saturating_sub(age).saturating_add(self.rules.max_delay);
+                Some((_, age)) if age < self.limits.max_delay => {
+                    let cap = now
+                        .saturating_sub(age)
+                        .saturating_add(self.limits.max_delay);
                     Step::Wait(until.min(cap))
                 }
                 _ => Step::Send(b),
@@ -281,15 +283,17 @@ impl StreamState {
             return Step::Idle;
         };
         let to = if any { p.wrapping_add(1) } else { q };
-        if age >= self.rules.max_delay {
+        if age >= self.limits.max_delay {
             return if self.may_request(p) {
                 Step::Request(to)
             } else {
                 Step::SkipTo(to)
             };
         }
-        let cap = now.saturating_sub(age).saturating_add(self.rules.max_delay);
-        if self.rules.reorder != Reorder::Auto || self.in_boundary(p) {
+        let cap = now
+            .saturating_sub(age)
+            .saturating_add(self.limits.max_delay);
+        if self.limits.reorder != Reorder::Auto || self.in_boundary(p) {
             return Step::Wait(cap);
         }
         // Missing on every leg so far: given up once every live leg has
@@ -538,7 +542,7 @@ impl StreamState {
     pub(super) fn note_end_sent(&mut self, p: u64) {
         if self.ep.end_at == Some(p) {
             self.ep.ended = true;
-            self.ep.live = false;
+            self.live = false;
         }
     }
 

@@ -32,15 +32,12 @@ pub(super) struct Candidate {
 
 /// The stream's epochs: the current one, the one before (whose tail may
 /// still arrive on a lagging leg) and the boundary between them.
-/// `repr(C)`, the current epoch and `live` first: all the fast paths read;
-/// line-aligned, so those 33 bytes sit in one line.
+/// `repr(C)`, the current epoch first: all the fast paths read (whether
+/// it is live is [`StreamState`]'s `live`, in its first line).
 #[derive(Clone, Copy, Debug)]
-#[repr(C, align(64))]
+#[repr(C)]
 pub(super) struct Epochs {
     pub cur: Epoch,
-    /// Started and the current epoch's End of Session not yet sent: the
-    /// fast paths' one test for both.
-    pub live: bool,
     pub started: bool,
     /// Position of the current epoch's End of Session (MoldUDP64), once
     /// one was placed: nothing of that source after it is merged.
@@ -70,7 +67,6 @@ impl Epochs {
     pub fn new(held_base: usize) -> Self {
         Self {
             started: false,
-            live: false,
             end_at: None,
             ended: false,
             cur: Epoch::default(),
@@ -98,9 +94,9 @@ pub(super) enum Class {
 impl StreamState {
     pub(super) fn start(&mut self, s: &SeqSample) {
         let raw = first_extension(s.value, self.rules.bits);
+        self.live = true;
         let ep = &mut self.ep;
         ep.started = true;
-        ep.live = true;
         ep.cur = Epoch {
             id: 0,
             source: s.source,
@@ -193,7 +189,7 @@ impl StreamState {
     ) {
         let leg = a.leg;
         let now = a.now;
-        let (bits, cap, k) = (self.rules.bits, self.rules.cap, self.rules.k);
+        let (bits, cap, k) = (self.rules.bits, self.rules.cap, self.limits.k);
         let c = self.leg_slow[leg].cand;
         let mut raw = 0;
         let continues = self.leg[leg].cand_count > 0 && c.source == s.source && {
@@ -244,16 +240,16 @@ impl StreamState {
     /// packets that the first-restarting leg lost, so they never collide.
     #[inline]
     pub(super) fn margin(&self) -> u64 {
-        u64::from(self.rules.k).max((self.rules.cap / 8).min(64))
+        u64::from(self.limits.k).max((self.rules.cap / 8).min(64))
     }
 
     /// How long a restart candidate may stay without a new packet before
     /// its held copies are dropped as strays.
     #[inline]
     pub(super) fn candidate_expiry(&self) -> u64 {
-        self.rules
+        self.limits
             .leg_timeout
-            .max(self.rules.max_delay)
+            .max(self.limits.max_delay)
             .saturating_mul(4)
     }
 
@@ -263,7 +259,7 @@ impl StreamState {
         leg: usize,
         sink: &mut impl Sink<H>,
     ) {
-        let k = self.rules.k;
+        let k = self.limits.k;
         let n = self.leg[leg].cand_count.min(k.saturating_sub(1));
         for j in 0..n as usize {
             let i = self.ep.held_base + leg * k as usize + j;
@@ -291,7 +287,7 @@ impl StreamState {
     ) {
         let leg = a.leg;
         let now = a.now;
-        let (bits, cap, k) = (self.rules.bits, self.rules.cap, self.rules.k);
+        let (bits, cap, k) = (self.rules.bits, self.rules.cap, self.limits.k);
         let c = self.leg_slow[leg].cand;
         // After an End of Session nothing of the old source is merged any
         // more (everything up to it went out): the new epoch starts right
@@ -300,7 +296,7 @@ impl StreamState {
         let start = self.high.wrapping_add(1).wrapping_add(margin);
         let ep = &mut self.ep;
         ep.prev = Some(ep.cur);
-        ep.live = true;
+        self.live = true;
         ep.ended = false;
         ep.end_at = None;
         ep.boundary_lo = self.high.wrapping_add(1);
@@ -416,7 +412,7 @@ impl StreamState {
     pub(super) fn boundary_settled(&self) -> bool {
         let mark = self.ep.epoch_start.wrapping_add(self.margin());
         let last = self.ep.epoch_start.wrapping_sub(1);
-        let auto = self.rules.reorder == Reorder::Auto;
+        let auto = self.limits.reorder == Reorder::Auto;
         (0..self.rules.legs).all(|l| {
             let ls = &self.leg[l];
             ls.epoch == self.ep.cur.id

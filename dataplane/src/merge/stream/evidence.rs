@@ -222,7 +222,7 @@ impl StreamState {
             return;
         }
         let age = store.clock.age(now, s.stamp());
-        if age < self.rules.max_delay && leg < 2 {
+        if age < self.limits.max_delay && leg < 2 {
             self.note_sample(leg, m, age);
         }
     }
@@ -240,7 +240,7 @@ impl StreamState {
         // The earliest other copy (the largest age under `max_delay`), as
         // a plain (age, leg) pair with `MAX_LEGS` for none.
         let (mut lag, mut first) = (0u64, MAX_LEGS);
-        let max_delay = self.rules.max_delay;
+        let max_delay = self.limits.max_delay;
         for m in 0..self.rules.legs.min(MAX_LEGS) {
             let s = store.slots.get(&self.region, m, pos);
             if m == leg || s.is_empty() != behind {
@@ -275,10 +275,10 @@ impl StreamState {
             // Down (timed out) or never seen. A leg never seen may still be
             // on its way (a lagging leg at start): a skip waits for it; the
             // preference (t_ref given) does not, as without evidence.
-            let silent = !ls.seen && t_ref.is_none() && self.rules.reorder == Reorder::Auto;
+            let silent = !ls.seen && t_ref.is_none() && self.limits.reorder == Reorder::Auto;
             return if silent { Expect::Cap } else { Expect::Missing };
         }
-        match self.rules.reorder {
+        match self.limits.reorder {
             Reorder::Off => Expect::Cap,
             Reorder::Fixed(_) => {
                 if self.moved_past(l, p) {
@@ -314,7 +314,7 @@ impl StreamState {
     /// skew jitter.
     #[inline]
     fn slack(&self) -> u64 {
-        self.rules
+        self.limits
             .margin
             .saturating_add(self.ev.jitter.saturating_mul(2))
     }
@@ -326,7 +326,7 @@ impl StreamState {
     #[inline]
     pub(super) fn moved_past(&self, l: usize, p: u64) -> bool {
         let leg = &self.leg[l];
-        let beyond = match self.rules.reorder {
+        let beyond = match self.limits.reorder {
             Reorder::Off => return false,
             Reorder::Fixed(r) => u64::from(r),
             Reorder::Auto => {
@@ -345,7 +345,7 @@ impl StreamState {
     #[inline(never)]
     pub(super) fn rotate<H>(&mut self, pos: u64, now: u64, sink: &mut impl Sink<H>) {
         self.next_rotate = pos.wrapping_add(self.ev.window);
-        if self.rules.reorder != Reorder::Auto {
+        if self.limits.reorder != Reorder::Auto {
             return;
         }
         for l in 0..self.rules.legs {
@@ -354,7 +354,7 @@ impl StreamState {
             let moved = match e.reported {
                 None => e.samples >= MIN_EVIDENCE,
                 Some((d, lag)) => {
-                    d != now_is.0 || lag.abs_diff(now_is.1) > (lag / 4).max(self.rules.margin)
+                    d != now_is.0 || lag.abs_diff(now_is.1) > (lag / 4).max(self.limits.margin)
                 }
             };
             if moved {

@@ -67,7 +67,7 @@ impl StreamState {
     /// skipped (gap fill on, not between two epochs).
     #[inline]
     pub(super) fn may_request(&self, p: u64) -> bool {
-        self.rules.fill_timeout > 0 && !self.in_boundary(p) && !self.fill.open
+        self.limits.fill_timeout > 0 && !self.in_boundary(p) && !self.fill.open
     }
 
     /// The wire sequence number of position `p` (its epoch's offset
@@ -82,7 +82,7 @@ impl StreamState {
     /// Opens the range `cursor..end` and reports the request.
     pub(super) fn open_fill<H>(&mut self, end: u64, now: u64, sink: &mut impl Sink<H>) {
         let first = self.cursor;
-        let deadline = now.saturating_add(self.rules.fill_timeout);
+        let deadline = now.saturating_add(self.limits.fill_timeout);
         self.fill = FillRange {
             open: true,
             first,
@@ -204,7 +204,7 @@ impl StreamState {
         }
         store.slots.set_passed(&self.region, p, Passed::Sent);
         let info = SendInfo {
-            leg: self.preferred.unwrap_or(0),
+            leg: self.preferred().unwrap_or(0),
             ext_seq: p,
             rx_time: store.clock.time(now, t.stamp),
             epoch: self.epoch_of(p),

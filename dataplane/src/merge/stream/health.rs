@@ -55,19 +55,26 @@ impl StreamState {
         if !self.leg[leg].up {
             self.leg[leg].up = true;
             self.event(sink, now, EventKind::LegUp { leg });
-            self.request(now.saturating_add(self.rules.leg_timeout));
+            self.request(now.saturating_add(self.limits.leg_timeout));
             self.update_preferred(now, sink);
         }
     }
 
+    /// The preferred leg: the first leg up (none if every leg is down).
+    #[inline(always)]
+    pub(super) fn preferred(&self) -> Option<usize> {
+        self.preferred.map(usize::from)
+    }
+
     fn update_preferred<H>(&mut self, now: u64, sink: &mut impl Sink<H>) {
         let new = (0..self.rules.legs).find(|&l| self.leg[l].up);
-        if new != self.preferred {
-            if let (Some(from), Some(to)) = (self.preferred, new) {
+        if new != self.preferred() {
+            if let (Some(from), Some(to)) = (self.preferred(), new) {
                 self.books.switched();
                 self.event(sink, now, EventKind::Switch { from, to });
             }
-            self.preferred = new;
+            // (A leg index is below MAX_LEGS, so it fits a byte.)
+            self.preferred = new.map(|l| l as u8);
         }
     }
 
@@ -114,7 +121,7 @@ impl StreamState {
         let mut changed = false;
         for l in 0..self.rules.legs {
             let ls = &mut self.leg[l];
-            if ls.up && now.saturating_sub(ls.last_good) >= self.rules.leg_timeout {
+            if ls.up && now.saturating_sub(ls.last_good) >= self.limits.leg_timeout {
                 ls.up = false;
                 changed = true;
                 self.event(sink, now, EventKind::LegDown { leg: l });
@@ -131,7 +138,7 @@ impl StreamState {
         for l in 0..self.rules.legs {
             let ls = self.leg[l];
             if ls.up {
-                self.request(ls.last_good.saturating_add(self.rules.leg_timeout));
+                self.request(ls.last_good.saturating_add(self.limits.leg_timeout));
             }
             if ls.cand_count > 0 {
                 let last = self.leg_slow[l].cand.last;

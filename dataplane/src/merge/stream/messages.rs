@@ -55,7 +55,7 @@ impl StreamState {
             let d = pos.wrapping_sub(self.cursor) as i64;
             let in_window = d < 0 && d >= -(self.rules.cap as i64);
             if d == 0 || (in_window && self.straddles(pos, copy.span)) {
-                if (self.preferred == Some(leg) || self.rules.mode == Mode::Hitless)
+                if (self.preferred() == Some(leg) || self.rules.mode == Mode::Hitless)
                     && self.may_send_at_once(leg)
                 {
                     self.send_at_once(store, (raw, pos), (leg, now), copy, sink);

@@ -75,8 +75,8 @@ pub(super) struct Store<H> {
     pub clock: SlotClock,
 }
 
-/// The stream's fixed settings, in the engine's units. The ones the fast
-/// paths read come first, in 26 bytes (see [`StreamState`]'s layout).
+/// The stream's fixed settings, in the engine's units, that the fast paths
+/// read (32 bytes, see [`StreamState`]'s layout; the rest are [`Limits`]).
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 struct Rules {
@@ -87,6 +87,11 @@ struct Rules {
     shift: u32,
     mode: Mode,
     messages: bool,
+}
+
+/// The stream's fixed settings that only the slow paths read.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
     max_delay: u64,
     leg_timeout: u64,
     k: u32,
@@ -116,33 +121,40 @@ fn after(a: u64, b: u64) -> bool {
 /// Layout (`repr(C)`, hot fields first): with thousands of streams every
 /// packet meets a stream state that is not in the L1 cache, so what the
 /// fast paths read and write sits in few lines: line 0 the cursor, `high`,
-/// `next_rotate`, `index`, `preferred` and `held`; line 1 the region and
-/// the rules' hot head; line 3 the current epoch and `live` (line 2 is the
-/// rules' cold tail); then each leg's state and the books (whose first
-/// lines are the counters a clean copy bumps). What only the slow paths,
-/// the evidence rotation and gap fill read comes after. Field order only:
-/// no behaviour depends on it (`layout_tests` checks the lines).
+/// `index`, `held`, `preferred`, `live` and the slot region; line 1 the
+/// rules and the current epoch; then each leg's state (two legs a line)
+/// and the books (whose first line holds the counters a clean pair
+/// bumps). What only the slow paths, the evidence and gap fill read comes
+/// after. Field order only: no behaviour depends on it (`layout_tests`
+/// checks the lines).
 #[repr(C)]
 pub(super) struct StreamState {
     /// Next position to send.
     cursor: u64,
     /// Highest position placed.
     high: u64,
-    /// Position at which the evidence windows rotate next (here, not in
-    /// [`Evidence`], because every send reads it).
-    next_rotate: u64,
     index: usize,
-    preferred: Option<usize>,
     /// Copies held in the rings.
     held: u32,
+    /// See [`preferred`](Self::preferred) (a leg index, below
+    /// [`MAX_LEGS`], as a byte).
+    preferred: Option<u8>,
+    /// Started and the current epoch's End of Session not yet sent: the
+    /// fast paths' one test for both.
+    live: bool,
     region: Region,
     rules: Rules,
     ep: Epochs,
     leg: [LegState; MAX_LEGS],
     books: Books,
-    leg_slow: [LegSlow; MAX_LEGS],
+    /// Position at which the evidence windows rotate next (here, not in
+    /// [`Evidence`], because every send of the slow path reads it; the
+    /// send fast path only at sampled positions).
+    next_rotate: u64,
     /// Earliest time this stream asked to be serviced (NEVER if none).
     pub wake: u64,
+    limits: Limits,
+    leg_slow: [LegSlow; MAX_LEGS],
     ev: Evidence,
     /// The range asked of the request server, if one is open.
     fill: FillRange,
@@ -150,6 +162,8 @@ pub(super) struct StreamState {
     fill_base: usize,
     fill_slots: usize,
 }
+
+const _: () = assert!(MAX_LEGS <= u8::MAX as usize, "a leg index fits a byte");
 
 impl StreamState {
     pub(super) fn new(
@@ -164,15 +178,17 @@ impl StreamState {
                 mode: c.mode,
                 legs: c.legs,
                 cap: c.capacity as u64,
+                bits: c.seq_bits,
+                shift: shift_of(c.seq_bits),
+                messages: c.messages,
+            },
+            limits: Limits {
                 max_delay: c.max_delay,
                 leg_timeout: c.leg_timeout,
                 k: c.restart_after,
-                bits: c.seq_bits,
-                shift: shift_of(c.seq_bits),
                 reorder: c.reorder,
                 margin: c.margin,
                 fill_timeout: c.fill_timeout,
-                messages: c.messages,
             },
             region,
             cursor: 0,
@@ -180,6 +196,7 @@ impl StreamState {
             high: 0,
             ep: Epochs::new(held_base),
             preferred: None,
+            live: false,
             leg: [LegState::default(); MAX_LEGS],
             leg_slow: [LegSlow::default(); MAX_LEGS],
             ev: Evidence::new(c.capacity as u64),
@@ -259,7 +276,7 @@ impl StreamState {
             && ls.cand_count == 0
             && sample.bits == self.rules.bits
             && !sample.heartbeat
-            && self.ep.live
+            && self.live
         {
             Some(self.position_of(sample))
         } else {
@@ -277,19 +294,17 @@ impl StreamState {
     }
 
     /// Hands `fetch` the addresses of the lines a copy on `leg` meets on
-    /// the fast paths: the head of this state (cursor .. region), the
-    /// leg's state, the current epoch and the counters those paths bump.
+    /// the fast paths: the head of this state (cursor .. the current
+    /// epoch), the leg's state and the counters those paths bump.
     /// See [`Engine::prefetch_state`](super::Engine::prefetch_state).
     #[inline(always)]
     pub(super) fn hot_lines(&self, leg: usize, fetch: &mut impl FnMut(*const u8)) {
-        // Lines 0 and 1: up to the end of the rules' hot head.
-        let head =
-            std::mem::offset_of!(StreamState, rules) + std::mem::offset_of!(Rules, max_delay);
+        // Lines 0 and 1: up to the end of the current epoch.
+        let head = std::mem::offset_of!(StreamState, ep) + size_of::<epoch::Epoch>();
         lines(fetch, (self as *const Self).cast(), head);
         if let Some(ls) = self.leg.get(leg) {
             lines(fetch, (ls as *const LegState).cast(), size_of::<LegState>());
         }
-        fetch((&self.ep.cur as *const epoch::Epoch).cast());
         self.books.hot_lines(leg, fetch);
     }
 
@@ -345,7 +360,7 @@ impl StreamState {
             if d == 0 && self.held == 0 {
                 // The preferred leg is the first leg up (`update_preferred`)
                 // and this leg is up, so `preferred` is what `emit` finds.
-                let preferred = self.preferred == Some(leg);
+                let preferred = self.preferred() == Some(leg);
                 if preferred || self.rules.mode == Mode::Hitless {
                     if sample.span <= 1 {
                         self.send_next(
@@ -528,7 +543,7 @@ impl StreamState {
         // after every earlier message); every other heartbeat, and every
         // later End of Session copy, is liveness only.
         let end = sample.end_of_session
-            && self.ep.live
+            && self.live
             && sample.source == self.ep.cur.source
             && self.leg[leg].epoch == self.ep.cur.id;
         if sample.heartbeat && !end {
@@ -571,7 +586,7 @@ impl StreamState {
                     // must not break a genuine run).
                     let normals = &mut self.leg_slow[leg].cand.normals;
                     *normals += 1;
-                    if *normals >= (2 * self.rules.k).max(64) {
+                    if *normals >= (2 * self.limits.k).max(64) {
                         self.drop_candidate(store, leg, sink);
                     }
                 }
@@ -584,7 +599,7 @@ impl StreamState {
                     self.ep.joined = false;
                     self.advance(store, now, None, sink);
                 } else if self.held > 0 {
-                    self.request(now.saturating_add(self.rules.max_delay));
+                    self.request(now.saturating_add(self.limits.max_delay));
                 }
             }
             epoch::Class::Stale => {
@@ -616,7 +631,7 @@ impl StreamState {
         }
         // With every leg down no leg is preferred: the priority order
         // decides, so the primary's copy is never counted `substituted`.
-        let preferred = self.preferred.unwrap_or(0) == info.leg;
+        let preferred = self.preferred().unwrap_or(0) == info.leg;
         self.keep_sent_digest(store, pos, digest);
         self.hand_out(store, pos, handle, info, preferred, sink);
     }

@@ -127,10 +127,12 @@ impl StreamState {
         want: u32,
         sink: &mut impl Sink<H>,
     ) -> u32 {
-        let k = self.rules.k as usize;
+        let k = self.limits.k as usize;
         let mut shed = 0;
         for leg in 0..self.rules.legs {
-            let n = self.leg[leg].cand_count.min(self.rules.k.saturating_sub(1)) as usize;
+            let n = self.leg[leg]
+                .cand_count
+                .min(self.limits.k.saturating_sub(1)) as usize;
             if n == 0 || shed >= want {
                 continue;
             }
@@ -156,7 +158,7 @@ impl StreamState {
         if (0..legs).filter(|&l| held(l)).count() < 2 {
             return None;
         }
-        match self.preferred {
+        match self.preferred() {
             Some(l) if l < legs && good(l) => Some(l),
             _ => (0..legs)
                 .find(|&l| good(l))
