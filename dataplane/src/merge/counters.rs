@@ -109,7 +109,10 @@ extra {
 /// from the rest (fewer cache lines per copy with thousands of streams).
 /// Derefs to the [`StreamCounters`], so it reads like a reference to them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CountersRead(pub StreamCounters);
+pub struct CountersRead(
+    /// The counters, as the board orders them.
+    pub StreamCounters,
+);
 
 impl std::ops::Deref for CountersRead {
     type Target = StreamCounters;
