@@ -46,7 +46,12 @@ fuzz_target!(|p: &[u8]| {
             assert!(p.len() >= MOLD_HEADER);
             let count = u16::from_be_bytes([p[18], p[19]]);
             let control = count == 0 || count == MOLD_END_OF_SESSION;
-            assert!(!if control { p.len() == MOLD_HEADER } else { blocks_fill(p, count) });
+            let fills = if control {
+                p.len() == MOLD_HEADER
+            } else {
+                blocks_fill(p, count)
+            };
+            assert!(!fills);
         }
         Err(e) => panic!("unexpected error {e}"),
     }
