@@ -180,6 +180,7 @@ pick() {
     for cand in "$ROOT/target/release/$name" "$ROOT/target/debug/$name"; do
         [ -x "$cand" ] && { echo "$cand"; return; }
     done
+    return 0   # none: the caller names what to build (set -e must not end the script here)
 }
 GEN=$(pick "$GEN" mf-gstcompare)
 [ -n "$GEN" ] && [ -x "$GEN" ] || { echo "compare-gstreamer.sh: no mf-gstcompare binary; build it (cargo build --release -p testkit --bin mf-gstcompare) or pass --gen" >&2; exit 3; }

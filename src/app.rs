@@ -383,16 +383,22 @@ fn run_merge(
         Ok(p) => Generations::new(p),
         Err(e) => return (fail(EXIT_USAGE, e), None),
     };
-    let plan = plans.first();
     let nb = cfg.nb_cores as usize;
     // Merge workers with their own engine and tx queue: nb when sharded.
-    let owners = plan.shards.workers();
+    let owners = plans.first().shards.workers();
     let sharded = owners > 1;
     let rx_lanes = if nb <= 1 || sharded {
         0
     } else {
-        (nb - 1).min(plan.inputs.len())
+        (nb - 1).min(plans.first().inputs.len())
     };
+    // Split layout: a reload's classifier is taken by each rx lcore.
+    let plans = if rx_lanes > 0 {
+        plans.with_rx_sides(rx_lanes)
+    } else {
+        plans
+    };
+    let plan = plans.first();
     let expected = if sharded {
         owners
     } else if nb <= 1 {
@@ -590,11 +596,9 @@ fn run_merge(
         None => None,
     };
     let reload_asked = Arc::new(AtomicBool::new(false));
-    // The split layout's rx lcores merge nothing, and flow steering's NIC
-    // rules are made at start for the start's streams.
-    let refuse = if nb > 1 && !sharded {
-        Some("live reload needs --nb-cores 1 or the shard layout (this run uses --layout split): restart to change streams".to_string())
-    } else if lanes > 1 {
+    // Flow steering's NIC rules are made at start for the start's streams
+    // (and no port here can take rules to test a change of them with).
+    let refuse = if lanes > 1 {
         Some("live reload under flow steering needs a restart (the NIC's rules are made at start); --steer software reloads".to_string())
     } else {
         None
@@ -714,11 +718,11 @@ fn run_merge(
                     let take = per_lane.min(rest.len());
                     let mine: Vec<_> = rest.drain(..take).collect();
                     let my_ctl: Vec<_> = rest_ctl.drain(..take).collect();
-                    let (shared, handoff) = (&shared, &handoff);
+                    let (plans, shared, handoff) = (&plans, &shared, &handoff);
                     let f = first;
                     joins.push(s.spawn(lcore, move || {
                         worker_done(split::rx_loop(
-                            plan,
+                            plans,
                             shared,
                             (handoff, pool),
                             lane,
@@ -729,10 +733,10 @@ fn run_merge(
                     })?);
                     first += take;
                 }
-                let (shared, handoff) = (&shared, &handoff);
+                let (plans, shared, handoff) = (&plans, &shared, &handoff);
                 let txq = txqs.pop().expect("one tx queue");
                 joins.push(s.spawn(workers[rx_lanes], move || {
-                    worker_done(split::tx_loop(plan, shared, handoff, txq, out_rx, pool))
+                    worker_done(split::tx_loop(plans, shared, handoff, txq, out_rx, pool))
                 })?);
             }
             Ok(())

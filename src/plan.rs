@@ -84,9 +84,9 @@ pub fn build(
         clock,
         shards: Shards::by_index(cfg.streams.len(), cfg.merge_workers() as usize),
         rx_lanes: rx_lanes.max(1),
-        // Board room for the streams a live reload adds (the one-lcore and
-        // the software-dispatched shard layouts: the others keep their set).
-        reload_slots: if cfg.nb_cores <= 1 || (cfg.merge_workers() > 1 && rx_lanes <= 1) {
+        // Board room for the streams a live reload adds (every layout but
+        // flow steering, which keeps its set).
+        reload_slots: if rx_lanes <= 1 {
             cfg.streams.len().clamp(RELOAD_SLOTS_MIN, RELOAD_SLOTS_MAX)
         } else {
             0

@@ -8,6 +8,9 @@
 //!
 //! Shard layout: an added stream's id is placed on worker `id % N`, the
 //! rule of the start ([`Shards::worker_for`]), with its own shelf there.
+//! Split layout: the tx lcore is the one merge worker (every swap goes to
+//! it); its rx lcores follow the released classifier on their own. Flow
+//! steering is refused (`refuse`: the NIC's rules are made at start).
 //!
 //! Streams are matched by name: one whose settings are unchanged is left
 //! alone (same id, same state: it loses nothing); a changed one is removed

@@ -400,6 +400,16 @@ impl Reporter {
                 ms(s, "skew_max_ns"),
                 ms(s, "skew_jitter_ns"),
             ));
+            if u(s, "residence_count") > 0 {
+                o.push_str(&format!(
+                    "    residence (ms, {} packets): p50 {:.3} p99 {:.3} p999 {:.3} max {:.3}\n",
+                    u(s, "residence_count"),
+                    ms(s, "residence_p50_ns"),
+                    ms(s, "residence_p99_ns"),
+                    ms(s, "residence_p999_ns"),
+                    ms(s, "residence_max_ns"),
+                ));
+            }
             if u(s, "payload_mismatch") > 0 {
                 o.push_str(&format!(
                     "    payload mismatch: {} copies differed from the copy sent at their position\n",

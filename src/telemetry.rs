@@ -4,7 +4,8 @@
 //!
 //! * `/mcast_failover/streams`: how many streams and their ids;
 //! * `/mcast_failover/stream,<id or name>`: one stream's counters, legs,
-//!   health and the output's residence percentiles;
+//!   health, its own residence percentiles (`residence_*`) and the
+//!   process-wide ones (`output_residence_*`);
 //! * `/mcast_failover/ports`: the ports, their roles and counters;
 //! * `/mcast_failover/events[,N]`: the last N events (default 32);
 //! * `/mcast_failover/reload`: asks for a live reload (as SIGHUP does); the
@@ -202,6 +203,7 @@ mod tests {
         json!({
             "streams": [
                 {"name": "a", "output": "239.10.0.1:5004", "health": "healthy", "sent": 9,
+                 "residence_count": 9, "residence_p99_ns": 150,
                  "legs": [{"leg": 0, "up": true, "group": "239.1.0.1:5000", "port": 0, "received": 5},
                           {"leg": 1, "up": false, "group": "239.2.0.1:5000", "port": 1, "received": 4}]},
                 {"name": "b", "legs": []}
@@ -231,6 +233,9 @@ mod tests {
         assert_eq!(get(&r, "leg_received"), &TelValue::U64s(vec![5, 4]));
         assert_eq!(get(&r, "health"), &TelValue::Str("healthy".into()));
         assert_eq!(get(&r, "output_residence_p99_ns"), &TelValue::U64(200));
+        // The stream's own residence beside the process-wide figure.
+        assert_eq!(get(&r, "residence_p99_ns"), &TelValue::U64(150));
+        assert_eq!(get(&r, "residence_count"), &TelValue::U64(9));
         assert_eq!(stream(&v, "7"), None);
         assert_eq!(stream(&v, "zz"), None);
     }

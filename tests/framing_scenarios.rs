@@ -531,6 +531,49 @@ fn units_config(dir: &str) -> (std::path::PathBuf, String) {
 /// left the second unit's secondary leg to time out.)
 #[test]
 fn pitch_port_wide_heartbeat_keeps_every_unit_stream_alive() {
+    let o = pitch_port_wide_run("pitch-port-wide", &Rig::one(), &[]);
+    for out in [OUT, OUT_B] {
+        assert_eq!(
+            frames_to(&o, out).len() as u64,
+            PORT_WIDE_N,
+            "frames to {out:?}\n{}",
+            o.context()
+        );
+    }
+}
+
+/// [`pitch_port_wide_heartbeat_keeps_every_unit_stream_alive`] with two
+/// merge workers (`--nb-cores 2`, software dispatch: worker 0 polls the
+/// one input and owns unit 3's stream, worker 1 owns unit 7's): the copy of
+/// each port-wide heartbeat for unit 7's stream is made on worker 0 and
+/// must reach worker 1 through its dispatch ring. The same counts as one
+/// worker, and each stream's output, byte for byte, is the one-worker
+/// output to it, on its owner's tx queue.
+#[test]
+fn pitch_port_wide_heartbeat_reaches_every_unit_owner_sharded() {
+    let one = pitch_port_wide_run("pitch-port-wide-1w", &Rig::one(), &[]);
+    let two = pitch_port_wide_run("pitch-port-wide-2w", &Rig::workers(2), &["--nb-cores", "2"]);
+    assert_eq!(two.queues.len(), 2, "{}", two.context());
+    for (q, out) in [OUT, OUT_B].into_iter().enumerate() {
+        let want = frames_to(&one, out);
+        assert_eq!(want.len() as u64, PORT_WIDE_N, "{}", one.context());
+        assert!(
+            two.queues[q] == want,
+            "tx queue {q}: {} frames, the one-worker run sent {} to {out:?}\n{}",
+            two.queues[q].len(),
+            want.len(),
+            two.context()
+        );
+    }
+}
+
+/// Data packets per unit in the port-wide heartbeat cases.
+const PORT_WIDE_N: u64 = 1000;
+
+/// The port-wide heartbeat scenario (see
+/// [`pitch_port_wide_heartbeat_keeps_every_unit_stream_alive`]) run on
+/// `rig` with `extra` after its options, its end and counters checked.
+fn pitch_port_wide_run(name: &str, rig: &Rig, extra: &[&str]) -> Outcome {
     const TICK_NS: u64 = 2_500_000;
     const SKEW_NS: u64 = 400_000;
     let mut sc = framed(PayloadKind::Pitch {
@@ -553,7 +596,7 @@ fn pitch_port_wide_heartbeat_keeps_every_unit_stream_alive() {
     };
     sc.streams.extend([b, unit0]);
     let s_unit0 = stream_b + 1;
-    let n = 1000u64;
+    let n = PORT_WIDE_N;
     let a_all = numbered(&sc, 0, 1, n);
     let b_all = numbered(&sc, stream_b, 501, n);
     let quiet = 200..600u64;
@@ -584,20 +627,17 @@ fn pitch_port_wide_heartbeat_keeps_every_unit_stream_alive() {
     let beats = quiet.clone().filter(|i| i % 20 == 0).count() as u64;
     sc.primary = pri;
     sc.secondary = sec;
-    let (cfg_dir, cfg_s) = units_config("pitch-port-wide-cfg");
-    let o = run_timeline(
-        "pitch-port-wide",
-        &sc,
-        &[
-            "--max-delay",
-            "50",
-            "--leg-timeout",
-            "200",
-            "--config",
-            &cfg_s,
-        ],
-        3.5,
-    );
+    let (cfg_dir, cfg_s) = units_config(&format!("{name}-cfg"));
+    let mut args = vec![
+        "--max-delay",
+        "50",
+        "--leg-timeout",
+        "200",
+        "--config",
+        &cfg_s,
+    ];
+    args.extend_from_slice(extra);
+    let o = run_timeline_rig(name, &sc, &args, 3.5, rig);
     let _ = std::fs::remove_dir_all(&cfg_dir);
     assert_clean_end(&o);
     let downs: Vec<_> = o.stats["events"]
@@ -634,4 +674,5 @@ fn pitch_port_wide_heartbeat_keeps_every_unit_stream_alive() {
             o.context()
         );
     }
+    o
 }

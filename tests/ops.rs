@@ -341,8 +341,9 @@ fn readme_alert_rules_pass_promtool() {
 
 /// Sharded (`--nb-cores 2`: stream1 on worker 0, stream2 on worker 1,
 /// each with its own output tx queue): the metrics page and the telemetry
-/// commands count both workers' streams, and each queue's file holds its
-/// worker's stream only.
+/// commands count both workers' streams, each stream's residence figures
+/// are its own (stream2 sends half as many packets), and each queue's file
+/// holds its worker's stream only.
 #[test]
 fn metrics_and_telemetry_cover_every_sharded_worker() {
     require(&METRICS);
@@ -353,11 +354,13 @@ fn metrics_and_telemetry_cover_every_sharded_worker() {
     second.primary.dst_ip = "239.1.0.2".parse().unwrap();
     second.secondary.dst_ip = "239.2.0.2".parse().unwrap();
     let mut sc = Scenario::with_streams(vec![test_stream_spec(), second]);
+    const SECOND: u64 = PACKETS / 2;
     let both = |n: u64| -> Vec<LegPacket> {
         (0..n)
             .flat_map(|i| {
                 let t = i * 100_000;
-                [LegPacket::new(i, t), LegPacket::new(i, t).stream(1)]
+                std::iter::once(LegPacket::new(i, t))
+                    .chain((i < SECOND).then(|| LegPacket::new(i, t).stream(1)))
             })
             .collect()
     };
@@ -401,36 +404,57 @@ fn metrics_and_telemetry_cover_every_sharded_worker() {
     };
     let page = live.until("both streams counted sent", |_| {
         let p = curl(&url)?;
-        (sent(&p, STREAM)? == PACKETS as f64 && sent(&p, second_stream)? == PACKETS as f64)
+        (sent(&p, STREAM)? == PACKETS as f64 && sent(&p, second_stream)? == SECOND as f64)
             .then_some(p)
     });
     assert_eq!(
         sample(&page, "mcast_failover_output_packets_total{port=\"2\"}"),
-        Some(2.0 * PACKETS as f64),
+        Some((PACKETS + SECOND) as f64),
         "{page}"
     );
     assert_eq!(
         sample(&page, "mcast_failover_residence_seconds_count"),
-        Some(2.0 * PACKETS as f64),
+        Some((PACKETS + SECOND) as f64),
         "both workers' histograms"
     );
+    for labels in [STREAM, second_stream] {
+        let p99 = format!("mcast_failover_stream_residence_p99_seconds{labels}");
+        assert!(sample(&page, &p99).is_some(), "{p99} in\n{page}");
+    }
     let prefix = live.prefix.clone();
-    let r = telemetry(
-        &prefix,
-        &["/mcast_failover/stream,0", "/mcast_failover/stream,1"],
-    );
-    assert_eq!(r.len(), 2, "{r:?}");
-    for (i, name) in ["stream1", "stream2"].iter().enumerate() {
+    let want = [("stream1", PACKETS), ("stream2", SECOND)];
+    // A packet counts as sent when queued and gets its residence when its
+    // tx burst returns: wait for a publication after the last burst.
+    let r = live.until("each stream's residence counts its packets", |_| {
+        let r = telemetry(
+            &prefix,
+            &["/mcast_failover/stream,0", "/mcast_failover/stream,1"],
+        );
+        let done = r.len() == 2
+            && want.iter().enumerate().all(|(i, (_, n))| {
+                r[i]["/mcast_failover/stream"]["residence_count"].as_u64() == Some(*n)
+            });
+        done.then_some(r)
+    });
+    for (i, (name, n)) in want.iter().enumerate() {
         let s = &r[i]["/mcast_failover/stream"];
         assert_eq!(s["name"], *name, "{s}");
-        assert_eq!(s["sent"].as_u64(), Some(PACKETS), "{s}");
+        assert_eq!(s["sent"].as_u64(), Some(*n), "{s}");
+        // Its own histogram: one residence per packet it sent, quantiles
+        // in order.
+        assert_eq!(s["residence_count"].as_u64(), Some(*n), "{s}");
+        let q = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
+        assert!(q("residence_p99_ns") > 0, "{s}");
+        assert!(q("residence_p50_ns") <= q("residence_p99_ns"), "{s}");
+        assert!(q("residence_p99_ns") <= q("residence_p999_ns"), "{s}");
+        assert!(q("residence_p999_ns") <= q("residence_max_ns"), "{s}");
     }
     let (code, stdout, stderr) = live.stop();
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("Shards: 2 merge workers"), "{stdout}");
-    for (q, group) in [(0, "239.10.0.1"), (1, "239.10.0.2")] {
+    for (q, group, n) in [(0, "239.10.0.1", PACKETS), (1, "239.10.0.2", SECOND)] {
         let frames = testkit::read_frames(&outs[q]).unwrap();
-        assert_eq!(frames.len() as u64, PACKETS, "tx queue {q}");
+        assert_eq!(frames.len() as u64, n, "tx queue {q}");
         for f in &frames {
             let r = testkit::parse_rtp(f).unwrap();
             assert_eq!(r.udp.dst_ip.to_string(), group, "tx queue {q}");

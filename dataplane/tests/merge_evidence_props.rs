@@ -30,7 +30,7 @@ use dataplane::merge::{Engine, FreeReason, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::SeqSample;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use support::{in_arrival_order, Copy};
+use support::{in_arrival_order, sent_in_order, Copy};
 
 /// Packet period in ticks.
 const T: u64 = 1_000;
@@ -214,24 +214,7 @@ fn run(seed: u64, kind: Kind) -> Result<Outcome, String> {
     e.poll(end, &mut rec);
     e.drain(end, &mut rec);
 
-    let mut back = vec![0u8; s.copies.len()];
-    for &h in rec.returned() {
-        back[h as usize] += 1;
-    }
-    if !back.iter().all(|&b| b == 1) {
-        return Err(ctx("a handle not back exactly once"));
-    }
-    if rec.sent.iter().any(|x| s.copies[x.handle as usize].corrupt) {
-        return Err(ctx("corrupt copy sent"));
-    }
-    let sent: Vec<usize> = rec
-        .sent
-        .iter()
-        .map(|x| s.copies[x.handle as usize].idx)
-        .collect();
-    if !sent.windows(2).all(|w| w[0] < w[1]) {
-        return Err(ctx("output out of order or duplicated"));
-    }
+    let sent = sent_in_order(&s.copies, &rec).map_err(ctx)?;
     let i0 = s.copies.first().map_or(0, |c| c.idx);
     let mut intact = vec![false; s.n];
     for c in &s.copies {

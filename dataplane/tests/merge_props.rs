@@ -17,6 +17,8 @@
 //! * every handle handed in comes back exactly once (sent or freed), and the
 //!   counters account for every packet.
 
+// This test crate uses only part of the shared harness.
+#[allow(dead_code)]
 mod support;
 
 use dataplane::merge::record::{Recorder, Sent, Trace};

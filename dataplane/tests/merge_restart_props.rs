@@ -30,7 +30,7 @@ use dataplane::merge::{Engine, MergeConfig, Mode, Reorder, Verdict};
 use dataplane::seq::SeqSample;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use support::{in_arrival_order, Copy};
+use support::{in_arrival_order, sent_in_order, Copy};
 
 /// Packet period in ticks.
 const T: u64 = 1_000;
@@ -203,21 +203,7 @@ fn check(seed: u64) -> Result<(), String> {
     e.drain(end, &mut rec);
     sent_at.resize(rec.sent.len(), end);
 
-    let mut back = vec![0u8; s.copies.len()];
-    for &h in rec.returned() {
-        back[h as usize] += 1;
-    }
-    if !back.iter().all(|&b| b == 1) {
-        return Err(ctx("a handle not back exactly once"));
-    }
-    let sent: Vec<usize> = rec
-        .sent
-        .iter()
-        .map(|x| s.copies[x.handle as usize].idx)
-        .collect();
-    if !sent.windows(2).all(|w| w[0] < w[1]) {
-        return Err(ctx("output out of order or duplicated"));
-    }
+    let sent = sent_in_order(&s.copies, &rec).map_err(ctx)?;
     let mut delivered = vec![false; s.n];
     for c in s.copies.iter().filter(|c| c.intact_data()) {
         delivered[c.idx] = true;

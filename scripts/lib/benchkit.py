@@ -265,12 +265,16 @@ def cmd_callgrind(a):
     if a.worker_thread and not run:
         die(f"{a.out}: not a worker thread (no single::run or shard::run)")
 
+    # The worker loop's own functions: the lcore loop and its rx stage (the
+    # two-stage burst is a function of its own; the merge is inlined there).
+    loops = {run, one(lambda f: f == "dataplane::worker::poll::RxStage::poll")} - {None}
+
     def inlined(pattern, callees):
         """Self cost of the worker loop's lines from files matching `pattern`
         (code inlined into it) plus its calls to functions matching `callees`."""
         files = re.compile(pattern)
-        own = sum(v for (f, fil), v in self_cost.items() if f == run and fil and files.search(fil))
-        return own + sum(v for (f, c), v in call_cost.items() if f == run and c and re.match(callees, c))
+        own = sum(v for (f, fil), v in self_cost.items() if f in loops and fil and files.search(fil))
+        return own + sum(v for (f, c), v in call_cost.items() if f in loops and c and re.match(callees, c))
 
     judge = one(lambda f: f == "dataplane::worker::rx::judge")
     if judge:

@@ -34,8 +34,28 @@ fn stream_help(name: &str) -> &'static str {
         "payload_mismatch" => {
             "Good copies whose payload differs from the copy sent at their position"
         }
+        "residence_p50_ns" => {
+            "Median time from the stream's packets' arrival to their transmission (its own histogram, 4 buckets per octave)"
+        }
+        "residence_p99_ns" => {
+            "99th percentile of the time from the stream's packets' arrival to their transmission (its own histogram, 4 buckets per octave)"
+        }
         _ => "Stream counter",
     }
+}
+
+/// Whether a stream word gets its own per-stream family: not `held` (a
+/// family of its own below), and of the stream's residence only p50 and
+/// p99 as gauges.
+///
+/// Why: a per-stream residence histogram family would be streams x
+/// buckets series (10 000 streams, a million series); two gauges a
+/// stream keep a scrape small, the process-wide histogram keeps the
+/// buckets, and the other figures are in telemetry and the stats JSON.
+fn exported(name: &str) -> bool {
+    name != "held"
+        && (!name.starts_with("residence_")
+            || matches!(name, "residence_p50_ns" | "residence_p99_ns"))
 }
 
 /// Escapes a label value (backslash, double quote, newline).
@@ -180,7 +200,7 @@ pub fn render(snap: &Snapshot, build: &[(&str, String)]) -> String {
     f.sample("uptime_seconds", "", v["uptime_s"].as_f64().unwrap_or(0.0));
 
     let streams = arr(&v["streams"]);
-    for name in STREAM_NAMES.iter().filter(|n| **n != "held") {
+    for name in STREAM_NAMES.iter().filter(|n| exported(n)) {
         let w = Word::of("stream", name);
         f.head(&w.metric, w.kind, stream_help(name));
         for st in streams {
@@ -398,6 +418,8 @@ mod tests {
             "uptime_s": 1.0,
             "streams": [{
                 "name": "cam1", "output": "239.10.0.1:5004", "sent": 7, "held": 1,
+                "residence_count": 7, "residence_p50_ns": 12_288, "residence_p99_ns": 40_960,
+                "residence_max_ns": 41_000,
                 "health": "partially_healthy",
                 "legs": [
                     {"leg": 0, "up": true, "group": "239.1.0.1:5000", "port": 0, "received": 4},
@@ -412,6 +434,15 @@ mod tests {
             "{stream=\"cam1\",output=\"239.10.0.1:5004\",groups=\"239.1.0.1:5000,239.2.0.1:5000\"}";
         assert!(page.contains(&format!("mcast_failover_stream_sent_total{labels} 7")));
         assert!(page.contains(&format!("mcast_failover_stream_legs_up{labels} 1")));
+        assert!(page.contains(&format!(
+            "mcast_failover_stream_residence_p50_seconds{labels} 0.000012288\n"
+        )));
+        assert!(page.contains(&format!(
+            "mcast_failover_stream_residence_p99_seconds{labels} 0.00004096\n"
+        )));
+        assert!(page.contains("# TYPE mcast_failover_stream_residence_p99_seconds gauge\n"));
+        assert!(!page.contains("stream_residence_max"), "only p50 and p99");
+        assert!(!page.contains("stream_residence_count"), "only p50 and p99");
         assert!(page.contains(
             "mcast_failover_leg_up{stream=\"cam1\",leg=\"1\",group=\"239.2.0.1:5000\",port=\"1\"} 0"
         ));

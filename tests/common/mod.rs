@@ -353,13 +353,25 @@ pub fn run_pcap(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> O
 /// a leg silent for 1 s in the file is silent for 1 s to the merge. Port 0
 /// is both the primary and the secondary port; port 1 writes the output.
 pub fn run_timeline(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) -> Outcome {
+    run_timeline_rig(name, sc, extra, duration_s, &Rig::one())
+}
+
+/// [`run_timeline`] on the lcores and output queues of `rig` (several
+/// merge workers: pass `--nb-cores` in `extra`).
+pub fn run_timeline_rig(
+    name: &str,
+    sc: &Scenario,
+    extra: &[&str],
+    duration_s: f64,
+    rig: &Rig,
+) -> Outcome {
     let mut all: Vec<(u64, usize, Vec<u8>)> = Vec::new();
     for (rank, leg) in [(0, Leg::Primary), (1, Leg::Secondary)] {
         for p in sc.leg_packets(leg) {
             all.push((p.ts_ns, rank, p.data));
         }
     }
-    run_frames(name, all, extra, duration_s)
+    run_frames_rig(name, all, extra, duration_s, rig)
 }
 
 /// [`run_timeline`] for frames built by the caller: `(pcap time in ns,
@@ -367,9 +379,20 @@ pub fn run_timeline(name: &str, sc: &Scenario, extra: &[&str], duration_s: f64) 
 /// to one file that one `net_pcap` port reads for both legs.
 pub fn run_frames(
     name: &str,
+    all: Vec<(u64, usize, Vec<u8>)>,
+    extra: &[&str],
+    duration_s: f64,
+) -> Outcome {
+    run_frames_rig(name, all, extra, duration_s, &Rig::one())
+}
+
+/// [`run_frames`] on the lcores and output queues of `rig`.
+pub fn run_frames_rig(
+    name: &str,
     mut all: Vec<(u64, usize, Vec<u8>)>,
     extra: &[&str],
     duration_s: f64,
+    rig: &Rig,
 ) -> Outcome {
     let dir = workdir(name);
     all.sort_by_key(|(t, rank, _)| (*t, *rank));
@@ -379,7 +402,14 @@ pub fn run_frames(
         w.write_frame(*t, f).expect("write timeline.pcap");
     }
     w.finish().expect("finish timeline.pcap");
-    run_files(name, &dir, &[file], &SHARED_INPUT_PORTS, extra, duration_s)
+    run_rig(
+        name,
+        &dir,
+        &[file],
+        (&SHARED_INPUT_PORTS[..], extra),
+        duration_s,
+        rig,
+    )
 }
 
 /// The lcores and output queues of a run.

@@ -52,14 +52,14 @@ fn le32(p: &[u8], at: usize) -> u32 {
 
 /// A stable 64-bit source id of the 10-byte MoldUDP64 session: its first 8
 /// bytes through an odd multiply (a bijection) with the last 2 folded in.
-/// Only equality matters (a new session is a restart); two sessions
-/// collide only if their multiplied heads differ in nothing but the low 16
-/// bits, by their tails' XOR. Two words instead of a byte loop: this runs
-/// for every copy.
+/// Only equality matters (a new session is a restart), so the bytes are
+/// read in the host's order (no byte swap); two sessions collide only if
+/// their multiplied heads differ in nothing but the low 16 bits, by their
+/// tails' XOR. Two words instead of a byte loop: this runs for every copy.
 #[inline(always)]
-fn session_id(session: &[u8]) -> u64 {
-    let head = u64::from_be_bytes(array(session, 0..8));
-    let tail = u64::from(be16(session, 8..10));
+fn session_id(session: &[u8; 10]) -> u64 {
+    let head = u64::from_ne_bytes(array(session, 0..8));
+    let tail = u64::from(u16::from_ne_bytes(array(session, 8..10)));
     head.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ tail
 }
 
@@ -71,55 +71,61 @@ pub(super) fn moldudp64(p: &[u8]) -> Result<SeqSample, SeqError> {
     const M: &str = "MoldUDP64";
     need(p, MOLD_HEADER)?;
     let count = be16(p, 18..20);
-    let control = count == 0 || count == MOLD_END_OF_SESSION;
-    if control {
+    let sample = |heartbeat, end_of_session, span| SeqSample {
+        value: u64::from_be_bytes(array(p, 10..18)),
+        bits: 64,
+        source: session_id(&array(p, 0..10)),
+        timestamp: 0,
+        heartbeat,
+        end_of_session,
+        span,
+    };
+    if count == 0 || count == MOLD_END_OF_SESSION {
         if p.len() != MOLD_HEADER {
             return Err(malformed(
                 M,
                 "bytes after a heartbeat or end-of-session header",
             ));
         }
-    } else {
-        // One bounds check per block: the read of its length field. A
-        // block that overran the packet leaves `at` past its end, which
-        // the next read (or the final comparison) finds and names.
-        let len = p.len();
-        let overran = |at: usize| at > len;
-        let mut at = MOLD_HEADER;
-        for _ in 0..count {
-            let Some(&[hi, lo]) = p.get(at..at + 2).and_then(|b| <&[u8; 2]>::try_from(b).ok())
-            else {
-                return Err(malformed(
-                    M,
-                    if overran(at) {
-                        "message length overruns the packet"
-                    } else {
-                        "message count beyond what the packet holds"
-                    },
-                ));
-            };
-            at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
-        }
-        if at != len {
+        return Ok(sample(true, count == MOLD_END_OF_SESSION, 0));
+    }
+    // One test per block: that its length field fits (`at < last` is
+    // `at + 2 <= len` without an overflow to rule out). A block that
+    // overran the packet leaves `at` past its end, which the next test
+    // (or the final comparison) finds and names. `count` is not 0 here,
+    // so the loop tests its end after each block.
+    let len = p.len();
+    let last = len - 1;
+    let mut at = MOLD_HEADER;
+    let mut left = count;
+    loop {
+        if at >= last {
             return Err(malformed(
                 M,
-                if overran(at) {
+                if at > len {
                     "message length overruns the packet"
                 } else {
-                    "bytes after the last message"
+                    "message count beyond what the packet holds"
                 },
             ));
         }
+        at += usize::from(u16::from_be_bytes([p[at], p[at + 1]])) + 2;
+        left -= 1;
+        if left == 0 {
+            break;
+        }
     }
-    Ok(SeqSample {
-        value: u64::from_be_bytes(array(p, 10..18)),
-        bits: 64,
-        source: session_id(&p[..10]),
-        timestamp: 0,
-        heartbeat: control,
-        end_of_session: count == MOLD_END_OF_SESSION,
-        span: if control { 0 } else { count },
-    })
+    if at != len {
+        return Err(malformed(
+            M,
+            if at > len {
+                "message length overruns the packet"
+            } else {
+                "bytes after the last message"
+            },
+        ));
+    }
+    Ok(sample(false, false, count))
 }
 
 /// CME MDP 3.0: MsgSeqNum u32 LE, SendingTime u64 LE, then one or more

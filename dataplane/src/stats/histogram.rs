@@ -1,43 +1,72 @@
-/// Sub-buckets per power of two: 32 gives <= 3.2 % relative error.
-const SUB_BITS: u32 = 5;
-const SUB: u64 = 1 << SUB_BITS;
-/// Values below `2 * SUB` are counted exactly.
-const LINEAR: u64 = 2 * SUB;
-/// Largest exponent tracked; values above `2^MAX_EXP` land in the last bucket.
-const MAX_EXP: u32 = 40;
-/// Total bucket count: the exact range plus `SUB` buckets per power of two.
-pub(crate) const BUCKETS: usize = (LINEAR + (MAX_EXP as u64 - SUB_BITS as u64) * SUB) as usize;
-
 /// A fixed-size log-linear histogram of durations (any unit, the worker
-/// uses nanoseconds).
+/// uses nanoseconds), with `2^SUB_BITS` buckets per power of two up to
+/// `2^MAX_EXP`.
 ///
 /// Why: residence time is recorded for every packet sent, so recording must
 /// be a few instructions with no allocation; percentiles are only read by
-/// the stats reporter. Values up to 63 are exact; above, each power of two
-/// is split in 32 buckets (relative error <= 1/32). Values beyond 2^40 are
-/// clamped into the last bucket.
+/// the stats reporter. Values below `2^(SUB_BITS + 1)` are exact; above,
+/// each power of two is split in `2^SUB_BITS` buckets (relative error <=
+/// `2^-SUB_BITS`). Values beyond `2^MAX_EXP` are clamped into the last
+/// bucket (the maximum stays exact). One type, two resolutions:
+/// [`LatencyHistogram`] (fine, per worker) and [`StreamResidence`] (coarse
+/// and small, one per stream).
 #[derive(Clone, Debug)]
-pub struct LatencyHistogram {
-    buckets: Box<[u64; BUCKETS]>,
+pub struct Histogram<const SUB_BITS: u32, const MAX_EXP: u32> {
+    /// [`Self::BUCKETS`] counts (none for [`Self::placeholder`]).
+    buckets: Box<[u64]>,
     count: u64,
     sum: u64,
     max: u64,
 }
 
-impl Default for LatencyHistogram {
+/// The process-wide residence histogram, one per merge worker: 32 buckets
+/// per power of two (relative error <= 3.2 %), up to 2^40 ns.
+pub type LatencyHistogram = Histogram<5, 40>;
+
+/// One stream's residence histogram: 4 buckets per power of two (each
+/// bucket 25 % wide; a quantile reads its lower edge), up to 2^32 ns
+/// (4.3 s), so 128 buckets: 1 KiB per stream.
+///
+/// Why coarse: every stream of a worker has one (10 000 streams at the
+/// fine resolution would take 90 MB); an operator reading a stream's p99
+/// wants its order of magnitude and its trend, the process-wide
+/// [`LatencyHistogram`] keeps the fine figure.
+pub type StreamResidence = Histogram<2, 32>;
+
+impl<const SUB_BITS: u32, const MAX_EXP: u32> Default for Histogram<SUB_BITS, MAX_EXP> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl LatencyHistogram {
-    /// Number of buckets, for laying out a stats board.
-    pub const BUCKETS: usize = BUCKETS;
+impl<const SUB_BITS: u32, const MAX_EXP: u32> Histogram<SUB_BITS, MAX_EXP> {
+    /// Sub-buckets per power of two.
+    const SUB: u64 = 1 << SUB_BITS;
+    /// Values below this are counted exactly.
+    const LINEAR: u64 = 2 * Self::SUB;
+    /// Number of buckets: the exact range plus `SUB` per power of two.
+    pub const BUCKETS: usize =
+        (Self::LINEAR + (MAX_EXP as u64 - SUB_BITS as u64) * Self::SUB) as usize;
 
     /// An empty histogram (allocates once, here).
     pub fn new() -> Self {
-        LatencyHistogram {
-            buckets: Box::new([0; BUCKETS]),
+        Histogram {
+            buckets: vec![0; Self::BUCKETS].into_boxed_slice(),
+            count: 0,
+            sum: 0,
+            max: 0,
+        }
+    }
+
+    /// A histogram with no buckets, which allocates nothing: it counts
+    /// values (count, sum, max) but its quantiles read the maximum.
+    ///
+    /// Why: under live reload a worker's tx stage keeps output state for
+    /// every board slot, most of them streams other workers own; those
+    /// never record, and need no bucket memory.
+    pub fn placeholder() -> Self {
+        Histogram {
+            buckets: Box::new([]),
             count: 0,
             sum: 0,
             max: 0,
@@ -46,35 +75,36 @@ impl LatencyHistogram {
 
     #[inline]
     fn index(v: u64) -> usize {
-        if v < LINEAR {
+        if v < Self::LINEAR {
             return v as usize;
         }
         let exp = 63 - v.leading_zeros(); // >= SUB_BITS + 1
         if exp >= MAX_EXP {
-            return BUCKETS - 1;
+            return Self::BUCKETS - 1;
         }
         let shift = exp - SUB_BITS;
-        let sub = (v >> shift) & (SUB - 1);
-        (LINEAR + (exp as u64 - SUB_BITS as u64 - 1) * SUB + sub) as usize
+        let sub = (v >> shift) & (Self::SUB - 1);
+        (Self::LINEAR + (exp as u64 - SUB_BITS as u64 - 1) * Self::SUB + sub) as usize
     }
 
     /// Lowest value that maps to bucket `i`.
     fn lower_bound(i: usize) -> u64 {
         let i = i as u64;
-        if i < LINEAR {
+        if i < Self::LINEAR {
             return i;
         }
-        let k = i - LINEAR;
-        let exp = k / SUB + SUB_BITS as u64 + 1;
-        let sub = k % SUB;
+        let k = i - Self::LINEAR;
+        let exp = k / Self::SUB + SUB_BITS as u64 + 1;
+        let sub = k % Self::SUB;
         (1u64 << exp) | (sub << (exp - SUB_BITS as u64))
     }
 
     /// Records one value.
     #[inline]
     pub fn record(&mut self, v: u64) {
-        let i = Self::index(v);
-        self.buckets[i] += 1;
+        if let Some(b) = self.buckets.get_mut(Self::index(v)) {
+            *b += 1;
+        }
         self.count += 1;
         self.sum = self.sum.wrapping_add(v);
         if v > self.max {
@@ -104,19 +134,39 @@ impl LatencyHistogram {
     /// The value at quantile `q` in [0, 1]: the lower bound of the bucket
     /// holding that rank, never above the exact maximum (0 when empty).
     pub fn quantile(&self, q: f64) -> u64 {
+        self.quantiles([q])[0]
+    }
+
+    /// The values at quantiles `qs` (ascending), in one pass over the
+    /// buckets: each as [`Self::quantile`] gives it.
+    ///
+    /// Why one pass: a worker reads three quantiles of every stream's
+    /// histogram at each publication.
+    pub fn quantiles<const K: usize>(&self, qs: [f64; K]) -> [u64; K] {
+        let mut out = [0u64; K];
         if self.count == 0 {
-            return 0;
+            return out;
         }
-        let q = if q.is_nan() { 1.0 } else { q.clamp(0.0, 1.0) };
-        let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
+        let rank = |q: f64| {
+            let q = if q.is_nan() { 1.0 } else { q.clamp(0.0, 1.0) };
+            ((q * self.count as f64).ceil() as u64).clamp(1, self.count)
+        };
+        let mut k = 0;
         let mut seen = 0u64;
         for (i, n) in self.buckets.iter().enumerate() {
             seen += n;
-            if seen >= rank {
-                return Self::lower_bound(i).min(self.max);
+            while k < K && seen >= rank(qs[k]) {
+                out[k] = Self::lower_bound(i).min(self.max);
+                k += 1;
+            }
+            if k == K {
+                return out;
             }
         }
-        self.max
+        for o in &mut out[k..] {
+            *o = self.max;
+        }
+        out
     }
 
     /// Sum of the values recorded (wrapping; exact below 2^64).
@@ -134,15 +184,15 @@ impl LatencyHistogram {
     /// is a lower bound of one of the histogram's own buckets, so the count
     /// below it is a plain sum. Fewer edges than buckets keep a scrape small.
     pub fn counts_below_edges(&self, per_octave: u32) -> Vec<(u64, u64)> {
-        let per = per_octave.clamp(1, SUB as u32) as usize;
-        let stride = (SUB as usize / per).max(1);
+        let per = per_octave.clamp(1, Self::SUB as u32) as usize;
+        let stride = (Self::SUB as usize / per).max(1);
         let mut out = Vec::new();
         let mut below = 0u64;
         for (i, n) in self.buckets.iter().enumerate() {
-            let edge_here = if (i as u64) < LINEAR {
+            let edge_here = if (i as u64) < Self::LINEAR {
                 i >= 16 && (i as u64).is_power_of_two()
             } else {
-                (i - LINEAR as usize).is_multiple_of(stride)
+                (i - Self::LINEAR as usize).is_multiple_of(stride)
             };
             // Values from 2^MAX_EXP up all share the last bucket: no edge
             // above that one is exact.
@@ -155,7 +205,7 @@ impl LatencyHistogram {
     }
 
     /// Adds another histogram's values into this one.
-    pub fn merge(&mut self, other: &LatencyHistogram) {
+    pub fn merge(&mut self, other: &Self) {
         for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
             *a += b;
         }
@@ -165,7 +215,7 @@ impl LatencyHistogram {
     }
 
     /// Words for a stats board: count, sum, max, then the buckets.
-    pub const WORDS: usize = 3 + BUCKETS;
+    pub const WORDS: usize = 3 + Self::BUCKETS;
 
     /// Writes the histogram as [`Self::WORDS`] words.
     pub fn to_words(&self, out: &mut [u64]) {
@@ -175,7 +225,7 @@ impl LatencyHistogram {
         out[0] = self.count;
         out[1] = self.sum;
         out[2] = self.max;
-        out[3..Self::WORDS].copy_from_slice(&self.buckets[..]);
+        out[3..3 + self.buckets.len()].copy_from_slice(&self.buckets);
     }
 
     /// Rebuilds a histogram from [`Self::to_words`] output.
@@ -194,6 +244,9 @@ impl LatencyHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BUCKETS: usize = LatencyHistogram::BUCKETS;
+    const MAX_EXP: u32 = 40;
 
     #[test]
     fn buckets_are_monotonic_and_cover_their_bounds() {
@@ -293,5 +346,44 @@ mod tests {
         let h = LatencyHistogram::default();
         assert_eq!(h.quantile(0.99), 0);
         assert_eq!(h.mean(), 0.0);
+    }
+
+    #[test]
+    fn stream_residence_is_small_and_coarse_within_a_quarter() {
+        // Bytes per stream: 40 inline (in the stream's output state) and
+        // 128 x 8 of buckets; a placeholder has the 40 only.
+        assert_eq!(StreamResidence::BUCKETS, 128);
+        assert_eq!(size_of::<StreamResidence>(), 40);
+        assert_eq!(LatencyHistogram::BUCKETS, 1_184);
+        for v in (0..100_000u64).chain([1 << 31, (1 << 32) - 1]) {
+            let i = StreamResidence::index(v);
+            assert!(i < StreamResidence::BUCKETS - 1, "{v} clamped");
+            let lo = StreamResidence::lower_bound(i);
+            assert!(lo <= v && v - lo <= v / 4, "bucket of {v} starts at {lo}");
+        }
+        assert_eq!(
+            StreamResidence::index(u64::MAX),
+            StreamResidence::BUCKETS - 1
+        );
+        let mut h = StreamResidence::new();
+        for v in [10u64, 20_000, 20_000, 20_000, 900_000] {
+            h.record(v);
+        }
+        let [p50, p99, p999] = h.quantiles([0.5, 0.99, 0.999]);
+        assert!((15_000..=20_000).contains(&p50), "p50 {p50}");
+        assert_eq!(p99, p999);
+        assert!((675_000..=900_000).contains(&p99), "p99 {p99}");
+        assert_eq!((h.count(), h.max()), (5, 900_000));
+        // One pass gives what one quantile at a time gives.
+        assert_eq!(h.quantile(0.5), p50);
+        assert_eq!(h.quantile(0.99), p99);
+    }
+
+    #[test]
+    fn placeholder_counts_without_buckets() {
+        let mut h = StreamResidence::placeholder();
+        h.record(5_000);
+        assert_eq!((h.count(), h.max()), (1, 5_000));
+        assert_eq!(h.quantile(0.5), 5_000, "no buckets: the maximum");
     }
 }

@@ -13,5 +13,5 @@ mod histogram;
 mod words;
 
 pub use board::Board;
-pub use histogram::LatencyHistogram;
+pub use histogram::{Histogram, LatencyHistogram, StreamResidence};
 pub use words::concat_names;

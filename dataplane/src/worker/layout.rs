@@ -6,7 +6,7 @@
 //! sides so they cannot drift apart.
 
 use crate::merge::{EvidenceFigures, LegCounters, StreamCounters};
-use crate::stats::{concat_names, Board, LatencyHistogram};
+use crate::stats::{concat_names, Board, LatencyHistogram, StreamResidence};
 use crate::wire::DropReason;
 
 crate::counter_group! {
@@ -126,13 +126,50 @@ crate::counter_group! {
     }
 }
 
+crate::counter_group! {
+    /// A stream's residence time (rx burst of the copy sent to the tx
+    /// burst that sent it) from its own [`StreamResidence`] histogram, in
+    /// ns: the worker reads the quantiles as it publishes, so the board
+    /// holds five words per stream rather than the buckets.
+    pub struct ResidenceStatus {
+        /// Packets behind the figures (sent since the stream started).
+        residence_count,
+        /// Median residence.
+        residence_p50_ns,
+        /// 99th percentile.
+        residence_p99_ns,
+        /// 99.9th percentile.
+        residence_p999_ns,
+        /// Largest residence (exact).
+        residence_max_ns,
+    }
+}
+
+impl ResidenceStatus {
+    /// The figures of histogram `h`.
+    pub fn of(h: &StreamResidence) -> Self {
+        let [p50, p99, p999] = h.quantiles([0.5, 0.99, 0.999]);
+        ResidenceStatus {
+            residence_count: h.count(),
+            residence_p50_ns: p50,
+            residence_p99_ns: p99,
+            residence_p999_ns: p999,
+            residence_max_ns: h.max(),
+        }
+    }
+}
+
 /// Names of a leg's words, in board order.
 pub const LEG_NAMES: [&str; LegStatus::WORDS + LegCounters::WORDS] =
     concat_names(&[&LegStatus::NAMES, &LegCounters::NAMES]);
 
 /// Names of a stream's own words, in board order (legs follow).
-pub const STREAM_NAMES: [&str; StreamCounters::WORDS + StreamStatus::WORDS] =
-    concat_names(&[&StreamCounters::NAMES, &StreamStatus::NAMES]);
+pub const STREAM_NAMES: [&str;
+    StreamCounters::WORDS + StreamStatus::WORDS + ResidenceStatus::WORDS] = concat_names(&[
+    &StreamCounters::NAMES,
+    &StreamStatus::NAMES,
+    &ResidenceStatus::NAMES,
+]);
 
 /// Offsets of every counter group on the board.
 ///
@@ -180,6 +217,15 @@ impl StreamFigures {
     /// What the stream holds and its learned skew.
     pub fn status(&self) -> StreamStatus {
         StreamStatus::from_words(self.stream.get(StreamCounters::WORDS..).unwrap_or(&[]))
+    }
+
+    /// Its residence figures.
+    pub fn residence(&self) -> ResidenceStatus {
+        ResidenceStatus::from_words(
+            self.stream
+                .get(StreamCounters::WORDS + StreamStatus::WORDS..)
+                .unwrap_or(&[]),
+        )
     }
 
     /// Leg `l`'s state and evidence (defaults for a leg it does not have).
@@ -357,13 +403,14 @@ impl BoardLayout {
         h
     }
 
-    /// Publishes stream `s`'s counters and evidence; `up[l]` tells whether
-    /// leg `l` is up, `ns` converts the engine's ticks to nanoseconds.
+    /// Publishes stream `s`'s counters, evidence and residence; `up[l]`
+    /// tells whether leg `l` is up, `ns` converts the engine's ticks to
+    /// nanoseconds.
     pub fn put_stream(
         &self,
         board: &Board,
         s: usize,
-        (c, ev): (&StreamCounters, &EvidenceFigures),
+        (c, ev, residence): (&StreamCounters, &EvidenceFigures, &StreamResidence),
         held: usize,
         up: impl Fn(usize) -> bool,
         ns: impl Fn(u64) -> u64,
@@ -382,6 +429,10 @@ impl BoardLayout {
         };
         board.publish(at, &c.to_words());
         board.publish(at + StreamCounters::WORDS, &status.to_words());
+        board.publish(
+            at + StreamCounters::WORDS + StreamStatus::WORDS,
+            &ResidenceStatus::of(residence).to_words(),
+        );
         let mut at = at + STREAM_NAMES.len();
         for (l, leg) in c.legs.iter().enumerate().take(self.legs[s]) {
             let status = LegStatus {
@@ -488,10 +539,20 @@ mod tests {
         };
         ev.depth[2] = 3;
         ev.lag[1] = 5;
-        layout.put_stream(&board, 1, (&c, &ev), 6, |l| l != 1, |t| t * 1000);
+        let mut res = StreamResidence::new();
+        // Bucket edges (4 a power of two), so the quantiles are exact.
+        for v in [1_024, 2_048, 3_072, 393_216] {
+            res.record(v);
+        }
+        layout.put_stream(&board, 1, (&c, &ev, &res), 6, |l| l != 1, |t| t * 1000);
         let f = layout.get_stream(&board, 1);
         assert_eq!(f.counters(), c);
         assert_eq!(f.status().held, 6);
+        let r = f.residence();
+        assert_eq!((r.residence_count, r.residence_max_ns), (4, 393_216));
+        assert_eq!(r.residence_p50_ns, 2_048);
+        assert_eq!(r.residence_p99_ns, 393_216);
+        assert_eq!(r, ResidenceStatus::of(&res));
         assert_eq!(f.legs.len(), 3);
         assert_eq!(f.leg_status(1).up, 0, "leg 1 down");
         assert_eq!(f.leg_status(2).up, 1, "leg 2 up");

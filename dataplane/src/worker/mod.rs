@@ -29,7 +29,7 @@ pub mod split;
 pub mod tx;
 
 pub use classify::{Classifier, Route};
-pub use layout::{BoardLayout, RxCounters, TxCounters, LEG_NAMES, STREAM_NAMES};
+pub use layout::{BoardLayout, ResidenceStatus, RxCounters, TxCounters, LEG_NAMES, STREAM_NAMES};
 pub use plan::{
     Clock, FillAsk, InputPlan, Plan, Refill, Shared, StreamEvent, StreamPlan, FILL_QUEUE,
 };

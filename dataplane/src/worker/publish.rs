@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use super::layout::{RxCounters, TxCounters};
 use super::plan::Shared;
 use super::reload::MergeSet;
-use super::tx::TicksToNs;
+use super::tx::{StreamOut, TicksToNs};
 use crate::stats::LatencyHistogram;
 
 /// Publishes input counters `rx` for inputs `first..first + rx.len()`,
@@ -18,21 +18,22 @@ pub fn rx(shared: &Shared, (first, lane): (usize, usize), rx: &[RxCounters]) {
 
 /// Publishes merge worker `worker`'s tx side: its counters and latency
 /// histogram in its own slot, and every stream of its engine at the plan
-/// index `ids[i]` of engine index `i`. `scratch` holds
+/// index `ids[i]` of engine index `i`, with its residence from `outs`
+/// (indexed as the engine's sink names streams). `scratch` holds
 /// [`LatencyHistogram::WORDS`] words so this never allocates.
 pub fn tx(
     shared: &Shared,
     (worker, ids): (usize, &[u32]),
     tx: &TxCounters,
     latency: &LatencyHistogram,
-    engine: &impl MergeSet,
+    (engine, outs): (&impl MergeSet, &[StreamOut]),
     to_ns: TicksToNs,
     scratch: &mut [u64],
 ) {
     let l = &shared.layout;
     l.put_tx(&shared.board, worker, tx);
     l.put_latency(&shared.board, worker, latency, scratch);
-    engine.publish_streams(shared, ids, to_ns);
+    engine.publish_streams(shared, ids, outs, to_ns);
 }
 
 /// Which of the main lcore's publish requests a worker last served.

@@ -38,6 +38,19 @@
 //! `unknown_flow` until the switch; untouched streams keep their id, their
 //! owner and their place throughout. With one worker the two steps are
 //! one: it switches its own rx side as it applies the swap.
+//!
+//! Split layout (`--layout split`): one merge worker (the tx lcore, with
+//! the shelves) and rx lcores that only judge packets and pass them on
+//! through the handoff queues. The merge worker applies its swap and
+//! releases the generation at once, as the one worker of the one-lcore
+//! layout does; each rx lcore follows with its own [`RxEnd`] at its next
+//! loop, and the reload is done when every rx lcore has switched
+//! ([`Generations::with_rx_sides`]). Packets already in a handoff queue
+//! were judged under the old classifier: an untouched stream's keep their
+//! id, a removed stream's are `unrouted`, as in the shard layout. An rx
+//! lcore reports its switch ([`RxEnd::acknowledge`]) only once the tx
+//! lcore has taken every packet it queued before it, so no such packet
+//! is left when the reload counts as done and a later one reuses the id.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -54,6 +67,7 @@ use super::tx::{StreamOut, TicksToNs, TxState};
 use crate::dpdk::Mbuf;
 use crate::merge::{Engine, Event, FreeReason, SendInfo, Sink};
 use crate::seq::SeqSample;
+use crate::stats::StreamResidence;
 
 /// Plans a run may go through (the start plus reloads); a reload beyond
 /// it is refused (restart to reset).
@@ -74,16 +88,33 @@ pub trait MergeSet {
     /// Shutdown: sends or frees every held copy ([`Engine::drain`]).
     fn drain(&mut self, now: u64, sink: &mut impl Sink<Mbuf>);
     /// Puts every live stream's figures on the board (the caller commits);
-    /// `ids[i]` is the plan's index of the set's stream `i`.
-    fn publish_streams(&self, shared: &Shared, ids: &[u32], to_ns: TicksToNs);
+    /// `ids[i]` is the plan's index of the set's stream `i`, and `outs`
+    /// the tx stage's output state indexed as the set's sink names
+    /// streams (holding each stream's residence).
+    fn publish_streams(&self, shared: &Shared, ids: &[u32], outs: &[StreamOut], to_ns: TicksToNs);
 }
 
-/// Puts stream `local` of `engine` on the board as stream `id`.
-fn put(shared: &Shared, id: usize, engine: &Engine<Mbuf>, local: usize, to_ns: TicksToNs) {
+/// Puts stream `local` of `engine` on the board as stream `id`, with the
+/// residence of `out` (none: an empty histogram, which allocates nothing).
+fn put(
+    shared: &Shared,
+    (id, out): (usize, Option<&StreamOut>),
+    engine: &Engine<Mbuf>,
+    local: usize,
+    to_ns: TicksToNs,
+) {
+    let none;
+    let residence = match out {
+        Some(o) => &o.residence,
+        None => {
+            none = StreamResidence::placeholder();
+            &none
+        }
+    };
     shared.layout.put_stream(
         &shared.board,
         id,
-        (&engine.counters(local), &engine.evidence(local)),
+        (&engine.counters(local), &engine.evidence(local), residence),
         engine.held(local),
         |leg| engine.leg_is_up(local, leg),
         |t| to_ns.ns(t),
@@ -104,9 +135,9 @@ impl MergeSet for Engine<Mbuf> {
     fn drain(&mut self, now: u64, sink: &mut impl Sink<Mbuf>) {
         Engine::drain(self, now, sink);
     }
-    fn publish_streams(&self, shared: &Shared, ids: &[u32], to_ns: TicksToNs) {
+    fn publish_streams(&self, shared: &Shared, ids: &[u32], outs: &[StreamOut], to_ns: TicksToNs) {
         for (s, &id) in ids.iter().enumerate().take(self.streams()) {
-            put(shared, id as usize, self, s, to_ns);
+            put(shared, (id as usize, outs.get(s)), self, s, to_ns);
         }
     }
 }
@@ -332,11 +363,12 @@ impl MergeSet for Shelves {
         });
     }
     /// The shelves name streams by id already (`ids` is the identity).
-    fn publish_streams(&self, shared: &Shared, _ids: &[u32], to_ns: TicksToNs) {
+    fn publish_streams(&self, shared: &Shared, _ids: &[u32], outs: &[StreamOut], to_ns: TicksToNs) {
         for shelf in self.shelves.iter().flatten() {
             for (local, (&id, &live)) in shelf.ids.iter().zip(&shelf.live).enumerate() {
                 if live {
-                    put(shared, id as usize, &shelf.engine, local, to_ns);
+                    let id = id as usize;
+                    put(shared, (id, outs.get(id)), &shelf.engine, local, to_ns);
                 }
             }
         }
@@ -377,7 +409,8 @@ pub struct Generations {
     pub to_main: ArrayQueue<Box<Swap>>,
     /// The generation whose classifier the rx sides may use.
     rx_release: AtomicUsize,
-    /// Per worker: the generation its rx side uses.
+    /// Per rx side (a merge worker's, or a split layout's rx lcore): the
+    /// generation it uses.
     rx_at: Vec<AtomicUsize>,
 }
 
@@ -406,6 +439,13 @@ impl Generations {
     /// Every board stream slot, in order (see [`super::tx::TxState::reloadable`]).
     pub fn identity(&self) -> &[u32] {
         &self.identity
+    }
+
+    /// Split layout: the rx sides are `n` rx lcores (each follows the
+    /// released generation with its own [`RxEnd`]), not the merge workers.
+    pub fn with_rx_sides(mut self, n: usize) -> Self {
+        self.rx_at = (0..n.max(1)).map(|_| AtomicUsize::new(0)).collect();
+        self
     }
 
     /// The start's plan.
@@ -469,28 +509,79 @@ impl std::fmt::Debug for Generations {
     }
 }
 
+/// An rx side's end of the reload protocol: follows the generation the
+/// main lcore (or the one merge worker) released.
+#[derive(Debug)]
+pub struct RxEnd<'g> {
+    plans: &'g Generations,
+    me: usize,
+    /// The generation this rx side uses.
+    rx: usize,
+}
+
+impl<'g> RxEnd<'g> {
+    /// Rx side `me`'s end (a merge worker's index, or a split layout's rx
+    /// lcore); it starts on generation 0.
+    pub fn new(plans: &'g Generations, me: usize) -> Self {
+        RxEnd { plans, me, rx: 0 }
+    }
+
+    /// Called between two polls: the plan `rx` must judge with from now
+    /// on when a newer generation was released (its route cache is
+    /// forgotten here, and the switch is reported to the main lcore).
+    pub fn follow(&mut self, rx: &mut RxStage) -> Option<&'g Plan> {
+        let next = self.switch(rx)?;
+        self.acknowledge();
+        Some(next)
+    }
+
+    /// [`RxEnd::follow`] without the report: for an rx side whose judged
+    /// packets wait in a queue (split layout), which reports with
+    /// [`RxEnd::acknowledge`] once the merge has taken every packet judged
+    /// under the old classifier, so a later reload cannot give a freed id
+    /// to a new stream while such a packet is still on its way.
+    pub fn switch(&mut self, rx: &mut RxStage) -> Option<&'g Plan> {
+        let g = self.plans.rx_release.load(Ordering::Acquire);
+        if g == self.rx {
+            return None;
+        }
+        let next = self.plans.get(g)?;
+        self.rx = g;
+        rx.forget_routes();
+        Some(next)
+    }
+
+    /// Tells the main lcore this rx side uses the generation it switched to.
+    pub fn acknowledge(&self) {
+        if let Some(a) = self.plans.rx_at.get(self.me) {
+            a.store(self.rx, Ordering::Release);
+        }
+    }
+}
+
 /// One merge worker's end of the reload protocol (see the module doc).
 #[derive(Debug)]
 pub struct WorkerEnd<'g> {
     plans: &'g Generations,
     me: usize,
-    /// The generation its rx side uses.
-    rx: usize,
+    /// Its own rx side's end (unused by the split layout's merge worker,
+    /// whose rx lcores follow on their own).
+    rx: RxEnd<'g>,
 }
 
 impl<'g> WorkerEnd<'g> {
     /// Worker `me`'s end; its rx side starts on generation 0.
     pub fn new(plans: &'g Generations, me: usize) -> Self {
-        WorkerEnd { plans, me, rx: 0 }
+        WorkerEnd {
+            plans,
+            me,
+            rx: RxEnd::new(plans, me),
+        }
     }
 
-    /// Called at a burst boundary. Applies the swap queued for this worker,
-    /// if any: retires its removed ids (held copies sent in order with the
-    /// plan they ran under, final figures published), then installs the
-    /// new place table, shelf and output state and points the tx stage at
-    /// the new plan, and hands the box back. Returns the plan the rx side
-    /// must use from now on when that changed (its route cache is
-    /// forgotten here).
+    /// Called at a burst boundary by a worker that merges and polls:
+    /// [`WorkerEnd::apply`], then its rx side follows ([`RxEnd::follow`]).
+    /// Returns the plan the rx side must use from now on when that changed.
     pub fn service(
         &mut self,
         (engine, tx): (&mut Shelves, &mut TxState<'g, '_, '_>),
@@ -498,13 +589,32 @@ impl<'g> WorkerEnd<'g> {
         shared: &Shared,
         scratch: &mut [u64],
     ) -> Option<&'g Plan> {
+        self.apply((engine, tx), Some(rx), shared, scratch);
+        self.rx.follow(rx)
+    }
+
+    /// Applies the swap queued for this worker, if any: retires its removed
+    /// ids (held copies sent in order with the plan they ran under, final
+    /// figures published, with `rx`'s counters when this worker polls),
+    /// then installs the new place table, shelf and output state and points
+    /// the tx stage at the new plan, and hands the box back. With one merge
+    /// worker it releases the generation to the rx sides at once.
+    pub fn apply(
+        &mut self,
+        (engine, tx): (&mut Shelves, &mut TxState<'g, '_, '_>),
+        rx: Option<&RxStage>,
+        shared: &Shared,
+        scratch: &mut [u64],
+    ) {
         let plans = self.plans;
         if let Some(mut sw) = plans.to_worker.get(self.me).and_then(ArrayQueue::pop) {
             if let Some(next) = plans.get(sw.generation) {
                 let now = tx.now();
                 engine.retire(&sw, now, tx);
                 tx.flush();
-                rx.publish(shared);
+                if let Some(rx) = rx {
+                    rx.publish(shared);
+                }
                 tx.publish(engine, scratch);
                 shared.board.commit();
                 engine.install(&mut sw);
@@ -518,16 +628,5 @@ impl<'g> WorkerEnd<'g> {
             // One swap in flight per worker: there is room.
             let _ = plans.to_main.push(sw);
         }
-        let g = plans.rx_release.load(Ordering::Acquire);
-        if g == self.rx {
-            return None;
-        }
-        let next = plans.get(g)?;
-        self.rx = g;
-        rx.forget_routes();
-        if let Some(a) = plans.rx_at.get(self.me) {
-            a.store(g, Ordering::Release);
-        }
-        Some(next)
     }
 }

@@ -11,17 +11,22 @@
 //! rx burst returned them, which DPDK orders for the polling lcore. Shutdown
 //! uses `rx_done` (release on each rx lcore's exit, acquire on the tx side)
 //! so the tx lcore drains the queues only after the last push.
+//!
+//! Live reload: the tx lcore merges with the reloadable shelves and
+//! applies its swap between two rounds of the queues; each rx lcore takes
+//! the released classifier at its next loop (see [`super::reload`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 
 use super::layout::RxCounters;
-use super::plan::{Plan, Shared};
+use super::plan::Shared;
 use super::poll::{RxStage, RxTarget};
 use super::pool_watch::PoolWatch;
 use super::publish::Requests;
-use super::rx::{merge, Arrival, ControlRing};
+use super::reload::{Generations, RxEnd, Shelves, WorkerEnd};
+use super::rx::{Arrival, ControlRing};
 use super::tx::TxState;
 use crate::dpdk::{tsc, FreeBatch, Mbuf, Mempool, RxBatch, RxQueue, TxQueue};
 use crate::stats::LatencyHistogram;
@@ -35,6 +40,12 @@ pub struct Handoff {
     pub queues: Vec<ArrayQueue<Arrival>>,
     /// rx lcores that have returned.
     pub rx_done: AtomicUsize,
+    /// Per queue: packets the tx lcore has taken from it (stored once per
+    /// round of the queues, not per packet).
+    ///
+    /// Why: live reload; an rx lcore that switched classifier reports it
+    /// only once the tx lcore has taken what it queued before.
+    taken: Vec<AtomicU64>,
 }
 
 impl Handoff {
@@ -45,7 +56,15 @@ impl Handoff {
                 .map(|_| ArrayQueue::new(HANDOFF_CAPACITY))
                 .collect(),
             rx_done: AtomicUsize::new(0),
+            taken: (0..rx_lcores).map(|_| AtomicU64::new(0)).collect(),
         }
+    }
+
+    /// Packets the tx lcore has taken from queue `lane` so far.
+    fn taken(&self, lane: usize) -> u64 {
+        self.taken
+            .get(lane)
+            .map_or(u64::MAX, |t| t.load(Ordering::Acquire))
     }
 }
 
@@ -53,8 +72,9 @@ impl Handoff {
 /// plan) and pushes judged packets to queue `lane` until stopped; `ctl[i]`
 /// is the ring to `rxqs[i]`'s membership host, if any; `pool` is the
 /// packet pool (copies of a port-wide PITCH heartbeat come from it).
+/// Between two polls it follows the generation a reload released.
 pub fn rx_loop(
-    plan: &Plan,
+    plans: &Generations,
     shared: &Shared,
     (handoff, pool): (&Handoff, &Mempool<'_>),
     lane: usize,
@@ -67,11 +87,18 @@ pub fn rx_loop(
         .queues
         .get(lane)
         .ok_or_else(|| format!("no handoff queue {lane}"))?;
+    let mut plan = plans.first();
     let mut rx = RxStage::new(plan, first, rxqs.len());
+    let mut reload = RxEnd::new(plans, lane);
+    let me = lane;
+    // Live reload: packets queued under the previous classifier, to be
+    // taken before the switch is acknowledged.
+    let mut unacked: Option<u64> = None;
     let mut lane = Lane {
         queue,
         free: FreeBatch::new(),
         now: 0,
+        pushed: 0,
     };
     let mut requests = Requests::default();
     // Poll only when the queue has room for a whole poll: judging packets
@@ -85,6 +112,14 @@ pub fn rx_loop(
         if requests.due(shared) {
             rx.publish(shared);
             shared.board.commit();
+        }
+        if let Some(next) = reload.switch(&mut rx) {
+            plan = next;
+            unacked = Some(lane.pushed);
+        }
+        if unacked.is_some_and(|before| handoff.taken(me) >= before) {
+            reload.acknowledge();
+            unacked = None;
         }
     }
     lane.free.flush();
@@ -100,6 +135,8 @@ struct Lane<'h> {
     free: FreeBatch,
     /// The latest time seen (never goes back).
     now: u64,
+    /// Packets pushed to the queue so far.
+    pushed: u64,
 }
 
 impl RxTarget for Lane<'_> {
@@ -122,9 +159,12 @@ impl RxTarget for Lane<'_> {
     /// A full queue (the tx lcore is behind) costs the packet, counted.
     #[inline(always)]
     fn accept(&mut self, a: Arrival, c: &mut RxCounters) {
-        if let Err(a) = self.queue.push(a) {
-            c.handoff_full += 1;
-            self.free.push(a.mbuf);
+        match self.queue.push(a) {
+            Ok(()) => self.pushed += 1,
+            Err(a) => {
+                c.handoff_full += 1;
+                self.free.push(a.mbuf);
+            }
         }
     }
 
@@ -136,17 +176,21 @@ impl RxTarget for Lane<'_> {
 
 /// The tx lcore: takes judged packets from every queue, merges, rewrites
 /// and transmits; after stop, waits for the rx lcores, drains the queues
-/// and the engine, and publishes its final counters.
+/// and the engine, and publishes its final counters. Between two rounds
+/// of the queues it applies the swap a reload queued (merge worker 0).
 pub fn tx_loop(
-    plan: &Plan,
+    plans: &Generations,
     shared: &Shared,
     handoff: &Handoff,
     txq: TxQueue<'_, '_>,
     mut out_rx: Option<RxQueue<'_, '_>>,
     pool: &Mempool<'_>,
 ) -> Result<(), String> {
-    let mut engine = plan.engine()?;
+    let plan = plans.first();
+    let mut engine = Shelves::new(plan.engine()?, plan.shards.members(0), &shared.layout);
     let mut tx = TxState::new(plan, shared, txq, Some(PoolWatch::new(pool, plan)));
+    tx.reloadable(plans.identity());
+    let mut reload = WorkerEnd::new(plans, 0);
     let mut batch = RxBatch::new(plan.burst);
     let mut scratch = vec![0u64; LatencyHistogram::WORDS];
     let mut requests = Requests::default();
@@ -156,15 +200,24 @@ pub fn tx_loop(
         // can be pushed after the drain below.
         let finished = shared.stopping() && handoff.rx_done.load(Ordering::Acquire) == lanes;
         let mut took = 0;
-        for q in &handoff.queues {
+        for (q, taken) in handoff.queues.iter().zip(&handoff.taken) {
+            let mut n = 0;
             for _ in 0..plan.burst {
                 let Some(a) = q.pop() else { break };
-                took += 1;
+                n += 1;
                 // The engine wants time that never goes back; rx lcores'
                 // stamps interleave, so keep the running maximum.
                 tx.advance_to(&mut engine, a.rx_tsc);
                 let now = tx.now();
-                merge(&mut engine, a, now, &mut tx);
+                if let Some(m) = engine.accept(a, now, &mut tx) {
+                    tx.unrouted(m);
+                }
+            }
+            if n > 0 {
+                // Merged above: what the rx lcore may count as taken.
+                // (One writer: a plain store, no locked instruction.)
+                taken.store(taken.load(Ordering::Relaxed) + n, Ordering::Release);
+                took += n;
             }
         }
         tx.service(&mut engine, &mut out_rx, &mut batch);
@@ -172,6 +225,7 @@ pub fn tx_loop(
             tx.publish(&engine, &mut scratch);
             shared.board.commit();
         }
+        reload.apply((&mut engine, &mut tx), None, shared, &mut scratch);
         if finished && took == 0 {
             break;
         }

@@ -10,7 +10,7 @@ use crate::dpdk::{prefetch, tsc, FreeBatch, Mbuf, RxBatch, RxQueue, TxBatch, TxQ
 use crate::merge::{Event, EventKind, FreeReason, MergeConfig, SendInfo, Sink};
 use crate::rewrite::{trim_mold_front, Rewriter, RtpRenumber};
 use crate::seq::SeqSpec;
-use crate::stats::LatencyHistogram;
+use crate::stats::{LatencyHistogram, StreamResidence};
 use crate::wire::FrameOffsets;
 
 /// Converts TSC ticks to nanoseconds with one multiply and shift.
@@ -34,9 +34,15 @@ impl TicksToNs {
     }
 }
 
-/// A vector for [`TxState::rx_times`], allocated once.
-pub fn rx_times() -> Vec<u64> {
-    Vec::with_capacity(MAX_BURST)
+/// A packet in the tx batch: what its residence is recorded with when
+/// the port takes it.
+#[derive(Clone, Copy, Debug)]
+struct Queued {
+    /// Rx burst TSC of the copy.
+    rx: u64,
+    /// Its stream, as [`Sink::send`] names it (the index of its
+    /// [`StreamOut`]).
+    stream: u32,
 }
 
 /// Per-stream output state that changes while running.
@@ -55,6 +61,12 @@ pub struct StreamOut {
     /// MoldUDP64 streams: the session of the last epoch sent and
     /// that epoch (read from the first packet sent of each epoch).
     pub session: Option<([u8; 10], u32)>,
+    /// This stream's residence times, ns (recorded when the tx burst that
+    /// sent a packet returns; published with the stream's figures). Part
+    /// of the output state so a reload gives a replaced or added stream a
+    /// fresh one, allocated on the main lcore, and an untouched stream
+    /// keeps its own.
+    pub residence: StreamResidence,
 }
 
 impl StreamOut {
@@ -72,6 +84,7 @@ impl StreamOut {
             renumber: s.renumber.then(|| RtpRenumber::new(None)),
             latched: None,
             session: None,
+            residence: StreamResidence::new(),
         }
     }
 
@@ -121,9 +134,9 @@ pub struct TxState<'q, 'p, 'a> {
     worker: usize,
     /// Residence time (rx burst TSC to the tx burst that sent it), ns.
     latency: LatencyHistogram,
-    /// Rx TSC of each packet in `batch`, in the same order (capacity
-    /// allocated once: [`MAX_BURST`]).
-    rx_times: Vec<u64>,
+    /// Rx TSC and stream of each packet in `batch`, in the same order
+    /// (capacity allocated once: [`MAX_BURST`]).
+    queued: Vec<Queued>,
     /// Counters.
     counters: TxCounters,
     /// Conversion for the histogram.
@@ -180,7 +193,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
             ids,
             worker,
             latency: LatencyHistogram::new(),
-            rx_times: rx_times(),
+            queued: Vec::with_capacity(MAX_BURST),
             counters: Default::default(),
             to_ns: TicksToNs::new(plan.tsc_hz),
             streams: &plan.streams,
@@ -324,7 +337,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
             (self.worker, self.ids),
             &self.counters,
             &self.latency,
-            engine,
+            (engine, &self.outs),
             self.to_ns,
             scratch,
         );
@@ -344,13 +357,15 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
     /// slots, see [`super::reload`]) instead of engine indices, so `ids`
     /// is the identity over every slot and the output state is kept by id,
     /// with room for each, allocated before the loop so a swap never
-    /// allocates.
+    /// allocates (a slot this worker does not merge holds a
+    /// [`StreamResidence::placeholder`]: no bucket memory).
     pub fn reloadable(&mut self, ids: &'q [u32]) {
         let mut outs: Vec<StreamOut> = (0..ids.len())
             .map(|_| StreamOut {
                 renumber: None,
                 latched: None,
                 session: None,
+                residence: StreamResidence::placeholder(),
             })
             .collect();
         for (local, out) in std::mem::take(&mut self.outs).into_iter().enumerate() {
@@ -402,10 +417,14 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
             self.counters.packets += n as u64;
             if n > 0 {
                 let t = self.clock_now();
-                for &rx in &self.rx_times[..n] {
-                    self.latency.record(self.to_ns.ns(t.saturating_sub(rx)));
+                for q in &self.queued[..n] {
+                    let ns = self.to_ns.ns(t.saturating_sub(q.rx));
+                    self.latency.record(ns);
+                    if let Some(out) = self.outs.get_mut(q.stream as usize) {
+                        out.residence.record(ns);
+                    }
                 }
-                self.rx_times.drain(..n);
+                self.queued.drain(..n);
             }
             if n == 0 {
                 idle += 1;
@@ -417,7 +436,7 @@ impl<'q, 'p, 'a> TxState<'q, 'p, 'a> {
         if !self.batch.is_empty() {
             self.counters.nic_refused += self.batch.free_all() as u64;
         }
-        self.rx_times.clear();
+        self.queued.clear();
     }
 }
 
@@ -478,7 +497,10 @@ impl Sink<Mbuf> for TxState<'_, '_, '_> {
             self.flush();
         }
         match self.batch.push(m) {
-            Ok(()) => self.rx_times.push(info.rx_time),
+            Ok(()) => self.queued.push(Queued {
+                rx: info.rx_time,
+                stream: stream as u32,
+            }),
             Err(m) => {
                 self.counters.nic_refused += 1;
                 self.free.push(m);

@@ -38,3 +38,32 @@ impl Copy {
 pub fn in_arrival_order(copies: &mut [Copy]) {
     copies.sort_by_key(|c| (c.t, c.leg, c.idx));
 }
+
+/// The invariants every generated case is held to before its own: each
+/// copy's handle (its index in `copies`) came back exactly once, no corrupt
+/// copy went out, and the output is in strictly increasing packet order (no
+/// duplicate). Gives the packet indices sent, in order, or which one broke.
+pub fn sent_in_order(
+    copies: &[Copy],
+    rec: &dataplane::merge::record::Recorder<u64>,
+) -> Result<Vec<usize>, &'static str> {
+    let mut back = vec![0u8; copies.len()];
+    for &h in rec.returned() {
+        back[h as usize] += 1;
+    }
+    if !back.iter().all(|&b| b == 1) {
+        return Err("a handle not back exactly once");
+    }
+    if rec.sent.iter().any(|x| copies[x.handle as usize].corrupt) {
+        return Err("corrupt copy sent");
+    }
+    let sent: Vec<usize> = rec
+        .sent
+        .iter()
+        .map(|x| copies[x.handle as usize].idx)
+        .collect();
+    if !sent.windows(2).all(|w| w[0] < w[1]) {
+        return Err("output out of order or duplicated");
+    }
+    Ok(sent)
+}

@@ -373,7 +373,7 @@ impl StreamState {
                     }
                     if !self.rules.messages {
                         let at = (leg, pos, raw, sample.span);
-                        self.send_next_many(store, at, copy.handle, now, sink);
+                        self.send_next_many(store, at, (copy.handle, now, preferred), sink);
                         return false;
                     }
                 }
@@ -437,19 +437,26 @@ impl StreamState {
     /// (MoldUDP64 / PITCH, not in message mode): the cursor passes the
     /// numbers it covers, as `send` does (nothing is held, so there is
     /// nothing to free). Such a copy keeps no digest (see `agree`).
-    #[inline(never)]
+    #[inline]
     fn send_next_many<H>(
         &mut self,
         store: &mut Store<H>,
         (leg, pos, raw, span): (usize, u64, u64, u16),
-        handle: H,
-        now: u64,
+        (handle, now, preferred): (H, u64, bool),
         sink: &mut impl Sink<H>,
     ) {
         self.took_next(leg, pos, raw, now);
         if Evidence::sampled(pos) {
             let stamp = store.clock.stamp(now);
             store.slots.stamp_empty(&self.region, leg, pos, stamp);
+            store
+                .slots
+                .keep_sent_digest(&self.region, pos, Digest::NONE);
+        }
+        // Such a packet can step over every sampled position: the rotation
+        // point is tested at each send (as `emit` does).
+        if self.rotates_at(pos) {
+            self.rotate(pos, now, sink);
         }
         let info = SendInfo {
             leg,
@@ -458,7 +465,7 @@ impl StreamState {
             epoch: self.ep.cur.id,
             span,
         };
-        self.emit(store, pos, (handle, Digest::NONE), info, now, sink);
+        self.hand_out(store, pos, handle, info, preferred, sink);
         let extra = u64::from(span) - 1;
         for k in 0..extra.min(self.rules.cap) {
             let q = self.cursor.wrapping_add(k);
