@@ -40,6 +40,22 @@ fn malformed(framing: &'static str, what: &'static str) -> SeqError {
     SeqError::Malformed { framing, what }
 }
 
+/// The error of a message walk that stopped at offset `at` of a `len`-byte
+/// packet: past its end, a message length overran it; otherwise `short`
+/// (the count or the bytes left do not match). Why one place: the walks
+/// test only offsets, so each overrun is named here from where it ended.
+#[cold]
+fn walk_error(framing: &'static str, at: usize, len: usize, short: &'static str) -> SeqError {
+    malformed(
+        framing,
+        if at > len {
+            "message length overruns the packet"
+        } else {
+            short
+        },
+    )
+}
+
 #[inline(always)]
 fn le16(p: &[u8], at: usize) -> u16 {
     u16::from_le_bytes(array(p, at..at + 2))
@@ -100,13 +116,11 @@ pub(super) fn moldudp64(p: &[u8]) -> Result<SeqSample, SeqError> {
     let mut left = count;
     loop {
         if at >= last {
-            return Err(malformed(
+            return Err(walk_error(
                 M,
-                if at > len {
-                    "message length overruns the packet"
-                } else {
-                    "message count beyond what the packet holds"
-                },
+                at,
+                len,
+                "message count beyond what the packet holds",
             ));
         }
         at += usize::from(u16::from_be_bytes([p[at], p[at + 1]])) + 2;
@@ -116,14 +130,7 @@ pub(super) fn moldudp64(p: &[u8]) -> Result<SeqSample, SeqError> {
         }
     }
     if at != len {
-        return Err(malformed(
-            M,
-            if at > len {
-                "message length overruns the packet"
-            } else {
-                "bytes after the last message"
-            },
-        ));
+        return Err(walk_error(M, at, len, "bytes after the last message"));
     }
     Ok(sample(false, false, count))
 }
@@ -199,13 +206,11 @@ pub(super) fn pitch(p: &[u8], unit: u8) -> Result<SeqSample, SeqError> {
     let mut left = count;
     loop {
         if at >= len {
-            return Err(malformed(
+            return Err(walk_error(
                 P,
-                if at > len {
-                    "message length overruns the packet"
-                } else {
-                    "message count beyond what the packet holds"
-                },
+                at,
+                len,
+                "message count beyond what the packet holds",
             ));
         }
         let m = usize::from(p[at]);
@@ -219,14 +224,7 @@ pub(super) fn pitch(p: &[u8], unit: u8) -> Result<SeqSample, SeqError> {
         }
     }
     if at != len {
-        return Err(malformed(
-            P,
-            if at > len {
-                "message length overruns the packet"
-            } else {
-                "bytes after the last message"
-            },
-        ));
+        return Err(walk_error(P, at, len, "bytes after the last message"));
     }
     // Messages (count > 0): not the port-wide heartbeat, only `unit`'s.
     let wire_unit = p[PITCH_UNIT_AT];
