@@ -40,6 +40,22 @@ fn malformed(framing: &'static str, what: &'static str) -> SeqError {
     SeqError::Malformed { framing, what }
 }
 
+/// The error of a message walk that stopped at offset `at` of a `len`-byte
+/// packet: past its end, a message length overran it; otherwise `short`
+/// (the count or the bytes left do not match). Why one place: the walks
+/// test only offsets, so each overrun is named here from where it ended.
+#[cold]
+fn walk_error(framing: &'static str, at: usize, len: usize, short: &'static str) -> SeqError {
+    malformed(
+        framing,
+        if at > len {
+            "message length overruns the packet"
+        } else {
+            short
+        },
+    )
+}
+
 #[inline(always)]
 fn le16(p: &[u8], at: usize) -> u16 {
     u16::from_le_bytes(array(p, at..at + 2))
@@ -100,13 +116,11 @@ pub(super) fn moldudp64(p: &[u8]) -> Result<SeqSample, SeqError> {
     let mut left = count;
     loop {
         if at >= last {
-            return Err(malformed(
+            return Err(walk_error(
                 M,
-                if at > len {
-                    "message length overruns the packet"
-                } else {
-                    "message count beyond what the packet holds"
-                },
+                at,
+                len,
+                "message count beyond what the packet holds",
             ));
         }
         at += usize::from(u16::from_be_bytes([p[at], p[at + 1]])) + 2;
@@ -116,14 +130,7 @@ pub(super) fn moldudp64(p: &[u8]) -> Result<SeqSample, SeqError> {
         }
     }
     if at != len {
-        return Err(malformed(
-            M,
-            if at > len {
-                "message length overruns the packet"
-            } else {
-                "bytes after the last message"
-            },
-        ));
+        return Err(walk_error(M, at, len, "bytes after the last message"));
     }
     Ok(sample(false, false, count))
 }
@@ -166,41 +173,75 @@ pub(super) fn cme_mdp3(p: &[u8]) -> Result<SeqSample, SeqError> {
 pub(super) fn pitch(p: &[u8], unit: u8) -> Result<SeqSample, SeqError> {
     const P: &str = "PITCH";
     need(p, PITCH_HEADER)?;
-    if usize::from(le16(p, 0)) != p.len() {
+    let len = p.len();
+    if usize::from(le16(p, 0)) != len {
         return Err(malformed(P, "header length is not the packet's length"));
     }
     let count = p[2];
-    let mut at = PITCH_HEADER;
-    for _ in 0..count {
-        if at >= p.len() {
-            return Err(malformed(P, "message count beyond what the packet holds"));
+    let value = u64::from(le32(p, 4));
+    let control = || SeqSample {
+        value,
+        bits: 32,
+        source: u64::from(unit),
+        timestamp: 0,
+        heartbeat: true,
+        end_of_session: false,
+        span: 0,
+    };
+    if count == 0 {
+        if len != PITCH_HEADER {
+            return Err(malformed(P, "bytes after the last message"));
         }
-        let len = usize::from(p[at]);
-        if len < PITCH_MIN_MESSAGE {
+        if p[PITCH_UNIT_AT] != unit && !pitch_port_wide(p) {
+            return Err(SeqError::OtherUnit(p[PITCH_UNIT_AT]));
+        }
+        return Ok(control());
+    }
+    // One bounds test per message: that its length byte is in the packet.
+    // A message that overran the packet leaves `at` past its end, which
+    // the next test (or the final comparison) finds and names, as a test
+    // after each message would have. `count` is not 0 here, so the loop
+    // tests its end after each message.
+    let mut at = PITCH_HEADER;
+    let mut left = count;
+    loop {
+        if at >= len {
+            return Err(walk_error(
+                P,
+                at,
+                len,
+                "message count beyond what the packet holds",
+            ));
+        }
+        let m = usize::from(p[at]);
+        if m < PITCH_MIN_MESSAGE {
             return Err(malformed(P, "message length below 2"));
         }
-        at += len;
-        if at > p.len() {
-            return Err(malformed(P, "message length overruns the packet"));
+        at += m;
+        left -= 1;
+        if left == 0 {
+            break;
         }
     }
-    if at != p.len() {
-        return Err(malformed(P, "bytes after the last message"));
+    if at != len {
+        return Err(walk_error(P, at, len, "bytes after the last message"));
     }
+    // Messages (count > 0): not the port-wide heartbeat, only `unit`'s.
     let wire_unit = p[PITCH_UNIT_AT];
-    let value = u64::from(le32(p, 4));
-    let control = count == 0 || value == 0;
-    if wire_unit != unit && !pitch_port_wide(p) {
+    if wire_unit != unit {
         return Err(SeqError::OtherUnit(wire_unit));
+    }
+    if value == 0 {
+        return Ok(control());
     }
     Ok(SeqSample {
         value,
         bits: 32,
         source: u64::from(unit),
         timestamp: 0,
-        heartbeat: control,
+        heartbeat: false,
         end_of_session: false,
-        span: if control { 0 } else { u16::from(count) },
+        span: u16::from(count),
     })
 }
 
