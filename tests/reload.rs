@@ -16,18 +16,38 @@
 //! asked by SIGHUP), one output tx queue.
 //!
 //! Asserted on the output captures (positions counted on the wire): A's
-//! output is complete, in order and without a duplicate across both
-//! reloads; B's output ends before C's begins (B's held packets were
-//! flushed before C started: frame order in one file, capture time
-//! across two) and is in order; C produces output; the bad file is
-//! refused with one line and the set is kept; the process never dies from
-//! SIGHUP and exits 0 on SIGTERM with no mbuf leaked.
+//! output is in order and without a duplicate across both reloads, and
+//! whole but for input loss; B's output ends before C's begins (B's held
+//! packets were flushed before C started: frame order in one file,
+//! capture time across two) and is in order without a duplicate, whole
+//! but for input loss; C produces output; the bad file is refused with
+//! one line and the set is kept; each stream leaves on its owner's tx
+//! queue; the process never dies from SIGHUP and exits 0 on SIGTERM with
+//! no mbuf leaked.
+//!
+//! Input loss: on a loaded machine the kernel drops copies between
+//! tcpreplay and the af_packet port, sometimes both copies of a position,
+//! which no merger can send. The test judges the product, not its inputs:
+//! with x and y the positions leg 0 and leg 1 lacked (the span less each
+//! leg's `received`: A's from the final stats, B's from its
+//! `stream_removed` event), at most min(x, y) positions may be missing
+//! from the output (a position is lost only if both legs lacked it), so
+//! with no input loss A's output must be all N positions. x, y and the
+//! missing count are printed. (B's event counters are its last publish
+//! before removal, a little short of what it really received: its x and
+//! y come out high, which loosens B's bound, never falsely fails it.)
+//! The end of the traffic is not "A has N positions" (never true after
+//! such a loss) but, after tcpreplay ended, A holding nothing and the
+//! port's packets and their buckets (not merged, each leg's `received`)
+//! standing still from one stats block to the next; anything still
+//! queued is drained by the product at SIGTERM, and A holds nothing in
+//! the final stats.
 //!
 //! Nothing waits for a time: every step polls the binary's state (its
-//! log lines, its stats JSON) under a hang guard. The "no residence spike"
-//! claim is a figure: the residence p99 before and after the reload is
-//! printed (`--nocapture`), not asserted, for all streams and for the
-//! untouched stream A's own histogram.
+//! log lines, its stats JSON, its events file) under a hang guard. The
+//! "no residence spike" claim is a figure: the residence p99 before and
+//! after the reload is printed (`--nocapture`), not asserted, for all
+//! streams and for the untouched stream A's own histogram.
 
 #[allow(dead_code)]
 mod common;
@@ -129,6 +149,69 @@ fn sent(v: &serde_json::Value, name: &str) -> Option<u64> {
     stream(v, name)?["sent"].as_u64()
 }
 
+/// Each leg's `received` of stream JSON `s` (a stats block's entry or a
+/// `stream_removed` event's detail).
+fn received(s: &serde_json::Value) -> Option<Vec<u64>> {
+    s["legs"]
+        .as_array()?
+        .iter()
+        .map(|l| l["received"].as_u64())
+        .collect()
+}
+
+/// The `stream_removed` event of stream `name` in the `--events-json`
+/// file: its detail is the stream's final JSON, taken once its held
+/// packets were flushed.
+fn removed(events: &Path, name: &str) -> Option<serde_json::Value> {
+    std::fs::read_to_string(events)
+        .ok()?
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "stream_removed" && e["stream"] == name)
+        .map(|e| e["detail"].clone())
+}
+
+/// (delivered, judged): the packets the input ports handed in, and those
+/// in a final bucket of a listed stream's leg or not merged (the identity
+/// tests/counters.rs checks: packets = not merged + what the legs took in;
+/// here the two differ also by what the removed B received).
+fn buckets(v: &serde_json::Value) -> Option<(u64, u64)> {
+    let (mut delivered, mut judged) = (0, 0);
+    for input in v["inputs"].as_array()? {
+        delivered += input["rx"]["packets"].as_u64()?;
+        judged += input["rx"]["not_merged"].as_u64()?;
+    }
+    for s in v["streams"].as_array()? {
+        judged += received(s)?.iter().sum::<u64>();
+    }
+    Some((delivered, judged))
+}
+
+/// Positions missing from a stream's output `seqs` of positions
+/// `0..span`, once the output is checked to be strictly increasing, and
+/// the positions each leg lacked (`span` less what it received): a
+/// position can only be missing if both legs lacked it, so the first must
+/// not exceed the smaller of the others (and is 0 with no input loss).
+fn losses(what: &str, seqs: &[u16], span: u64, legs: &[u64]) {
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "{what}'s output is in order without a duplicate"
+    );
+    assert!(
+        seqs.iter().all(|&q| u64::from(q) < span),
+        "{what}: a position beyond {span}"
+    );
+    let missing = span - seqs.len() as u64;
+    let (x, y) = (span.saturating_sub(legs[0]), span.saturating_sub(legs[1]));
+    println!(
+        "{what}: {span} positions, leg 0 lacked {x}, leg 1 lacked {y}, output missing {missing}"
+    );
+    assert!(
+        missing <= x.min(y),
+        "{what}: {missing} positions missing from the output, more than both legs lacked (leg 0 {x}, leg 1 {y})"
+    );
+}
+
 /// One output frame: where it was captured and what it carries.
 #[derive(Clone, Copy, Debug)]
 struct OutFrame {
@@ -208,6 +291,7 @@ fn replace_streams_while_flowing(workers: usize, split: bool) {
         .map(|q| dir.join(format!("out{q}.pcap")))
         .collect();
     let stats_path = dir.join("stats.json");
+    let events_path = dir.join("events.json");
     let prefix = format!("mfreload{workers}{tag}x{}", std::process::id());
     let mut args = eal_args(&prefix);
     if workers > 1 {
@@ -237,6 +321,8 @@ fn replace_streams_while_flowing(workers: usize, split: bool) {
             "0.2",
             "--stats-json",
             stats_path.to_str().unwrap(),
+            "--events-json",
+            events_path.to_str().unwrap(),
             "--nb-cores",
             &workers.to_string(),
         ]
@@ -307,10 +393,34 @@ fn replace_streams_while_flowing(workers: usize, split: bool) {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(st.success(), "tcpreplay: {st}");
-    // Everything sent has been merged once A's count stops short of N only
-    // by what the kernel dropped on both legs (then the test fails below).
-    run.until("A complete", |_| {
-        (sent(&stats(&stats_path)?, "A")? >= N).then_some(())
+    // The kernel may have dropped copies before the port (a loaded
+    // machine): wait not for N positions but, in stats blocks written after
+    // tcpreplay ended, until A holds nothing and the port's packets and
+    // their buckets stand still from one block to the next (each block is
+    // a fresh publish by the workers). Whatever is still queued then is
+    // drained by the product at SIGTERM; the verdict below uses the final
+    // counters, so this wait only keeps the port's tail out of "input loss".
+    let b_gone = removed(&events_path, "B").expect("B's stream_removed event");
+    let b_received = received(&b_gone).expect("B's legs");
+    let written_at = |v: &serde_json::Value| v["uptime_s"].as_f64();
+    let ended = stats(&stats_path)
+        .and_then(|v| written_at(&v))
+        .unwrap_or(0.0);
+    let mut seen: Option<(f64, (u64, u64))> = None;
+    run.until("the port's packets judged and nothing of A held", |_| {
+        let v = stats(&stats_path)?;
+        let at = written_at(&v)?;
+        let counts = buckets(&v)?;
+        let held = stream(&v, "A")?["held"].as_u64()?;
+        match seen {
+            _ if at <= ended => None,
+            Some((t, _)) if t == at => None,
+            Some((_, c)) if c == counts && held == 0 => Some(()),
+            _ => {
+                seen = Some((at, counts));
+                None
+            }
+        }
     });
     run.signal("-TERM");
     let code = support::wait_bounded(&mut run.child, HANG_GUARD)
@@ -327,24 +437,25 @@ fn replace_streams_while_flowing(workers: usize, split: bool) {
     let frames = output(&outs);
     let of = |g: u8| -> Vec<OutFrame> { frames.iter().filter(|f| f.group == g).copied().collect() };
     let (a, b, c) = (of(1), of(2), of(3));
+    let fin = stats(&stats_path)
+        .filter(|v| v["final"] == true)
+        .expect("the final stats JSON");
+    let fin_a = stream(&fin, "A").expect("A in the final stats");
+    assert_eq!(fin_a["held"], 0, "A holds nothing at exit");
+    let a_legs = received(fin_a).unwrap();
     let a_seqs: Vec<u16> = a.iter().map(|x| x.seq).collect();
-    let want: Vec<u16> = (0..N as u16).collect();
-    assert!(
-        a_seqs == want,
-        "A's output: {} packets, first differing at {:?}",
-        a_seqs.len(),
-        a_seqs.iter().zip(&want).position(|(x, y)| x != y)
-    );
+    losses("A", &a_seqs, N, &a_legs);
     assert!(
         !b.is_empty() && !c.is_empty(),
         "B {} C {}",
         b.len(),
         c.len()
     );
-    assert!(
-        b.windows(2).all(|w| w[1].seq == w[0].seq + 1),
-        "B's output is in order without a gap or duplicate"
-    );
+    // B ran from position 0 to its last output: every copy its legs took
+    // in was sent or freed by then (its held packets flushed at removal).
+    let b_seqs: Vec<u16> = b.iter().map(|x| x.seq).collect();
+    let b_span = u64::from(*b_seqs.last().unwrap()) + 1;
+    losses("B", &b_seqs, b_span, &b_received);
     let (b_last, c_first) = (b.last().unwrap(), c[0]);
     assert!(
         b_last.before(&c_first),
