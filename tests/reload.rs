@@ -437,6 +437,13 @@ fn replace_streams_while_flowing(workers: usize, split: bool) {
     let frames = output(&outs);
     let of = |g: u8| -> Vec<OutFrame> { frames.iter().filter(|f| f.group == g).copied().collect() };
     let (a, b, c) = (of(1), of(2), of(3));
+    // B's final figures are its own last ones: the worker publishes a
+    // removed stream after its held packets went out, before it forgets it.
+    assert_eq!(
+        b_gone["sent"].as_u64(),
+        Some(b.len() as u64),
+        "B's stream_removed sent against B's packets on the wire"
+    );
     let fin = stats(&stats_path)
         .filter(|v| v["final"] == true)
         .expect("the final stats JSON");

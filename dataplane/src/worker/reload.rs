@@ -285,24 +285,31 @@ impl Shelves {
 
     /// Applies `sw` (see [`Swap`]): first retires its removed ids (their
     /// held copies go out in order through `sink`, still with the old
-    /// plan), then installs the new place table and shelf and lets go of
-    /// the emptied shelves, leaving what it replaced in `sw`.
+    /// plan). They stay live on the board until [`Shelves::install`], so
+    /// the publication in between carries their final figures.
     pub fn retire(&mut self, sw: &Swap, now: u64, sink: &mut impl Sink<Mbuf>) {
         for &id in &sw.retire {
             let p = self.at.get(id as usize).copied().unwrap_or(Place::NONE);
             if let Some(Some(shelf)) = self.shelves.get_mut(usize::from(p.shelf)) {
-                let Shelf { engine, ids, live } = &mut **shelf;
+                let Shelf { engine, ids, .. } = &mut **shelf;
                 engine.retire(p.local as usize, now, &mut Mapped { sink, ids });
-                if let Some(l) = live.get_mut(p.local as usize) {
-                    *l = false;
-                }
             }
         }
     }
 
     /// The second half of a swap, after [`Shelves::retire`] and the
-    /// publication of the retired ids' final figures.
+    /// publication of the retired ids' final figures: marks them retired,
+    /// installs the new place table and shelf and lets go of the emptied
+    /// shelves, leaving what it replaced in `sw`.
     pub fn install(&mut self, sw: &mut Swap) {
+        for &id in &sw.retire {
+            let p = self.at.get(id as usize).copied().unwrap_or(Place::NONE);
+            if let Some(Some(shelf)) = self.shelves.get_mut(usize::from(p.shelf)) {
+                if let Some(l) = shelf.live.get_mut(p.local as usize) {
+                    *l = false;
+                }
+            }
+        }
         std::mem::swap(&mut self.at, &mut sw.at);
         for &k in &sw.take {
             if let Some(slot) = self.shelves.get_mut(k) {
