@@ -220,13 +220,7 @@ impl StreamState {
         } else {
             pos
         };
-        let info = SendInfo {
-            leg,
-            ext_seq: at,
-            rx_time: now,
-            epoch: self.ep.cur.id,
-            span: copy.span.max(1),
-        };
+        let info = self.on_arrival(leg, at, now, copy.span.max(1));
         self.send_messages(store, info, copy.handle, now, sink);
         if self.held > 0 {
             self.advance(store, now, None, sink);

@@ -423,14 +423,21 @@ impl StreamState {
                 self.rotate(pos, now, sink);
             }
         }
-        let info = SendInfo {
+        let info = self.on_arrival(leg, pos, now, 1);
+        self.hand_out(store, pos, handle, info, preferred, sink);
+    }
+
+    /// What a copy sent as it arrives goes out as: received now, of the
+    /// current epoch, covering `span` positions from `pos`.
+    #[inline(always)]
+    pub(super) fn on_arrival(&self, leg: usize, pos: u64, now: u64, span: u16) -> SendInfo {
+        SendInfo {
             leg,
             ext_seq: pos,
             rx_time: now,
             epoch: self.ep.cur.id,
-            span: 1,
-        };
-        self.hand_out(store, pos, handle, info, preferred, sink);
+            span,
+        }
     }
 
     /// [`send_next`](Self::send_next) for a packet of several messages
@@ -458,13 +465,7 @@ impl StreamState {
         if self.rotates_at(pos) {
             self.rotate(pos, now, sink);
         }
-        let info = SendInfo {
-            leg,
-            ext_seq: pos,
-            rx_time: now,
-            epoch: self.ep.cur.id,
-            span,
-        };
+        let info = self.on_arrival(leg, pos, now, span);
         self.hand_out(store, pos, handle, info, preferred, sink);
         let extra = u64::from(span) - 1;
         for k in 0..extra.min(self.rules.cap) {
