@@ -40,8 +40,8 @@ scaling"); rates from the pcap PMD's ipackets over the EAL telemetry socket. Rep
 build: median input pps of each and scale-N vs scale-1r (the cost of the stream count alone),
 and B vs A. Then scripts/callgrind-merge.sh --cache-sim on 1 and N streams (engine only, no
 DPDK, valgrind's LL set to 512 KiB, the EPYC's per-core L2) for the tree's code. Writes the
-section between the markers "bench-scale:begin/end" of BENCHMARKS.md (scripts/bench.sh
-carries it over).
+section between the markers "bench-scale:begin/end" of BENCHMARKS.md (the other
+sections of the report are kept).
 
 options:
   --binary-a PATH    build A (e.g. main's binary, copied aside) [required]
@@ -166,7 +166,7 @@ if [ "$CALLGRIND" = 1 ]; then
     for s in 1 "$N"; do
         line=$(bash "$HERE/callgrind-merge.sh" --mode primary --packets "$CG_PACKETS" --streams "$s" --cache-sim --ll 524288,8,64)
         echo "   $line"
-        CG_ROWS+="| $s | $(sed -n 's/.*: \([0-9.]*\) instructions.*D1 misses \([0-9.]*\), LL misses \([0-9.]*\).*/\1 | \2 | \3/p' <<<"$line") |"$'\n'
+        CG_ROWS+="| $s | $(sed -n 's/.*:  *\([0-9.]*\) instructions.*D1 misses \([0-9.]*\), LL misses \([0-9.]*\).*/\1 | \2 | \3/p' <<<"$line") |"$'\n'
     done
 fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -196,7 +196,7 @@ EOF
 )
 {
     echo "<!-- bench-scale:begin (scripts/bench-scale.sh) -->"
-    echo "## Many streams: A/B of the two-stage burst (issue 12 \"Many streams\")"
+    echo "## Many streams: interleaved A/B of two builds (issue 12 \"Many streams\")"
     echo
     echo "\`scripts/bench-scale.sh${ORIG_ARGS:+ $ORIG_ARGS}\` ($(date -u '+%Y-%m-%d %H:%M UTC'), git \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' + uncommitted changes')\`, load $LOAD_BEFORE before, $LOAD_AFTER after, 2 shared vCPUs): $ROUNDS interleaved rounds, ${WARMUP} s warm-up + ${WINDOW} s window per run; A = \`$LABEL_A\`, B = \`$LABEL_B\`. scale-$N: $N streams x $P packets on two pcap ports; scale-1r: 1 stream, the same frames and restart rate on one port (as in \"Stream scaling\"). scale-$N vs scale-1r is the cost of the stream count alone (target: within 15 %)."
     echo
@@ -211,16 +211,6 @@ EOF
     fi
     echo "<!-- bench-scale:end -->"
 } >"$WORKDIR/block.md"
-if grep -q '^<!-- bench-scale:begin' "$OUT" 2>/dev/null; then
-    python3 - "$OUT" "$WORKDIR/block.md" <<'EOF'
-import re, sys
-out, block = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
-s = open(out).read()
-s = re.sub(r"<!-- bench-scale:begin.*?<!-- bench-scale:end -->", lambda _: block, s, flags=re.S)
-open(out, "w").write(s)
-EOF
-else
-    printf '\n%s\n' "$(cat "$WORKDIR/block.md")" >>"$OUT"
-fi
+python3 "$KIT" section "$OUT" "$WORKDIR/block.md" || die "cannot write $OUT"
 cat "$WORKDIR/block.md"
 echo "== wrote $OUT"
