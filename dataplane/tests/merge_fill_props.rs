@@ -135,7 +135,7 @@ proptest! {
         prop_assert_eq!(ids.len(), total, "a handle came back twice");
         prop_assert_eq!(total, given);
         // Every position sent or counted unrecoverable.
-        let c = *e.counters(0);
+        let c = e.counters(0);
         let sent_set: BTreeSet<u64> = sent.iter().copied().collect();
         let last = sent.last().copied().unwrap_or(0);
         let unsent = (1..=last).filter(|p| !sent_set.contains(p)).count() as u64;

@@ -102,22 +102,3 @@ extra {
     legs: [LegCounters; MAX_LEGS],
 }
 }
-
-/// One stream's counters as read by
-/// [`Engine::counters`](super::Engine::counters): a copy put together when
-/// read, because the engine keeps the counters its fast paths bump apart
-/// from the rest (fewer cache lines per copy with thousands of streams).
-/// Derefs to the [`StreamCounters`], so it reads like a reference to them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CountersRead(
-    /// The counters, as the board orders them.
-    pub StreamCounters,
-);
-
-impl std::ops::Deref for CountersRead {
-    type Target = StreamCounters;
-
-    fn deref(&self) -> &StreamCounters {
-        &self.0
-    }
-}

@@ -1,7 +1,7 @@
 //! The engine: many streams, their slot tables and one deadline wheel.
 
 use super::config::MergeConfig;
-use super::counters::CountersRead;
+use super::counters::StreamCounters;
 use super::output::{FreeReason, Sink};
 use super::stream::{fill_slots_for, EvidenceFigures, ShedPass, Store, StreamState};
 use super::wheel::{TimerWheel, NEVER};
@@ -290,9 +290,11 @@ impl<H> Engine<H> {
         }
     }
 
-    /// Counters of `stream` (panics if out of range, like slice indexing).
-    pub fn counters(&self, stream: usize) -> CountersRead {
-        CountersRead(self.streams[stream].counters())
+    /// Counters of `stream` (panics if out of range, like slice indexing):
+    /// a copy put together when read, since the stream keeps the counters
+    /// its fast paths bump apart from the rest.
+    pub fn counters(&self, stream: usize) -> StreamCounters {
+        self.streams[stream].counters()
     }
 
     /// What `stream` has learned about its legs (skew percentiles, reorder

@@ -36,7 +36,7 @@ mod wheel;
 
 pub use crate::slots::Verdict;
 pub use config::{MergeConfig, Mode, Reorder, MAX_LEGS};
-pub use counters::{CountersRead, LegCounters, StreamCounters};
+pub use counters::{LegCounters, StreamCounters};
 pub use engine::Engine;
 pub use output::{Event, EventKind, FreeReason, GapHow, SendInfo, Sink};
 pub use stream::{EvidenceFigures, FILL_SLOTS, SAMPLE_EVERY};

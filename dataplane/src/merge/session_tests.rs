@@ -103,7 +103,7 @@ fn a_new_session_with_the_same_numbers_is_a_restart_not_a_mix() {
     assert_eq!(f.sent(), want);
     let pos = f.r.ext_seqs();
     assert!(pos.windows(2).all(|w| w[1] > w[0]), "{pos:?}");
-    let c = *f.e.counters(0);
+    let c = f.e.counters(0);
     assert_eq!((c.restarts, c.unrecoverable, c.sent), (1, 0, 80));
     let restarts: Vec<_> =
         f.r.event_kinds()
@@ -161,7 +161,7 @@ fn end_of_session_goes_out_once_after_every_earlier_message() {
     f.put(0, data(A, 21), t + 100 + 31 * (LT / 4));
     assert!(f.e.leg_is_up(0, 0) && f.e.leg_is_up(0, 1));
     assert_eq!(f.sent(), want);
-    let c = *f.e.counters(0);
+    let c = f.e.counters(0);
     assert_eq!(c.legs[0].stale, 1);
     assert_eq!(c.legs[0].heartbeats + c.legs[1].heartbeats, 60);
     assert_eq!(c.unrecoverable, 0);
@@ -203,7 +203,7 @@ fn end_of_session_behind_a_common_loss_waits_at_most_max_delay() {
     want.extend(run(A, 8..11));
     want.push((A, 11, true));
     assert_eq!(f.sent(), want);
-    let c = *f.e.counters(0);
+    let c = f.e.counters(0);
     assert_eq!((c.unrecoverable, c.gaps), (1, 1));
     f.all_back();
 }
